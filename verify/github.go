@@ -1,0 +1,58 @@
+package verify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// GitHub signs the raw body with HMAC-SHA256 and sends it hex encoded in
+// X-Hub-Signature-256 with a "sha256=" prefix.
+// https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+type github struct{ keys [][]byte }
+
+func init() {
+	register("github", Spec{
+		Options: []string{"secret", "secrets"},
+		New: func(c Config) (Provider, error) {
+			keys, err := requireSecrets(c)
+			if err != nil {
+				return nil, err
+			}
+			return &github{keys: keys}, nil
+		},
+	})
+}
+
+func (g *github) Verify(r *Request) error {
+	v := r.Header.Get("X-Hub-Signature-256")
+	if v == "" {
+		return fail("missing X-Hub-Signature-256")
+	}
+	hexSig, ok := strings.CutPrefix(v, "sha256=")
+	if !ok {
+		return fail("X-Hub-Signature-256 lacks the sha256= prefix")
+	}
+	sig, err := hex.DecodeString(hexSig)
+	if err != nil || len(sig) != sha256.Size {
+		return fail("X-Hub-Signature-256 is not a hex SHA-256 digest")
+	}
+	if !anyMAC(sha256.New, g.keys, sig, r.Body) {
+		return fail("signature does not match")
+	}
+	return nil
+}
+
+func (g *github) DeliveryID(r *Request) string { return r.Header.Get("X-GitHub-Delivery") }
+func (g *github) Event(r *Request) string      { return r.Header.Get("X-GitHub-Event") }
+
+func (g *github) Sign(body []byte, now time.Time) (http.Header, error) {
+	h := http.Header{}
+	h.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac(sha256.New, g.keys[0], body)))
+	h.Set("X-GitHub-Event", "push")
+	h.Set("X-GitHub-Delivery", newUUID())
+	h.Set("Content-Type", "application/json")
+	return h, nil
+}

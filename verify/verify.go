@@ -1,0 +1,174 @@
+// Package verify authenticates incoming webhooks. Each provider is one small
+// file that registers itself; the rules loader builds a Provider from the
+// options of a source's verify block.
+package verify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"time"
+)
+
+// Request is what a provider sees of an incoming webhook.
+type Request struct {
+	Header http.Header
+	Query  url.Values
+	Body   []byte
+	// JSON is the body parsed as JSON (or a form), set after Verify succeeded
+	// so that DeliveryID and Event can read fields without parsing again.
+	JSON any
+	Now  time.Time
+	// Source is the source's name; it seeds the fallback delivery id.
+	Source string
+}
+
+// Provider authenticates requests of one scheme and knows the scheme's
+// default delivery id and event type.
+type Provider interface {
+	// Verify returns nil when the request is authentic. The error is for the
+	// log only; clients get a fixed message that helps no forger.
+	Verify(r *Request) error
+	// DeliveryID returns the provider's delivery id, or "" when the request
+	// carries none (the caller then hashes source and body).
+	DeliveryID(r *Request) string
+	// Event returns the provider's event type, or "".
+	Event(r *Request) string
+}
+
+// Signer is implemented by providers that `hookd sign` can produce headers
+// for: what the provider would send for body at now.
+type Signer interface {
+	Sign(body []byte, now time.Time) (http.Header, error)
+}
+
+// Challenger is implemented by providers with a handshake that must be
+// answered instead of recorded (Slack's url_verification). ok reports whether
+// the verified request was such a handshake; resp is the body to answer.
+type Challenger interface {
+	Challenge(r *Request) (resp []byte, ok bool)
+}
+
+// Sensitive is implemented by providers that receive a secret in clear
+// (a token header, a query parameter, basic auth): those values are redacted
+// before a request is logged or stored.
+type Sensitive interface {
+	SensitiveHeaders() []string
+	SensitiveQuery() []string
+}
+
+// Config holds every option a verify block may set. Each provider declares
+// which of them it accepts; the loader rejects the others.
+type Config struct {
+	Provider        string
+	Secrets         []string // `secret` and `secrets` together
+	Header          string
+	Query           string
+	Algorithm       string
+	Encoding        string
+	Prefix          string
+	TimestampHeader string
+	Template        string
+	Tolerance       time.Duration
+	Username        string
+	Password        string
+}
+
+// FieldError is a configuration error about one option, so that the loader
+// can point at its line and column.
+type FieldError struct {
+	Field string // the YAML key, e.g. "secret"
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Spec describes one provider.
+type Spec struct {
+	// Options lists the keys this provider accepts besides `provider`.
+	Options []string
+	New     func(c Config) (Provider, error)
+}
+
+var registry = map[string]Spec{}
+
+// register is called from each provider's init.
+func register(name string, s Spec) {
+	if _, dup := registry[name]; dup {
+		panic("verify: provider registered twice: " + name)
+	}
+	registry[name] = s
+}
+
+// Lookup returns the spec of a provider by name.
+func Lookup(name string) (Spec, bool) {
+	s, ok := registry[name]
+	return s, ok
+}
+
+// Names lists the known providers, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New builds the provider named by c.Provider.
+func New(c Config) (Provider, error) {
+	s, ok := registry[c.Provider]
+	if !ok {
+		return nil, &FieldError{Field: "provider", Msg: fmt.Sprintf("unknown provider %q (known: %v)", c.Provider, Names())}
+	}
+	return s.New(c)
+}
+
+// ErrUnauthorized is the error every failed verification wraps.
+var ErrUnauthorized = errors.New("unauthorized")
+
+func fail(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUnauthorized, fmt.Sprintf(format, args...))
+}
+
+// requireSecrets checks that at least one non-empty secret is configured.
+func requireSecrets(c Config) ([][]byte, error) {
+	if len(c.Secrets) == 0 {
+		return nil, &FieldError{Field: "secret", Msg: "provider " + c.Provider + " needs a secret (or secrets: [...])"}
+	}
+	keys := make([][]byte, 0, len(c.Secrets))
+	for _, s := range c.Secrets {
+		if s == "" {
+			return nil, &FieldError{Field: "secret", Msg: "secret is empty (is its environment variable set to a value?)"}
+		}
+		keys = append(keys, []byte(s))
+	}
+	return keys, nil
+}
+
+// BodyHash is the fallback delivery id: SHA-256 of the source name and body.
+func BodyHash(source string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// field reads a string field of a JSON object body, or "".
+func field(v any, path ...string) string {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[p]
+	}
+	s, _ := v.(string)
+	return s
+}
