@@ -1,0 +1,144 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Shell runs a process without a shell (Argv) or a script through
+// /bin/sh -c (Script). The process runs in its own process group so that a
+// timeout or shutdown kills everything it started.
+type Shell struct {
+	Argv   []string
+	Script string
+	Dir    string
+	Env    []string // the complete environment, "K=V"
+	// WaitDelay bounds how long output pipes are drained after the process
+	// is killed (a grandchild may hold them open).
+	WaitDelay time.Duration
+}
+
+// Run starts the process, feeds it the body on stdin, and waits for it or for
+// ctx. Output (stdout and stderr interleaved) keeps its last MaxOutput bytes.
+func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
+	var argv []string
+	switch {
+	case s.Script != "":
+		argv = []string{"/bin/sh", "-c", s.Script}
+	case len(s.Argv) > 0:
+		argv = s.Argv
+	default:
+		return Result{Exit: -1}, Permanent(errors.New("shell: nothing to run"))
+	}
+	for _, kv := range s.Env {
+		for i := 0; i < len(kv); i++ {
+			if kv[i] == 0 {
+				return Result{Exit: -1}, Permanent(fmt.Errorf("shell: environment variable %.40q contains a NUL byte", name(kv)))
+			}
+		}
+	}
+	for i, a := range argv {
+		for j := 0; j < len(a); j++ {
+			if a[j] == 0 {
+				return Result{Exit: -1}, Permanent(fmt.Errorf("shell: argument %d contains a NUL byte", i))
+			}
+		}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = s.Dir
+	cmd.Env = s.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	out := &lockedTail{t: newTail(MaxOutput)}
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = s.WaitDelay
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = 5 * time.Second
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return Result{Exit: -1}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return Result{Exit: -1}, Permanent(fmt.Errorf("shell: %w", err))
+	}
+	// Feed stdin in the background: a process that never reads it must not
+	// block us, and a closed pipe (EPIPE) is not the process's failure.
+	go func() {
+		_, _ = stdin.Write(in.Body)
+		_ = stdin.Close()
+	}()
+
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var werr error
+	killed := false
+	select {
+	case werr = <-done:
+	case <-ctx.Done():
+		killed = true
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		werr = <-done
+	}
+	// Whatever the leader did, nothing it started outlives the attempt.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+
+	res := Result{Exit: -1, Output: out.bytes()}
+	if cmd.ProcessState != nil && cmd.ProcessState.Exited() {
+		res.Exit = cmd.ProcessState.ExitCode()
+	}
+	switch {
+	case killed:
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return res, errors.New("shell: timed out; process group killed")
+		}
+		return res, errors.New("shell: stopped; process group killed")
+	case werr != nil:
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			if res.Exit >= 0 {
+				return res, fmt.Errorf("shell: exit status %d", res.Exit)
+			}
+			return res, fmt.Errorf("shell: %s", ee.ProcessState.String())
+		}
+		if errors.Is(werr, exec.ErrWaitDelay) && res.Exit == 0 {
+			return res, nil
+		}
+		return res, fmt.Errorf("shell: %w", werr)
+	}
+	return res, nil
+}
+
+func name(kv string) string {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i]
+		}
+	}
+	return kv
+}
+
+type lockedTail struct {
+	mu sync.Mutex
+	t  *tail
+}
+
+func (l *lockedTail) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.t.Write(p)
+}
+
+func (l *lockedTail) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]byte(nil), l.t.Bytes()...)
+}
