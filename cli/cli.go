@@ -1,0 +1,149 @@
+// Package cli is hookd's command line: each verb parses its flags, builds
+// options, and hands off to the engine or the admin API.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"hookd/rules"
+)
+
+// Version is set at build time with -ldflags "-X hookd/cli.Version=v1.2.3".
+var Version = ""
+
+const usage = `hookd turns webhooks into actions.
+
+Usage:
+  hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR]
+  hookd check   [-config FILE] [-rules DIR]
+  hookd sign    -provider P -secret S [-body FILE|-]
+  hookd version
+
+Run 'hookd VERB -h' for a verb's flags.
+`
+
+// Main runs the command line; it returns the process's exit status.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	verb, rest := args[0], args[1:]
+	switch verb {
+	case "serve":
+		return cmdServe(ctx, rest, stderr)
+	case "check":
+		return cmdCheck(rest, stdout, stderr)
+	case "sign":
+		return cmdSign(rest, stdin, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "hookd", version())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "hookd: unknown command %q\n\n%s", verb, usage)
+	return 2
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// newFlags returns a flag set that reports errors on stderr and does not
+// exit; the caller turns errors into exit status 2.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags; it returns an exit status and false when the caller
+// must stop (-h prints help and exits 0; a bad flag exits 2).
+func parse(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
+}
+
+// printErr prints an error: a load error as its file:line:col lines, any
+// other one as one line.
+func printErr(stderr io.Writer, err error) {
+	var errs rules.Errors
+	if errors.As(err, &errs) {
+		for _, d := range errs {
+			fmt.Fprintln(stderr, d.String())
+		}
+		return
+	}
+	fmt.Fprintln(stderr, "hookd:", err)
+}
+
+// configFlags are the flags that locate the configuration.
+type configFlags struct {
+	config, rules, data, listen, admin *string
+	fs                                 *flag.FlagSet
+}
+
+func addConfigFlags(fs *flag.FlagSet, withData, withListen bool) *configFlags {
+	c := &configFlags{fs: fs}
+	c.config = fs.String("config", "", "hookd.yaml `file` (optional)")
+	c.rules = fs.String("rules", "", "rules `directory` (default ./rules.d, or rules_dir of the config file)")
+	if withData {
+		c.data = fs.String("data", "", "data `directory` (default ./data, or data_dir of the config file)")
+	}
+	if withListen {
+		c.listen = fs.String("listen", "", "listen `address` (default 127.0.0.1:9000)")
+	}
+	return c
+}
+
+// load reads the config file and applies the flags over it.
+func (c *configFlags) load() (rules.Config, error) {
+	cfg, err := rules.LoadConfig(*c.config, os.LookupEnv)
+	if err != nil {
+		return cfg, err
+	}
+	c.fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "rules":
+			cfg.RulesDir = f.Value.String()
+		case "data":
+			cfg.DataDir = f.Value.String()
+		case "listen":
+			cfg.Listen = f.Value.String()
+		case "admin":
+			cfg.Admin = f.Value.String()
+		}
+	})
+	return cfg, nil
+}
+
+func newLogger(cfg rules.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

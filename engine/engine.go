@@ -1,0 +1,239 @@
+// Package engine is the running daemon: it receives webhooks, records them
+// in the store, and runs the matched rules' actions with a bounded pool of
+// workers. Its configuration is one immutable rules.Set behind an atomic
+// pointer; a reload builds a new one and swaps it in whole.
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hookd/rules"
+	"hookd/store"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Config rules.Config
+	Logger *slog.Logger
+	// Environ is the daemon's environment, passed on to processes minus
+	// secrets (default os.Environ()).
+	Environ []string
+	// Lookup reads variables for ${VAR} in rules (default os.LookupEnv).
+	Lookup func(string) (string, bool)
+	// Listener, when set, is used instead of listening on Config.Listen.
+	Listener net.Listener
+}
+
+// live is what requests and jobs read: swapped whole on reload.
+type live struct {
+	set     *rules.Set
+	baseEnv []string // Environ minus secrets
+	redact  *strings.Replacer
+}
+
+// Engine is a running hookd.
+type Engine struct {
+	opts  Options
+	cfg   rules.Config
+	log   *slog.Logger
+	store *store.Store
+	live  atomic.Pointer[live]
+	disp  *dispatcher
+
+	srv      *http.Server
+	ln       net.Listener
+	serveErr chan error
+	ready    atomic.Bool
+	reloadMu sync.Mutex
+}
+
+// New loads the rules and opens the store. Nothing listens yet.
+func New(opts Options) (*Engine, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ()
+	}
+	if opts.Lookup == nil {
+		opts.Lookup = os.LookupEnv
+	}
+	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger}
+	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
+	if err != nil {
+		return nil, err
+	}
+	e.logWarnings(set)
+	e.live.Store(e.makeLive(set))
+	st, err := store.Open(e.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	e.store = st
+	e.disp = newDispatcher(e)
+	return e, nil
+}
+
+func (e *Engine) logWarnings(set *rules.Set) {
+	for _, w := range set.Warnings {
+		e.log.Warn(w.Msg, "at", fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col))
+	}
+}
+
+// secretEnvSkip lists variables that belong to the daemon's supervisor and
+// mean nothing (or the wrong thing) to a child process.
+var secretEnvSkip = map[string]bool{"NOTIFY_SOCKET": true, "LISTEN_FDS": true, "LISTEN_PID": true, "LISTEN_FDNAMES": true, "WATCHDOG_USEC": true, "WATCHDOG_PID": true}
+
+func (e *Engine) makeLive(set *rules.Set) *live {
+	l := &live{set: set}
+	var pairs []string
+	for _, s := range set.Secrets {
+		if len(s) >= 4 {
+			pairs = append(pairs, s, "[redacted]")
+		}
+	}
+	l.redact = strings.NewReplacer(pairs...)
+	for _, kv := range e.opts.Environ {
+		name, val, _ := strings.Cut(kv, "=")
+		if secretEnvSkip[name] || strings.HasPrefix(name, "HOOKD_") {
+			continue
+		}
+		secret := false
+		for _, s := range set.Secrets {
+			if len(s) >= 4 && strings.Contains(val, s) {
+				secret = true
+				break
+			}
+		}
+		if !secret {
+			l.baseEnv = append(l.baseEnv, kv)
+		}
+	}
+	return l
+}
+
+// Rules returns the configuration in force.
+func (e *Engine) Rules() *rules.Set { return e.live.Load().set }
+
+// Store returns the engine's store.
+func (e *Engine) Store() *store.Store { return e.store }
+
+// Addr returns the address the HTTP server listens on.
+func (e *Engine) Addr() string { return e.ln.Addr().String() }
+
+// Start listens and serves, and starts the workers with every job the store
+// holds unfinished (at-least-once: a job that was running at a crash runs
+// again, its attempt counted).
+func (e *Engine) Start() error {
+	ln := e.opts.Listener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", e.cfg.Listen)
+		if err != nil {
+			e.store.Close()
+			return fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
+		}
+	}
+	if e.cfg.TLSCert != "" {
+		certs, err := newCertReloader(e.cfg.TLSCert, e.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			e.store.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
+	}
+	e.ln = ln
+	if err := e.disp.start(); err != nil {
+		ln.Close()
+		e.store.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /readyz", e.readyz)
+	mux.Handle("/", http.HandlerFunc(e.intake))
+	e.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
+	}
+	e.serveErr = make(chan error, 1)
+	go func() { e.serveErr <- e.srv.Serve(ln) }()
+	e.ready.Store(true)
+	e.log.Info("hookd started", "listen", ln.Addr().String(), "rules_dir", e.cfg.RulesDir, "data_dir", e.cfg.DataDir,
+		"sources", len(e.Rules().Sources), "rules", len(e.Rules().Rules), "workers", e.cfg.Workers)
+	return nil
+}
+
+func (e *Engine) readyz(w http.ResponseWriter, r *http.Request) {
+	if !e.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+		return
+	}
+	writeJSON(w, 200, map[string]string{"status": "ready"})
+}
+
+// Serving returns a channel that yields the HTTP server's error if it stops
+// by itself.
+func (e *Engine) Serving() <-chan error { return e.serveErr }
+
+// Shutdown stops accepting requests, lets running actions finish until
+// ctx is done (then kills their process groups), leaves queued jobs queued,
+// and closes the store.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.ready.Store(false)
+	e.log.Info("shutting down")
+	httpCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := e.srv.Shutdown(httpCtx)
+	cancel()
+	if errors.Is(err, context.DeadlineExceeded) {
+		e.srv.Close()
+		err = nil
+	}
+	e.disp.stop(ctx)
+	if cerr := e.store.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	e.log.Info("stopped")
+	return err
+}
+
+// Reload loads the rules directory again and swaps the new configuration in
+// if, and only if, all of it is valid.
+func (e *Engine) Reload() error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, e.opts.Lookup)
+	if err != nil {
+		var errs rules.Errors
+		if errors.As(err, &errs) {
+			for _, d := range errs {
+				e.log.Error("reload failed; the running configuration stays in force", "error", d.String())
+			}
+		} else {
+			e.log.Error("reload failed; the running configuration stays in force", "error", err)
+		}
+		return err
+	}
+	e.logWarnings(set)
+	e.live.Store(e.makeLive(set))
+	e.log.Info("reloaded", "sources", len(set.Sources), "rules", len(set.Rules), "files", len(set.Files))
+	e.disp.poke()
+	return nil
+}

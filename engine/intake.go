@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"hookd/rules"
+	"hookd/store"
+	"hookd/verify"
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func errorJSON(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// intake handles a webhook, in this order: size limit, verification,
+// delivery id, de-duplication, matching, one durable transaction, answer.
+func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
+	lv := e.live.Load()
+	src := lv.set.SourceByPath(r.URL.Path)
+	if src == nil {
+		errorJSON(w, http.StatusNotFound, "not found")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		errorJSON(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
+		return
+	}
+	received := time.Now().UTC()
+	remote := e.clientIP(r)
+	log := e.log.With("source", src.Name, "remote", remote)
+	if len(src.Allow) > 0 && !allowed(src.Allow, remote) {
+		log.Warn("webhook refused", "outcome", "forbidden")
+		errorJSON(w, http.StatusForbidden, "forbidden")
+		return
+	}
+	if r.ContentLength > e.cfg.MaxBody {
+		log.Warn("webhook refused", "outcome", "too_large", "bytes", r.ContentLength)
+		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			log.Warn("webhook refused", "outcome", "too_large")
+			errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
+			return
+		}
+		log.Warn("webhook refused", "outcome", "bad_request", "error", err)
+		errorJSON(w, http.StatusBadRequest, "could not read body")
+		return
+	}
+	vr := &verify.Request{Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
+	if err := src.Verifier.Verify(vr); err != nil {
+		log.Warn("webhook refused", "outcome", "unauthorized", "reason", lv.redact.Replace(err.Error()))
+		errorJSON(w, http.StatusUnauthorized, "unauthorized")
+		return
+	}
+	vr.JSON = parseBody(r.Header.Get("Content-Type"), raw)
+	if ch, ok := src.Verifier.(verify.Challenger); ok {
+		if resp, ok := ch.Challenge(vr); ok {
+			log.Info("webhook handshake answered", "outcome", "challenge")
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(resp)
+			return
+		}
+	}
+
+	headers, query := redacted(src.Verifier, r.Header, vr.Query)
+	env := (&rules.Env{Source: src.Name, Headers: headers, Body: vr.JSON, Raw: string(raw), Query: query,
+		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, ReceivedAt: received}).Bind()
+	var evalErrs []string
+	env.ID = src.Verifier.DeliveryID(vr)
+	if src.ID != nil {
+		if v, err := rules.EvalString(src.ID, env); err != nil {
+			evalErrs = append(evalErrs, "id: "+err.Error())
+		} else if v != "" {
+			env.ID = v
+		}
+	}
+	if env.ID == "" {
+		env.ID = verify.BodyHash(src.Name, raw)
+	}
+	env.Event = src.Verifier.Event(vr)
+	if src.Event != nil {
+		if v, err := rules.EvalString(src.Event, env); err != nil {
+			evalErrs = append(evalErrs, "event: "+err.Error())
+		} else {
+			env.Event = v
+		}
+	}
+	log = log.With("delivery_id", env.ID, "event", env.Event)
+	if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
+		log.Info("webhook received", "outcome", "duplicate", "event_id", prev)
+		writeJSON(w, 200, map[string]any{"status": "duplicate", "id": strconv.FormatUint(prev, 10)})
+		return
+	}
+
+	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
+		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: headers, Query: query, Body: raw}
+	var jobs []*store.Job
+	for _, rule := range src.Rules {
+		ok, err := match(rule, env)
+		if err != nil {
+			msg := "rule " + rule.Name + ": when: " + err.Error()
+			evalErrs = append(evalErrs, msg)
+			log.Warn("rule not matched: its condition failed", "rule", rule.Name, "error", err.Error())
+			continue
+		}
+		if !ok {
+			continue
+		}
+		j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: received, Updated: received}
+		if rule.Concurrency != "parallel" {
+			j.Lane, j.Latest = rule.Name, rule.Concurrency == "latest"
+			if rule.Key != nil {
+				k, err := rules.EvalString(rule.Key, env)
+				if err != nil {
+					evalErrs = append(evalErrs, "rule "+rule.Name+": key: "+err.Error())
+				}
+				j.Lane += "\x00" + k
+			}
+		}
+		jobs = append(jobs, j)
+		ev.Rules = append(ev.Rules, rule.Name)
+		ev.Jobs = append(ev.Jobs, j.ID)
+	}
+	ev.Errors = evalErrs
+	id := strconv.FormatUint(ev.ID, 10)
+	if len(jobs) == 0 {
+		ev.Status = "ignored"
+		if err := e.store.Record(ev); err != nil {
+			log.Error("recording ignored event failed", "error", err)
+		}
+		log.Info("webhook received", "outcome", "ignored", "event_id", id)
+		writeJSON(w, 200, map[string]any{"status": "ignored", "id": id})
+		return
+	}
+	if !e.disp.admit(len(jobs)) {
+		log.Warn("webhook refused", "outcome", "queue_full")
+		w.Header().Set("Retry-After", "30")
+		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
+		return
+	}
+	ev.Status = "accepted"
+	got, err := e.store.Accept(ev, jobs)
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		e.disp.unadmit(len(jobs))
+		log.Info("webhook received", "outcome", "duplicate", "event_id", got)
+		writeJSON(w, 200, map[string]any{"status": "duplicate", "id": strconv.FormatUint(got, 10)})
+		return
+	case err != nil:
+		e.disp.unadmit(len(jobs))
+		log.Error("webhook not stored", "outcome", "store_error", "error", err)
+		w.Header().Set("Retry-After", "10")
+		errorJSON(w, http.StatusServiceUnavailable, "cannot store the event, retry later")
+		return
+	}
+	e.disp.submit(jobs)
+	log.Info("webhook received", "outcome", "accepted", "event_id", id, "rules", strings.Join(ev.Rules, ","))
+	writeJSON(w, 200, map[string]any{"status": "accepted", "id": id, "rules": ev.Rules})
+}
+
+func match(rule *rules.Rule, env *rules.Env) (bool, error) {
+	if rule.When == nil {
+		return true, nil
+	}
+	v, err := rules.Eval(rule.When, env)
+	if err != nil {
+		return false, err
+	}
+	b, _ := v.(bool)
+	return b, nil
+}
+
+// parseBody reads a body as JSON, or as a form (GitHub's form-encoded
+// deliveries carry the JSON in a `payload` field). Anything else is nil.
+func parseBody(contentType string, raw []byte) any {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	trimmed := bytes.TrimSpace(raw)
+	if mt == "application/x-www-form-urlencoded" {
+		vals, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return nil
+		}
+		if p := vals.Get("payload"); p != "" && len(vals) == 1 {
+			var v any
+			if json.Unmarshal([]byte(p), &v) == nil {
+				return v
+			}
+		}
+		m := make(map[string]any, len(vals))
+		for k, v := range vals {
+			if len(v) > 0 {
+				m[k] = v[0]
+			}
+		}
+		return m
+	}
+	if strings.HasSuffix(mt, "json") || (len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')) {
+		var v any
+		if json.Unmarshal(raw, &v) == nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// redacted copies headers (lower-cased, first value) and query parameters,
+// replacing the values that carry a secret in clear.
+func redacted(p verify.Provider, h http.Header, q url.Values) (map[string]string, map[string]string) {
+	headers := make(map[string]string, len(h))
+	for k, v := range h {
+		if len(v) > 0 {
+			headers[strings.ToLower(k)] = v[0]
+		}
+	}
+	query := make(map[string]string, len(q))
+	for k, v := range q {
+		if len(v) > 0 {
+			query[k] = v[0]
+		}
+	}
+	for _, k := range []string{"authorization", "cookie", "proxy-authorization"} {
+		if _, ok := headers[k]; ok {
+			headers[k] = "[redacted]"
+		}
+	}
+	if s, ok := p.(verify.Sensitive); ok {
+		for _, k := range s.SensitiveHeaders() {
+			if _, ok := headers[strings.ToLower(k)]; ok {
+				headers[strings.ToLower(k)] = "[redacted]"
+			}
+		}
+		for _, k := range s.SensitiveQuery() {
+			if _, ok := query[k]; ok {
+				query[k] = "[redacted]"
+			}
+		}
+	}
+	return headers, query
+}

@@ -1,0 +1,190 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"time"
+
+	"hookd/actions"
+	"hookd/rules"
+	"hookd/store"
+)
+
+// run performs one attempt of a job and records it.
+func (d *dispatcher) run(j *store.Job) {
+	e := d.e
+	lv := e.live.Load()
+	log := e.log.With("event_id", j.EventID, "job", j.ID, "rule", j.Rule)
+	now := time.Now().UTC()
+	rule := lv.set.Rules[j.Rule]
+	if rule == nil {
+		j.State, j.Error, j.Updated = store.Cancelled, "cancelled: rule "+j.Rule+" is no longer in the configuration", now
+		_ = e.store.SaveJob(j, false)
+		log.Warn("job cancelled: its rule was removed")
+		d.finished(j, true, 0)
+		return
+	}
+	ev, err := e.store.Event(j.EventID)
+	if err != nil {
+		j.State, j.Error, j.Updated = store.Failed, "cannot read the event: "+err.Error(), now
+		_ = e.store.SaveJob(j, false)
+		log.Error("job failed: cannot read its event", "error", err)
+		d.finished(j, true, 0)
+		return
+	}
+	n := len(j.Attempts) + 1
+	j.State, j.Updated, j.NextAt, j.Error = store.Running, now, time.Time{}, ""
+	j.Attempts = append(j.Attempts, store.Attempt{N: n, Start: now})
+	_ = e.store.SaveJob(j, false)
+
+	env := eventEnv(ev)
+	bodyFile, cleanup := writeBodyFile(e.cfg.DataDir, ev.Body, rule)
+	defer cleanup()
+	vars := []string{
+		"HOOKD_EVENT_ID=" + strconv.FormatUint(ev.ID, 10),
+		"HOOKD_DELIVERY_ID=" + ev.DeliveryID,
+		"HOOKD_SOURCE=" + ev.Source,
+		"HOOKD_EVENT=" + ev.Event,
+		"HOOKD_RULE=" + rule.Name,
+		"HOOKD_ATTEMPT=" + strconv.Itoa(n),
+		"HOOKD_BODY_FILE=" + bodyFile,
+	}
+	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv}
+	steps, retryAfter, runErr := d.runActions(lv, rule, rule.Actions, call, ev.Body, log.With("attempt", n))
+
+	att := &j.Attempts[len(j.Attempts)-1]
+	att.Steps, att.End = steps, time.Now().UTC()
+	j.Updated = att.End
+	if runErr == nil {
+		j.State = store.Done
+		_ = e.store.SaveJob(j, false)
+		log.Info("job done", "attempt", n)
+		d.finished(j, true, 0)
+		return
+	}
+	att.Error = lv.redact.Replace(runErr.Error())
+	if d.runCtx.Err() != nil {
+		// Killed by shutdown: it runs again at the next start.
+		j.State = store.Queued
+		att.Error = "interrupted by shutdown: " + att.Error
+		_ = e.store.SaveJob(j, true)
+		log.Warn("job interrupted by shutdown; it stays queued")
+		return
+	}
+	if n < rule.Retry.Attempts && !actions.IsPermanent(runErr) {
+		delay := backoff(rule.Retry, n)
+		if retryAfter > delay {
+			delay = retryAfter
+		}
+		j.State, j.NextAt, j.Error = store.Retrying, time.Now().Add(delay).UTC(), att.Error
+		_ = e.store.SaveJob(j, false)
+		log.Warn("job attempt failed; will retry", "attempt", n, "retry_in", delay.Round(time.Millisecond).String(), "error", att.Error)
+		d.finished(j, false, delay)
+		return
+	}
+	j.State, j.Error = store.Failed, att.Error
+	if len(rule.OnFailure) > 0 {
+		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n}
+		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv}
+		j.OnFailure, _, _ = d.runActions(lv, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true))
+	}
+	_ = e.store.SaveJob(j, false)
+	log.Error("job failed", "attempts", n, "error", att.Error)
+	d.finished(j, true, 0)
+}
+
+// runActions runs actions in order; a failure stops the rest.
+func (d *dispatcher) runActions(lv *live, rule *rules.Rule, list []*rules.Action, call *rules.Call, body []byte, log *slog.Logger) ([]store.Step, time.Duration, error) {
+	var steps []store.Step
+	for i, a := range list {
+		start := time.Now()
+		step := store.Step{Action: i + 1, Kind: a.Kind, Start: start.UTC()}
+		timeout := a.Timeout
+		if timeout == 0 {
+			timeout = rule.Timeout
+		}
+		var res actions.Result
+		act, err := a.Build(call)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(d.runCtx, timeout)
+			res, err = act.Run(ctx, &actions.Input{Body: body})
+			cancel()
+		}
+		step.Duration = time.Since(start)
+		if a.Kind == "shell" {
+			exit := res.Exit
+			step.Exit = &exit
+		}
+		step.Status = res.Status
+		step.Output = lv.redact.Replace(string(res.Output))
+		outcome := "ok"
+		if err != nil {
+			step.Error = lv.redact.Replace(err.Error())
+			outcome = "failed"
+		}
+		steps = append(steps, step)
+		attrs := []any{"action", i + 1, "kind", a.Kind, "duration", step.Duration.Round(time.Millisecond).String(), "outcome", outcome}
+		if step.Exit != nil {
+			attrs = append(attrs, "exit", *step.Exit)
+		}
+		if step.Status != 0 {
+			attrs = append(attrs, "status", step.Status)
+		}
+		if err != nil {
+			log.Warn("action failed", append(attrs, "error", step.Error)...)
+			return steps, res.RetryAfter, err
+		}
+		log.Info("action done", attrs...)
+	}
+	return steps, 0, nil
+}
+
+// backoff is exponential from Backoff, capped at MaxBackoff, with ±20%
+// jitter so that many failed jobs do not retry in lockstep.
+func backoff(r rules.Retry, attempt int) time.Duration {
+	d := r.Backoff
+	for i := 1; i < attempt && d < r.MaxBackoff; i++ {
+		d *= 2
+	}
+	if r.MaxBackoff > 0 && d > r.MaxBackoff {
+		d = r.MaxBackoff
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// eventEnv rebuilds the expression environment from a stored event, so a
+// job renders the same whether it runs now or after a restart.
+func eventEnv(ev *store.Event) *rules.Env {
+	var body any
+	ct := ev.Headers["content-type"]
+	body = parseBody(ct, ev.Body)
+	return (&rules.Env{Source: ev.Source, Event: ev.Event, ID: ev.DeliveryID, Headers: ev.Headers, Body: body,
+		Raw: string(ev.Body), Query: ev.Query, Method: ev.Method, Path: ev.Path, RemoteAddr: ev.RemoteAddr,
+		ReceivedAt: ev.ReceivedAt}).Bind()
+}
+
+// writeBodyFile writes the raw body where a process can read it
+// (HOOKD_BODY_FILE), for rules that run processes.
+func writeBodyFile(dataDir string, body []byte, rule *rules.Rule) (string, func()) {
+	shell := false
+	for _, a := range append(append([]*rules.Action(nil), rule.Actions...), rule.OnFailure...) {
+		shell = shell || a.Kind == "shell"
+	}
+	if !shell {
+		return "", func() {}
+	}
+	f, err := os.CreateTemp("", "hookd-body-*")
+	if err != nil {
+		return "", func() {}
+	}
+	_, werr := f.Write(body)
+	cerr := f.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(f.Name())
+		return "", func() {}
+	}
+	return f.Name(), func() { os.Remove(f.Name()) }
+}

@@ -1,0 +1,216 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"hookd/actions"
+)
+
+// Action is one configured action, its templates compiled.
+type Action struct {
+	Kind    string // shell, http, slack
+	File    string
+	Line    int
+	Timeout time.Duration // 0: the rule's timeout
+	impl    actionImpl
+}
+
+// Call is what an action is rendered with at run time.
+type Call struct {
+	Env     any      // *Env, or *FailureEnv for on_failure
+	Vars    []string // HOOKD_* variables, "K=V"
+	BaseEnv []string // the daemon's environment minus its secrets
+}
+
+// actionImpl is one action kind at load time: it renders itself into an
+// actions.Action for one attempt, and describes itself for `hookd test`.
+type actionImpl interface {
+	build(c *Call) (actions.Action, error)
+	describe(c *Call) (map[string]any, error)
+}
+
+// Build renders the action for one attempt.
+func (a *Action) Build(c *Call) (actions.Action, error) { return a.impl.build(c) }
+
+// Describe renders the action as it would run, secrets redacted.
+func (a *Action) Describe(c *Call) (map[string]any, error) {
+	m, err := a.impl.describe(c)
+	if m != nil {
+		m["kind"] = a.Kind
+	}
+	return m, err
+}
+
+// actionKinds decode one kind's mapping. secrets collects values that must
+// never be logged or passed to processes.
+type kindDecoder func(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]string) actionImpl
+
+var actionKinds = map[string]kindDecoder{
+	"shell": decodeShell,
+}
+
+func (d *decoder) actionList(n *yaml.Node, what string, failure bool, secrets *[]string) []*Action {
+	if n.Kind != yaml.SequenceNode {
+		d.errf(n, "%s must be a list of actions, not %s", what, kindName(n))
+		return nil
+	}
+	var out []*Action
+	for _, item := range n.Content {
+		item = resolve(item)
+		if item.Kind != yaml.MappingNode || len(item.Content) != 2 {
+			d.errf(item, "%s: each action is a mapping with one key, its kind (%s)", what, strings.Join(sortedKeys(actionKinds), ", "))
+			continue
+		}
+		k, v := item.Content[0], resolve(item.Content[1])
+		dec, ok := actionKinds[k.Value]
+		if !ok {
+			d.errf(k, "%s: unknown action kind %q (known: %s)", what, k.Value, strings.Join(sortedKeys(actionKinds), ", "))
+			continue
+		}
+		a := &Action{Kind: k.Value, File: d.file, Line: k.Line}
+		a.impl = dec(d, v, a, failure, secrets)
+		if a.impl != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// shellAction is `shell`: an argv list run without a shell, or a script run
+// by /bin/sh -c in which templates are never expanded.
+type shellAction struct {
+	argv   []*Template
+	script string
+	dir    *Template
+	env    map[string]*Template
+}
+
+func decodeShell(d *decoder, n *yaml.Node, a *Action, failure bool, _ *[]string) actionImpl {
+	s := &shellAction{}
+	var cmdNode, scriptNode *yaml.Node
+	ok := d.fields(n, "shell", map[string]func(k, v *yaml.Node){
+		"command": func(k, v *yaml.Node) {
+			cmdNode = v
+			if v.Kind == yaml.ScalarNode && !isNull(v) {
+				d.errf(v, "shell.command is an argv list run without a shell, e.g. [./deploy.sh, \"{{ body.after }}\"]; for a shell command line use script:")
+				return
+			}
+			for _, it := range d.strsNodes(v, "shell.command") {
+				s.argv = append(s.argv, d.template(it, "shell.command item", failure))
+			}
+		},
+		"script": func(k, v *yaml.Node) {
+			scriptNode = v
+			s.script = d.str(v, "shell.script")
+			if strings.Contains(s.script, "{{") {
+				d.warnf(v, "shell.script: {{ }} is not expanded inside a script (payload text must never become shell code); pass values with env:")
+			}
+		},
+		"dir": func(k, v *yaml.Node) { s.dir = d.template(v, "shell.dir", failure) },
+		"env": func(k, v *yaml.Node) {
+			m, pos := d.strMap(v, "shell.env")
+			s.env = map[string]*Template{}
+			for name := range m {
+				if !validVarName(name) {
+					d.errf(pos[name], "shell.env: %q is not a valid variable name", name)
+					continue
+				}
+				if strings.HasPrefix(name, "HOOKD_") {
+					d.errf(pos[name], "shell.env: %s is set by hookd itself", name)
+					continue
+				}
+				s.env[name] = d.template(pos[name], "shell.env."+name, failure)
+			}
+		},
+		"timeout": func(k, v *yaml.Node) { a.Timeout = d.duration(v, "shell.timeout") },
+	})
+	if !ok {
+		return nil
+	}
+	switch {
+	case cmdNode == nil && scriptNode == nil:
+		d.errf(n, "shell needs command: [program, args...] or script: \"...\"")
+	case cmdNode != nil && scriptNode != nil:
+		d.errf(scriptNode, "shell takes command or script, not both")
+	case cmdNode != nil && len(s.argv) == 0 && cmdNode.Kind == yaml.SequenceNode:
+		d.errf(cmdNode, "shell.command is empty")
+	}
+	return s
+}
+
+// strsNodes returns the item nodes of a list of strings.
+func (d *decoder) strsNodes(n *yaml.Node, what string) []*yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		d.errf(n, "%s must be a list, not %s", what, kindName(n))
+		return nil
+	}
+	out := make([]*yaml.Node, 0, len(n.Content))
+	for _, c := range n.Content {
+		out = append(out, resolve(c))
+	}
+	return out
+}
+
+func (s *shellAction) render(c *Call) (argv []string, dir string, env []string, err error) {
+	for i, t := range s.argv {
+		v, err := t.Render(c.Env)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("shell.command[%d]: %w", i, err)
+		}
+		argv = append(argv, v)
+	}
+	if s.dir != nil {
+		if dir, err = s.dir.Render(c.Env); err != nil {
+			return nil, "", nil, fmt.Errorf("shell.dir: %w", err)
+		}
+	}
+	env = make([]string, 0, len(c.BaseEnv)+len(c.Vars)+len(s.env))
+	env = append(env, c.BaseEnv...)
+	env = append(env, c.Vars...)
+	for _, k := range sortedKeys(s.env) {
+		v, err := s.env[k].Render(c.Env)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("shell.env.%s: %w", k, err)
+		}
+		env = append(env, k+"="+v)
+	}
+	return argv, dir, env, nil
+}
+
+func (s *shellAction) build(c *Call) (actions.Action, error) {
+	argv, dir, env, err := s.render(c)
+	if err != nil {
+		return nil, err
+	}
+	return &actions.Shell{Argv: argv, Script: s.script, Dir: dir, Env: env}, nil
+}
+
+func (s *shellAction) describe(c *Call) (map[string]any, error) {
+	argv, dir, _, err := s.render(&Call{Env: c.Env})
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	if s.script != "" {
+		m["script"] = s.script
+	} else {
+		m["command"] = argv
+	}
+	if dir != "" {
+		m["dir"] = dir
+	}
+	if len(s.env) > 0 {
+		env := map[string]string{}
+		for k, t := range s.env {
+			if env[k], err = t.Render(c.Env); err != nil {
+				return nil, err
+			}
+		}
+		m["env"] = env
+	}
+	return m, nil
+}

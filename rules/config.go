@@ -1,0 +1,131 @@
+package rules
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is hookd.yaml: the daemon's settings (SPEC section 2).
+type Config struct {
+	File            string // the file read, "" when none
+	Listen          string
+	RulesDir        string
+	DataDir         string
+	Admin           string // unix socket path, or host:port
+	Workers         int
+	MaxBody         int64
+	Retention       time.Duration
+	LogFormat       string // text or json
+	LogLevel        string // debug, info, warn, error
+	TrustedProxies  []netip.Prefix
+	TLSCert, TLSKey string
+	ShutdownTimeout time.Duration
+	MaxQueued       int // queued jobs past which intake answers 503
+	Rules           Defaults
+}
+
+// DefaultConfig is what hookd runs with when hookd.yaml says nothing.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:9000",
+		RulesDir:        "rules.d",
+		DataDir:         "data",
+		Workers:         4,
+		MaxBody:         10 << 20,
+		Retention:       720 * time.Hour,
+		LogFormat:       "text",
+		LogLevel:        "info",
+		ShutdownTimeout: 30 * time.Second,
+		MaxQueued:       10000,
+		Rules:           DefaultRuleDefaults,
+	}
+}
+
+// AdminPath is where the admin API listens.
+func (c *Config) AdminPath() string {
+	if c.Admin != "" {
+		return c.Admin
+	}
+	return filepath.Join(c.DataDir, "admin.sock")
+}
+
+// LoadConfig reads hookd.yaml over the defaults. Relative paths in it are
+// relative to the file's directory. An empty path returns the defaults.
+func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error) {
+	c := DefaultConfig()
+	if path == "" {
+		return c, nil
+	}
+	c.File = path
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return c, Errors{{File: path, Msg: err.Error()}}
+	}
+	var diags []Diag
+	root := parseYAML(path, src, lookup, &diags)
+	if root != nil {
+		d := &decoder{file: path, diags: &diags}
+		base := filepath.Dir(path)
+		rel := func(p string) string {
+			if p == "" || filepath.IsAbs(p) {
+				return p
+			}
+			return filepath.Join(base, p)
+		}
+		d.fields(root, "hookd.yaml", map[string]func(k, v *yaml.Node){
+			"listen":    func(k, v *yaml.Node) { c.Listen = d.str(v, "listen") },
+			"rules_dir": func(k, v *yaml.Node) { c.RulesDir = rel(d.str(v, "rules_dir")) },
+			"data_dir":  func(k, v *yaml.Node) { c.DataDir = rel(d.str(v, "data_dir")) },
+			"admin":     func(k, v *yaml.Node) { c.Admin = d.str(v, "admin") },
+			"workers":   func(k, v *yaml.Node) { c.Workers = d.integer(v, "workers", 1) },
+			"max_body":  func(k, v *yaml.Node) { c.MaxBody = d.size(v, "max_body") },
+			"retention": func(k, v *yaml.Node) { c.Retention = d.duration(v, "retention") },
+			"log": func(k, v *yaml.Node) {
+				d.fields(v, "log", map[string]func(k, v *yaml.Node){
+					"format": func(k, v *yaml.Node) {
+						c.LogFormat = d.str(v, "log.format")
+						if c.LogFormat != "text" && c.LogFormat != "json" {
+							d.errf(v, "log.format must be text or json")
+						}
+					},
+					"level": func(k, v *yaml.Node) {
+						c.LogLevel = d.str(v, "log.level")
+						switch c.LogLevel {
+						case "debug", "info", "warn", "error":
+						default:
+							d.errf(v, "log.level must be debug, info, warn or error")
+						}
+					},
+				})
+			},
+			"trusted_proxies": func(k, v *yaml.Node) { c.TrustedProxies = d.prefixes(v, "trusted_proxies") },
+			"tls": func(k, v *yaml.Node) {
+				d.fields(v, "tls", map[string]func(k, v *yaml.Node){
+					"cert": func(k, v *yaml.Node) { c.TLSCert = rel(d.str(v, "tls.cert")) },
+					"key":  func(k, v *yaml.Node) { c.TLSKey = rel(d.str(v, "tls.key")) },
+				})
+				if (c.TLSCert == "") != (c.TLSKey == "") {
+					d.errf(v, "tls needs both cert and key")
+				}
+			},
+			"shutdown_timeout": func(k, v *yaml.Node) { c.ShutdownTimeout = d.duration(v, "shutdown_timeout") },
+			"max_queued":       func(k, v *yaml.Node) { c.MaxQueued = d.integer(v, "max_queued", 1) },
+			"retry":            func(k, v *yaml.Node) { c.Rules.Retry = d.retry(v, c.Rules.Retry) },
+			"timeout": func(k, v *yaml.Node) {
+				c.Rules.Timeout = d.duration(v, "timeout")
+				if c.Rules.Timeout == 0 {
+					d.errf(v, "timeout must be above zero")
+				}
+			},
+		})
+	}
+	sortDiags(diags)
+	if len(diags) > 0 {
+		return c, Errors(diags)
+	}
+	return c, nil
+}

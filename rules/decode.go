@@ -1,0 +1,211 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// decoder reads YAML nodes strictly: unknown keys, duplicate keys and wrong
+// types are errors at the node's line and column. It collects every error
+// instead of stopping at the first.
+type decoder struct {
+	file  string
+	diags *[]Diag
+}
+
+func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
+	line, col := 0, 0
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) warnf(n *yaml.Node, format string, args ...any) {
+	*d.diags = append(*d.diags, Diag{File: d.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...), Warning: true})
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	if n.Tag == "!!null" {
+		return "null"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// fields walks a mapping, calling the handler of each known key with the key
+// node and the value node. Unknown and duplicate keys are errors.
+func (d *decoder) fields(n *yaml.Node, what string, handlers map[string]func(k, v *yaml.Node)) bool {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		d.errf(n, "%s must be a mapping, not %s", what, kindName(n))
+		return false
+	}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if prev, dup := seen[k.Value]; dup {
+			d.errf(k, "%s: key %q repeated (first at line %d)", what, k.Value, prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		h, ok := handlers[k.Value]
+		if !ok {
+			d.errf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(sortedKeys(handlers), ", "))
+			continue
+		}
+		h(k, v)
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func (d *decoder) str(n *yaml.Node, what string) string {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.errf(n, "%s must be a string, not %s", what, kindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+// strs reads a list of strings; a single string counts as a list of one.
+func (d *decoder) strs(n *yaml.Node, what string) []string {
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		return []string{n.Value}
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errf(n, "%s must be a list of strings, not %s", what, kindName(n))
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, c := range n.Content {
+		out = append(out, d.str(resolve(c), what+" item"))
+	}
+	return out
+}
+
+func (d *decoder) strMap(n *yaml.Node, what string) (map[string]string, map[string]*yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		d.errf(n, "%s must be a mapping of names to strings, not %s", what, kindName(n))
+		return nil, nil
+	}
+	out := map[string]string{}
+	pos := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if _, dup := out[k.Value]; dup {
+			d.errf(k, "%s: key %q repeated", what, k.Value)
+			continue
+		}
+		out[k.Value] = d.str(v, what+"."+k.Value)
+		pos[k.Value] = v
+	}
+	return out, pos
+}
+
+func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
+	s := d.str(n, what)
+	if s == "" {
+		return 0
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		d.errf(n, "%s: %q is not a duration (write e.g. 30s, 10m, 2h)", what, s)
+		return 0
+	}
+	return v
+}
+
+func (d *decoder) integer(n *yaml.Node, what string, min int) int {
+	s := d.str(n, what)
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		d.errf(n, "%s: %q is not a whole number", what, s)
+		return 0
+	}
+	if v < min {
+		d.errf(n, "%s must be at least %d", what, min)
+		return 0
+	}
+	return v
+}
+
+// size reads a byte count: 1048576, 512KiB, 10MiB, 1GiB (KB, MB, GB as 1000s).
+func (d *decoder) size(n *yaml.Node, what string) int64 {
+	s := strings.TrimSpace(d.str(n, what))
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		d.errf(n, "%s: %q is not a size (write e.g. 10MiB, 512KiB or a number of bytes)", what, n.Value)
+		return 0
+	}
+	return v * mult
+}
+
+func (d *decoder) prefixes(n *yaml.Node, what string) []netip.Prefix {
+	var out []netip.Prefix
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	for _, c := range items {
+		c = resolve(c)
+		s := d.str(c, what+" item")
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				d.errf(c, "%s: %q is not an IP address or CIDR (write e.g. 10.0.0.0/8)", what, s)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}

@@ -1,0 +1,118 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+)
+
+// Env is the environment of `when`, `id`, `event`, `key` and action
+// templates (SPEC section 3).
+type Env struct {
+	Source     string              `expr:"source"`
+	Event      string              `expr:"event"`
+	ID         string              `expr:"id"`
+	Headers    map[string]string   `expr:"headers"`
+	Header     func(string) string `expr:"header"`
+	Body       any                 `expr:"body"`
+	Raw        string              `expr:"raw"`
+	Query      map[string]string   `expr:"query"`
+	Method     string              `expr:"method"`
+	Path       string              `expr:"path"`
+	RemoteAddr string              `expr:"remote_addr"`
+	ReceivedAt time.Time           `expr:"received_at"`
+}
+
+// FailureEnv is the environment of on_failure actions.
+type FailureEnv struct {
+	Env
+	Error   string `expr:"error"`
+	Rule    string `expr:"rule"`
+	Attempt int    `expr:"attempt"`
+}
+
+// Bind sets the header() function over Headers, whose keys must already be
+// lower-cased, and returns e.
+func (e *Env) Bind() *Env {
+	hs := e.Headers
+	e.Header = func(name string) string { return hs[strings.ToLower(name)] }
+	return e
+}
+
+func compileOpts(failure bool) []expr.Option {
+	if failure {
+		return []expr.Option{expr.Env(FailureEnv{})}
+	}
+	return []expr.Option{expr.Env(Env{})}
+}
+
+// compileExpr compiles one expression, reporting errors at the place of the
+// node that holds it.
+func (d *decoder) compileExpr(n *yaml.Node, src string, offset int, failure bool, opts ...expr.Option) *vm.Program {
+	all := append(compileOpts(failure), opts...)
+	p, err := expr.Compile(src, all...)
+	if err != nil {
+		line, col := exprPos(n, offset, err)
+		msg := err.Error()
+		if fe, ok := err.(*file.Error); ok {
+			msg = fe.Message
+		}
+		*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf("expression %q: %s", clip(src), msg)})
+		return nil
+	}
+	return p
+}
+
+// exprPos maps an expr error position inside a scalar to the file.
+func exprPos(n *yaml.Node, offset int, err error) (int, int) {
+	line, col := n.Line, n.Column
+	fe, ok := err.(*file.Error)
+	if !ok {
+		return line, col
+	}
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		return line + fe.Line, n.Column + 2 + fe.Column
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		col++
+	}
+	if fe.Line <= 1 {
+		return line, col + offset + fe.Column
+	}
+	return line + fe.Line - 1, fe.Column + 1
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
+}
+
+// Stringify renders a template value: strings as they are, nil as "", other
+// values as JSON.
+func Stringify(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	case time.Time:
+		return x.Format(time.RFC3339Nano), nil
+	case fmt.Stringer:
+		return x.String(), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}

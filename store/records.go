@@ -1,0 +1,276 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Event is one received webhook as recorded. Secrets are redacted from
+// Headers and Query before it gets here.
+type Event struct {
+	ID         uint64            `json:"id"`
+	Source     string            `json:"source"`
+	DeliveryID string            `json:"delivery_id"`
+	Event      string            `json:"event"`
+	ReceivedAt time.Time         `json:"received_at"`
+	Method     string            `json:"method"`
+	Path       string            `json:"path"`
+	RemoteAddr string            `json:"remote_addr"`
+	Headers    map[string]string `json:"headers"`
+	Query      map[string]string `json:"query,omitempty"`
+	Body       []byte            `json:"body"`
+	Status     string            `json:"status"` // accepted or ignored
+	Rules      []string          `json:"rules,omitempty"`
+	Jobs       []uint64          `json:"jobs,omitempty"`
+	Errors     []string          `json:"errors,omitempty"` // when/id/event failures
+}
+
+// Job states.
+const (
+	Queued     = "queued"
+	Running    = "running"
+	Retrying   = "retrying"
+	Done       = "done"
+	Failed     = "failed"
+	Superseded = "superseded"
+	Cancelled  = "cancelled"
+)
+
+// Final reports whether a job in this state will not run again by itself.
+func Final(state string) bool {
+	return state == Done || state == Failed || state == Superseded || state == Cancelled
+}
+
+// Job is one matched rule of one event.
+type Job struct {
+	ID        uint64    `json:"id"`
+	EventID   uint64    `json:"event_id"`
+	Rule      string    `json:"rule"`
+	Lane      string    `json:"lane,omitempty"` // serial/latest lane; "" runs in parallel
+	Latest    bool      `json:"latest,omitempty"`
+	State     string    `json:"state"`
+	Attempts  []Attempt `json:"attempts,omitempty"`
+	NextAt    time.Time `json:"next_at,omitzero"`
+	Error     string    `json:"error,omitempty"`
+	OnFailure []Step    `json:"on_failure,omitempty"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+}
+
+// Attempt is one run of a job's actions.
+type Attempt struct {
+	N     int       `json:"n"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"`
+	Steps []Step    `json:"steps,omitempty"`
+	Error string    `json:"error,omitempty"`
+}
+
+// Step is one action within an attempt.
+type Step struct {
+	Action   int           `json:"action"`
+	Kind     string        `json:"kind"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration"`
+	Exit     *int          `json:"exit,omitempty"`
+	Status   int           `json:"status,omitempty"`
+	Output   string        `json:"output,omitempty"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// Accept records an event and its jobs in one transaction and waits until
+// it is durable. If the delivery is already recorded it returns the earlier
+// event's id and ErrDuplicate, and writes nothing.
+func (s *Store) Accept(ev *Event, jobs []*Job) (uint64, error) {
+	rec, err := encode(ev, jobs)
+	if err != nil {
+		return 0, err
+	}
+	var dupOf uint64
+	err = s.update(func(tx *bolt.Tx) error {
+		dupOf = 0
+		if v := tx.Bucket(bDedup).Get(rec.dedup); v != nil {
+			dupOf = btoi(v)
+			return nil
+		}
+		return rec.write(tx)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if dupOf != 0 {
+		return dupOf, ErrDuplicate
+	}
+	return ev.ID, nil
+}
+
+// Record writes an event with no jobs without waiting for the disk: an
+// ignored event owes its sender nothing.
+func (s *Store) Record(ev *Event) error {
+	rec, err := encode(ev, nil)
+	if err != nil {
+		return err
+	}
+	s.updateAsync(func(tx *bolt.Tx) error {
+		if tx.Bucket(bDedup).Get(rec.dedup) != nil {
+			return nil
+		}
+		return rec.write(tx)
+	})
+	return nil
+}
+
+// encoded is an event and its jobs marshalled by the request's goroutine, so
+// the committer only copies bytes.
+type encoded struct {
+	dedup, id, event []byte
+	jobIDs, jobs     [][]byte
+}
+
+func encode(ev *Event, jobs []*Job) (*encoded, error) {
+	rec := &encoded{dedup: dedupKey(ev.Source, ev.DeliveryID), id: itob(ev.ID)}
+	var err error
+	if rec.event, err = json.Marshal(ev); err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		data, err := json.Marshal(j)
+		if err != nil {
+			return nil, err
+		}
+		rec.jobIDs = append(rec.jobIDs, itob(j.ID))
+		rec.jobs = append(rec.jobs, data)
+	}
+	return rec, nil
+}
+
+func (rec *encoded) write(tx *bolt.Tx) error {
+	if err := tx.Bucket(bDedup).Put(rec.dedup, rec.id); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bEvents).Put(rec.id, rec.event); err != nil {
+		return err
+	}
+	jb, open := tx.Bucket(bJobs), tx.Bucket(bOpen)
+	for i, id := range rec.jobIDs {
+		if err := jb.Put(id, rec.jobs[i]); err != nil {
+			return err
+		}
+		if err := open.Put(id, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Seen returns the event id recorded for (source, delivery id), or 0.
+func (s *Store) Seen(source, delivery string) uint64 {
+	var id uint64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		id = btoi(tx.Bucket(bDedup).Get(dedupKey(source, delivery)))
+		return nil
+	})
+	return id
+}
+
+// Event reads one event.
+func (s *Store) Event(id uint64) (*Event, error) {
+	var ev *Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bEvents).Get(itob(id))
+		if v == nil {
+			return fmt.Errorf("no event %d", id)
+		}
+		ev = new(Event)
+		return json.Unmarshal(v, ev)
+	})
+	return ev, err
+}
+
+// Job reads one job.
+func (s *Store) Job(id uint64) (*Job, error) {
+	var j *Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		j, err = getJob(tx, id)
+		return err
+	})
+	return j, err
+}
+
+func getJob(tx *bolt.Tx, id uint64) (*Job, error) {
+	v := tx.Bucket(bJobs).Get(itob(id))
+	if v == nil {
+		return nil, fmt.Errorf("no job %d", id)
+	}
+	j := new(Job)
+	return j, json.Unmarshal(v, j)
+}
+
+// SaveJob writes a job's new state. A final job leaves the open index.
+// wait selects whether to wait for the disk.
+func (s *Store) SaveJob(j *Job, wait bool) error {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	fn := func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bJobs).Put(itob(j.ID), data); err != nil {
+			return err
+		}
+		if Final(j.State) {
+			return tx.Bucket(bOpen).Delete(itob(j.ID))
+		}
+		return tx.Bucket(bOpen).Put(itob(j.ID), nil)
+	}
+	if wait {
+		return s.update(fn)
+	}
+	s.updateAsync(fn)
+	return nil
+}
+
+// OpenJobs returns every job that is not final, oldest first.
+func (s *Store) OpenJobs() ([]*Job, error) {
+	var out []*Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bOpen).ForEach(func(k, _ []byte) error {
+			j, err := getJob(tx, btoi(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, j)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// AddJobs records new jobs for an existing event (replay) durably.
+func (s *Store) AddJobs(eventID uint64, jobs []*Job) error {
+	return s.update(func(tx *bolt.Tx) error {
+		eb := tx.Bucket(bEvents)
+		v := eb.Get(itob(eventID))
+		if v == nil {
+			return fmt.Errorf("no event %d", eventID)
+		}
+		var ev Event
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return err
+		}
+		jb, open := tx.Bucket(bJobs), tx.Bucket(bOpen)
+		for _, j := range jobs {
+			ev.Jobs = append(ev.Jobs, j.ID)
+			if err := put(jb, j.ID, j); err != nil {
+				return err
+			}
+			if err := open.Put(itob(j.ID), nil); err != nil {
+				return err
+			}
+		}
+		return put(eb, ev.ID, &ev)
+	})
+}

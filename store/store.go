@@ -1,0 +1,223 @@
+// Package store keeps hookd's events and jobs in one bbolt file. Writes go
+// through a single committer goroutine that groups every write queued while
+// the previous transaction was being fsynced into the next transaction, so
+// concurrent requests share fsyncs instead of paying one each.
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+var (
+	bEvents = []byte("events") // event id -> Event
+	bDedup  = []byte("dedup")  // source \x00 delivery id -> event id
+	bJobs   = []byte("jobs")   // job id -> Job
+	bOpen   = []byte("open")   // job id -> nothing: every job not yet final
+)
+
+// ErrDuplicate is returned by Accept when the (source, delivery id) is
+// already recorded; the id of the earlier event comes with it.
+var ErrDuplicate = errors.New("duplicate delivery")
+
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("store is closed")
+
+// Store is an open database.
+type Store struct {
+	db      *bolt.DB
+	writes  chan *write
+	done    chan struct{}
+	closing sync.Once
+	closed  atomic.Bool
+	nextID  atomic.Uint64
+	// commitHook, when set, observes each commit's duration (metrics).
+	commitHook func(time.Duration, int)
+}
+
+type write struct {
+	fn   func(tx *bolt.Tx) error
+	errc chan error // nil: nobody waits
+}
+
+// Open opens (creating if needed) the database in dir. A database locked by
+// another process fails after a short wait with a clear error.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "hookd.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("%s is locked by another process (is hookd already running on this data directory?)", path)
+		}
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	s := &Store{db: db, writes: make(chan *write, 4096), done: make(chan struct{})}
+	var last uint64
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen} {
+			bk, err := tx.CreateBucketIfNotExists(b)
+			if err != nil {
+				return err
+			}
+			if b[0] == 'e' || b[0] == 'j' {
+				if k, _ := bk.Cursor().Last(); k != nil && btoi(k) > last {
+					last = btoi(k)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	s.nextID.Store(last)
+	go s.commitLoop()
+	return s, nil
+}
+
+// SetCommitHook sets a function told each commit's duration and size.
+func (s *Store) SetCommitHook(f func(d time.Duration, writes int)) { s.commitHook = f }
+
+// NewID allocates an id for an event or a job. Ids grow, so keys sort by age.
+func (s *Store) NewID() uint64 { return s.nextID.Add(1) }
+
+// Close flushes queued writes and closes the database.
+func (s *Store) Close() error {
+	s.closing.Do(func() {
+		s.closed.Store(true)
+		close(s.writes)
+	})
+	<-s.done
+	return s.db.Close()
+}
+
+// maxBatch bounds one transaction, so a flood cannot make one huge commit.
+const maxBatch = 1024
+
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	batch := make([]*write, 0, maxBatch)
+	for w := range s.writes {
+		batch = append(batch[:0], w)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case w, ok := <-s.writes:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, w)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction. If one write fails, the others are
+// committed without it, so that one bad write cannot fail its neighbours.
+func (s *Store) commit(batch []*write) {
+	start := time.Now()
+	failed := -1
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i, w := range batch {
+			if err := w.fn(tx); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	if s.commitHook != nil {
+		s.commitHook(time.Since(start), len(batch))
+	}
+	if err != nil && failed >= 0 {
+		reply(batch[failed], err)
+		rest := append(batch[:failed:failed], batch[failed+1:]...)
+		for _, w := range rest {
+			// Rare: run the others one transaction each.
+			reply(w, s.db.Update(w.fn))
+		}
+		return
+	}
+	for _, w := range batch {
+		reply(w, err)
+	}
+}
+
+func reply(w *write, err error) {
+	if w.errc != nil {
+		w.errc <- err
+	}
+}
+
+// update queues fn for the committer and waits until it is durable.
+func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	defer func() {
+		if recover() != nil { // the channel closed under us
+			err = ErrClosed
+		}
+	}()
+	w := &write{fn: fn, errc: make(chan error, 1)}
+	s.writes <- w
+	return <-w.errc
+}
+
+// updateAsync queues fn without waiting: for writes that owe nothing to a
+// client (an ignored event, a job's progress). Writes commit in order.
+func (s *Store) updateAsync(fn func(tx *bolt.Tx) error) {
+	if s.closed.Load() {
+		return
+	}
+	defer func() { _ = recover() }()
+	s.writes <- &write{fn: fn}
+}
+
+// Sync waits until every write queued before it is durable.
+func (s *Store) Sync() error { return s.update(func(*bolt.Tx) error { return nil }) }
+
+func itob(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func btoi(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func dedupKey(source, delivery string) []byte {
+	k := make([]byte, 0, len(source)+1+len(delivery))
+	k = append(k, source...)
+	k = append(k, 0)
+	return append(k, delivery...)
+}
+
+func put(b *bolt.Bucket, id uint64, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(itob(id), data)
+}
