@@ -95,6 +95,9 @@ func (s *Store) SetCommitHook(f func(d time.Duration, writes int)) { s.commitHoo
 // NewID allocates an id for an event or a job. Ids grow, so keys sort by age.
 func (s *Store) NewID() uint64 { return s.nextID.Add(1) }
 
+// LastID returns the newest id allocated so far.
+func (s *Store) LastID() uint64 { return s.nextID.Load() }
+
 // Close flushes queued writes and closes the database.
 func (s *Store) Close() error {
 	s.closing.Do(func() {
