@@ -180,6 +180,13 @@ func (x *exchange) hidden() []string {
 // do sends the request and returns the status, Retry-After and the tail of
 // the body; the body is drained to the end so the connection can be reused.
 func (x *exchange) do(ctx context.Context) (Result, error) {
+	res, _, err := x.doKeep(ctx, 0)
+	return res, err
+}
+
+// doKeep is do that also returns the whole body when it is at most keep
+// bytes long (nil otherwise), for callers that must parse the answer.
+func (x *exchange) doKeep(ctx context.Context, keep int) (Result, []byte, error) {
 	var res Result
 	req, err := http.NewRequestWithContext(ctx, x.method, x.url, bytes.NewReader(x.body))
 	if err != nil {
@@ -187,10 +194,10 @@ func (x *exchange) do(ctx context.Context) (Result, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // *url.Error repeats the URL
 		}
-		return res, Permanent(x.scrubErr(fmt.Errorf("%s: %s %s: bad request: %w", x.label, x.method, x.shown(), err)))
+		return res, nil, Permanent(x.scrubErr(fmt.Errorf("%s: %s %s: bad request: %w", x.label, x.method, x.shown(), err)))
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
-		return res, Permanent(fmt.Errorf("%s: %s %s: bad request: URL must be http or https with a host", x.label, x.method, x.shown()))
+		return res, nil, Permanent(fmt.Errorf("%s: %s %s: bad request: URL must be http or https with a host", x.label, x.method, x.shown()))
 	}
 	for k, vs := range x.header {
 		if http.CanonicalHeaderKey(k) == "Host" && len(vs) > 0 {
@@ -209,20 +216,44 @@ func (x *exchange) do(ctx context.Context) (Result, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return res, x.scrubErr(fmt.Errorf("%s: %s %s: %w", x.label, x.method, x.shown(), err))
+		return res, nil, x.scrubErr(fmt.Errorf("%s: %s %s: %w", x.label, x.method, x.shown(), err))
 	}
 	defer resp.Body.Close()
 	res.Status = resp.StatusCode
 	res.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	t := newTail(MaxOutput)
-	_, rerr := io.Copy(t, resp.Body)
+	var w io.Writer = t
+	var whole *bytes.Buffer
+	if keep > 0 {
+		whole = new(bytes.Buffer)
+		w = io.MultiWriter(t, &capped{buf: whole, max: keep})
+	}
+	_, rerr := io.Copy(w, resp.Body)
 	res.Output = x.scrub(t.Bytes())
 	if rerr != nil {
 		// The status is in; a body cut short is recorded, not fatal: judging
 		// the answer is the caller's.
 		res.Output = append(res.Output, fmt.Sprintf("\n[%s: reading answer: %v]", x.label, x.scrubErr(rerr))...)
 	}
-	return res, nil
+	var kept []byte
+	if whole != nil && whole.Len() <= keep && rerr == nil {
+		kept = whole.Bytes()
+	}
+	return res, kept, nil
+}
+
+// capped keeps the first max+1 bytes written, enough to tell whether the
+// whole stream fitted in max.
+type capped struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max + 1 - c.buf.Len(); room > 0 {
+		c.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
 }
 
 func (x *exchange) scrub(b []byte) []byte {
