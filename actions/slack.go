@@ -15,9 +15,8 @@ import (
 // token are secrets: neither appears in errors or output.
 //
 // Incoming webhooks (https://api.slack.com/messaging/webhooks) take JSON
-// {text, blocks}
-// and answer 200 "ok", or a 4xx/5xx status with a short error string such as
-// invalid_payload or channel_not_found
+// {text, blocks} and answer 200 "ok", or a 4xx/5xx status with a short
+// error string such as invalid_payload or channel_not_found
 // (https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks).
 //
 // chat.postMessage: https://docs.slack.dev/reference/methods/chat.postMessage
