@@ -278,16 +278,8 @@ func (x *exchange) scrubErr(err error) error {
 	if cause != nil && string(x.scrub([]byte(cause.Error()))) != cause.Error() {
 		cause = nil
 	}
-	return scrubbed{msg: clean, err: cause}
+	return msgError{msg: clean, err: cause}
 }
-
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (s scrubbed) Error() string { return s.msg }
-func (s scrubbed) Unwrap() error { return s.err }
 
 // parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP-date
 // (RFC 9110, section 10.2.3). Unusable or past values give 0; values are

@@ -267,9 +267,10 @@ func TestShellTimeoutKillsProcessGroup(t *testing.T) {
 		name     string
 		cancel   bool // cancel instead of a deadline
 		wantText string
+		wantErr  error
 	}{
-		{"deadline", false, "timed out"},
-		{"shutdown", true, "stopped"},
+		{"deadline", false, "timed out", context.DeadlineExceeded},
+		{"shutdown", true, "stopped", context.Canceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,6 +302,9 @@ func TestShellTimeoutKillsProcessGroup(t *testing.T) {
 			}
 			if IsPermanent(err) {
 				t.Errorf("timeout is permanent: %v", err)
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want it to wrap %v", err, tt.wantErr)
 			}
 			if res.Exit != -1 {
 				t.Errorf("Exit = %d, want -1", res.Exit)
@@ -363,6 +367,7 @@ func TestShellRejects(t *testing.T) {
 	}{
 		{"nothing to run", Shell{}},
 		{"NUL in env value", Shell{Argv: []string{"/bin/true"}, Env: []string{"A=x\x00y"}}},
+		{"NUL in env entry without =", Shell{Argv: []string{"/bin/true"}, Env: []string{"A\x00SEKRIT"}}},
 		{"NUL in argv", Shell{Argv: []string{"/usr/bin/printf", "%s", "a\x00b"}}},
 		{"NUL in program", Shell{Argv: []string{"/bin/true\x00"}}},
 		{"NUL in script", Shell{Script: "echo a\x00b"}},
@@ -379,6 +384,9 @@ func TestShellRejects(t *testing.T) {
 			}
 			if res.Exit != -1 {
 				t.Errorf("Exit = %d, want -1", res.Exit)
+			}
+			if strings.Contains(err.Error(), "SEKRIT") {
+				t.Errorf("error %q shows an environment value", err)
 			}
 		})
 	}
