@@ -36,13 +36,14 @@ func (h *HTTP) Run(ctx context.Context, in *Input) (Result, error) {
 		method = http.MethodPost
 	}
 	x := exchange{
-		client: h.Client,
-		method: method,
-		url:    h.URL,
-		header: h.Header,
-		body:   h.Body,
-		label:  "http",
-		redact: h.Redact,
+		client:  h.Client,
+		method:  method,
+		url:     h.URL,
+		header:  h.Header,
+		body:    h.Body,
+		label:   "http",
+		redact:  h.Redact,
+		secrets: credentials(h.Header),
 	}
 	res, err := x.do(ctx)
 	if err != nil {
@@ -56,6 +57,24 @@ func (h *HTTP) Run(ctx context.Context, in *Input) (Result, error) {
 		return res, err
 	}
 	return res, Permanent(err)
+}
+
+// credentials lists the credential header values of h, full and without
+// their scheme ("Bearer"), so that an answer echoing them is not kept.
+func credentials(h http.Header) []string {
+	var s []string
+	for k, vs := range h {
+		switch http.CanonicalHeaderKey(k) {
+		case "Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", "X-Auth-Token":
+			for _, v := range vs {
+				s = append(s, v)
+				if _, cred, ok := strings.Cut(v, " "); ok {
+					s = append(s, strings.TrimSpace(cred))
+				}
+			}
+		}
+	}
+	return s
 }
 
 func (h *HTTP) expected(code int) bool {

@@ -317,3 +317,19 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPOutputHidesCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(401)
+		io.WriteString(w, "bad credentials: "+r.Header.Get("Authorization")+" / "+r.Header.Get("X-Api-Key"))
+	}))
+	defer srv.Close()
+	h := http.Header{"Authorization": {"Bearer SEKRIT-STATUS-TOKEN"}, "x-api-key": {"SEKRIT-KEY"}}
+	res, err := (&HTTP{URL: srv.URL, Header: h}).Run(context.Background(), nil)
+	if !IsPermanent(err) {
+		t.Fatalf("err = %v, want permanent", err)
+	}
+	if bytes.Contains(res.Output, []byte("SEKRIT")) || !bytes.Contains(res.Output, []byte("bad credentials")) {
+		t.Errorf("output = %q", res.Output)
+	}
+}

@@ -76,8 +76,12 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 	}
 	// Feed stdin in the background: a process that never reads it must not
 	// block us, and a closed pipe (EPIPE) is not the process's failure.
+	var body []byte
+	if in != nil {
+		body = in.Body
+	}
 	go func() {
-		_, _ = stdin.Write(in.Body)
+		_, _ = stdin.Write(body)
 		_ = stdin.Close()
 	}()
 

@@ -112,6 +112,13 @@ func TestShellIgnoresStdin(t *testing.T) {
 	}
 }
 
+func TestShellNilInput(t *testing.T) {
+	res, err := (&Shell{Argv: []string{"/bin/cat"}}).Run(context.Background(), nil)
+	if err != nil || len(res.Output) != 0 {
+		t.Fatalf("output %q, err %v", res.Output, err)
+	}
+}
+
 func TestShellDir(t *testing.T) {
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
