@@ -78,3 +78,13 @@ func (t *tail) Write(p []byte) (int, error) {
 }
 
 func (t *tail) Bytes() []byte { return t.buf }
+
+// msgError is an error whose text is msg and whose cause is err, for
+// messages that must not repeat the cause's own text.
+type msgError struct {
+	msg string
+	err error
+}
+
+func (e msgError) Error() string { return e.msg }
+func (e msgError) Unwrap() error { return e.err }

@@ -68,12 +68,20 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		return Result{Exit: -1}, err
 	}
 	if err := cmd.Start(); err != nil {
-		return Result{Exit: -1}, Permanent(fmt.Errorf("shell: %w", err))
+		err = fmt.Errorf("shell: %w", err)
+		if startIsPermanent(err) {
+			err = Permanent(err)
+		}
+		return Result{Exit: -1}, err
 	}
 	// Feed stdin in the background: a process that never reads it must not
 	// block us, and a closed pipe (EPIPE) is not the process's failure.
+	var body []byte
+	if in != nil {
+		body = in.Body
+	}
 	go func() {
-		_, _ = stdin.Write(in.Body)
+		_, _ = stdin.Write(body)
 		_ = stdin.Close()
 	}()
 
@@ -84,9 +92,13 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 	select {
 	case werr = <-done:
 	case <-ctx.Done():
-		killed = true
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		werr = <-done
+		select {
+		case werr = <-done: // it finished as ctx ended: not a timeout
+		default:
+			killed = true
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			werr = <-done
+		}
 	}
 	// Whatever the leader did, nothing it started outlives the attempt.
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -97,10 +109,12 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 	}
 	switch {
 	case killed:
+		// ctx.Err stays reachable so the engine can tell a shutdown from a
+		// timeout.
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return res, errors.New("shell: timed out; process group killed")
+			return res, msgError{"shell: timed out; process group killed", ctx.Err()}
 		}
-		return res, errors.New("shell: stopped; process group killed")
+		return res, msgError{"shell: stopped; process group killed", ctx.Err()}
 	case werr != nil:
 		var ee *exec.ExitError
 		if errors.As(werr, &ee) {
@@ -117,13 +131,31 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 	return res, nil
 }
 
+// name is the variable name of a "K=V" entry, never any of the value
+// (an entry may lack its "=").
 func name(kv string) string {
 	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
+		if kv[i] == '=' || kv[i] == 0 {
 			return kv[:i]
 		}
 	}
 	return kv
+}
+
+// startIsPermanent reports whether a failure to start is a configuration
+// error (no such program or directory, not executable) rather than a
+// passing shortage of processes, memory or descriptors.
+func startIsPermanent(err error) bool {
+	if errors.Is(err, exec.ErrNotFound) {
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.ENOENT, syscall.EACCES, syscall.EPERM, syscall.ENOEXEC,
+		syscall.ENOTDIR, syscall.EISDIR, syscall.EINVAL, syscall.ELOOP, syscall.ENAMETOOLONG} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 type lockedTail struct {
