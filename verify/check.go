@@ -88,13 +88,14 @@ func decodeHexDigest(h func() hash.Hash, s string) []byte {
 }
 
 // decodeBase64Digest decodes a standard base64 digest of the given hash, or
-// returns nil.
+// returns nil. Decoding is strict: otherwise the unused bits of the last
+// character are ignored and several strings decode to one digest.
 func decodeBase64Digest(h func() hash.Hash, s string) []byte {
 	size := h().Size()
 	if len(s) != base64.StdEncoding.EncodedLen(size) {
 		return nil
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != size {
 		return nil
 	}

@@ -109,11 +109,15 @@ func (s *standard) Sign(body []byte, now time.Time) (http.Header, error) {
 	_, _ = rand.Read(b[:])
 	id := fmt.Sprintf("msg_%x", b)
 	ts := strconv.FormatInt(now.Unix(), 10)
-	sig := mac(sha256.New, s.keys[0], []byte(id+"."+ts+"."), body)
 	h := http.Header{}
 	h.Set("webhook-id", id)
 	h.Set("webhook-timestamp", ts)
-	h.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(sig))
+	h.Set("webhook-signature", s.signature(id, ts, body))
 	h.Set("Content-Type", "application/json")
 	return h, nil
+}
+
+// signature is the v1 signature under the first key.
+func (s *standard) signature(id, ts string, body []byte) string {
+	return "v1," + base64.StdEncoding.EncodeToString(mac(sha256.New, s.keys[0], []byte(id+"."+ts+"."), body))
 }
