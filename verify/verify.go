@@ -172,3 +172,17 @@ func field(v any, path ...string) string {
 	s, _ := v.(string)
 	return s
 }
+
+// Sign builds the provider c describes and returns the headers it would send
+// with body at now: what `hookd sign` prints.
+func Sign(c Config, body []byte, now time.Time) (http.Header, error) {
+	p, err := New(c)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := p.(Signer)
+	if !ok {
+		return nil, fmt.Errorf("provider %s cannot sign requests", c.Provider)
+	}
+	return s.Sign(body, now)
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"hookd/verify"
+)
+
+const signUsage = `usage: hookd sign -provider P [-secret S] [-body FILE|-] [options]
+
+Prints the headers provider P would send with the body, one "Name: value" a
+line, so that
+
+    hookd sign -provider github -secret S -body body.json |
+        curl -H @- --data-binary @body.json URL
+
+sends a request that hookd serve accepts. Without -body the body is empty;
+-body - reads it from standard input.
+
+Options for the generic providers (hmac, token, basic) are named as in the
+rules file: -header, -query, -algorithm, -encoding, -prefix,
+-timestamp-header, -template, -username, -password.
+`
+
+// signFlags maps each flag that sets a verify option to its YAML key, so a
+// flag the provider does not take is refused like the key would be.
+var signFlags = map[string]string{
+	"secret":           "secret",
+	"header":           "header",
+	"query":            "query",
+	"algorithm":        "algorithm",
+	"encoding":         "encoding",
+	"prefix":           "prefix",
+	"timestamp-header": "timestamp_header",
+	"template":         "template",
+	"username":         "username",
+	"password":         "password",
+}
+
+// cmdSign implements `hookd sign`. It returns 2 for usage errors (bad flags,
+// a missing or inapplicable option) and 1 for anything else.
+func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported below, on one line
+	var c verify.Config
+	var secret, body string
+	fs.StringVar(&c.Provider, "provider", "", "provider `name`: "+strings.Join(verify.Names(), ", "))
+	fs.StringVar(&secret, "secret", "", "the shared `secret`")
+	fs.StringVar(&body, "body", "", "`FILE` holding the body, or - for standard input (default: empty body)")
+	fs.StringVar(&c.Header, "header", "", "hmac, token: the header `name` that carries the signature or token")
+	fs.StringVar(&c.Query, "query", "", "token: the query `parameter` that carries the token")
+	fs.StringVar(&c.Algorithm, "algorithm", "", "hmac: sha1, sha256 (default) or sha512")
+	fs.StringVar(&c.Encoding, "encoding", "", "hmac: hex (default) or base64")
+	fs.StringVar(&c.Prefix, "prefix", "", "hmac: text before the signature, e.g. sha256=")
+	fs.StringVar(&c.TimestampHeader, "timestamp-header", "", "hmac: the header `name` that carries the unix time")
+	fs.StringVar(&c.Template, "template", "", "hmac: the signed content, from {timestamp} and {body}")
+	fs.StringVar(&c.Username, "username", "", "basic: the user name")
+	fs.StringVar(&c.Password, "password", "", "basic: the password")
+
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "hookd sign: "+format+" (see hookd sign -h)\n", a...)
+		return 2
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, signUsage, "\nflags:\n")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return 0
+		}
+		return usageErr("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if c.Provider == "" {
+		return usageErr("-provider is required (one of %s)", strings.Join(verify.Names(), ", "))
+	}
+	spec, ok := verify.Lookup(c.Provider)
+	if !ok {
+		return usageErr("unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
+	}
+	var bad error
+	fs.Visit(func(f *flag.Flag) {
+		if key, ok := signFlags[f.Name]; ok && bad == nil && !slices.Contains(spec.Options, key) {
+			bad = fmt.Errorf("-%s does not apply to provider %s", f.Name, c.Provider)
+		}
+	})
+	if bad != nil {
+		return usageErr("%v", bad)
+	}
+	if secret != "" {
+		c.Secrets = []string{secret}
+	}
+
+	var data []byte
+	var err error
+	switch body {
+	case "":
+	case "-":
+		data, err = io.ReadAll(stdin)
+	default:
+		data, err = os.ReadFile(body)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hookd sign: reading the body: %v\n", err)
+		return 1
+	}
+
+	h, err := verify.Sign(c, data, time.Now())
+	if err != nil {
+		var fe *verify.FieldError
+		if errors.As(err, &fe) {
+			return usageErr("-%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Msg)
+		}
+		fmt.Fprintf(stderr, "hookd sign: %v\n", err)
+		return 1
+	}
+	names := make([]string, 0, len(h))
+	for n := range h {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out strings.Builder
+	for _, n := range names {
+		for _, v := range h[n] {
+			// A line break in a value (a secret with one) would end the
+			// header early and inject the rest as another.
+			if strings.ContainsAny(v, "\r\n") {
+				fmt.Fprintf(stderr, "hookd sign: the value of %s contains a line break\n", n)
+				return 1
+			}
+			fmt.Fprintf(&out, "%s: %s\n", n, v)
+		}
+	}
+	if _, err := io.WriteString(stdout, out.String()); err != nil {
+		fmt.Fprintf(stderr, "hookd sign: %v\n", err)
+		return 1
+	}
+	return 0
+}

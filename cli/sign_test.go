@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/http"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"hookd/verify"
+)
+
+// parseHeaders reads sign's output the way curl -H @- does: one
+// "Name: value" a line.
+func parseHeaders(t *testing.T, out string) http.Header {
+	t.Helper()
+	h := http.Header{}
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		name, value, ok := strings.Cut(line, ": ")
+		if !ok || name == "" {
+			t.Fatalf("malformed line %q in\n%s", line, out)
+		}
+		h.Add(name, value)
+	}
+	return h
+}
+
+// What hookd sign prints, the provider's Verify accepts, for every provider.
+func TestSignRoundTrip(t *testing.T) {
+	standardSecret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a standard webhooks key"))
+	cases := map[string]struct {
+		args []string
+		c    verify.Config
+	}{
+		"basic":     {[]string{"-username", "u", "-password", "p w"}, verify.Config{Username: "u", Password: "p w"}},
+		"bitbucket": {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
+		"gitea":     {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
+		"github":    {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
+		"gitlab":    {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
+		"hmac": {
+			[]string{"-secret", "s", "-header", "X-Sig", "-algorithm", "sha1", "-encoding", "base64", "-prefix", "sha1=", "-timestamp-header", "X-Ts", "-template", "{timestamp}:{body}"},
+			verify.Config{Secrets: []string{"s"}, Header: "X-Sig", Algorithm: "sha1", Encoding: "base64", Prefix: "sha1=", TimestampHeader: "X-Ts", Template: "{timestamp}:{body}"},
+		},
+		"none":     {nil, verify.Config{}},
+		"shopify":  {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
+		"slack":    {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
+		"standard": {[]string{"-secret", standardSecret}, verify.Config{Secrets: []string{standardSecret}}},
+		"stripe":   {[]string{"-secret", "whsec_s"}, verify.Config{Secrets: []string{"whsec_s"}}},
+		"token":    {[]string{"-secret", "s", "-header", "X-Token"}, verify.Config{Secrets: []string{"s"}, Header: "X-Token"}},
+	}
+	body := []byte(`{"id":"evt_1","type":"ping"}` + "\n")
+	file := filepath.Join(t.TempDir(), "body.json")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range verify.Names() {
+		t.Run(name, func(t *testing.T) {
+			tc, ok := cases[name]
+			if !ok {
+				t.Fatalf("no sign test for provider %s", name)
+			}
+			tc.c.Provider = name
+			p, err := verify.New(tc.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, src := range []string{file, "-"} {
+				var stdout, stderr bytes.Buffer
+				args := append([]string{"-provider", name, "-body", src}, tc.args...)
+				if code := cmdSign(args, bytes.NewReader(body), &stdout, &stderr); code != 0 {
+					t.Fatalf("cmdSign %v = %d: %s", args, code, stderr.String())
+				}
+				if stderr.Len() != 0 {
+					t.Fatalf("stderr: %s", stderr.String())
+				}
+				var names []string
+				for _, line := range strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n") {
+					n, _, _ := strings.Cut(line, ":")
+					names = append(names, n)
+				}
+				if !slices.IsSorted(names) {
+					t.Fatalf("headers not sorted:\n%s", stdout.String())
+				}
+				h := parseHeaders(t, stdout.String())
+				if err := p.Verify(&verify.Request{Header: h, Body: body, Now: time.Now()}); err != nil {
+					t.Fatalf("-body %s: Verify: %v\n%s", src, err, stdout.String())
+				}
+				// Schemes that sign the body must not accept another one.
+				if !slices.Contains([]string{"none", "basic", "token", "gitlab"}, name) {
+					if err := p.Verify(&verify.Request{Header: h, Body: body[1:], Now: time.Now()}); err == nil {
+						t.Fatal("signature verified for another body")
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSignEmptyBodyByDefault(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := cmdSign([]string{"--provider", "github", "--secret", "s"}, strings.NewReader("ignored"), &stdout, &stderr); code != 0 {
+		t.Fatalf("code %d: %s", code, stderr.String())
+	}
+	p, _ := verify.New(verify.Config{Provider: "github", Secrets: []string{"s"}})
+	h := parseHeaders(t, stdout.String())
+	if err := p.Verify(&verify.Request{Header: h, Body: nil}); err != nil {
+		t.Fatal(err)
+	}
+	if textproto.TrimString(h.Get("X-Hub-Signature-256")) == "" {
+		t.Fatal("no signature header")
+	}
+}
+
+func TestSignErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no provider", []string{"-secret", "s"}, 2, "-provider is required"},
+		{"unknown provider", []string{"-provider", "gitbucket"}, 2, `unknown provider "gitbucket"`},
+		{"unknown flag", []string{"-provider", "github", "-sekret", "s"}, 2, "sekret"},
+		{"positional argument", []string{"-provider", "github", "-secret", "s", "extra"}, 2, `unexpected argument "extra"`},
+		{"no secret", []string{"-provider", "github"}, 2, "-secret:"},
+		{"flag not for provider", []string{"-provider", "github", "-secret", "s", "-header", "X"}, 2, "-header does not apply to provider github"},
+		{"bad algorithm", []string{"-provider", "hmac", "-secret", "s", "-header", "X", "-algorithm", "md5"}, 2, "-algorithm:"},
+		{"hmac without header", []string{"-provider", "hmac", "-secret", "s"}, 2, "-header:"},
+		{"token both", []string{"-provider", "token", "-secret", "s", "-header", "X", "-query", "q"}, 2, "-query:"},
+		{"bad timestamp template", []string{"-provider", "hmac", "-secret", "s", "-header", "X", "-template", "{ts}{body}"}, 2, "-template:"},
+		{"token in query", []string{"-provider", "token", "-secret", "s", "-query", "key"}, 1, "?key="},
+		{"unreadable body", []string{"-provider", "github", "-secret", "s", "-body", missing}, 1, "reading the body"},
+		{"line break in secret", []string{"-provider", "gitlab", "-secret", "a\nX-Evil: 1"}, 1, "line break"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := cmdSign(tc.args, strings.NewReader(""), &stdout, &stderr)
+			if code != tc.code {
+				t.Fatalf("code %d, want %d; stderr %q", code, tc.code, stderr.String())
+			}
+			msg := stderr.String()
+			if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "hookd sign: ") || !strings.Contains(msg, tc.msg) {
+				t.Fatalf("stderr %q: want one line containing %q", msg, tc.msg)
+			}
+			if stdout.Len() != 0 {
+				t.Fatalf("stdout %q on error", stdout.String())
+			}
+		})
+	}
+}
+
+func TestSignHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := cmdSign([]string{"-h"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("code %d", code)
+	}
+	if !strings.Contains(stderr.String(), "usage: hookd sign") || !strings.Contains(stderr.String(), "-timestamp-header") {
+		t.Fatalf("help: %s", stderr.String())
+	}
+}

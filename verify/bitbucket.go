@@ -1,0 +1,60 @@
+package verify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Bitbucket Cloud signs the raw body with HMAC-SHA256 and sends it hex
+// encoded in X-Hub-Signature with a "sha256=" prefix (unlike GitHub, whose
+// X-Hub-Signature is SHA-1). A webhook without a secret sends no signature.
+// https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/
+// https://bitbucket.org/blog/enhanced-webhook-security
+type bitbucket struct{ keys [][]byte }
+
+func init() {
+	register("bitbucket", Spec{
+		Options: []string{"secret", "secrets"},
+		New: func(c Config) (Provider, error) {
+			keys, err := requireSecrets(c)
+			if err != nil {
+				return nil, err
+			}
+			return &bitbucket{keys: keys}, nil
+		},
+	})
+}
+
+func (b *bitbucket) Verify(r *Request) error {
+	v := r.Header.Get("X-Hub-Signature")
+	if v == "" {
+		return fail("missing X-Hub-Signature")
+	}
+	hexSig, ok := strings.CutPrefix(v, "sha256=")
+	if !ok {
+		return fail("X-Hub-Signature lacks the sha256= prefix")
+	}
+	sig := decodeHexDigest(sha256.New, hexSig)
+	if sig == nil {
+		return fail("X-Hub-Signature is not a hex SHA-256 digest")
+	}
+	if !anyMAC(sha256.New, b.keys, sig, r.Body) {
+		return fail("signature does not match")
+	}
+	return nil
+}
+
+func (b *bitbucket) DeliveryID(r *Request) string { return r.Header.Get("X-Request-UUID") }
+func (b *bitbucket) Event(r *Request) string      { return r.Header.Get("X-Event-Key") }
+
+func (b *bitbucket) Sign(body []byte, now time.Time) (http.Header, error) {
+	h := http.Header{}
+	h.Set("X-Hub-Signature", "sha256="+hex.EncodeToString(mac(sha256.New, b.keys[0], body)))
+	h.Set("X-Event-Key", "repo:push")
+	h.Set("X-Request-UUID", newUUID())
+	h.Set("Content-Type", "application/json")
+	return h, nil
+}

@@ -1,0 +1,113 @@
+package verify
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"hash"
+	"strconv"
+	"time"
+)
+
+// DefaultTolerance is how far a signed timestamp may be from the clock, in
+// either direction, when a source sets no `tolerance`.
+const DefaultTolerance = 5 * time.Minute
+
+// toleranceOf returns the configured tolerance or the default.
+func toleranceOf(c Config) (time.Duration, error) {
+	switch {
+	case c.Tolerance < 0:
+		return 0, &FieldError{Field: "tolerance", Msg: "must not be negative"}
+	case c.Tolerance == 0:
+		return DefaultTolerance, nil
+	}
+	return c.Tolerance, nil
+}
+
+// clock is the request's time, or the wall clock for callers that leave it
+// unset.
+func clock(r *Request) time.Time {
+	if r.Now.IsZero() {
+		return time.Now()
+	}
+	return r.Now
+}
+
+// checkTimestamp parses ts as unix seconds and rejects it when it lies
+// outside tol of now, in the past (a replay) or the future (a clock that
+// would let a captured request be replayed for longer).
+func checkTimestamp(name, ts string, now time.Time, tol time.Duration) error {
+	// Digits only and at most 11 of them: rejects signs, spaces and values
+	// whose difference from now would overflow.
+	if ts == "" || len(ts) > 11 {
+		return fail("%s is missing or not a unix time", name)
+	}
+	for i := 0; i < len(ts); i++ {
+		if ts[i] < '0' || ts[i] > '9' {
+			return fail("%s is not a unix time", name)
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fail("%s is not a unix time", name)
+	}
+	d := now.Sub(time.Unix(sec, 0))
+	if d > tol {
+		return fail("%s is %s old, beyond the tolerance of %s", name, d.Truncate(time.Second), tol)
+	}
+	if -d > tol {
+		return fail("%s is %s in the future, beyond the tolerance of %s", name, (-d).Truncate(time.Second), tol)
+	}
+	return nil
+}
+
+// sameSecret reports whether got equals any of keys. Both sides are hashed
+// first so that the comparison takes the same time whatever their lengths.
+func sameSecret(keys [][]byte, got []byte) bool {
+	g := sha256.Sum256(got)
+	ok := 0
+	for _, k := range keys {
+		w := sha256.Sum256(k)
+		ok |= subtle.ConstantTimeCompare(g[:], w[:])
+	}
+	return ok == 1
+}
+
+// decodeHexDigest decodes a hex digest of the given hash, or returns nil.
+func decodeHexDigest(h func() hash.Hash, s string) []byte {
+	size := h().Size()
+	if len(s) != 2*size {
+		return nil
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// decodeBase64Digest decodes a standard base64 digest of the given hash, or
+// returns nil. Decoding is strict: otherwise the unused bits of the last
+// character are ignored and several strings decode to one digest.
+func decodeBase64Digest(h func() hash.Hash, s string) []byte {
+	size := h().Size()
+	if len(s) != base64.StdEncoding.EncodedLen(size) {
+		return nil
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != size {
+		return nil
+	}
+	return b
+}
+
+// firstHeader returns the first non-empty value among names, and its name.
+func firstHeader(r *Request, names ...string) (value, name string) {
+	for _, n := range names {
+		if v := r.Header.Get(n); v != "" {
+			return v, n
+		}
+	}
+	return "", ""
+}

@@ -1,0 +1,78 @@
+package verify
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// fuzzVerify feeds a provider requests whose two main header values (a and
+// b, mapped to names) and body are random. Seeds are well formed but signed
+// with another secret, so no mutation can stumble on a valid request short of
+// forging the MAC: every input must fail, with ErrUnauthorized, and nothing
+// may panic.
+func fuzzVerify(f *testing.F, provider string, names ...string) {
+	c := testConfigs[provider]
+	p := mustNew(f, c)
+	wrong := c
+	wrong.Secrets = []string{"whsec_d3Jvbmcga2V5"}
+	wrong.Password = "wrong"
+	seed, err := Sign(wrong, []byte(testBody), t0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	extra := seed.Clone()
+	for _, n := range names {
+		extra.Del(n)
+	}
+	get := func(i int) string {
+		if i < len(names) {
+			return seed.Get(names[i])
+		}
+		return ""
+	}
+	f.Add(get(0), get(1), []byte(testBody))
+	f.Add("", "", []byte(""))
+	f.Add(get(0), "", []byte(`{"type":"url_verification","challenge":"x"}`))
+	f.Fuzz(func(t *testing.T, a, b string, body []byte) {
+		h := extra.Clone()
+		q := url.Values{}
+		for i, v := range []string{a, b} {
+			if i < len(names) {
+				h[http.CanonicalHeaderKey(names[i])] = []string{v}
+			}
+		}
+		r := &Request{Header: h, Query: q, Body: body, Now: t0}
+		if err := p.Verify(r); err == nil {
+			t.Fatalf("a request signed with no secret verified: %v %q", h, body)
+		} else if !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("error %v does not wrap ErrUnauthorized", err)
+		}
+		_ = json.Unmarshal(body, &r.JSON)
+		p.DeliveryID(r)
+		p.Event(r)
+		if ch, ok := p.(Challenger); ok {
+			ch.Challenge(r)
+		}
+	})
+}
+
+func FuzzVerifyGitHub(f *testing.F) { fuzzVerify(f, "github", "X-Hub-Signature-256") }
+func FuzzVerifyGitLab(f *testing.F) { fuzzVerify(f, "gitlab", "X-Gitlab-Token") }
+func FuzzVerifyGitea(f *testing.F) {
+	fuzzVerify(f, "gitea", "X-Gitea-Signature", "X-Forgejo-Signature")
+}
+func FuzzVerifyBitbucket(f *testing.F) { fuzzVerify(f, "bitbucket", "X-Hub-Signature") }
+func FuzzVerifyStripe(f *testing.F)    { fuzzVerify(f, "stripe", "Stripe-Signature") }
+func FuzzVerifySlack(f *testing.F) {
+	fuzzVerify(f, "slack", "X-Slack-Signature", "X-Slack-Request-Timestamp")
+}
+func FuzzVerifyShopify(f *testing.F) { fuzzVerify(f, "shopify", "X-Shopify-Hmac-Sha256") }
+func FuzzVerifyStandard(f *testing.F) {
+	fuzzVerify(f, "standard", "webhook-signature", "webhook-timestamp")
+}
+func FuzzVerifyHMAC(f *testing.F)  { fuzzVerify(f, "hmac", "X-Signature", "X-Timestamp") }
+func FuzzVerifyToken(f *testing.F) { fuzzVerify(f, "token", "X-Token") }
+func FuzzVerifyBasic(f *testing.F) { fuzzVerify(f, "basic", "Authorization") }
