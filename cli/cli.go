@@ -100,8 +100,8 @@ func printErr(stderr io.Writer, err error) {
 
 // configFlags are the flags that locate the configuration.
 type configFlags struct {
-	config, rules, data, listen, admin *string
-	fs                                 *flag.FlagSet
+	config, rules, data, listen *string
+	fs                          *flag.FlagSet
 }
 
 func addConfigFlags(fs *flag.FlagSet, withData, withListen bool) *configFlags {

@@ -63,6 +63,9 @@ func (d *decoder) compileExpr(n *yaml.Node, src string, offset int, failure bool
 		if fe, ok := err.(*file.Error); ok {
 			msg = fe.Message
 		}
+		if !failure && (msg == "unknown name error" || msg == "unknown name rule" || msg == "unknown name attempt") {
+			msg += " (error, rule and attempt exist only in on_failure actions)"
+		}
 		*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf("expression %q: %s", clip(src), msg)})
 		return nil
 	}

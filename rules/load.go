@@ -405,8 +405,10 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 	if r.Key != nil && r.Concurrency == "parallel" {
 		d.errf(nodes["key"], "rule %q: key applies to concurrency serial or latest", r.Name)
 	}
-	if r.Timeout == 0 {
-		d.errf(nodes["timeout"], "rule %q: timeout must be above zero", r.Name)
+	if n := nodes["timeout"]; n != nil {
+		if v, err := time.ParseDuration(n.Value); err == nil && v == 0 {
+			d.errf(n, "rule %q: timeout must be above zero", r.Name)
+		}
 	}
 	return r, nodes
 }

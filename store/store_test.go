@@ -1,0 +1,117 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Concurrent accepts share commits, and a delivery accepted twice at once
+// is recorded once: the dedup check happens inside the write transaction.
+func TestAcceptConcurrentDedup(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commits, writes int
+	var mu sync.Mutex
+	s.SetCommitHook(func(_ time.Duration, n int) { mu.Lock(); commits++; writes += n; mu.Unlock() })
+	const n = 200
+	var wg sync.WaitGroup
+	dups := make([]bool, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i%(n/2)), Body: []byte("x"), Status: "accepted"}
+			j := &Job{ID: s.NewID(), EventID: ev.ID, Rule: "r", State: Queued}
+			ev.Jobs = []uint64{j.ID}
+			_, err := s.Accept(ev, []*Job{j})
+			if errors.Is(err, ErrDuplicate) {
+				dups[i] = true
+			} else if err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	nd := 0
+	for _, d := range dups {
+		if d {
+			nd++
+		}
+	}
+	if nd != n/2 {
+		t.Fatalf("%d duplicates, want %d", nd, n/2)
+	}
+	open, err := s.OpenJobs()
+	if err != nil || len(open) != n/2 {
+		t.Fatalf("open jobs %d (%v), want %d", len(open), err, n/2)
+	}
+	mu.Lock()
+	if commits >= writes {
+		t.Logf("no commit was shared (%d commits for %d writes): a slow disk or one core", commits, writes)
+	}
+	mu.Unlock()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Everything acknowledged is there after reopening.
+	s2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	open, _ = s2.OpenJobs()
+	if len(open) != n/2 {
+		t.Fatalf("after reopen: %d open jobs, want %d", len(open), n/2)
+	}
+	if s2.LastID() < uint64(n) {
+		t.Fatalf("ids restart below recorded ones: %d", s2.LastID())
+	}
+	for i := 0; i < n/2; i++ {
+		if s2.Seen("s", fmt.Sprintf("d%d", i)) == 0 {
+			t.Fatalf("delivery d%d not recorded", i)
+		}
+	}
+}
+
+func TestSecondOpenFailsFast(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	if _, err := Open(dir); err == nil {
+		t.Fatal("second open of a locked database succeeded")
+	} else if time.Since(start) > 30*time.Second {
+		t.Fatalf("second open hung for %v", time.Since(start))
+	}
+}
+
+func TestRecordIgnoredIsDurableAfterSync(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: "ign", Status: "ignored"}
+	if err := s.Record(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Seen("s", "ign") != ev.ID {
+		t.Fatal("ignored event not recorded")
+	}
+	got, err := s.Event(ev.ID)
+	if err != nil || got.Status != "ignored" {
+		t.Fatalf("event %+v %v", got, err)
+	}
+}
