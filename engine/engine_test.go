@@ -27,7 +27,7 @@ const secret = "s3cr3t-for-tests"
 // testEngine is a real engine on 127.0.0.1:0 with a temp rules and data dir.
 type testEngine struct {
 	*Engine
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	logs    *syncBuffer
 	url     string
@@ -53,7 +53,7 @@ func (s *syncBuffer) String() string {
 
 // startEngine writes rules (with $DIR replaced by the temp dir) and starts
 // an engine; dir reuses a directory from an earlier engine.
-func startEngine(t *testing.T, dir, rulesYAML string, mod func(*rules.Config)) *testEngine {
+func startEngine(t testing.TB, dir, rulesYAML string, mod func(*rules.Config)) *testEngine {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()

@@ -1,0 +1,308 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"hookd/rules"
+	"hookd/store"
+)
+
+// The intake benchmarks drive a server with 64 concurrent keep-alive
+// clients on loopback and report events/s and latency percentiles, so that
+// hookd can be compared with the bare ceiling measured in the same run:
+//
+//	go test ./engine -run '^$' -bench 'Intake|Ceiling' -benchtime 20000x
+const clients = 64
+
+type signedReq struct {
+	body []byte
+	hdr  http.Header
+}
+
+func signedPushes(n int) []signedReq {
+	reqs := make([]signedReq, n)
+	for i := range reqs {
+		body := []byte(fmt.Sprintf(`{"ref":"refs/heads/main","after":"%040d","repository":{"full_name":"acme/site"},"pusher":{"name":"ada"},"n":%d}`, i, i))
+		reqs[i] = signedReq{body: body, hdr: githubHeaders(body, "push", fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i))}
+	}
+	return reqs
+}
+
+// drive sends reqs to url from `clients` goroutines and reports throughput
+// and latency; every answer must have status want.
+func drive(b *testing.B, url string, reqs []signedReq, want int) {
+	b.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	lat := make([]time.Duration, len(reqs))
+	var next atomic.Int64
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(reqs) {
+					return
+				}
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(reqs[i].body))
+				req.Header = reqs[i].hdr.Clone()
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if resp.StatusCode != want {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d", resp.StatusCode))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d requests failed (first: %v)", f, len(reqs), firstErr.Load())
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(len(reqs))/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// ceiling is the bare minimum of durable intake: read the body, check an
+// HMAC-SHA256, and commit it to bbolt through one committer goroutine whose
+// each transaction takes every write queued during the previous fsync.
+// With store=false it only verifies (the ceiling of ignored events).
+func ceiling(b *testing.B, durable bool) string {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "ceiling.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists([]byte("e")); return err }); err != nil {
+		b.Fatal(err)
+	}
+	type write struct {
+		body []byte
+		done chan error
+	}
+	writes := make(chan write, 4096)
+	var seq atomic.Uint64
+	go func() {
+		for w := range writes {
+			batch := []write{w}
+		more:
+			for {
+				select {
+				case w := <-writes:
+					batch = append(batch, w)
+				default:
+					break more
+				}
+			}
+			err := db.Update(func(tx *bolt.Tx) error {
+				bk := tx.Bucket([]byte("e"))
+				for _, w := range batch {
+					k := make([]byte, 8)
+					binary.BigEndian.PutUint64(k, seq.Add(1))
+					if err := bk.Put(k, w.body); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			for _, w := range batch {
+				w.done <- err
+			}
+		}
+	}()
+	b.Cleanup(func() { close(writes) })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256="))
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		if !hmac.Equal(m.Sum(nil), sig) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if durable {
+			done := make(chan error, 1)
+			writes <- write{body, done}
+			if err := <-done; err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"accepted"}`))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/hooks/github"
+}
+
+func BenchmarkCeilingDurable(b *testing.B) {
+	url := ceiling(b, true)
+	drive(b, url, signedPushes(b.N), 200)
+}
+
+func BenchmarkCeilingVerifyOnly(b *testing.B) {
+	url := ceiling(b, false)
+	drive(b, url, signedPushes(b.N), 200)
+}
+
+// benchEngine starts hookd with the GitHub source and the given rules.
+func benchEngine(b *testing.B, rulesYAML string, mod func(*rules.Config)) *testEngine {
+	te := startEngine(b, b.TempDir(), rulesYAML, mod)
+	te.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return te
+}
+
+const benchSource = `
+sources:
+  github:
+    verify: {provider: github, secret: "${TEST_SECRET}"}
+rules:
+`
+
+// Every request is recorded with its job and supersedes the waiting one:
+// intake, not execution, is measured.
+func BenchmarkIntakeAccepted(b *testing.B) {
+	te := benchEngine(b, benchSource+`
+  - name: deploy
+    source: github
+    when: event == "push" && body.ref == "refs/heads/main"
+    concurrency: latest
+    actions: [{shell: {command: [sleep, "10"]}}]
+`, func(c *rules.Config) { c.ShutdownTimeout = time.Second; c.MaxQueued = 1 << 30 })
+	drive(b, te.url+"/hooks/github", signedPushes(b.N), 200)
+}
+
+func BenchmarkIntakeIgnored(b *testing.B) {
+	te := benchEngine(b, benchSource+`
+  - name: deploy
+    source: github
+    when: event == "release"
+    actions: [{shell: {command: ["true"]}}]
+`, nil)
+	drive(b, te.url+"/hooks/github", signedPushes(b.N), 200)
+}
+
+// 1,000 rules on the source, varied conditions, one matches.
+func BenchmarkIntakeThousandRules(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(benchSource)
+	for i := 0; i < 999; i++ {
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&sb, "  - {name: r%d, source: github, when: 'event == \"push\" && body.ref == \"refs/heads/b%d\"', actions: [{shell: {command: [\"true\"]}}]}\n", i, i)
+		case 1:
+			fmt.Fprintf(&sb, "  - {name: r%d, source: github, when: 'body.repository.full_name == \"acme/r%d\"', actions: [{shell: {command: [\"true\"]}}]}\n", i, i)
+		case 2:
+			fmt.Fprintf(&sb, "  - {name: r%d, source: github, when: 'event == \"issues\" && body.n > %d', actions: [{shell: {command: [\"true\"]}}]}\n", i, i)
+		default:
+			fmt.Fprintf(&sb, "  - {name: r%d, source: github, when: 'header(\"X-GitHub-Event\") == \"release-%d\"', actions: [{shell: {command: [\"true\"]}}]}\n", i, i)
+		}
+	}
+	sb.WriteString(`  - name: deploy
+    source: github
+    when: event == "push" && body.ref == "refs/heads/main"
+    concurrency: latest
+    actions: [{shell: {command: [sleep, "10"]}}]
+`)
+	te := benchEngine(b, sb.String(), func(c *rules.Config) { c.ShutdownTimeout = time.Second; c.MaxQueued = 1 << 30 })
+	drive(b, te.url+"/hooks/github", signedPushes(b.N), 200)
+}
+
+// BenchmarkExecution: b.N accepted events whose rule runs /bin/true with 8
+// workers, until all are done; BenchmarkSpawnDirect spawns /bin/true b.N
+// times, 8 at a time, from Go: the floor.
+func BenchmarkExecution(b *testing.B) {
+	dir := b.TempDir()
+	const rulesYAML = benchSource + `
+  - name: run
+    source: github
+    actions: [{shell: {command: [/bin/true]}}]
+`
+	// Record every event and its job first, then time the execution alone.
+	st, err := store.Open(filepath.Join(dir, "data"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		ev := &store.Event{ID: st.NewID(), Source: "github", DeliveryID: fmt.Sprint(i), Event: "push", Status: "accepted", Body: []byte(`{}`)}
+		j := &store.Job{ID: st.NewID(), EventID: ev.ID, Rule: "run", State: store.Queued}
+		ev.Jobs = []uint64{j.ID}
+		if _, err := st.Accept(ev, []*store.Job{j}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st.Close()
+	b.ResetTimer()
+	te := startEngine(b, dir, rulesYAML, func(c *rules.Config) { c.Workers = 8; c.MaxQueued = 1 << 30 })
+	te.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	for te.disp.queued() > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+}
+
+func BenchmarkSpawnDirect(b *testing.B) {
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := exec.Command("/bin/true").Run(); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
