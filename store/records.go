@@ -114,12 +114,16 @@ func (s *Store) Record(ev *Event) error {
 	if err != nil {
 		return err
 	}
+	key := string(rec.dedup)
+	if _, loaded := s.inflight.LoadOrStore(key, ev.ID); loaded {
+		return nil
+	}
 	s.updateAsync(func(tx *bolt.Tx) error {
 		if tx.Bucket(bDedup).Get(rec.dedup) != nil {
 			return nil
 		}
 		return rec.write(tx)
-	})
+	}, func(error) { s.inflight.Delete(key) })
 	return nil
 }
 
@@ -168,9 +172,13 @@ func (rec *encoded) write(tx *bolt.Tx) error {
 
 // Seen returns the event id recorded for (source, delivery id), or 0.
 func (s *Store) Seen(source, delivery string) uint64 {
+	dk := dedupKey(source, delivery)
+	if v, ok := s.inflight.Load(string(dk)); ok {
+		return v.(uint64)
+	}
 	var id uint64
 	_ = s.db.View(func(tx *bolt.Tx) error {
-		id = btoi(tx.Bucket(bDedup).Get(dedupKey(source, delivery)))
+		id = btoi(tx.Bucket(bDedup).Get(dk))
 		return nil
 	})
 	return id
@@ -229,7 +237,7 @@ func (s *Store) SaveJob(j *Job, wait bool) error {
 	if wait {
 		return s.update(fn)
 	}
-	s.updateAsync(fn)
+	s.updateAsync(fn, nil)
 	return nil
 }
 

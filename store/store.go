@@ -41,13 +41,17 @@ type Store struct {
 	closing sync.Once
 	closed  atomic.Bool
 	nextID  atomic.Uint64
+	// inflight holds the dedup keys of ignored events queued but not yet
+	// committed, so that a quick redelivery is still seen as a duplicate.
+	inflight sync.Map
 	// commitHook, when set, observes each commit's duration (metrics).
 	commitHook func(time.Duration, int)
 }
 
 type write struct {
-	fn   func(tx *bolt.Tx) error
-	errc chan error // nil: nobody waits
+	fn    func(tx *bolt.Tx) error
+	errc  chan error  // nil: nobody waits
+	after func(error) // runs once the write is committed or has failed
 }
 
 // Open opens (creating if needed) the database in dir. A database locked by
@@ -164,6 +168,9 @@ func (s *Store) commit(batch []*write) {
 }
 
 func reply(w *write, err error) {
+	if w.after != nil {
+		w.after(err)
+	}
 	if w.errc != nil {
 		w.errc <- err
 	}
@@ -186,12 +193,19 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
 
 // updateAsync queues fn without waiting: for writes that owe nothing to a
 // client (an ignored event, a job's progress). Writes commit in order.
-func (s *Store) updateAsync(fn func(tx *bolt.Tx) error) {
+func (s *Store) updateAsync(fn func(tx *bolt.Tx) error, after func(error)) {
 	if s.closed.Load() {
+		if after != nil {
+			after(ErrClosed)
+		}
 		return
 	}
-	defer func() { _ = recover() }()
-	s.writes <- &write{fn: fn}
+	defer func() {
+		if recover() != nil && after != nil {
+			after(ErrClosed)
+		}
+	}()
+	s.writes <- &write{fn: fn, after: after}
 }
 
 // Sync waits until every write queued before it is durable.
