@@ -1,0 +1,81 @@
+package rules
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		yaml  string
+		check func(t *testing.T, c Config)
+		err   string
+	}{
+		{name: "empty file keeps defaults", yaml: "", check: func(t *testing.T, c Config) {
+			if c.Listen != "127.0.0.1:9000" || c.MaxBody != 10<<20 || c.Retention != 720*time.Hour || c.Workers != 4 {
+				t.Fatalf("defaults: %+v", c)
+			}
+		}},
+		{name: "every setting", yaml: `
+listen: 0.0.0.0:8080
+rules_dir: rules.d
+data_dir: /var/lib/hookd
+admin: 127.0.0.1:9001
+workers: 8
+max_body: 512KiB
+max_queued: 50
+retention: 24h
+shutdown_timeout: 5s
+timeout: 1m
+retry: {attempts: 5, backoff: 1s, max_backoff: 30s}
+log: {format: json, level: debug}
+trusted_proxies: [127.0.0.1, 10.0.0.0/8]
+tls: {cert: c.pem, key: k.pem}
+`, check: func(t *testing.T, c Config) {
+			if c.Listen != "0.0.0.0:8080" || c.Workers != 8 || c.MaxBody != 512<<10 || c.MaxQueued != 50 || c.Retention != 24*time.Hour ||
+				c.ShutdownTimeout != 5*time.Second || c.Rules.Timeout != time.Minute || c.Rules.Retry.Attempts != 5 ||
+				c.LogFormat != "json" || c.LogLevel != "debug" || len(c.TrustedProxies) != 2 || c.Admin != "127.0.0.1:9001" {
+				t.Fatalf("settings: %+v", c)
+			}
+			if !filepath.IsAbs(c.RulesDir) || filepath.Base(c.RulesDir) != "rules.d" || c.DataDir != "/var/lib/hookd" || filepath.Base(c.TLSCert) != "c.pem" {
+				t.Fatalf("paths: %q %q %q", c.RulesDir, c.DataDir, c.TLSCert)
+			}
+		}},
+		{name: "variables", yaml: "listen: ${LISTEN:-127.0.0.1:9999}\nworkers: ${WORKERS:-2}\n", check: func(t *testing.T, c Config) {
+			if c.Listen != "127.0.0.1:9999" || c.Workers != 2 {
+				t.Fatalf("%+v", c)
+			}
+		}},
+		{name: "unknown key", yaml: "listen: x\nworkerz: 3\n", err: "hookd.yaml:2:1: hookd.yaml: unknown key \"workerz\""},
+		{name: "bad values", yaml: "workers: 0\nmax_body: lots\nlog: {format: xml}\ntls: {cert: a.pem}\n",
+			err: "hookd.yaml:1:10: workers must be at least 1\nhookd.yaml:2:11: max_body: \"lots\" is not a size (write e.g. 10MiB, 512KiB or a number of bytes)\nhookd.yaml:3:15: log.format must be text or json\nhookd.yaml:4:6: tls needs both cert and key"},
+		{name: "unset variable", yaml: "listen: ${NO_SUCH_VAR_HOOKD}\n", err: "hookd.yaml:1:9: environment variable NO_SUCH_VAR_HOOKD is not set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "hookd.yaml")
+			if err := os.WriteFile(p, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadConfig(p, func(string) (string, bool) { return "", false })
+			if tc.err != "" {
+				if err == nil {
+					t.Fatalf("no error, want %q", tc.err)
+				}
+				got := strings.ReplaceAll(err.Error(), dir+"/", "")
+				if !strings.HasPrefix(got, tc.err) {
+					t.Fatalf("error:\n%s\nwant prefix:\n%s", got, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
