@@ -36,9 +36,18 @@ func (d *dispatcher) run(j *store.Job) {
 		return
 	}
 	n := len(j.Attempts) + 1
+	prev := *j
 	j.State, j.Updated, j.NextAt, j.Error = store.Running, now, time.Time{}, ""
 	j.Attempts = append(j.Attempts, store.Attempt{N: n, Start: now})
-	_ = e.store.SaveJob(j, false)
+	// The running mark is durable before anything runs: after a crash, a job
+	// that may have had effects is known to have run (its attempt counted),
+	// so "ran twice" only ever happens to a job recorded as running.
+	if err := e.store.SaveJob(j, true); err != nil {
+		*j = prev
+		log.Error("cannot record the job as running; trying again later", "error", err)
+		d.finished(j, false, 5*time.Second)
+		return
+	}
 
 	env := eventEnv(ev)
 	bodyFile, cleanup := writeBodyFile(e.cfg.DataDir, ev.Body, rule)
