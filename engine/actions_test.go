@@ -1,0 +1,405 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hookd/store"
+)
+
+// recorded is one request a test server received.
+type recorded struct {
+	at     time.Time
+	method string
+	path   string
+	header http.Header
+	body   []byte
+}
+
+// recorder is a real HTTP server that keeps every request and answers with
+// reply, called with the request's number (1, 2, ...).
+type recorder struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+func newRecorder(t *testing.T, reply func(n int, w http.ResponseWriter, r *http.Request)) *recorder {
+	rec := &recorder{}
+	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, recorded{time.Now(), r.Method, r.URL.Path, r.Header.Clone(), body})
+		n := len(rec.reqs)
+		rec.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body)) // for reply to read again
+		reply(n, w, r)
+	}))
+	t.Cleanup(rec.Close)
+	return rec
+}
+
+func (rec *recorder) requests() []recorded {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return append([]recorded(nil), rec.reqs...)
+}
+
+func status(codes ...int) func(int, http.ResponseWriter, *http.Request) {
+	return func(n int, w http.ResponseWriter, r *http.Request) {
+		code := codes[len(codes)-1]
+		if n <= len(codes) {
+			code = codes[n-1]
+		}
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "answer %d", n)
+	}
+}
+
+// deliver sends one signed GitHub push with body and waits for its jobs.
+func (te *testEngine) deliver(body string, jobs int) []*store.Job {
+	te.t.Helper()
+	a := te.send("POST", "/hooks/github", githubHeaders([]byte(body), "push", fmt.Sprintf("d-%d", time.Now().UnixNano())), []byte(body))
+	if a.code != 200 || a.body["status"] != "accepted" {
+		te.t.Fatalf("delivery: %d %s", a.code, a.raw)
+	}
+	return te.waitJobs(jobs)
+}
+
+// withRules fills a rule body into a github source, replacing $URL.
+func withRules(url, rulesYAML string) string {
+	return `
+sources:
+  github:
+    verify: {provider: github, secret: "${TEST_SECRET}"}
+rules:
+` + strings.ReplaceAll(rulesYAML, "$URL", url)
+}
+
+func TestHTTPActionSendsRenderedRequest(t *testing.T) {
+	srv := newRecorder(t, status(200))
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: notify
+    source: github
+    actions:
+      - http:
+          url: "$URL/deploys/{{ body.repository.full_name }}"
+          method: PUT
+          headers: {X-Sha: "{{ body.after }}", X-Event: "{{ event }}"}
+          json:
+            sha: "{{ body.after }}"
+            count: "{{ body.count }}"
+            ok: "{{ body.ok }}"
+            repo: "{{ body.repository }}"
+            label: "sha {{ body.after }} #{{ body.count }}"
+            fixed: [1, true, null]
+      - http:
+          url: "$URL/text"
+          headers: {Content-Type: text/plain}
+          body: "{{ body.after }} by {{ body.pusher.name }}\n"
+`), nil)
+	jobs := te.deliver(`{"after":"abc123","count":7,"ok":true,"repository":{"full_name":"o/r","private":false},"pusher":{"name":"<ann & bob>"}}`, 1)
+	if jobs[0].State != store.Done {
+		t.Fatalf("job %+v", jobs[0])
+	}
+	reqs := srv.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	r := reqs[0]
+	if r.method != "PUT" || r.path != "/deploys/o/r" || r.header.Get("X-Sha") != "abc123" || r.header.Get("X-Event") != "push" || r.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("request %s %s %v", r.method, r.path, r.header)
+	}
+	// Keys in the order written; a lone {{ }} keeps its JSON type.
+	want := `{"sha":"abc123","count":7,"ok":true,"repo":{"full_name":"o/r","private":false},"label":"sha abc123 #7","fixed":[1,true,null]}`
+	if string(r.body) != want {
+		t.Fatalf("json body\n got %s\nwant %s", r.body, want)
+	}
+	r = reqs[1]
+	if r.method != "POST" || r.path != "/text" || string(r.body) != "abc123 by <ann & bob>\n" || r.header.Get("Content-Type") != "text/plain" {
+		t.Fatalf("second request %s %s %q %v", r.method, r.path, r.body, r.header)
+	}
+	if st := jobs[0].Attempts[0].Steps; len(st) != 2 || st[0].Status != 200 || st[0].Kind != "http" || st[1].Output != "answer 2" {
+		t.Fatalf("steps %+v", st)
+	}
+}
+
+func TestHTTPServerErrorThenSuccessRetries(t *testing.T) {
+	srv := newRecorder(t, status(500, 200))
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: flaky
+    source: github
+    retry: {attempts: 3, backoff: 10ms}
+    actions:
+      - shell:
+          command: [/bin/sh, -c, 'echo "$HOOKD_ATTEMPT" >> "$OUT"']
+          env: {OUT: "$DIR/attempts"}
+      - http: {url: "$URL/hook", json: {sha: "{{ body.after }}"}}
+`), nil)
+	jobs := te.deliver(`{"after":"abc"}`, 1)
+	j := jobs[0]
+	if j.State != store.Done || len(j.Attempts) != 2 {
+		t.Fatalf("job state %s, %d attempts", j.State, len(j.Attempts))
+	}
+	if got := readLines(t, filepath.Join(te.dir, "attempts")); strings.Join(got, ",") != "1,2" {
+		t.Fatalf("HOOKD_ATTEMPT seen: %q", got)
+	}
+	a1, a2 := j.Attempts[0], j.Attempts[1]
+	if a1.N != 1 || a2.N != 2 || a1.Steps[1].Status != 500 || !strings.Contains(a1.Error, "500") || a2.Steps[1].Status != 200 || a2.Error != "" {
+		t.Fatalf("attempts %+v", j.Attempts)
+	}
+	if n := len(srv.requests()); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+}
+
+func TestHTTPClientErrorIsNotRetried(t *testing.T) {
+	srv := newRecorder(t, status(400))
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: bad
+    source: github
+    retry: {attempts: 5, backoff: 10ms}
+    actions:
+      - http: {url: "$URL/hook", body: x}
+`), nil)
+	j := te.deliver(`{}`, 1)[0]
+	if j.State != store.Failed || len(j.Attempts) != 1 || j.Attempts[0].Steps[0].Status != 400 || !strings.Contains(j.Error, "400 Bad Request") {
+		t.Fatalf("job %+v", j)
+	}
+	time.Sleep(50 * time.Millisecond) // a wrongly scheduled retry would land here
+	if n := len(srv.requests()); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+}
+
+func TestTemplateFailureFailsAttemptWithoutRetry(t *testing.T) {
+	srv := newRecorder(t, status(200))
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: tpl
+    source: github
+    retry: {attempts: 3, backoff: 10ms}
+    actions:
+      - http: {url: "$URL/hook", body: "{{ body.a.b.c + 1 }}"}
+`), nil)
+	j := te.deliver(`{"a":"not an object"}`, 1)[0]
+	if j.State != store.Failed || len(j.Attempts) != 1 || !strings.Contains(j.Error, "template") {
+		t.Fatalf("job %+v", j)
+	}
+	if n := len(srv.requests()); n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(200)
+	})
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: limited
+    source: github
+    retry: {attempts: 2, backoff: 10ms}
+    actions:
+      - http: {url: "$URL/hook"}
+`), nil)
+	j := te.deliver(`{}`, 1)[0]
+	reqs := srv.requests()
+	if j.State != store.Done || len(reqs) != 2 {
+		t.Fatalf("job %s, %d requests", j.State, len(reqs))
+	}
+	if gap := reqs[1].at.Sub(reqs[0].at); gap < 900*time.Millisecond {
+		t.Fatalf("retried after %v, Retry-After said 1s", gap)
+	}
+}
+
+func TestHTTPTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	defer close(release)
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: slow
+    source: github
+    actions:
+      - http: {url: "$URL/hook", timeout: 200ms}
+`), nil)
+	start := time.Now()
+	j := te.deliver(`{}`, 1)[0]
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	st := j.Attempts[0].Steps[0]
+	if j.State != store.Failed || st.Duration < 200*time.Millisecond || !strings.Contains(st.Error, "timeout") && !strings.Contains(st.Error, "deadline") {
+		t.Fatalf("job %s step %+v", j.State, st)
+	}
+}
+
+func TestOnFailureRunsOnceWithErrorRuleAttempt(t *testing.T) {
+	srv := newRecorder(t, status(503))
+	alerts := newRecorder(t, status(200))
+	te := startEngine(t, "", withRules(srv.URL, strings.ReplaceAll(`
+  - name: doomed
+    source: github
+    retry: {attempts: 3, backoff: 10ms}
+    actions:
+      - http: {url: "$URL/hook"}
+    on_failure:
+      - http:
+          url: "$ALERT/alert"
+          json: {error: "{{ error }}", rule: "{{ rule }}", attempt: "{{ attempt }}", sha: "{{ body.after }}"}
+`, "$ALERT", alerts.URL)), nil)
+	j := te.deliver(`{"after":"abc"}`, 1)[0]
+	if j.State != store.Failed || len(j.Attempts) != 3 || len(j.OnFailure) != 1 || j.OnFailure[0].Status != 200 {
+		t.Fatalf("job %+v", j)
+	}
+	time.Sleep(50 * time.Millisecond)
+	reqs := alerts.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("on_failure ran %d times", len(reqs))
+	}
+	var got struct {
+		Error   string `json:"error"`
+		Rule    string `json:"rule"`
+		Attempt any    `json:"attempt"`
+		Sha     string `json:"sha"`
+	}
+	if err := json.Unmarshal(reqs[0].body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Rule != "doomed" || got.Attempt != 3.0 || got.Sha != "abc" || !strings.Contains(got.Error, "503 Service Unavailable") || got.Error != j.Error {
+		t.Fatalf("on_failure saw %s (job error %q)", reqs[0].body, j.Error)
+	}
+	if n := len(srv.requests()); n != 3 {
+		t.Fatalf("%d attempts reached the server", n)
+	}
+}
+
+// jsonKeys decodes a JSON object keeping values raw.
+func jsonKeys(t *testing.T, b []byte) map[string]json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not a JSON object: %s", b)
+	}
+	return m
+}
+
+func expectFields(t *testing.T, got map[string]json.RawMessage, want map[string]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("fields %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if string(got[k]) != v {
+			t.Errorf("field %s = %s, want %s", k, got[k], v)
+		}
+	}
+}
+
+// Incoming webhooks: POST application/json {text, blocks, ...}, answer
+// 200 "ok" (https://api.slack.com/messaging/webhooks).
+func TestSlackWebhookRequestShape(t *testing.T) {
+	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: tell
+    source: github
+    actions:
+      - slack:
+          url: "$URL/services/T0/B0/abcdefsecret"
+          text: "pushed {{ body.after }} to {{ body.repository.full_name }}"
+          username: hookd
+          icon_emoji: ":rocket:"
+          blocks:
+            - type: section
+              text: {type: mrkdwn, text: "*{{ body.repository.full_name }}* at `+"`{{ body.after }}`"+`"}
+`), nil)
+	j := te.deliver(`{"after":"abc","repository":{"full_name":"o/r"}}`, 1)[0]
+	if j.State != store.Done {
+		t.Fatalf("job %+v", j)
+	}
+	reqs := srv.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	r := reqs[0]
+	if r.method != "POST" || r.path != "/services/T0/B0/abcdefsecret" || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Fatalf("request %s %s %v", r.method, r.path, r.header)
+	}
+	expectFields(t, jsonKeys(t, r.body), map[string]string{
+		"text":       `"pushed abc to o/r"`,
+		"username":   `"hookd"`,
+		"icon_emoji": `":rocket:"`,
+		"blocks":     "[{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"*o/r* at `abc`\"}}]",
+	})
+}
+
+// chat.postMessage: POST JSON with "Authorization: Bearer", answer
+// {"ok":true} or {"ok":false,"error":...}
+// (https://docs.slack.dev/reference/methods/chat.postMessage).
+func TestSlackPostMessageRequestShapeAndOKFalse(t *testing.T) {
+	const token = "xoxb-1111-2222-tokensecret"
+	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		if m["channel"] == "#missing" {
+			io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
+			return
+		}
+		io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2","message":{}}`)
+	})
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: bot
+    source: github
+    when: body.channel == "#deploys"
+    actions:
+      - slack:
+          token: `+token+`
+          channel: "{{ body.channel }}"
+          api_url: "$URL/api"
+          text: "sha {{ body.after }}"
+          blocks: [{type: divider}]
+  - name: lost
+    source: github
+    when: body.channel == "#missing"
+    retry: {attempts: 3, backoff: 10ms}
+    actions:
+      - slack: {token: `+token+`, channel: "{{ body.channel }}", api_url: "$URL/api/", text: hi}
+`), nil)
+	j := te.deliver(`{"after":"abc","channel":"#deploys"}`, 1)[0]
+	if j.State != store.Done {
+		t.Fatalf("job %+v", j)
+	}
+	r := srv.requests()[0]
+	if r.method != "POST" || r.path != "/api/chat.postMessage" || r.header.Get("Authorization") != "Bearer "+token || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Fatalf("request %s %s %v", r.method, r.path, r.header)
+	}
+	expectFields(t, jsonKeys(t, r.body), map[string]string{
+		"channel": `"#deploys"`,
+		"text":    `"sha abc"`,
+		"blocks":  `[{"type":"divider"}]`,
+	})
+
+	jobs := te.deliver(`{"channel":"#missing"}`, 2)
+	j = jobs[1]
+	if j.State != store.Failed || len(j.Attempts) != 1 || !strings.Contains(j.Error, "channel_not_found") {
+		t.Fatalf("ok:false job %+v", j)
+	}
+}
