@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -401,5 +402,191 @@ func TestSlackPostMessageRequestShapeAndOKFalse(t *testing.T) {
 	j = jobs[1]
 	if j.State != store.Failed || len(j.Attempts) != 1 || !strings.Contains(j.Error, "channel_not_found") {
 		t.Fatalf("ok:false job %+v", j)
+	}
+}
+
+// A Slack token, a webhook URL and an Authorization header never reach the
+// log or the store, even when servers echo them back in errors.
+func TestActionSecretsStayOutOfLogsAndStore(t *testing.T) {
+	const (
+		token    = "xoxb-9999-tokensecret987"
+		hookPath = "/services/T9/B9/hooksecretpath123"
+		bearer   = "httpbearersecret456"
+	)
+	t.Setenv("ACT_HTTP_TOKEN", bearer)
+	echo := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		// Everything we were sent, back in the answer.
+		msg := fmt.Sprintf("no_service %s %s %s", r.URL.Path, r.Header.Get("Authorization"), mustRead(r))
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/chat.postMessage"):
+			b, _ := json.Marshal(map[string]any{"ok": false, "error": "invalid_auth " + msg})
+			w.Write(b)
+		case r.URL.Path == "/http":
+			io.WriteString(w, msg) // a 200 whose body is kept as output
+		case strings.HasPrefix(r.URL.Path, "/services/"):
+			w.WriteHeader(404)
+			io.WriteString(w, msg)
+		default:
+			w.WriteHeader(500)
+			io.WriteString(w, msg)
+		}
+	})
+	te := startEngine(t, "", withRules(echo.URL, `
+  - name: leaky
+    source: github
+    actions:
+      - slack: {url: "$URL`+hookPath+`", text: "hi {{ body.after }}"}
+    on_failure:
+      - http:
+          url: "$URL/http"
+          headers: {Authorization: "Bearer ${ACT_HTTP_TOKEN}"}
+          body: "{{ error }}"
+      - slack: {token: "`+token+`", channel: "#ops", api_url: "$URL/api", text: "failed: {{ error }}"}
+  - name: leaky2
+    source: github
+    retry: {attempts: 2, backoff: 10ms}
+    actions:
+      - http:
+          url: "$URL/other"
+          headers: {Authorization: "Bearer ${ACT_HTTP_TOKEN}"}
+          body: x
+`), nil)
+	jobs := te.deliver(`{"after":"abc"}`, 2)
+	for _, j := range jobs {
+		if j.State != store.Failed {
+			t.Fatalf("job %+v", j)
+		}
+	}
+	// webhook (404, final), postMessage and http on_failure, 2 attempts of leaky2
+	if len(echo.requests()) != 5 {
+		t.Fatalf("only %d requests: the secrets were not exercised", len(echo.requests()))
+	}
+	// The secrets did reach the servers, so their absence below means
+	// something.
+	sent := fmt.Sprint(echo.requests())
+	for _, s := range []string{"tokensecret987", "hooksecretpath123", bearer} {
+		if !strings.Contains(sent, s) {
+			t.Fatalf("%s never sent", s)
+		}
+	}
+	records, _ := json.Marshal(jobs)
+	te.stop()
+	var files []byte
+	_ = filepath.Walk(filepath.Join(te.dir, "data"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			b, _ := os.ReadFile(p)
+			files = append(files, b...)
+		}
+		return nil
+	})
+	if len(files) == 0 || !strings.Contains(string(files), `"rule":"leaky2"`) {
+		t.Fatal("the store holds no job records to scan")
+	}
+	for _, s := range []string{"tokensecret987", "hooksecretpath123", bearer} {
+		for what, text := range map[string]string{"log": te.logs.String(), "job records": string(records), "store files": string(files)} {
+			if strings.Contains(text, s) {
+				t.Errorf("%s holds the secret %q", what, s)
+			}
+		}
+	}
+}
+
+func mustRead(r *http.Request) string {
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+// Payload text passed to argv and env arrives as one argument, verbatim,
+// and runs nothing; script never expands templates.
+func TestShellPayloadNeverBecomesCode(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\nfor a do printf '%s\\0' \"$a\"; done > \"$OUT\"\nprintf '%s\\0' \"$A\" \"$B\" \"$C\" \"$D\" \"$E\" > \"$OUT.env\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "argv.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	te := startEngine(t, dir, withRules("", `
+  - name: argv
+    source: github
+    actions:
+      - shell:
+          command: [$DIR/argv.sh, "{{ body.a }}", "{{ body.b }}", "{{ body.c }}", "{{ body.d }}", "{{ body.e }}", "{{ body.f }}"]
+          env: {OUT: "$DIR/argv", A: "{{ body.a }}", B: "{{ body.b }}", C: "{{ body.c }}", D: "{{ body.d }}", E: "{{ body.e }}"}
+      - shell:
+          script: 'printf "%s" "{{ body.a }}" > "$OUT"; printf "%s" "$A" > "$OUT.env"'
+          env: {OUT: "$DIR/script", A: "{{ body.a }}"}
+`), nil)
+	payload := []string{
+		"$(touch " + dir + "/pwned1)",
+		"`touch " + dir + "/pwned2`",
+		"x; touch " + dir + "/pwned3",
+		"line\ntouch " + dir + "/pwned4\n",
+		"-rf",
+		"--output=" + dir + "/pwned5 | touch " + dir + "/pwned6 && touch pwned7",
+	}
+	body, _ := json.Marshal(map[string]string{"a": payload[0], "b": payload[1], "c": payload[2], "d": payload[3], "e": payload[4], "f": payload[5]})
+	j := te.deliver(string(body), 1)[0]
+	if j.State != store.Done {
+		t.Fatalf("job %+v", j)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if got, want := read("argv"), strings.Join(payload, "\x00")+"\x00"; got != want {
+		t.Fatalf("argv\n got %q\nwant %q", got, want)
+	}
+	if got, want := read("argv.env"), strings.Join(payload[:5], "\x00")+"\x00"; got != want {
+		t.Fatalf("env\n got %q\nwant %q", got, want)
+	}
+	if got := read("script"); got != "{{ body.a }}" {
+		t.Fatalf("script expanded a template: %q", got)
+	}
+	if got := read("script.env"); got != payload[0] {
+		t.Fatalf("script env %q", got)
+	}
+	entries, _ := filepath.Glob(filepath.Join(dir, "pwned*"))
+	cwd, _ := filepath.Glob("pwned*")
+	if len(entries)+len(cwd) > 0 {
+		t.Fatalf("payload ran as code: %v %v", entries, cwd)
+	}
+	if !strings.Contains(te.logs.String(), "not expanded inside a script") {
+		t.Fatal("no load warning for {{ }} in script")
+	}
+}
+
+// Processes get the daemon's environment minus anything holding a secret.
+func TestActionEnvironmentExcludesSecrets(t *testing.T) {
+	t.Setenv("ACT_PLAIN_VAR", "plain-value")
+	t.Setenv("ACT_LEAKY_VAR", "prefix-"+secret)
+	t.Setenv("ACT_SLACK_TOKEN", "xoxb-env-token-5555")
+	te := startEngine(t, "", withRules("", `
+  - name: env
+    source: github
+    actions:
+      - shell:
+          script: 'env > "$OUT"'
+          env: {OUT: "$DIR/env", MINE: "{{ body.after }}"}
+  - name: never
+    source: github
+    when: "false"
+    actions:
+      - slack: {token: "${ACT_SLACK_TOKEN}", channel: c, text: x}
+`), nil)
+	te.deliver(`{"after":"abc"}`, 1)
+	env := map[string]string{}
+	for _, kv := range readLines(t, filepath.Join(te.dir, "env")) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	if env["ACT_PLAIN_VAR"] != "plain-value" || env["MINE"] != "abc" || env["HOOKD_ATTEMPT"] != "1" || env["HOOKD_RULE"] != "env" {
+		t.Fatalf("expected variables missing: %v", env)
+	}
+	for _, k := range []string{"TEST_SECRET", "ACT_LEAKY_VAR", "ACT_SLACK_TOKEN"} {
+		if _, ok := env[k]; ok {
+			t.Errorf("%s reached the process", k)
+		}
 	}
 }
