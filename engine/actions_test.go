@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"hookd/rules"
 	"hookd/store"
 )
 
@@ -588,5 +589,73 @@ func TestActionEnvironmentExcludesSecrets(t *testing.T) {
 		if _, ok := env[k]; ok {
 			t.Errorf("%s reached the process", k)
 		}
+	}
+}
+
+// hookd.yaml's retry applies to rules without their own; a rule's retry
+// replaces it.
+func TestGlobalRetryDefaultAndRuleOverride(t *testing.T) {
+	srv := newRecorder(t, status(500))
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: inherits
+    source: github
+    actions:
+      - http: {url: "$URL/a"}
+  - name: own
+    source: github
+    retry: {attempts: 1}
+    actions:
+      - http: {url: "$URL/b"}
+`), func(c *rules.Config) {
+		c.Rules.Retry = rules.Retry{Attempts: 3, Backoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
+	})
+	jobs := te.deliver(`{}`, 2)
+	byRule := map[string]*store.Job{}
+	for _, j := range jobs {
+		byRule[j.Rule] = j
+	}
+	if j := byRule["inherits"]; j.State != store.Failed || len(j.Attempts) != 3 {
+		t.Fatalf("inherits: %s after %d attempts, want 3 from hookd.yaml", j.State, len(j.Attempts))
+	}
+	if j := byRule["own"]; j.State != store.Failed || len(j.Attempts) != 1 {
+		t.Fatalf("own: %s after %d attempts, want 1", j.State, len(j.Attempts))
+	}
+}
+
+// A job waiting to retry is stored with its time; after a restart it runs
+// then, its attempt counted.
+func TestRetryScheduleSurvivesRestart(t *testing.T) {
+	srv := newRecorder(t, status(500, 200))
+	dir := t.TempDir()
+	rulesYAML := withRules(srv.URL, `
+  - name: later
+    source: github
+    retry: {attempts: 2, backoff: 700ms}
+    actions:
+      - http: {url: "$URL/hook"}
+`)
+	te := startEngine(t, dir, rulesYAML, nil)
+	body := `{}`
+	if a := te.send("POST", "/hooks/github", githubHeaders([]byte(body), "push", "d-restart"), []byte(body)); a.body["status"] != "accepted" {
+		t.Fatalf("answer %s", a.raw)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(srv.requests()) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no first attempt")
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // let the attempt be recorded
+	te.stop()
+	if n := len(srv.requests()); n != 1 {
+		t.Fatalf("%d requests before restart", n)
+	}
+	te2 := startEngine(t, dir, "", nil)
+	j := te2.waitJobs(1)[0]
+	reqs := srv.requests()
+	if j.State != store.Done || len(j.Attempts) != 2 || len(reqs) != 2 {
+		t.Fatalf("job %s, %d attempts, %d requests", j.State, len(j.Attempts), len(reqs))
+	}
+	if gap := reqs[1].at.Sub(reqs[0].at); gap < 500*time.Millisecond {
+		t.Fatalf("retried %v after the first attempt: the stored schedule was not kept", gap)
 	}
 }
