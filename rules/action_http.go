@@ -80,9 +80,17 @@ func decodeHTTP(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]st
 		d.errf(n, "http needs a url")
 	} else if h.url != nil && h.url.Static() {
 		d.checkURL(urlNode, "http.url", h.url.src)
-		if u, err := url.Parse(h.url.src); err == nil && u.User != nil {
+		if u, err := url.Parse(h.url.src); err == nil {
 			if p, ok := u.User.Password(); ok && p != "" {
 				*secrets = append(*secrets, p)
+			}
+			// ?api_key=..., ?token=...: credentials in the query.
+			for k, vs := range u.Query() {
+				for _, v := range vs {
+					if credentialHeader(k) && len(v) >= 4 {
+						*secrets = append(*secrets, v)
+					}
+				}
 			}
 		}
 	}
@@ -147,7 +155,7 @@ func credentialHeader(name string) bool {
 	case "Authorization", "Proxy-Authorization", "Cookie":
 		return true
 	}
-	l := strings.ToLower(name)
+	l := strings.ReplaceAll(strings.ToLower(name), "_", "-")
 	for _, w := range []string{"token", "secret", "api-key", "apikey", "password", "signature", "auth"} {
 		if strings.Contains(l, w) {
 			return true

@@ -83,7 +83,7 @@ func TestHTTPActionDecodes(t *testing.T) {
             lit: 3
             nested: [{a: "{{ body.n + 1 }}"}, null, false]
       - http:
-          url: http://127.0.0.1:1/x
+          url: http://user:pw-secret@127.0.0.1:1/x?api_key=query-secret&page=2
           body: "sha={{ body.after }}"
 `, map[string]string{"TOKEN": "tok-1234567890"})
 	if err != nil {
@@ -113,8 +113,16 @@ func TestHTTPActionDecodes(t *testing.T) {
 		t.Fatalf("Authorization not kept as a secret: %q", set.Secrets)
 	}
 	m = describe(t, set, 1)
-	if m["method"] != "POST" || m["body"] != "sha=abc123" {
+	if m["method"] != "POST" || m["body"] != "sha=abc123" || strings.Contains(fmt.Sprint(m["url"]), "pw-secret") {
 		t.Fatalf("second action %v", m)
+	}
+	for _, s := range []string{"pw-secret", "query-secret"} {
+		if !slices.Contains(set.Secrets, s) {
+			t.Fatalf("%s not kept as a secret: %q", s, set.Secrets)
+		}
+	}
+	if slices.Contains(set.Secrets, "2") {
+		t.Fatal("an ordinary query value taken for a secret")
 	}
 }
 
