@@ -300,6 +300,10 @@ func TestRefusedAndIgnored(t *testing.T) {
 		t.Fatalf("something ran: %q", got)
 	}
 	// An ignored event is recorded, and a redelivery of it is a duplicate.
+	// Ignored events are written without waiting for the disk: wait here.
+	if err := te.store.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	a := te.send("POST", "/hooks/github", githubHeaders(body, "issues", "d-issue"), body)
 	if a.body["status"] != "duplicate" {
 		t.Fatalf("redelivered ignored event: %s", a.raw)

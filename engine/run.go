@@ -117,7 +117,11 @@ func (d *dispatcher) runActions(lv *live, rule *rules.Rule, list []*rules.Action
 		}
 		var res actions.Result
 		act, err := a.Build(call)
-		if err == nil {
+		if err != nil {
+			// The stored event renders the same way every time: retrying
+			// a template that failed cannot help.
+			err = actions.Permanent(err)
+		} else {
 			ctx, cancel := context.WithTimeout(d.runCtx, timeout)
 			res, err = act.Run(ctx, &actions.Input{Body: body})
 			cancel()

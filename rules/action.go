@@ -51,6 +51,8 @@ type kindDecoder func(d *decoder, n *yaml.Node, a *Action, failure bool, secrets
 
 var actionKinds = map[string]kindDecoder{
 	"shell": decodeShell,
+	"http":  decodeHTTP,
+	"slack": decodeSlack,
 }
 
 func (d *decoder) actionList(n *yaml.Node, what string, failure bool, secrets *[]string) []*Action {

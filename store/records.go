@@ -225,14 +225,17 @@ func (s *Store) SaveJob(j *Job, wait bool) error {
 	if err != nil {
 		return err
 	}
+	// An async write commits later, while the caller goes on changing j:
+	// read what the write needs now, so the open index matches the data.
+	id, final := itob(j.ID), Final(j.State)
 	fn := func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bJobs).Put(itob(j.ID), data); err != nil {
+		if err := tx.Bucket(bJobs).Put(id, data); err != nil {
 			return err
 		}
-		if Final(j.State) {
-			return tx.Bucket(bOpen).Delete(itob(j.ID))
+		if final {
+			return tx.Bucket(bOpen).Delete(id)
 		}
-		return tx.Bucket(bOpen).Put(itob(j.ID), nil)
+		return tx.Bucket(bOpen).Put(id, nil)
 	}
 	if wait {
 		return s.update(fn)
