@@ -153,6 +153,9 @@ func githubHeaders(body []byte, event, delivery string) http.Header {
 func (te *testEngine) waitJobs(want int) []*store.Job {
 	te.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
+	if err := te.store.Sync(); err != nil { // ignored events are written without waiting
+		te.t.Fatal(err)
+	}
 	for {
 		open, err := te.store.OpenJobs()
 		if err != nil {

@@ -38,7 +38,9 @@ func (d *dispatcher) run(j *store.Job) {
 	n := len(j.Attempts) + 1
 	j.State, j.Updated, j.NextAt, j.Error = store.Running, now, time.Time{}, ""
 	j.Attempts = append(j.Attempts, store.Attempt{N: n, Start: now})
-	_ = e.store.SaveJob(j, false)
+	// Durable before the action starts, so a crash is seen at restart as
+	// an interrupted attempt and the rerun gets HOOKD_ATTEMPT raised.
+	_ = e.store.SaveJob(j, true)
 
 	env := eventEnv(ev)
 	bodyFile, cleanup := writeBodyFile(e.cfg.DataDir, ev.Body, rule)
@@ -60,7 +62,7 @@ func (d *dispatcher) run(j *store.Job) {
 	j.Updated = att.End
 	if runErr == nil {
 		j.State = store.Done
-		_ = e.store.SaveJob(j, false)
+		_ = e.store.SaveJob(j, true) // a crash now must not run it again
 		log.Info("job done", "attempt", n)
 		d.finished(j, true, 0)
 		return
