@@ -254,3 +254,28 @@ func TestQueueFullAnswers503ThenRecovers(t *testing.T) {
 		t.Fatalf("dispatcher holds ready=%d lanes=%d timers=%d pending=%d", len(d.ready), len(d.lanes), len(d.timers), d.pending)
 	}
 }
+
+func TestRetentionPrunesFinishedEventsAndTheirDedupKeys(t *testing.T) {
+	te := startEngine(t, "", deployRules, func(c *rules.Config) { c.Retention = time.Hour })
+	body := push("refs/heads/main", "r1")
+	id := te.accept(body, "d-ret")
+	te.waitJobs(1)
+	if n, err := te.prune(time.Now()); err != nil || n != 0 {
+		t.Fatalf("young event pruned: %d %v", n, err)
+	}
+	if n, err := te.prune(time.Now().Add(2 * time.Hour)); err != nil || n != 1 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	n, _ := strconv.ParseUint(id, 10, 64)
+	if _, err := te.store.Event(n); err == nil {
+		t.Fatal("event survived retention")
+	}
+	// Its delivery id is forgotten: the redelivery is a new event.
+	if again := te.accept(body, "d-ret"); again == id {
+		t.Fatalf("same id %s after pruning", again)
+	}
+	te.waitJobs(1)
+	if got := te.ran(); len(got) != 2 {
+		t.Fatalf("runs %q", got)
+	}
+}
