@@ -291,8 +291,8 @@ func printEvent(w io.Writer, v *engine.EventView) {
 			fmt.Fprintf(w, " (next attempt %s)", j.NextAt.Local().Format(time.TimeOnly))
 		}
 		fmt.Fprintln(w)
-		if j.Error != "" {
-			fmt.Fprintf(w, "  %s\n", j.Error)
+		if n := len(j.Attempts); j.Error != "" && (n == 0 || j.Attempts[n-1].Error != j.Error) {
+			fmt.Fprintf(w, "  %s\n", j.Error) // superseded, cancelled: no attempt says why
 		}
 		for _, a := range j.Attempts {
 			took := "running"
@@ -303,16 +303,18 @@ func printEvent(w io.Writer, v *engine.EventView) {
 			if a.Error != "" {
 				fmt.Fprintf(w, "    error: %s\n", a.Error)
 			}
-			printSteps(w, a.Steps, "    ")
+			printSteps(w, a.Steps, a.Error, "    ")
 		}
 		if len(j.OnFailure) > 0 {
 			fmt.Fprintln(w, "  on_failure:")
-			printSteps(w, j.OnFailure, "    ")
+			printSteps(w, j.OnFailure, "", "    ")
 		}
 	}
 }
 
-func printSteps(w io.Writer, steps []store.Step, pre string) {
+// printSteps prints actions; a step error already said by its attempt
+// (attErr) is not repeated.
+func printSteps(w io.Writer, steps []store.Step, attErr, pre string) {
 	for _, s := range steps {
 		res := "ok"
 		switch {
@@ -322,7 +324,7 @@ func printSteps(w io.Writer, steps []store.Step, pre string) {
 			res = "status " + strconv.Itoa(s.Status)
 		}
 		fmt.Fprintf(w, "%saction %d %s   %s   %s\n", pre, s.Action, s.Kind, res, s.Duration.Round(time.Millisecond))
-		if s.Error != "" {
+		if s.Error != "" && s.Error != attErr {
 			fmt.Fprintf(w, "%s  error: %s\n", pre, s.Error)
 		}
 		if s.Output != "" {
