@@ -25,7 +25,14 @@ Usage:
   hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR]
   hookd check   [-config FILE] [-rules DIR]
   hookd sign    -provider P -secret S [-body FILE|-]
+  hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
+  hookd show    ID [-json]          one event: request, rules, attempts, output
+  hookd replay  ID [-json]          run the event's matched rules again
+  hookd compact [-config FILE] [-data DIR]   shrink the database (daemon stopped)
   hookd version
+
+events, show and replay talk to the running daemon's admin socket, found
+from -config, -data DIR or -admin ADDR as serve would.
 
 Run 'hookd VERB -h' for a verb's flags.
 `
@@ -44,6 +51,14 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return cmdCheck(rest, stdout, stderr)
 	case "sign":
 		return cmdSign(rest, stdin, stdout, stderr)
+	case "events":
+		return cmdEvents(ctx, rest, stdout, stderr)
+	case "show":
+		return cmdShow(ctx, rest, stdout, stderr)
+	case "replay":
+		return cmdReplay(ctx, rest, stdout, stderr)
+	case "compact":
+		return cmdCompact(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "hookd", version())
 		return 0
@@ -100,8 +115,8 @@ func printErr(stderr io.Writer, err error) {
 
 // configFlags are the flags that locate the configuration.
 type configFlags struct {
-	config, rules, data, listen *string
-	fs                          *flag.FlagSet
+	config, rules, data, listen, admin *string
+	fs                                 *flag.FlagSet
 }
 
 func addConfigFlags(fs *flag.FlagSet, withData, withListen bool) *configFlags {
@@ -114,6 +129,13 @@ func addConfigFlags(fs *flag.FlagSet, withData, withListen bool) *configFlags {
 	if withListen {
 		c.listen = fs.String("listen", "", "listen `address` (default 127.0.0.1:9000)")
 	}
+	return c
+}
+
+// withAdmin adds -admin, where the admin API listens (serve) or is found
+// (events, show, replay).
+func (c *configFlags) withAdmin() *configFlags {
+	c.admin = c.fs.String("admin", "", "admin API `address`: a unix socket path (default <data>/admin.sock) or host:port")
 	return c
 }
 

@@ -12,7 +12,7 @@ import (
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
-	cf := addConfigFlags(fs, true, true)
+	cf := addConfigFlags(fs, true, true).withAdmin()
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

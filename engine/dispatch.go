@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -66,8 +67,10 @@ func (d *dispatcher) start() error {
 		case store.Retrying:
 			if j.Lane != "" {
 				l := d.lane(j.Lane)
-				if l.busy {
-					l.waiting = append(l.waiting, j)
+				if l.busy || len(l.waiting) > 0 {
+					// Behind an older job of its lane; it keeps its
+					// NextAt, honoured when the lane reaches it.
+					d.enqueueLocked(j)
 					continue
 				}
 				l.busy = true
@@ -141,18 +144,39 @@ func (d *dispatcher) enqueueLocked(j *store.Job) {
 	}
 	if j.Latest {
 		// At most one waits: the newest event replaces the waiting one.
-		for _, old := range l.waiting {
-			old.State = store.Superseded
-			old.Error = "superseded by a newer event"
-			old.Updated = time.Now().UTC()
-			_ = d.e.store.SaveJob(old, false)
-			d.pending--
-			d.e.log.Info("job superseded", "job", old.ID, "rule", old.Rule, "by_job", j.ID)
+		// Two requests racing to submit may arrive out of order, so the
+		// newer is the one received later (ids grow), not the later call.
+		keep := j
+		for _, w := range l.waiting {
+			if w.EventID > keep.EventID {
+				keep = w
+			}
 		}
-		l.waiting = append(l.waiting[:0], j)
+		for _, old := range append(l.waiting, j) {
+			if old != keep {
+				d.supersedeLocked(old, keep)
+			}
+		}
+		l.waiting = append(l.waiting[:0], keep)
 		return
 	}
-	l.waiting = append(l.waiting, j)
+	// Arrival order: insert by id, as a restart would order them.
+	i := len(l.waiting)
+	for i > 0 && l.waiting[i-1].ID > j.ID {
+		i--
+	}
+	l.waiting = append(l.waiting, nil)
+	copy(l.waiting[i+1:], l.waiting[i:])
+	l.waiting[i] = j
+}
+
+func (d *dispatcher) supersedeLocked(old, by *store.Job) {
+	old.State = store.Superseded
+	old.Error = fmt.Sprintf("superseded by job %d of event %d", by.ID, by.EventID)
+	old.Updated = time.Now().UTC()
+	_ = d.e.store.SaveJob(old, false)
+	d.pending--
+	d.e.log.Info("job superseded", "event_id", old.EventID, "job", old.ID, "rule", old.Rule, "by_job", by.ID)
 }
 
 // scheduleLocked puts j back on the ready list after delay.
@@ -188,7 +212,13 @@ func (d *dispatcher) finished(j *store.Job, final bool, delay time.Duration) {
 	l := d.lane(j.Lane)
 	if len(l.waiting) > 0 {
 		next := l.waiting[0]
+		l.waiting[0] = nil
 		l.waiting = l.waiting[1:]
+		if next.State == store.Retrying && time.Until(next.NextAt) > 0 {
+			// Recovered while waiting for its retry: keep its backoff.
+			d.scheduleLocked(next, time.Until(next.NextAt))
+			return
+		}
 		d.ready = append(d.ready, next)
 		d.cond.Signal()
 		return

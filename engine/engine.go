@@ -56,6 +56,11 @@ type Engine struct {
 	serveErr chan error
 	ready    atomic.Bool
 	reloadMu sync.Mutex
+
+	admin   *http.Server
+	adminLn net.Listener
+	stopBg  chan struct{} // closed at shutdown: the pruner
+	bg      sync.WaitGroup
 }
 
 // New loads the rules and opens the store. Nothing listens yet.
@@ -173,8 +178,19 @@ func (e *Engine) Start() error {
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}
+	if err := e.startAdmin(); err != nil {
+		e.disp.stop(context.Background())
+		ln.Close()
+		e.store.Close()
+		return err
+	}
 	e.serveErr = make(chan error, 1)
 	go func() { e.serveErr <- e.srv.Serve(ln) }()
+	e.stopBg = make(chan struct{})
+	if e.cfg.Retention > 0 {
+		e.bg.Add(1)
+		go e.pruner(e.stopBg)
+	}
 	e.ready.Store(true)
 	e.log.Info("hookd started", "listen", ln.Addr().String(), "rules_dir", e.cfg.RulesDir, "data_dir", e.cfg.DataDir,
 		"sources", len(e.Rules().Sources), "rules", len(e.Rules().Rules), "workers", e.cfg.Workers)
@@ -206,6 +222,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.srv.Close()
 		err = nil
 	}
+	e.stopAdmin()
+	close(e.stopBg)
+	e.bg.Wait()
 	e.disp.stop(ctx)
 	if cerr := e.store.Close(); cerr != nil && err == nil {
 		err = cerr

@@ -153,6 +153,9 @@ func githubHeaders(body []byte, event, delivery string) http.Header {
 func (te *testEngine) waitJobs(want int) []*store.Job {
 	te.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
+	if err := te.store.Sync(); err != nil { // ignored events are written without waiting
+		te.t.Fatal(err)
+	}
 	for {
 		open, err := te.store.OpenJobs()
 		if err != nil {
@@ -178,7 +181,7 @@ func (te *testEngine) waitJobs(want int) []*store.Job {
 	return jobs
 }
 
-func readLines(t *testing.T, path string) []string {
+func readLines(t testing.TB, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {

@@ -69,7 +69,7 @@ func (d *dispatcher) run(j *store.Job) {
 	j.Updated = att.End
 	if runErr == nil {
 		j.State = store.Done
-		_ = e.store.SaveJob(j, false)
+		_ = e.store.SaveJob(j, true) // a crash now must not run it again
 		log.Info("job done", "attempt", n)
 		d.finished(j, true, 0)
 		return

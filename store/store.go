@@ -24,6 +24,8 @@ var (
 	bDedup  = []byte("dedup")  // source \x00 delivery id -> event id
 	bJobs   = []byte("jobs")   // job id -> Job
 	bOpen   = []byte("open")   // job id -> nothing: every job not yet final
+	bMeta   = []byte("meta")   // kPruned -> the highest id pruned
+	kPruned = []byte("pruned")
 )
 
 // ErrDuplicate is returned by Accept when the (source, delivery id) is
@@ -71,7 +73,7 @@ func Open(dir string) (*Store, error) {
 	s := &Store{db: db, writes: make(chan *write, 4096), done: make(chan struct{})}
 	var last uint64
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen} {
+		for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen, bMeta} {
 			bk, err := tx.CreateBucketIfNotExists(b)
 			if err != nil {
 				return err
@@ -82,6 +84,8 @@ func Open(dir string) (*Store, error) {
 				}
 			}
 		}
+		// Ids are never reused, even when the newest events were pruned.
+		last = max(last, btoi(tx.Bucket(bMeta).Get(kPruned)))
 		return nil
 	})
 	if err != nil {

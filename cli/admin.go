@@ -1,0 +1,355 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"hookd/engine"
+	"hookd/store"
+)
+
+// adminFlags are the flags of the verbs that talk to the daemon.
+type adminFlags struct {
+	cf   *configFlags
+	json *bool
+}
+
+func addAdminFlags(fs *flag.FlagSet) *adminFlags {
+	return &adminFlags{
+		cf:   addConfigFlags(fs, true, false).withAdmin(),
+		json: fs.Bool("json", false, "print JSON instead of a table"),
+	}
+}
+
+func (a *adminFlags) client() (*adminClient, error) {
+	cfg, err := a.cf.load()
+	if err != nil {
+		return nil, err
+	}
+	return newAdminClient(cfg.AdminPath()), nil
+}
+
+// adminClient calls the admin API over its unix socket (or host:port).
+type adminClient struct {
+	addr string
+	hc   *http.Client
+}
+
+func newAdminClient(addr string) *adminClient {
+	network := engine.AdminNetwork(addr)
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+	return &adminClient{addr: addr, hc: &http.Client{Transport: tr, Timeout: time.Minute}}
+}
+
+// call sends a request and decodes the answer into out; it returns the raw
+// answer too, for -json.
+func (c *adminClient) call(ctx context.Context, method, path string, out any) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://hookd"+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" {
+			return nil, fmt.Errorf("cannot reach hookd at %s: is it running?", c.addr)
+		}
+		return nil, fmt.Errorf("talking to hookd at %s: %w", c.addr, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			return nil, errors.New(e.Error)
+		}
+		return nil, fmt.Errorf("hookd answered %s", resp.Status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return nil, fmt.Errorf("reading hookd's answer: %w", err)
+		}
+	}
+	return raw, nil
+}
+
+// parseWithID parses flags around one positional event id, so that both
+// `show 12 -json` and `show -json 12` work.
+func parseWithID(fs *flag.FlagSet, verb string, args []string, stderr io.Writer) (uint64, int, bool) {
+	if code, ok := parse(fs, args); !ok {
+		return 0, code, false
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprintf(stderr, "hookd %s: missing event id (see hookd events)\n", verb)
+		return 0, 2, false
+	}
+	idArg := rest[0]
+	if code, ok := parse(fs, rest[1:]); !ok {
+		return 0, code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hookd %s: unexpected argument %q\n", verb, fs.Arg(0))
+		return 0, 2, false
+	}
+	id, err := strconv.ParseUint(idArg, 10, 64)
+	if err != nil || id == 0 {
+		fmt.Fprintf(stderr, "hookd %s: event id must be a positive number, not %q\n", verb, idArg)
+		return 0, 2, false
+	}
+	return id, 0, true
+}
+
+func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("events", stderr)
+	af := addAdminFlags(fs)
+	status := fs.String("status", "", "only events in this `state`: accepted, ignored, queued, running, retrying, done, failed, superseded, cancelled")
+	source := fs.String("source", "", "only events of this source `name`")
+	limit := fs.Int("limit", 50, "at most `N` events")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hookd events: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	c, err := af.client()
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	q := url.Values{}
+	if *status != "" {
+		q.Set("status", *status)
+	}
+	if *source != "" {
+		q.Set("source", *source)
+	}
+	q.Set("limit", strconv.Itoa(*limit))
+	var out struct {
+		Events []store.EventBrief `json:"events"`
+		Next   uint64             `json:"next"`
+	}
+	raw, err := c.call(ctx, "GET", "/events?"+q.Encode(), &out)
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	if *af.json {
+		_, _ = stdout.Write(raw)
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tEVENT\tSTATUS\tRULES\tDELIVERY")
+	for _, ev := range out.Events {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.ID, ev.ReceivedAt.Local().Format("2006-01-02 15:04:05"),
+			ev.Source, dash(ev.Event), ev.Status, dash(strings.Join(ev.Rules, ",")), ev.DeliveryID)
+	}
+	tw.Flush()
+	if len(out.Events) == 0 {
+		fmt.Fprintln(stdout, "(no events)")
+	}
+	return 0
+}
+
+func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("show", stderr)
+	af := addAdminFlags(fs)
+	id, code, ok := parseWithID(fs, "show", args, stderr)
+	if !ok {
+		return code
+	}
+	c, err := af.client()
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	var v engine.EventView
+	raw, err := c.call(ctx, "GET", "/events/"+strconv.FormatUint(id, 10), &v)
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	if *af.json {
+		_, _ = stdout.Write(raw)
+		return 0
+	}
+	printEvent(stdout, &v)
+	return 0
+}
+
+func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("replay", stderr)
+	af := addAdminFlags(fs)
+	id, code, ok := parseWithID(fs, "replay", args, stderr)
+	if !ok {
+		return code
+	}
+	c, err := af.client()
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	var out struct {
+		Rules   []string `json:"rules"`
+		Jobs    []string `json:"jobs"`
+		Skipped []string `json:"skipped"`
+	}
+	raw, err := c.call(ctx, "POST", "/events/"+strconv.FormatUint(id, 10)+"/replay", &out)
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	if *af.json {
+		_, _ = stdout.Write(raw)
+		return 0
+	}
+	for i, r := range out.Rules {
+		fmt.Fprintf(stdout, "event %d: rule %s queued again as job %s\n", id, r, out.Jobs[i])
+	}
+	for _, r := range out.Skipped {
+		fmt.Fprintf(stdout, "event %d: rule %s skipped: no longer in the configuration\n", id, r)
+	}
+	fmt.Fprintf(stdout, "follow it with: hookd show %d\n", id)
+	return 0
+}
+
+// cmdCompact rewrites the database offline: bbolt never gives freed pages
+// back to the disk, so after retention pruned much this shrinks the file.
+func cmdCompact(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("compact", stderr)
+	cf := addConfigFlags(fs, true, false)
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	before, after, err := store.Compact(cfg.DataDir)
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "compacted %s/hookd.db: %s -> %s\n", cfg.DataDir, size(before), size(after))
+	return 0
+}
+
+const bodyShown = 4 << 10
+
+func printEvent(w io.Writer, v *engine.EventView) {
+	ev := v.Event
+	fmt.Fprintf(w, "event %d   %s\n", ev.ID, v.Status)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "source\t%s\n", ev.Source)
+	fmt.Fprintf(tw, "event\t%s\n", dash(ev.Event))
+	fmt.Fprintf(tw, "delivery\t%s\n", ev.DeliveryID)
+	fmt.Fprintf(tw, "received\t%s from %s\n", ev.ReceivedAt.Local().Format(time.RFC3339), ev.RemoteAddr)
+	fmt.Fprintf(tw, "request\t%s %s\n", ev.Method, ev.Path)
+	fmt.Fprintf(tw, "rules\t%s\n", dash(strings.Join(ev.Rules, ", ")))
+	for _, e := range ev.Errors {
+		fmt.Fprintf(tw, "error\t%s\n", e)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nheaders:")
+	names := make([]string, 0, len(ev.Headers))
+	for k := range ev.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(w, "  %s: %s\n", k, ev.Headers[k])
+	}
+	body := v.Body
+	fmt.Fprintf(w, "\nbody (%d bytes%s):\n", len(body), map[bool]string{true: ", base64"}[v.BodyEncoding == "base64"])
+	if len(body) > bodyShown {
+		body = body[:bodyShown] + "\n… (truncated; hookd show -json has all of it)"
+	}
+	fmt.Fprintln(w, indent(body, "  "))
+	for _, j := range v.Jobs {
+		fmt.Fprintf(w, "\njob %d   rule %s   %s", j.ID, j.Rule, j.State)
+		if j.State == store.Retrying && !j.NextAt.IsZero() {
+			fmt.Fprintf(w, " (next attempt %s)", j.NextAt.Local().Format(time.TimeOnly))
+		}
+		fmt.Fprintln(w)
+		if n := len(j.Attempts); j.Error != "" && (n == 0 || j.Attempts[n-1].Error != j.Error) {
+			fmt.Fprintf(w, "  %s\n", j.Error) // superseded, cancelled: no attempt says why
+		}
+		for _, a := range j.Attempts {
+			took := "running"
+			if !a.End.IsZero() {
+				took = a.End.Sub(a.Start).Round(time.Millisecond).String()
+			}
+			fmt.Fprintf(w, "  attempt %d   %s   %s\n", a.N, a.Start.Local().Format(time.DateTime), took)
+			if a.Error != "" {
+				fmt.Fprintf(w, "    error: %s\n", a.Error)
+			}
+			printSteps(w, a.Steps, a.Error, "    ")
+		}
+		if len(j.OnFailure) > 0 {
+			fmt.Fprintln(w, "  on_failure:")
+			printSteps(w, j.OnFailure, "", "    ")
+		}
+	}
+}
+
+// printSteps prints actions; a step error already said by its attempt
+// (attErr) is not repeated.
+func printSteps(w io.Writer, steps []store.Step, attErr, pre string) {
+	for _, s := range steps {
+		res := "ok"
+		switch {
+		case s.Exit != nil:
+			res = "exit " + strconv.Itoa(*s.Exit)
+		case s.Status != 0:
+			res = "status " + strconv.Itoa(s.Status)
+		}
+		fmt.Fprintf(w, "%saction %d %s   %s   %s\n", pre, s.Action, s.Kind, res, s.Duration.Round(time.Millisecond))
+		if s.Error != "" && s.Error != attErr {
+			fmt.Fprintf(w, "%s  error: %s\n", pre, s.Error)
+		}
+		if s.Output != "" {
+			fmt.Fprintf(w, "%s  output:\n%s\n", pre, indent(strings.TrimRight(s.Output, "\n"), pre+"  | "))
+		}
+	}
+}
+
+func indent(s, pre string) string {
+	return pre + strings.ReplaceAll(s, "\n", "\n"+pre)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hookd/engine"
+	"hookd/rules"
+)
+
+const testSecret = "cli-test-secret"
+
+// hookdCLI runs the command line in-process.
+func hookdCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func signedPush(t *testing.T, url, delivery string, body []byte) map[string]any {
+	t.Helper()
+	m := hmac.New(sha256.New, []byte(testSecret))
+	m.Write(body)
+	req, _ := http.NewRequest("POST", url+"/hooks/github", bytes.NewReader(body))
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var a map[string]any
+	_ = json.Unmarshal(raw, &a)
+	if resp.StatusCode != 200 {
+		t.Fatalf("webhook: %d %s", resp.StatusCode, raw)
+	}
+	return a
+}
+
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+const cliRules = `
+sources:
+  github:
+    verify: {provider: github, secret: cli-test-secret}
+rules:
+  - name: deploy
+    source: github
+    retry: {attempts: 1}
+    actions:
+      - shell:
+          script: 'echo "deploying $HOOKD_ATTEMPT"; test -e "$OK"'
+          env: {OK: "%DIR%/ok"}
+`
+
+func TestEventsShowReplayThroughTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	rd := filepath.Join(dir, "rules")
+	os.MkdirAll(rd, 0o755)
+	rulesFile := filepath.Join(rd, "r.yaml")
+	if err := os.WriteFile(rulesFile, []byte(strings.ReplaceAll(cliRules, "%DIR%", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+
+	// Nothing runs yet: a clear one-line error.
+	code, _, stderr := hookdCLI(t, "events", "-data", data)
+	want := "hookd: cannot reach hookd at " + filepath.Join(data, "admin.sock") + ": is it running?\n"
+	if code != 1 || stderr != want {
+		t.Fatalf("daemon down: %d %q, want %q", code, stderr, want)
+	}
+
+	cfg := rules.DefaultConfig()
+	cfg.Listen, cfg.RulesDir, cfg.DataDir = "127.0.0.1:0", rd, data
+	e, err := engine.New(engine.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.Shutdown(ctx)
+	}()
+	if fi, err := os.Stat(filepath.Join(data, "admin.sock")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin socket: %v %v", fi.Mode(), err)
+	}
+	// The public port does not serve the admin API.
+	if resp, err := http.Get("http://" + e.Addr() + "/events"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("public /events: %v %v", resp.StatusCode, err)
+	}
+
+	a := signedPush(t, "http://"+e.Addr(), "d-1", []byte(`{"after":"abc"}`))
+	id := a["id"].(string)
+	poll(t, "the job to fail", func() bool {
+		_, out, _ := hookdCLI(t, "events", "-data", data, "-status", "failed")
+		return strings.Contains(out, "d-1")
+	})
+	code, out, stderr := hookdCLI(t, "events", "-data", data)
+	if code != 0 || !strings.Contains(out, "STATUS") || !strings.Contains(out, "failed") || !strings.Contains(out, "deploy") {
+		t.Fatalf("events: %d %s %s", code, out, stderr)
+	}
+	code, out, _ = hookdCLI(t, "show", id, "-data", data)
+	for _, s := range []string{"event " + id, "failed", "x-github-event: push", `{"after":"abc"}`, "attempt 1", "exit 1", "| deploying 1"} {
+		if code != 0 || !strings.Contains(out, s) {
+			t.Fatalf("show lacks %q:\n%s", s, out)
+		}
+	}
+
+	// Fix the cause, replay: a new job of the same event, and it is done.
+	os.WriteFile(filepath.Join(dir, "ok"), nil, 0o644)
+	code, out, stderr = hookdCLI(t, "replay", "-data", data, id)
+	if code != 0 || !strings.Contains(out, "rule deploy queued again as job") {
+		t.Fatalf("replay: %d %s %s", code, out, stderr)
+	}
+	var view engine.EventView
+	poll(t, "the replay to finish", func() bool {
+		_, out, _ := hookdCLI(t, "show", id, "-json", "-data", data)
+		view = engine.EventView{}
+		return json.Unmarshal([]byte(out), &view) == nil && view.Status == "done"
+	})
+	if len(view.Jobs) != 2 || view.Jobs[0].State != "failed" || view.Jobs[1].State != "done" || view.Event.ID == 0 {
+		t.Fatalf("jobs after replay: %+v", view.Jobs)
+	}
+	// A done event replays too.
+	if code, _, stderr := hookdCLI(t, "replay", id, "-data", data); code != 0 {
+		t.Fatalf("replay of a done event: %s", stderr)
+	}
+	poll(t, "the second replay", func() bool {
+		_, out, _ := hookdCLI(t, "show", id, "-json", "-data", data)
+		view = engine.EventView{}
+		return json.Unmarshal([]byte(out), &view) == nil && len(view.Jobs) == 3 && view.Status == "done"
+	})
+
+	if code, _, stderr := hookdCLI(t, "replay", "999", "-data", data); code != 1 || stderr != "hookd: no event 999\n" {
+		t.Fatalf("unknown id: %d %q", code, stderr)
+	}
+	if code, _, _ := hookdCLI(t, "show", "-data", data); code != 2 {
+		t.Fatalf("show without id: %d", code)
+	}
+	// The rule is gone: nothing to replay.
+	os.WriteFile(rulesFile, []byte("sources:\n  github:\n    verify: {provider: github, secret: x}\n"), 0o644)
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = hookdCLI(t, "replay", id, "-data", data)
+	if code != 1 || !strings.Contains(stderr, "no rule of event "+id+" remains in the configuration (deploy)") {
+		t.Fatalf("replay without its rule: %d %q", code, stderr)
+	}
+}

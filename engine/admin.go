@@ -1,0 +1,262 @@
+package engine
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"hookd/rules"
+	"hookd/store"
+)
+
+// AdminNetwork tells how an admin address is reached: "tcp" for host:port
+// (a ':' and no '/'), otherwise "unix" for a socket path.
+func AdminNetwork(addr string) string {
+	if strings.Contains(addr, ":") && !strings.Contains(addr, "/") {
+		return "tcp"
+	}
+	return "unix"
+}
+
+// AdminAddr returns where the admin API listens.
+func (e *Engine) AdminAddr() string { return e.adminLn.Addr().String() }
+
+// startAdmin serves the admin API on its own listener, never the public
+// one: a unix socket only its owner may use (mode 0600), by default.
+func (e *Engine) startAdmin() error {
+	addr := e.cfg.AdminPath()
+	network := AdminNetwork(addr)
+	if network == "unix" {
+		if len(addr) > 104 { // sun_path is 104 bytes on BSDs, 108 on Linux
+			return fmt.Errorf("admin socket path %s is too long for a unix socket; set admin: in hookd.yaml to a shorter path", addr)
+		}
+		if err := removeStaleSocket(addr); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return fmt.Errorf("admin listener %s: %w", addr, err)
+	}
+	if network == "unix" {
+		if err := os.Chmod(addr, 0o600); err != nil {
+			ln.Close()
+			return fmt.Errorf("admin socket %s: %w", addr, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", e.adminList)
+	mux.HandleFunc("GET /events/{id}", e.adminShow)
+	mux.HandleFunc("POST /events/{id}/replay", e.adminReplay)
+	e.adminLn = ln
+	e.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = e.admin.Serve(ln) }()
+	e.log.Info("admin API listening", "admin", addr)
+	return nil
+}
+
+func (e *Engine) stopAdmin() {
+	if e.admin != nil {
+		_ = e.admin.Close()
+	}
+}
+
+// removeStaleSocket removes a socket file left by a hookd that died, and
+// refuses one that still answers or a file that is not a socket.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("admin socket %s: a file that is not a socket is in the way", path)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("admin socket %s is in use by another process", path)
+	}
+	return os.Remove(path)
+}
+
+var listStatuses = map[string]bool{"accepted": true, "ignored": true, store.Queued: true, store.Running: true,
+	store.Retrying: true, store.Done: true, store.Failed: true, store.Superseded: true, store.Cancelled: true}
+
+// adminList is GET /events?status=&source=&limit=&before=: newest first,
+// with the cursor of the next page.
+func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	o := store.ListOptions{Source: q.Get("source"), Status: q.Get("status")}
+	if o.Status != "" && !listStatuses[o.Status] {
+		errorJSON(w, http.StatusBadRequest, "unknown status "+strconv.Quote(o.Status)+": use accepted, ignored, queued, running, retrying, done, failed, superseded or cancelled")
+		return
+	}
+	for name, p := range map[string]*int{"limit": &o.Limit} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				errorJSON(w, http.StatusBadRequest, name+" must be a positive number")
+				return
+			}
+			*p = n
+		}
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			errorJSON(w, http.StatusBadRequest, "before must be an event id")
+			return
+		}
+		o.Before = n
+	}
+	evs, next, err := e.store.ListEvents(o)
+	if err != nil {
+		errorJSON(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if evs == nil {
+		evs = []store.EventBrief{}
+	}
+	out := map[string]any{"events": evs}
+	if next != 0 {
+		out["next"] = next
+	}
+	writeJSON(w, 200, out)
+}
+
+// EventView is an event as the admin API shows it: the body as text when
+// it is UTF-8 (else base64, said in body_encoding), and its jobs.
+type EventView struct {
+	*store.Event
+	Body         string       `json:"body"`
+	BodyEncoding string       `json:"body_encoding,omitempty"`
+	Status       string       `json:"status"` // summarised from the jobs
+	Jobs         []*store.Job `json:"jobs"`
+}
+
+func (e *Engine) adminShow(w http.ResponseWriter, r *http.Request) {
+	id, ok := eventID(w, r)
+	if !ok {
+		return
+	}
+	ev, jobs, err := e.store.EventJobs(id)
+	if errors.Is(err, store.ErrNotFound) {
+		errorJSON(w, http.StatusNotFound, fmt.Sprintf("no event %d", id))
+		return
+	}
+	if err != nil {
+		errorJSON(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	v := &EventView{Event: ev, Jobs: jobs}
+	if v.Jobs == nil {
+		v.Jobs = []*store.Job{}
+	}
+	if utf8.Valid(ev.Body) {
+		v.Body = string(ev.Body)
+	} else {
+		v.Body, v.BodyEncoding = base64.StdEncoding.EncodeToString(ev.Body), "base64"
+	}
+	var briefs []store.JobBrief
+	for _, j := range jobs {
+		briefs = append(briefs, store.JobBrief{ID: j.ID, Rule: j.Rule, State: j.State, Updated: j.Updated})
+	}
+	v.Status = store.Summarize(ev.Status, briefs)
+	writeJSON(w, 200, v)
+}
+
+// adminReplay is POST /events/{id}/replay: new jobs, durably, for the
+// event's matched rules that still exist, whatever became of the old ones.
+func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
+	id, ok := eventID(w, r)
+	if !ok {
+		return
+	}
+	ev, err := e.store.Event(id)
+	if err != nil {
+		errorJSON(w, http.StatusNotFound, fmt.Sprintf("no event %d", id))
+		return
+	}
+	lv := e.live.Load()
+	env := eventEnv(ev)
+	now := time.Now().UTC()
+	var jobs []*store.Job
+	var names, gone []string
+	seen := map[string]bool{}
+	for _, name := range ev.Rules {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		rule := lv.set.Rules[name]
+		if rule == nil {
+			gone = append(gone, name)
+			continue
+		}
+		j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
+		j.Lane, j.Latest = laneOf(rule, env)
+		jobs = append(jobs, j)
+		names = append(names, name)
+	}
+	if len(jobs) == 0 {
+		msg := fmt.Sprintf("event %d matched no rule", id)
+		if len(gone) > 0 {
+			msg = fmt.Sprintf("no rule of event %d remains in the configuration (%s)", id, strings.Join(gone, ", "))
+		}
+		errorJSON(w, http.StatusConflict, msg)
+		return
+	}
+	if !e.disp.admit(len(jobs)) {
+		w.Header().Set("Retry-After", "30")
+		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
+		return
+	}
+	if err := e.store.AddJobs(ev.ID, jobs); err != nil {
+		e.disp.unadmit(len(jobs))
+		errorJSON(w, http.StatusInternalServerError, "cannot store the jobs: "+err.Error())
+		return
+	}
+	e.disp.submit(jobs)
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = strconv.FormatUint(j.ID, 10)
+	}
+	e.log.Info("event replayed", "event_id", ev.ID, "rules", strings.Join(names, ","), "jobs", strings.Join(ids, ","))
+	out := map[string]any{"status": "replayed", "id": strconv.FormatUint(ev.ID, 10), "rules": names, "jobs": ids}
+	if len(gone) > 0 {
+		out["skipped"] = gone
+	}
+	writeJSON(w, 200, out)
+}
+
+// laneOf gives a job's lane as intake does: the rule's name, and the key's
+// value when the rule has one. A key that fails serializes on "".
+func laneOf(rule *rules.Rule, env *rules.Env) (string, bool) {
+	if rule.Concurrency == "parallel" {
+		return "", false
+	}
+	lane := rule.Name
+	if rule.Key != nil {
+		k, _ := rules.EvalString(rule.Key, env)
+		lane += "\x00" + k
+	}
+	return lane, rule.Concurrency == "latest"
+}
+
+func eventID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		errorJSON(w, http.StatusBadRequest, "event id must be a positive number")
+		return 0, false
+	}
+	return id, true
+}

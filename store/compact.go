@@ -1,0 +1,63 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// ErrInUse is returned by Compact while a daemon holds the database.
+var ErrInUse = errors.New("database in use")
+
+// Compact rewrites the database of dir into a new file and renames it over
+// the old one: bbolt reuses freed pages but never shrinks its file, so this
+// is how the space of pruned events goes back to the disk. It holds the
+// database's lock throughout, and refuses if a daemon holds it.
+func Compact(dir string) (before, after int64, err error) {
+	path := filepath.Join(dir, "hookd.db")
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	before = fi.Size()
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return 0, 0, fmt.Errorf("%s: %w by a running hookd; stop it first (systemctl stop hookd)", path, ErrInUse)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer src.Close()
+	tmp := path + ".compact"
+	_ = os.Remove(tmp) // left by an interrupted compaction
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("compacting %s: %w", path, err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return 0, 0, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return 0, 0, err
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename durable
+		_ = d.Sync()
+		d.Close()
+	}
+	if fi, err := os.Stat(path); err == nil {
+		after = fi.Size()
+	}
+	return before, after, nil
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrNotFound is returned for an event id that is not stored.
+var ErrNotFound = errors.New("no such event")
+
+// Prune deletes the events whose jobs are all final and whose last
+// activity (receipt, or a job's last update after a replay) is before
+// cutoff, with their jobs and dedup keys: a redelivery after that is new.
+// It examines at most batch events per transaction, each one queued to the
+// committer like any other write, so intake never waits behind more than
+// one small batch. It returns the number of events deleted.
+func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	total := 0
+	var from uint64 // first key of the next batch
+	for {
+		var next uint64
+		var deleted int
+		var end bool
+		err := s.update(func(tx *bolt.Tx) error {
+			// Runs again if a neighbouring write fails the batch: no
+			// state outside survives a first run.
+			next, deleted, end = from, 0, false
+			eb, jb, db, ob := tx.Bucket(bEvents), tx.Bucket(bJobs), tx.Bucket(bDedup), tx.Bucket(bOpen)
+			c := eb.Cursor()
+			var victims []eventHead
+			k, v := c.Seek(itob(from))
+			for n := 0; ; k, v = c.Next() {
+				if k == nil {
+					end = true
+					break
+				}
+				if n == batch {
+					break
+				}
+				n++
+				next = btoi(k) + 1
+				var h eventHead
+				if json.Unmarshal(v, &h) != nil {
+					continue
+				}
+				if !h.ReceivedAt.Before(cutoff) {
+					end = true // ids grow with receipt time: the rest is newer
+					break
+				}
+				if finished(jb, h.Jobs, cutoff) {
+					victims = append(victims, h)
+				}
+			}
+			top := btoi(tx.Bucket(bMeta).Get(kPruned))
+			for _, h := range victims {
+				top = max(top, h.ID)
+				for _, id := range h.Jobs {
+					top = max(top, id)
+					if err := jb.Delete(itob(id)); err != nil {
+						return err
+					}
+					if err := ob.Delete(itob(id)); err != nil {
+						return err
+					}
+				}
+				dk := dedupKey(h.Source, h.DeliveryID)
+				if btoi(db.Get(dk)) == h.ID {
+					if err := db.Delete(dk); err != nil {
+						return err
+					}
+				}
+				if err := eb.Delete(itob(h.ID)); err != nil {
+					return err
+				}
+			}
+			deleted = len(victims)
+			if deleted > 0 {
+				return tx.Bucket(bMeta).Put(kPruned, itob(top))
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += deleted
+		if end {
+			return total, nil
+		}
+		from = next
+	}
+}
+
+// finished reports whether every job is final and was last updated before
+// cutoff.
+func finished(jb *bolt.Bucket, ids []uint64, cutoff time.Time) bool {
+	for _, id := range ids {
+		v := jb.Get(itob(id))
+		if v == nil {
+			continue
+		}
+		var j JobBrief
+		if json.Unmarshal(v, &j) != nil || !Final(j.State) || !j.Updated.Before(cutoff) {
+			return false
+		}
+	}
+	return true
+}
