@@ -49,12 +49,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusForbidden, "forbidden")
 		return
 	}
-	if r.ContentLength > e.cfg.MaxBody {
+	if r.ContentLength > lv.cfg.MaxBody {
 		log.Warn("webhook refused", "outcome", "too_large", "bytes", r.ContentLength)
 		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.cfg.MaxBody))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lv.cfg.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
