@@ -24,6 +24,7 @@ const usage = `hookd turns webhooks into actions.
 Usage:
   hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR]
   hookd check   [-config FILE] [-rules DIR]
+  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-run] [-json]
   hookd sign    -provider P -secret S [-body FILE|-]
   hookd version
 
@@ -42,6 +43,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return cmdServe(ctx, rest, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "test":
+		return cmdTest(ctx, rest, stdin, stdout, stderr)
 	case "sign":
 		return cmdSign(rest, stdin, stdout, stderr)
 	case "version", "-version", "--version":
