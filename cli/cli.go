@@ -24,6 +24,7 @@ const usage = `hookd turns webhooks into actions.
 Usage:
   hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR]
   hookd check   [-config FILE] [-rules DIR]
+  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-run] [-json]
   hookd sign    -provider P -secret S [-body FILE|-]
   hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
   hookd show    ID [-json]          one event: request, rules, attempts, output
@@ -49,6 +50,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return cmdServe(ctx, rest, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "test":
+		return cmdTest(ctx, rest, stdin, stdout, stderr)
 	case "sign":
 		return cmdSign(rest, stdin, stdout, stderr)
 	case "events":
@@ -160,12 +163,15 @@ func (c *configFlags) load() (rules.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(cfg rules.Config, w io.Writer) *slog.Logger {
+// newLogger returns a logger and its level, which a reload may change.
+func newLogger(cfg rules.Config, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
-	opts := &slog.HandlerOptions{Level: level}
+	lv := new(slog.LevelVar)
+	lv.Set(level)
+	opts := &slog.HandlerOptions{Level: lv}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), lv
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), lv
 }

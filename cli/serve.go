@@ -21,8 +21,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		printErr(stderr, err)
 		return 1
 	}
-	log := newLogger(cfg, stderr)
-	e, err := engine.New(engine.Options{Config: cfg, Logger: log})
+	log, level := newLogger(cfg, stderr)
+	e, err := engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load})
 	if err != nil {
 		printErr(stderr, err)
 		return 1
@@ -48,7 +48,7 @@ loop:
 			break loop
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), e.Config().ShutdownTimeout)
 	defer cancel()
 	if err := e.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "error", err)

@@ -95,7 +95,7 @@ func (d *dispatcher) start() error {
 func (d *dispatcher) admit(n int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.stopping || d.pending+n > d.e.cfg.MaxQueued {
+	if d.stopping || d.pending+n > d.e.Config().MaxQueued {
 		return false
 	}
 	d.pending += n

@@ -33,12 +33,20 @@ type Options struct {
 	Lookup func(string) (string, bool)
 	// Listener, when set, is used instead of listening on Config.Listen.
 	Listener net.Listener
+	// ReloadConfig reads hookd.yaml again on reload, with the command
+	// line's overrides (default: rules.LoadConfig of Config.File).
+	ReloadConfig func() (rules.Config, error)
+	// LogLevel, when set, is the logger's level; a reload sets it.
+	LogLevel *slog.LevelVar
+	// NoWatch turns off watching the rules directory and hookd.yaml.
+	NoWatch bool
 }
 
 // live is what requests and jobs read: swapped whole on reload.
 type live struct {
 	set     *rules.Set
-	baseEnv []string // Environ minus secrets
+	cfg     rules.Config // the settings in force; see reload.go
+	baseEnv []string     // Environ minus secrets
 	redact  *strings.Replacer
 }
 
@@ -57,10 +65,13 @@ type Engine struct {
 	ready    atomic.Bool
 	reloadMu sync.Mutex
 
-	admin   *http.Server
-	adminLn net.Listener
-	stopBg  chan struct{} // closed at shutdown: the pruner
-	bg      sync.WaitGroup
+	admin    *http.Server
+	adminLn  net.Listener
+	stopBg   chan struct{} // closed at shutdown: the pruner
+	bg       sync.WaitGroup
+	reloadAt atomic.Int64 // unix nanoseconds of the last reload
+	reloadOK atomic.Bool
+	watch    *watcher
 }
 
 // New loads the rules and opens the store. Nothing listens yet.
@@ -81,6 +92,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.logWarnings(set)
 	e.live.Store(e.makeLive(set))
+	e.markReload(true)
 	st, err := store.Open(e.cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -101,7 +113,7 @@ func (e *Engine) logWarnings(set *rules.Set) {
 var secretEnvSkip = map[string]bool{"NOTIFY_SOCKET": true, "LISTEN_FDS": true, "LISTEN_PID": true, "LISTEN_FDNAMES": true, "WATCHDOG_USEC": true, "WATCHDOG_PID": true}
 
 func (e *Engine) makeLive(set *rules.Set) *live {
-	l := &live{set: set}
+	l := &live{set: set, cfg: e.cfg}
 	var pairs []string
 	for _, s := range set.Secrets {
 		if len(s) >= 4 {
@@ -184,6 +196,14 @@ func (e *Engine) Start() error {
 		e.store.Close()
 		return err
 	}
+	if !e.opts.NoWatch {
+		w, err := e.startWatch()
+		if err != nil {
+			// Reload still works by SIGHUP.
+			e.log.Error("cannot watch the configuration; reload with SIGHUP", "error", err)
+		}
+		e.watch = w
+	}
 	e.serveErr = make(chan error, 1)
 	go func() { e.serveErr <- e.srv.Serve(ln) }()
 	e.stopBg = make(chan struct{})
@@ -215,6 +235,7 @@ func (e *Engine) Serving() <-chan error { return e.serveErr }
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.ready.Store(false)
 	e.log.Info("shutting down")
+	e.watch.stop()
 	httpCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	err := e.srv.Shutdown(httpCtx)
 	cancel()
@@ -231,28 +252,4 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.log.Info("stopped")
 	return err
-}
-
-// Reload loads the rules directory again and swaps the new configuration in
-// if, and only if, all of it is valid.
-func (e *Engine) Reload() error {
-	e.reloadMu.Lock()
-	defer e.reloadMu.Unlock()
-	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, e.opts.Lookup)
-	if err != nil {
-		var errs rules.Errors
-		if errors.As(err, &errs) {
-			for _, d := range errs {
-				e.log.Error("reload failed; the running configuration stays in force", "error", d.String())
-			}
-		} else {
-			e.log.Error("reload failed; the running configuration stays in force", "error", err)
-		}
-		return err
-	}
-	e.logWarnings(set)
-	e.live.Store(e.makeLive(set))
-	e.log.Info("reloaded", "sources", len(set.Sources), "rules", len(set.Rules), "files", len(set.Files))
-	e.disp.poke()
-	return nil
 }

@@ -49,12 +49,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusForbidden, "forbidden")
 		return
 	}
-	if r.ContentLength > e.cfg.MaxBody {
+	if r.ContentLength > lv.cfg.MaxBody {
 		log.Warn("webhook refused", "outcome", "too_large", "bytes", r.ContentLength)
 		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.cfg.MaxBody))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lv.cfg.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -82,29 +82,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	headers, query := redacted(src.Verifier, r.Header, vr.Query)
-	env := (&rules.Env{Source: src.Name, Headers: headers, Body: vr.JSON, Raw: string(raw), Query: query,
-		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, ReceivedAt: received}).Bind()
-	var evalErrs []string
-	env.ID = src.Verifier.DeliveryID(vr)
-	if src.ID != nil {
-		if v, err := rules.EvalString(src.ID, env); err != nil {
-			evalErrs = append(evalErrs, "id: "+err.Error())
-		} else if v != "" {
-			env.ID = v
-		}
-	}
-	if env.ID == "" {
-		env.ID = verify.BodyHash(src.Name, raw)
-	}
-	env.Event = src.Verifier.Event(vr)
-	if src.Event != nil {
-		if v, err := rules.EvalString(src.Event, env); err != nil {
-			evalErrs = append(evalErrs, "event: "+err.Error())
-		} else {
-			env.Event = v
-		}
-	}
+	env, evalErrs := RequestEnv(src, vr, r.Method, r.URL.Path, remote)
 	log = log.With("delivery_id", env.ID, "event", env.Event)
 	if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
 		log.Info("webhook received", "outcome", "duplicate", "event_id", prev)
@@ -113,10 +91,10 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
-		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: headers, Query: query, Body: raw}
+		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
 	var jobs []*store.Job
 	for _, rule := range src.Rules {
-		ok, err := match(rule, env)
+		ok, err := rule.Match(env)
 		if err != nil {
 			msg := "rule " + rule.Name + ": when: " + err.Error()
 			evalErrs = append(evalErrs, msg)
@@ -176,18 +154,6 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	e.disp.submit(jobs)
 	log.Info("webhook received", "outcome", "accepted", "event_id", id, "rules", strings.Join(ev.Rules, ","))
 	writeJSON(w, 200, map[string]any{"status": "accepted", "id": id, "rules": ev.Rules})
-}
-
-func match(rule *rules.Rule, env *rules.Env) (bool, error) {
-	if rule.When == nil {
-		return true, nil
-	}
-	v, err := rules.Eval(rule.When, env)
-	if err != nil {
-		return false, err
-	}
-	b, _ := v.(bool)
-	return b, nil
 }
 
 // parseBody reads a body as JSON, or as a form (GitHub's form-encoded

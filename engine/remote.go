@@ -20,7 +20,8 @@ func (e *Engine) clientIP(r *http.Request) string {
 		return host
 	}
 	peer = peer.Unmap()
-	if !allowed(e.cfg.TrustedProxies, peer.String()) {
+	trusted := e.Config().TrustedProxies
+	if !allowed(trusted, peer.String()) {
 		return peer.String()
 	}
 	hops := r.Header.Values("X-Forwarded-For")
@@ -37,7 +38,7 @@ func (e *Engine) clientIP(r *http.Request) string {
 			break
 		}
 		client = a.Unmap()
-		if !allowed(e.cfg.TrustedProxies, client.String()) {
+		if !allowed(trusted, client.String()) {
 			break
 		}
 	}

@@ -1,0 +1,282 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"hookd/actions"
+	"hookd/engine"
+	"hookd/rules"
+	"hookd/verify"
+)
+
+// headerFlags collects repeated -header 'Name: value'.
+type headerFlags []string
+
+func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
+func (h *headerFlags) Set(s string) error { *h = append(*h, s); return nil }
+
+// testReport is what `hookd test` prints, as text or JSON.
+type testReport struct {
+	Source string       `json:"source"`
+	Path   string       `json:"path"`
+	Event  string       `json:"event"`
+	ID     string       `json:"id"`
+	Errors []string     `json:"errors,omitempty"`
+	Rules  []ruleReport `json:"rules"`
+}
+
+type ruleReport struct {
+	Rule    string           `json:"rule"`
+	When    string           `json:"when,omitempty"`
+	Matched bool             `json:"matched"`
+	Error   string           `json:"error,omitempty"` // when failed at run time
+	Why     []string         `json:"why,omitempty"`   // the parts of when that were false
+	Actions []map[string]any `json:"actions,omitempty"`
+	Ran     []ranReport      `json:"ran,omitempty"`
+}
+
+type ranReport struct {
+	Action int    `json:"action"`
+	Kind   string `json:"kind"`
+	OK     bool   `json:"ok"`
+	Exit   *int   `json:"exit,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Output string `json:"output,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// cmdTest is a dry run: which rules of a source match a request, why the
+// others do not, and what each matched action would do. Nothing is
+// verified, recorded or run unless -run.
+func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("test", stderr)
+	cf := addConfigFlags(fs, false, false)
+	source := fs.String("source", "", "the source `name` the request is sent to (required)")
+	var headers headerFlags
+	fs.Var(&headers, "header", "a request header `'Name: value'` (repeatable)")
+	bodyFile := fs.String("body", "", "the request body: a `file`, or - for stdin")
+	query := fs.String("query", "", "URL query `parameters`, e.g. 'a=1&b=2'")
+	run := fs.Bool("run", false, "run the matched rules' actions")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if *source == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: hookd test [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json]")
+		return 2
+	}
+	h := http.Header{}
+	for _, kv := range headers {
+		name, val, ok := strings.Cut(kv, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			fmt.Fprintf(stderr, "hookd: -header %q: write 'Name: value'\n", kv)
+			return 2
+		}
+		h.Add(strings.TrimSpace(name), strings.TrimSpace(val))
+	}
+	q, err := url.ParseQuery(*query)
+	if err != nil {
+		fmt.Fprintf(stderr, "hookd: -query: %v\n", err)
+		return 2
+	}
+	var raw []byte
+	switch *bodyFile {
+	case "":
+	case "-":
+		raw, err = io.ReadAll(stdin)
+	default:
+		raw, err = os.ReadFile(*bodyFile)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd: -body:", err)
+		return 1
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	set, err := rules.Load(cfg.RulesDir, cfg.Rules, os.LookupEnv)
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	src := set.Sources[*source]
+	if src == nil {
+		names := make([]string, 0, len(set.Sources))
+		for n := range set.Sources {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(stderr, "hookd: no source %q (defined: %s)\n", *source, strings.Join(names, ", "))
+		return 1
+	}
+
+	vr := &verify.Request{Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name}
+	vr.JSON = engine.ParseBody(h.Get("Content-Type"), raw)
+	env, evalErrs := engine.RequestEnv(src, vr, http.MethodPost, src.Path, "127.0.0.1")
+	rep := testReport{Source: src.Name, Path: src.Path, Event: env.Event, ID: env.ID, Errors: evalErrs, Rules: []ruleReport{}}
+	failed := false
+	for _, r := range src.Rules {
+		rr := ruleReport{Rule: r.Name, When: r.WhenSrc}
+		ok, err := r.Match(env)
+		switch {
+		case err != nil:
+			rr.Error = err.Error()
+		case !ok:
+			rr.Why = r.Explain(env)
+		default:
+			rr.Matched = true
+			for _, a := range r.Actions {
+				d, err := a.Describe(&rules.Call{Env: env})
+				if err != nil {
+					d = map[string]any{"kind": a.Kind, "error": err.Error()}
+				}
+				rr.Actions = append(rr.Actions, d)
+			}
+			if *run {
+				rr.Ran = runRule(ctx, r, env, raw)
+				for _, x := range rr.Ran {
+					failed = failed || !x.OK
+				}
+			}
+		}
+		rep.Rules = append(rep.Rules, rr)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(rep)
+	} else {
+		printTestReport(stdout, &rep)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// runRule runs a rule's actions in order, as a worker would for attempt 1;
+// a failure stops the rest.
+func runRule(ctx context.Context, r *rules.Rule, env *rules.Env, raw []byte) []ranReport {
+	bodyFile := ""
+	if f, err := os.CreateTemp("", "hookd-body-*"); err == nil {
+		_, _ = f.Write(raw)
+		f.Close()
+		bodyFile = f.Name()
+		defer os.Remove(bodyFile)
+	}
+	vars := []string{"HOOKD_EVENT_ID=0", "HOOKD_DELIVERY_ID=" + env.ID, "HOOKD_SOURCE=" + env.Source, "HOOKD_EVENT=" + env.Event,
+		"HOOKD_RULE=" + r.Name, "HOOKD_ATTEMPT=1", "HOOKD_BODY_FILE=" + bodyFile}
+	call := &rules.Call{Env: env, Vars: vars, BaseEnv: os.Environ()}
+	var out []ranReport
+	for i, a := range r.Actions {
+		rep := ranReport{Action: i + 1, Kind: a.Kind}
+		timeout := a.Timeout
+		if timeout == 0 {
+			timeout = r.Timeout
+		}
+		var res actions.Result
+		act, err := a.Build(call)
+		if err == nil {
+			actx, cancel := context.WithTimeout(ctx, timeout)
+			res, err = act.Run(actx, &actions.Input{Body: raw})
+			cancel()
+		}
+		if a.Kind == "shell" && act != nil {
+			exit := res.Exit
+			rep.Exit = &exit
+		}
+		rep.Status, rep.Output, rep.OK = res.Status, string(res.Output), err == nil
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		out = append(out, rep)
+		if err != nil {
+			break
+		}
+	}
+	return out
+}
+
+func printTestReport(w io.Writer, rep *testReport) {
+	fmt.Fprintf(w, "source %s (%s): event %q, delivery id %q\n", rep.Source, rep.Path, rep.Event, rep.ID)
+	for _, e := range rep.Errors {
+		fmt.Fprintf(w, "  expression failed, default used: %s\n", e)
+	}
+	if len(rep.Rules) == 0 {
+		fmt.Fprintln(w, "no rule listens to this source")
+	}
+	for _, rr := range rep.Rules {
+		fmt.Fprintln(w)
+		switch {
+		case rr.Matched:
+			fmt.Fprintf(w, "MATCH     %s\n", rr.Rule)
+		default:
+			fmt.Fprintf(w, "NO MATCH  %s\n", rr.Rule)
+		}
+		if rr.When != "" {
+			fmt.Fprintf(w, "  when: %s\n", rr.When)
+		}
+		if rr.Error != "" {
+			fmt.Fprintf(w, "  when failed (counts as no match): %s\n", rr.Error)
+		}
+		for _, why := range rr.Why {
+			fmt.Fprintf(w, "  %s\n", why)
+		}
+		for i, a := range rr.Actions {
+			fmt.Fprintf(w, "  action %d: %v\n", i+1, a["kind"])
+			keys := make([]string, 0, len(a))
+			for k := range a {
+				if k != "kind" {
+					keys = append(keys, k)
+				}
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(w, "    %s: %s\n", k, showValue(a[k]))
+			}
+		}
+		for _, x := range rr.Ran {
+			status := "ok"
+			if !x.OK {
+				status = "failed: " + x.Error
+			}
+			fmt.Fprintf(w, "  ran action %d (%s): %s", x.Action, x.Kind, status)
+			if x.Exit != nil {
+				fmt.Fprintf(w, ", exit %d", *x.Exit)
+			}
+			if x.Status != 0 {
+				fmt.Fprintf(w, ", status %d", x.Status)
+			}
+			fmt.Fprintln(w)
+			if x.Output != "" {
+				for _, line := range strings.Split(strings.TrimRight(x.Output, "\n"), "\n") {
+					fmt.Fprintf(w, "    | %s\n", line)
+				}
+			}
+		}
+	}
+}
+
+// showValue prints strings as they are and everything else as JSON.
+func showValue(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

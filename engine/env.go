@@ -1,0 +1,42 @@
+package engine
+
+import (
+	"hookd/rules"
+	"hookd/verify"
+)
+
+// ParseBody reads a body as intake does: JSON, or a form's fields (GitHub's
+// form `payload` unwrapped), or nil.
+func ParseBody(contentType string, raw []byte) any { return parseBody(contentType, raw) }
+
+// RequestEnv builds the expression environment of a request as intake
+// matches it: headers and query with secrets redacted, the delivery id and
+// event type from the provider or the source's id and event expressions.
+// vr.JSON must hold the parsed body. It also returns the errors of the id
+// and event expressions, which fall back to the provider's defaults.
+func RequestEnv(src *rules.Source, vr *verify.Request, method, path, remote string) (*rules.Env, []string) {
+	headers, query := redacted(src.Verifier, vr.Header, vr.Query)
+	env := (&rules.Env{Source: src.Name, Headers: headers, Body: vr.JSON, Raw: string(vr.Body), Query: query,
+		Method: method, Path: path, RemoteAddr: remote, ReceivedAt: vr.Now}).Bind()
+	var evalErrs []string
+	env.ID = src.Verifier.DeliveryID(vr)
+	if src.ID != nil {
+		if v, err := rules.EvalString(src.ID, env); err != nil {
+			evalErrs = append(evalErrs, "id: "+err.Error())
+		} else if v != "" {
+			env.ID = v
+		}
+	}
+	if env.ID == "" {
+		env.ID = verify.BodyHash(src.Name, vr.Body)
+	}
+	env.Event = src.Verifier.Event(vr)
+	if src.Event != nil {
+		if v, err := rules.EvalString(src.Event, env); err != nil {
+			evalErrs = append(evalErrs, "event: "+err.Error())
+		} else {
+			env.Event = v
+		}
+	}
+	return env, evalErrs
+}

@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"hookd/rules"
+)
+
+// Reload reads hookd.yaml and the rules directory again and swaps the new
+// configuration in if, and only if, all of it is valid. Reloads (SIGHUP and
+// the watcher) are serialized.
+func (e *Engine) Reload() error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	cfg, err := e.reloadConfig()
+	if err != nil {
+		e.reloadFailed(err)
+		return err
+	}
+	set, err := rules.Load(e.cfg.RulesDir, cfg.Rules, e.opts.Lookup)
+	if err != nil {
+		e.reloadFailed(err)
+		return err
+	}
+	e.logWarnings(set)
+	lv := e.makeLive(set)
+	lv.cfg = cfg
+	e.live.Store(lv)
+	if e.opts.LogLevel != nil {
+		e.opts.LogLevel.Set(logLevel(cfg.LogLevel))
+	}
+	e.markReload(true)
+	e.log.Info("reloaded", "sources", len(set.Sources), "rules", len(set.Rules), "files", len(set.Files))
+	e.disp.poke()
+	return nil
+}
+
+func (e *Engine) reloadFailed(err error) {
+	e.markReload(false)
+	var errs rules.Errors
+	if errors.As(err, &errs) {
+		for _, d := range errs {
+			e.log.Error("reload failed; the running configuration stays in force", "error", d.String())
+		}
+		return
+	}
+	e.log.Error("reload failed; the running configuration stays in force", "error", err)
+}
+
+func (e *Engine) markReload(ok bool) {
+	e.reloadOK.Store(ok)
+	e.reloadAt.Store(time.Now().UnixNano())
+}
+
+// LastReload reports whether the last load of the configuration (at start,
+// by SIGHUP or by the watcher) succeeded, and when it happened.
+func (e *Engine) LastReload() (ok bool, at time.Time) {
+	return e.reloadOK.Load(), time.Unix(0, e.reloadAt.Load())
+}
+
+// Config returns the settings in force: those of the last good reload for
+// the settings that change live, those of the start for the others.
+func (e *Engine) Config() rules.Config { return e.live.Load().cfg }
+
+// reloadConfig reads hookd.yaml again. Settings that cannot change while
+// running keep the value they started with, and a change to one of them is
+// logged as needing a restart.
+func (e *Engine) reloadConfig() (rules.Config, error) {
+	var next rules.Config
+	var err error
+	switch {
+	case e.opts.ReloadConfig != nil:
+		next, err = e.opts.ReloadConfig()
+	case e.cfg.File != "":
+		next, err = rules.LoadConfig(e.cfg.File, e.opts.Lookup)
+	default:
+		return e.Config(), nil
+	}
+	if err != nil {
+		return rules.Config{}, err
+	}
+	old := e.cfg
+	var changed []string
+	note := func(name string, differs bool) {
+		if differs {
+			changed = append(changed, name)
+		}
+	}
+	note("listen", next.Listen != old.Listen)
+	note("rules_dir", next.RulesDir != old.RulesDir)
+	note("data_dir", next.DataDir != old.DataDir)
+	note("admin", next.Admin != old.Admin)
+	note("tls", next.TLSCert != old.TLSCert || next.TLSKey != old.TLSKey)
+	note("workers", next.Workers != old.Workers)
+	note("log.format", next.LogFormat != old.LogFormat)
+	if len(changed) > 0 {
+		e.log.Warn("hookd.yaml changed settings that need a restart; they keep their running values until then",
+			"settings", strings.Join(changed, ","))
+	}
+	cfg := old
+	cfg.File = next.File
+	cfg.LogLevel = next.LogLevel
+	cfg.Rules = next.Rules
+	cfg.MaxBody = next.MaxBody
+	cfg.MaxQueued = next.MaxQueued
+	cfg.TrustedProxies = slices.Clone(next.TrustedProxies)
+	cfg.Retention = next.Retention
+	cfg.ShutdownTimeout = next.ShutdownTimeout
+	return cfg, nil
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
