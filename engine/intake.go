@@ -167,8 +167,7 @@ func parseBody(contentType string, raw []byte) any {
 			return nil
 		}
 		if p := vals.Get("payload"); p != "" && len(vals) == 1 {
-			var v any
-			if json.Unmarshal([]byte(p), &v) == nil {
+			if v, ok := decodeJSON([]byte(p)); ok {
 				return v
 			}
 		}
@@ -181,12 +180,47 @@ func parseBody(contentType string, raw []byte) any {
 		return m
 	}
 	if strings.HasSuffix(mt, "json") || (len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')) {
-		var v any
-		if json.Unmarshal(raw, &v) == nil {
+		if v, ok := decodeJSON(raw); ok {
 			return v
 		}
 	}
 	return nil
+}
+
+// decodeJSON decodes a JSON document keeping integers exact: a whole number
+// becomes an int (Shopify's and Stripe's ids exceed float64's 2^53), any
+// other number a float64.
+func decodeJSON(raw []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false // trailing data: not one JSON document
+	}
+	return numbers(v), true
+}
+
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 0); err == nil {
+			return int(i)
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
 }
 
 // redacted copies headers (lower-cased, first value) and query parameters,
