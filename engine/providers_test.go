@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"hookd/verify"
+)
+
+// Every provider end to end through the real server: what `hookd sign`
+// produces is accepted and runs, the same headers on a changed body are
+// refused, and the delivery id and event type come from the provider.
+func TestProvidersEndToEnd(t *testing.T) {
+	standardKey := "whsec_" + base64.StdEncoding.EncodeToString([]byte("standard-key-0123456789"))
+	providers := []struct {
+		name   string
+		yaml   string
+		config verify.Config
+		event  string // expected event type, "" when the scheme has none
+	}{
+		{"github", `{provider: github, secret: gh-secret}`, verify.Config{Provider: "github", Secrets: []string{"gh-secret"}}, "push"},
+		{"gitlab", `{provider: gitlab, secret: gl-token}`, verify.Config{Provider: "gitlab", Secrets: []string{"gl-token"}}, "*"},
+		{"gitea", `{provider: gitea, secret: gitea-secret}`, verify.Config{Provider: "gitea", Secrets: []string{"gitea-secret"}}, "*"},
+		{"bitbucket", `{provider: bitbucket, secret: bb-secret}`, verify.Config{Provider: "bitbucket", Secrets: []string{"bb-secret"}}, "*"},
+		{"stripe", `{provider: stripe, secret: whsec_stripe}`, verify.Config{Provider: "stripe", Secrets: []string{"whsec_stripe"}}, "thing.happened"},
+		{"slack", `{provider: slack, secret: slack-signing-secret}`, verify.Config{Provider: "slack", Secrets: []string{"slack-signing-secret"}}, "app_mention"},
+		{"shopify", `{provider: shopify, secret: shpss_secret}`, verify.Config{Provider: "shopify", Secrets: []string{"shpss_secret"}}, "*"},
+		{"standard", `{provider: standard, secret: "` + standardKey + `"}`, verify.Config{Provider: "standard", Secrets: []string{standardKey}}, "thing.happened"},
+		{"hmac", `{provider: hmac, secret: h-secret, header: X-Signature, algorithm: sha512, encoding: base64, prefix: "sha512=", timestamp_header: X-Timestamp, template: "v1:{timestamp}:{body}"}`,
+			verify.Config{Provider: "hmac", Secrets: []string{"h-secret"}, Header: "X-Signature", Algorithm: "sha512", Encoding: "base64", Prefix: "sha512=", TimestampHeader: "X-Timestamp", Template: "v1:{timestamp}:{body}"}, ""},
+		{"token", `{provider: token, secret: tok-0123, header: X-Token}`, verify.Config{Provider: "token", Secrets: []string{"tok-0123"}, Header: "X-Token"}, ""},
+		{"basic", `{provider: basic, username: hook, password: "pa:ss w0rd"}`, verify.Config{Provider: "basic", Username: "hook", Password: "pa:ss w0rd"}, ""},
+		{"none", `{provider: none}`, verify.Config{Provider: "none"}, ""},
+	}
+	var names []string
+	var sb strings.Builder
+	sb.WriteString("sources:\n")
+	for _, p := range providers {
+		fmt.Fprintf(&sb, "  %s:\n    verify: %s\n", p.name, p.yaml)
+		names = append(names, p.name)
+	}
+	sort.Strings(names)
+	if want := verify.Names(); strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Fatalf("providers tested %v, registered %v", names, want)
+	}
+	sb.WriteString("rules:\n")
+	for _, p := range providers {
+		fmt.Fprintf(&sb, "  - name: run-%s\n    source: %s\n    actions: [{shell: {script: 'printf \"%%s|%%s|%%s\\n\" \"$HOOKD_SOURCE\" \"$HOOKD_EVENT\" \"$HOOKD_DELIVERY_ID\" >> \"$OUT\"', env: {OUT: \"$DIR/ran\"}}}]\n", p.name, p.name)
+	}
+	te := startEngine(t, "", sb.String(), nil)
+	const body = `{"id":"evt_1","type":"thing.happened","event_id":"Ev1","event":{"type":"app_mention"}}`
+	for _, p := range providers {
+		t.Run(p.name, func(t *testing.T) {
+			h, err := verify.Sign(p.config, []byte(body), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// gitlab, token and basic carry a secret, not a signature of the body.
+			signsBody := p.name != "none" && p.name != "gitlab" && p.name != "token" && p.name != "basic"
+			if signsBody {
+				tampered := te.send("POST", "/hooks/"+p.name, h, []byte(strings.Replace(body, "evt_1", "evt_2", 1)))
+				if tampered.code != http.StatusUnauthorized {
+					t.Fatalf("changed body: %d %s", tampered.code, tampered.raw)
+				}
+			}
+			if p.name != "none" {
+				if unsigned := te.send("POST", "/hooks/"+p.name, http.Header{"Content-Type": {"application/json"}}, []byte(body)); unsigned.code != http.StatusUnauthorized {
+					t.Fatalf("no signature: %d %s", unsigned.code, unsigned.raw)
+				}
+			}
+			a := te.send("POST", "/hooks/"+p.name, h, []byte(body))
+			if a.code != 200 || a.body["status"] != "accepted" {
+				t.Fatalf("signed request: %d %s", a.code, a.raw)
+			}
+			again := te.send("POST", "/hooks/"+p.name, h, []byte(body))
+			if again.body["status"] != "duplicate" {
+				t.Fatalf("same delivery again: %s", again.raw)
+			}
+		})
+	}
+	te.waitJobs(len(providers))
+	lines := readLines(t, filepath.Join(te.dir, "ran"))
+	if len(lines) != len(providers) {
+		t.Fatalf("%d runs, want %d: %q", len(lines), len(providers), lines)
+	}
+	for _, l := range lines {
+		parts := strings.Split(l, "|")
+		for _, p := range providers {
+			if p.name != parts[0] {
+				continue
+			}
+			if p.event != "*" && parts[1] != p.event {
+				t.Errorf("%s: event %q, want %q", p.name, parts[1], p.event)
+			}
+			if p.event == "*" && parts[1] == "" {
+				t.Errorf("%s: no event type from the provider's header", p.name)
+			}
+			if parts[2] == "" {
+				t.Errorf("%s: empty delivery id", p.name)
+			}
+		}
+	}
+}
+
+func TestSlackURLVerification(t *testing.T) {
+	te := startEngine(t, "", `
+sources:
+  slack:
+    verify: {provider: slack, secret: slack-signing-secret}
+rules:
+  - name: r
+    source: slack
+    actions: [{shell: {command: ["true"]}}]
+`, nil)
+	body := []byte(`{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`)
+	cfg := verify.Config{Provider: "slack", Secrets: []string{"slack-signing-secret"}}
+	h, err := verify.Sign(cfg, body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := te.send("POST", "/hooks/slack", h, body)
+	if a.code != 200 || a.body["challenge"] != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Fatalf("handshake: %d %s", a.code, a.raw)
+	}
+	bad := h.Clone()
+	bad.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
+	if a := te.send("POST", "/hooks/slack", bad, body); a.code != 401 || strings.Contains(a.raw, "3eZb") {
+		t.Fatalf("unsigned handshake answered: %d %s", a.code, a.raw)
+	}
+	te.waitJobs(0)
+	if te.store.LastID() != 0 {
+		t.Fatalf("the handshake was recorded as an event (last id %d)", te.store.LastID())
+	}
+}
