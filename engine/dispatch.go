@@ -148,6 +148,7 @@ func (d *dispatcher) enqueueLocked(j *store.Job) {
 			_ = d.e.store.SaveJob(old, false)
 			d.pending--
 			d.e.log.Info("job superseded", "job", old.ID, "rule", old.Rule, "by_job", j.ID)
+			d.e.met.jobOutcome(old.Rule, "superseded")
 		}
 		l.waiting = append(l.waiting[:0], j)
 		return

@@ -33,6 +33,11 @@ type Options struct {
 	Lookup func(string) (string, bool)
 	// Listener, when set, is used instead of listening on Config.Listen.
 	Listener net.Listener
+	// Version is reported by hookd_build_info.
+	Version string
+	// CertCheckInterval is how often at most the TLS certificate files are
+	// checked for a change (default 10s).
+	CertCheckInterval time.Duration
 }
 
 // live is what requests and jobs read: swapped whole on reload.
@@ -50,6 +55,7 @@ type Engine struct {
 	store *store.Store
 	live  atomic.Pointer[live]
 	disp  *dispatcher
+	met   *metrics
 
 	srv      *http.Server
 	ln       net.Listener
@@ -70,10 +76,12 @@ func New(opts Options) (*Engine, error) {
 		opts.Lookup = os.LookupEnv
 	}
 	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger}
+	e.met = newMetrics(e, opts.Version)
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
 	if err != nil {
 		return nil, err
 	}
+	e.met.loaded(set, nil)
 	e.logWarnings(set)
 	e.live.Store(e.makeLive(set))
 	st, err := store.Open(e.cfg.DataDir)
@@ -81,6 +89,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.store = st
+	st.SetCommitHook(e.met.commit)
 	e.disp = newDispatcher(e)
 	return e, nil
 }
@@ -146,7 +155,7 @@ func (e *Engine) Start() error {
 		}
 	}
 	if e.cfg.TLSCert != "" {
-		certs, err := newCertReloader(e.cfg.TLSCert, e.cfg.TLSKey)
+		certs, err := newCertReloader(e.cfg.TLSCert, e.cfg.TLSKey, e.opts.CertCheckInterval, e.log)
 		if err != nil {
 			ln.Close()
 			e.store.Close()
@@ -163,6 +172,7 @@ func (e *Engine) Start() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", e.readyz)
+	mux.Handle("GET /metrics", e.met.handler())
 	mux.Handle("/", http.HandlerFunc(e.intake))
 	e.srv = &http.Server{
 		Handler:           mux,
@@ -220,6 +230,7 @@ func (e *Engine) Reload() error {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, e.opts.Lookup)
+	e.met.loaded(set, err)
 	if err != nil {
 		var errs rules.Errors
 		if errors.As(err, &errs) {
