@@ -217,14 +217,17 @@ func (s *Store) SaveJob(j *Job, wait bool) error {
 	if err != nil {
 		return err
 	}
+	// The write may run after the caller has moved j on (an async save,
+	// then the next attempt): read j now, not in the transaction.
+	key, final := itob(j.ID), Final(j.State)
 	fn := func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bJobs).Put(itob(j.ID), data); err != nil {
+		if err := tx.Bucket(bJobs).Put(key, data); err != nil {
 			return err
 		}
-		if Final(j.State) {
-			return tx.Bucket(bOpen).Delete(itob(j.ID))
+		if final {
+			return tx.Bucket(bOpen).Delete(key)
 		}
-		return tx.Bucket(bOpen).Put(itob(j.ID), nil)
+		return tx.Bucket(bOpen).Put(key, nil)
 	}
 	if wait {
 		return s.update(fn)
