@@ -38,6 +38,10 @@ type Options struct {
 	// CertCheckInterval is how often at most the TLS certificate files are
 	// checked for a change (default 10s).
 	CertCheckInterval time.Duration
+	// BeforeReload, when set, is called as every reload starts (SIGHUP or
+	// file watcher), and the function it returns as the reload ends: the
+	// systemd notify protocol wants RELOADING=1 ... READY=1 around both.
+	BeforeReload func() (after func(error))
 }
 
 // live is what requests and jobs read: swapped whole on reload.
@@ -226,9 +230,13 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 
 // Reload loads the rules directory again and swaps the new configuration in
 // if, and only if, all of it is valid.
-func (e *Engine) Reload() error {
+func (e *Engine) Reload() (err error) {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
+	if e.opts.BeforeReload != nil {
+		after := e.opts.BeforeReload()
+		defer func() { after(err) }()
+	}
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, e.opts.Lookup)
 	e.met.loaded(set, err)
 	if err != nil {
