@@ -114,7 +114,20 @@ func (s *Store) Record(ev *Event) error {
 	if err != nil {
 		return err
 	}
+	key := string(rec.dedup)
+	s.recMu.Lock()
+	if s.recording == nil {
+		s.recording = map[string]uint64{}
+	}
+	s.recording[key] = ev.ID
+	s.recMu.Unlock()
 	s.updateAsync(func(tx *bolt.Tx) error {
+		// Forget the key only once it is readable from the database.
+		tx.OnCommit(func() {
+			s.recMu.Lock()
+			delete(s.recording, key)
+			s.recMu.Unlock()
+		})
 		if tx.Bucket(bDedup).Get(rec.dedup) != nil {
 			return nil
 		}
@@ -168,7 +181,13 @@ func (rec *encoded) write(tx *bolt.Tx) error {
 
 // Seen returns the event id recorded for (source, delivery id), or 0.
 func (s *Store) Seen(source, delivery string) uint64 {
-	var id uint64
+	// The map first: a key leaves it only after its commit.
+	s.recMu.Lock()
+	id, ok := s.recording[string(dedupKey(source, delivery))]
+	s.recMu.Unlock()
+	if ok {
+		return id
+	}
 	_ = s.db.View(func(tx *bolt.Tx) error {
 		id = btoi(tx.Bucket(bDedup).Get(dedupKey(source, delivery)))
 		return nil

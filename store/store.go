@@ -43,6 +43,10 @@ type Store struct {
 	nextID  atomic.Uint64
 	// commitHook, when set, observes each commit's duration (metrics).
 	commitHook func(time.Duration, int)
+	// recording holds the dedup keys of events written without waiting
+	// (Record) until their commit, so that Seen knows them at once.
+	recMu     sync.Mutex
+	recording map[string]uint64
 }
 
 type write struct {
