@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"hookd/engine"
+	"hookd/sdnotify"
 )
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
@@ -22,7 +25,20 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	log, level := newLogger(cfg, stderr)
-	e, err := engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load})
+	var e *engine.Engine
+	e, err = engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(),
+		BeforeReload: func() func(error) {
+			if _, err := sdnotify.Reloading(); err != nil {
+				log.Warn("sd_notify", "error", err)
+			}
+			return func(err error) {
+				msg := "READY=1\nSTATUS=" + status(e)
+				if err != nil {
+					msg += "; last reload failed, previous configuration in force"
+				}
+				notify(log, msg)
+			}
+		}})
 	if err != nil {
 		printErr(stderr, err)
 		return 1
@@ -34,6 +50,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		printErr(stderr, err)
 		return 1
 	}
+	// Rules loaded, database open, listener bound: only now is hookd ready.
+	notify(log, "READY=1\nSTATUS="+status(e))
+	wctx, stopWatchdog := context.WithCancel(context.Background())
+	defer stopWatchdog()
+	go func() { _ = sdnotify.Watchdog(wctx) }()
 	code := 0
 loop:
 	for {
@@ -41,13 +62,14 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-hup:
-			_ = e.Reload()
+			_ = e.Reload() // errors are logged, and told to systemd
 		case err := <-e.Serving():
 			log.Error("server stopped", "error", err)
 			code = 1
 			break loop
 		}
 	}
+	notify(log, "STOPPING=1\nSTATUS=shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), e.Config().ShutdownTimeout)
 	defer cancel()
 	if err := e.Shutdown(sctx); err != nil {
@@ -55,4 +77,17 @@ loop:
 		code = 1
 	}
 	return code
+}
+
+// notify sends to systemd; a failure is logged, never fatal: hookd works the
+// same without a service manager.
+func notify(log *slog.Logger, state string) {
+	if _, err := sdnotify.Notify(state); err != nil {
+		log.Warn("sd_notify", "error", err)
+	}
+}
+
+func status(e *engine.Engine) string {
+	set := e.Rules()
+	return fmt.Sprintf("serving on %s: %d sources, %d rules", e.Addr(), len(set.Sources), len(set.Rules))
 }

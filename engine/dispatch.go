@@ -177,6 +177,7 @@ func (d *dispatcher) supersedeLocked(old, by *store.Job) {
 	_ = d.e.store.SaveJob(old, false)
 	d.pending--
 	d.e.log.Info("job superseded", "event_id", old.EventID, "job", old.ID, "rule", old.Rule, "by_job", by.ID)
+	d.e.met.jobOutcome(old.Rule, "superseded")
 }
 
 // scheduleLocked puts j back on the ready list after delay.

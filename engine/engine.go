@@ -40,6 +40,15 @@ type Options struct {
 	LogLevel *slog.LevelVar
 	// NoWatch turns off watching the rules directory and hookd.yaml.
 	NoWatch bool
+	// Version is reported by hookd_build_info.
+	Version string
+	// CertCheckInterval is how often at most the TLS certificate files are
+	// checked for a change (default 10s).
+	CertCheckInterval time.Duration
+	// BeforeReload, when set, is called as every reload starts (SIGHUP or
+	// file watcher), and the function it returns as the reload ends: the
+	// systemd notify protocol wants RELOADING=1 ... READY=1 around both.
+	BeforeReload func() (after func(error))
 }
 
 // live is what requests and jobs read: swapped whole on reload.
@@ -58,6 +67,7 @@ type Engine struct {
 	store *store.Store
 	live  atomic.Pointer[live]
 	disp  *dispatcher
+	met   *metrics
 
 	srv      *http.Server
 	ln       net.Listener
@@ -86,10 +96,12 @@ func New(opts Options) (*Engine, error) {
 		opts.Lookup = os.LookupEnv
 	}
 	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger}
+	e.met = newMetrics(e, opts.Version)
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
 	if err != nil {
 		return nil, err
 	}
+	e.met.loaded(set, nil)
 	e.logWarnings(set)
 	e.live.Store(e.makeLive(set))
 	e.markReload(true)
@@ -98,6 +110,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.store = st
+	st.SetCommitHook(e.met.commit)
 	e.disp = newDispatcher(e)
 	return e, nil
 }
@@ -163,7 +176,7 @@ func (e *Engine) Start() error {
 		}
 	}
 	if e.cfg.TLSCert != "" {
-		certs, err := newCertReloader(e.cfg.TLSCert, e.cfg.TLSKey)
+		certs, err := newCertReloader(e.cfg.TLSCert, e.cfg.TLSKey, e.opts.CertCheckInterval, e.log)
 		if err != nil {
 			ln.Close()
 			e.store.Close()
@@ -180,6 +193,7 @@ func (e *Engine) Start() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", e.readyz)
+	mux.Handle("GET /metrics", e.met.handler())
 	mux.Handle("/", http.HandlerFunc(e.intake))
 	e.srv = &http.Server{
 		Handler:           mux,

@@ -33,10 +33,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	lv := e.live.Load()
 	src := lv.set.SourceByPath(r.URL.Path)
 	if src == nil {
+		e.met.request("", "not_found")
 		errorJSON(w, http.StatusNotFound, "not found")
 		return
 	}
 	if r.Method != http.MethodPost {
+		e.met.request(src.Name, "method_not_allowed")
 		w.Header().Set("Allow", http.MethodPost)
 		errorJSON(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
 		return
@@ -46,11 +48,13 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	log := e.log.With("source", src.Name, "remote", remote)
 	if len(src.Allow) > 0 && !allowed(src.Allow, remote) {
 		log.Warn("webhook refused", "outcome", "forbidden")
+		e.met.request(src.Name, "forbidden")
 		errorJSON(w, http.StatusForbidden, "forbidden")
 		return
 	}
 	if r.ContentLength > lv.cfg.MaxBody {
 		log.Warn("webhook refused", "outcome", "too_large", "bytes", r.ContentLength)
+		e.met.request(src.Name, "too_large")
 		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
@@ -59,16 +63,19 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			log.Warn("webhook refused", "outcome", "too_large")
+			e.met.request(src.Name, "too_large")
 			errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 			return
 		}
 		log.Warn("webhook refused", "outcome", "bad_request", "error", err)
+		e.met.request(src.Name, "bad_request")
 		errorJSON(w, http.StatusBadRequest, "could not read body")
 		return
 	}
 	vr := &verify.Request{Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
 	if err := src.Verifier.Verify(vr); err != nil {
 		log.Warn("webhook refused", "outcome", "unauthorized", "reason", lv.redact.Replace(err.Error()))
+		e.met.request(src.Name, "unauthorized")
 		errorJSON(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
@@ -76,6 +83,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	if ch, ok := src.Verifier.(verify.Challenger); ok {
 		if resp, ok := ch.Challenge(vr); ok {
 			log.Info("webhook handshake answered", "outcome", "challenge")
+			e.met.request(src.Name, "challenge")
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(resp)
 			return
@@ -86,6 +94,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	log = log.With("delivery_id", env.ID, "event", env.Event)
 	if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
 		log.Info("webhook received", "outcome", "duplicate", "event_id", prev)
+		e.met.request(src.Name, "duplicate")
 		writeJSON(w, 200, map[string]any{"status": "duplicate", "id": strconv.FormatUint(prev, 10)})
 		return
 	}
@@ -127,11 +136,13 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 			log.Error("recording ignored event failed", "error", err)
 		}
 		log.Info("webhook received", "outcome", "ignored", "event_id", id)
+		e.met.request(src.Name, "ignored")
 		writeJSON(w, 200, map[string]any{"status": "ignored", "id": id})
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
 		log.Warn("webhook refused", "outcome", "queue_full")
+		e.met.request(src.Name, "queue_full")
 		w.Header().Set("Retry-After", "30")
 		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
 		return
@@ -142,17 +153,20 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrDuplicate):
 		e.disp.unadmit(len(jobs))
 		log.Info("webhook received", "outcome", "duplicate", "event_id", got)
+		e.met.request(src.Name, "duplicate")
 		writeJSON(w, 200, map[string]any{"status": "duplicate", "id": strconv.FormatUint(got, 10)})
 		return
 	case err != nil:
 		e.disp.unadmit(len(jobs))
 		log.Error("webhook not stored", "outcome", "store_error", "error", err)
+		e.met.request(src.Name, "store_error")
 		w.Header().Set("Retry-After", "10")
 		errorJSON(w, http.StatusServiceUnavailable, "cannot store the event, retry later")
 		return
 	}
 	e.disp.submit(jobs)
 	log.Info("webhook received", "outcome", "accepted", "event_id", id, "rules", strings.Join(ev.Rules, ","))
+	e.met.request(src.Name, "accepted")
 	writeJSON(w, 200, map[string]any{"status": "accepted", "id": id, "rules": ev.Rules})
 }
 

@@ -13,9 +13,13 @@ import (
 // Reload reads hookd.yaml and the rules directory again and swaps the new
 // configuration in if, and only if, all of it is valid. Reloads (SIGHUP and
 // the watcher) are serialized.
-func (e *Engine) Reload() error {
+func (e *Engine) Reload() (err error) {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
+	if e.opts.BeforeReload != nil {
+		after := e.opts.BeforeReload()
+		defer func() { after(err) }()
+	}
 	cfg, err := e.reloadConfig()
 	if err != nil {
 		e.reloadFailed(err)
@@ -34,6 +38,7 @@ func (e *Engine) Reload() error {
 		e.opts.LogLevel.Set(logLevel(cfg.LogLevel))
 	}
 	e.markReload(true)
+	e.met.loaded(set, nil)
 	e.log.Info("reloaded", "sources", len(set.Sources), "rules", len(set.Rules), "files", len(set.Files))
 	e.disp.poke()
 	return nil
@@ -41,6 +46,7 @@ func (e *Engine) Reload() error {
 
 func (e *Engine) reloadFailed(err error) {
 	e.markReload(false)
+	e.met.loaded(nil, err)
 	var errs rules.Errors
 	if errors.As(err, &errs) {
 		for _, d := range errs {

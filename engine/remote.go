@@ -33,8 +33,13 @@ func (e *Engine) clientIP(r *http.Request) string {
 	}
 	client := peer
 	for i := len(all) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(all[i])
+		if all[i] == "" {
+			continue // "a, , b" or a trailing comma
+		}
+		a, err := parseHop(all[i])
 		if err != nil {
+			// Not an address: stop at the last hop that was one (a trusted
+			// proxy), rather than believe anything further left.
 			break
 		}
 		client = a.Unmap()
@@ -43,6 +48,19 @@ func (e *Engine) clientIP(r *http.Request) string {
 		}
 	}
 	return client.String()
+}
+
+// parseHop reads an X-Forwarded-For entry: an address, or an address with
+// a port as some load balancers write it ("192.0.2.1:4711", "[2001:db8::1]:4711").
+func parseHop(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return ap.Addr(), nil
 }
 
 func allowed(list []netip.Prefix, ip string) bool {

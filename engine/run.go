@@ -24,6 +24,7 @@ func (d *dispatcher) run(j *store.Job) {
 		j.State, j.Error, j.Updated = store.Cancelled, "cancelled: rule "+j.Rule+" is no longer in the configuration", now
 		_ = e.store.SaveJob(j, false)
 		log.Warn("job cancelled: its rule was removed")
+		e.met.jobOutcome(j.Rule, "cancelled")
 		d.finished(j, true, 0)
 		return
 	}
@@ -32,6 +33,7 @@ func (d *dispatcher) run(j *store.Job) {
 		j.State, j.Error, j.Updated = store.Failed, "cannot read the event: "+err.Error(), now
 		_ = e.store.SaveJob(j, false)
 		log.Error("job failed: cannot read its event", "error", err)
+		e.met.jobOutcome(j.Rule, "failed")
 		d.finished(j, true, 0)
 		return
 	}
@@ -48,6 +50,7 @@ func (d *dispatcher) run(j *store.Job) {
 		d.finished(j, false, 5*time.Second)
 		return
 	}
+	e.met.attempt(rule.Name)
 
 	env := eventEnv(ev)
 	bodyFile, cleanup := writeBodyFile(e.cfg.DataDir, ev.Body, rule)
@@ -71,6 +74,7 @@ func (d *dispatcher) run(j *store.Job) {
 		j.State = store.Done
 		_ = e.store.SaveJob(j, true) // a crash now must not run it again
 		log.Info("job done", "attempt", n)
+		e.met.jobOutcome(rule.Name, "done")
 		d.finished(j, true, 0)
 		return
 	}
@@ -81,6 +85,7 @@ func (d *dispatcher) run(j *store.Job) {
 		att.Error = "interrupted by shutdown: " + att.Error
 		_ = e.store.SaveJob(j, true)
 		log.Warn("job interrupted by shutdown; it stays queued")
+		e.met.jobOutcome(rule.Name, "interrupted")
 		return
 	}
 	if n < rule.Retry.Attempts && !actions.IsPermanent(runErr) {
@@ -91,6 +96,7 @@ func (d *dispatcher) run(j *store.Job) {
 		j.State, j.NextAt, j.Error = store.Retrying, time.Now().Add(delay).UTC(), att.Error
 		_ = e.store.SaveJob(j, false)
 		log.Warn("job attempt failed; will retry", "attempt", n, "retry_in", delay.Round(time.Millisecond).String(), "error", att.Error)
+		e.met.jobOutcome(rule.Name, "retry")
 		d.finished(j, false, delay)
 		return
 	}
@@ -102,6 +108,7 @@ func (d *dispatcher) run(j *store.Job) {
 	}
 	_ = e.store.SaveJob(j, false)
 	log.Error("job failed", "attempts", n, "error", att.Error)
+	e.met.jobOutcome(rule.Name, "failed")
 	d.finished(j, true, 0)
 }
 
@@ -127,6 +134,7 @@ func (d *dispatcher) runActions(lv *live, rule *rules.Rule, list []*rules.Action
 			cancel()
 		}
 		step.Duration = time.Since(start)
+		d.e.met.action(rule.Name, a.Kind, step.Duration)
 		if a.Kind == "shell" {
 			exit := res.Exit
 			step.Exit = &exit
