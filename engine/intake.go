@@ -102,7 +102,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
 	var jobs []*store.Job
-	for _, rule := range src.Rules {
+	for _, rule := range src.Candidates(env) {
 		ok, err := rule.Match(env)
 		if err != nil {
 			msg := "rule " + rule.Name + ": when: " + err.Error()

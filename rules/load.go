@@ -45,6 +45,7 @@ type Source struct {
 	ID       *vm.Program // optional delivery id expression
 	Event    *vm.Program // optional event type expression
 	Rules    []*Rule     // the rules listening to this source, in load order
+	index    *ruleIndex
 	File     string
 	Line     int
 }
@@ -179,6 +180,11 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 				continue
 			}
 			s.Rules = append(s.Rules, r)
+		}
+	}
+	for _, s := range set.Sources {
+		if len(s.Rules) > 8 {
+			s.index = buildIndex(s.Rules)
 		}
 	}
 	sortDiags(diags)

@@ -3,8 +3,8 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"sync"
 
-	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
 )
@@ -115,6 +115,9 @@ func (t *Template) Value(env any) (any, error) {
 	return t.Render(env)
 }
 
+// vms reuses expr's virtual machines (and their stacks) across runs.
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
+
 // runExpr runs a program, turning a panic inside expr into an error: a
 // payload must never crash the daemon.
 func runExpr(p *vm.Program, env any) (v any, err error) {
@@ -123,7 +126,9 @@ func runExpr(p *vm.Program, env any) (v any, err error) {
 			err = fmt.Errorf("expression failed: %v", r)
 		}
 	}()
-	v, err = expr.Run(p, env)
+	m := vms.Get().(*vm.VM)
+	v, err = m.Run(p, env)
+	vms.Put(m)
 	if err != nil {
 		// expr's message carries a source snippet over several lines; the
 		// first line is the message.

@@ -116,27 +116,64 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
+// asyncDelay bounds how long a write that nobody waits for may be held back
+// to share the next commit.
+const asyncDelay = 5 * time.Millisecond
+
 // maxBatch bounds one transaction, so a flood cannot make one huge commit.
 const maxBatch = 1024
 
 func (s *Store) commitLoop() {
 	defer close(s.done)
 	batch := make([]*write, 0, maxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for w := range s.writes {
 		batch = append(batch[:0], w)
+		waiting := w.errc != nil // someone waits for this commit
+		open := true
+		var deadline time.Time
 	fill:
 		for len(batch) < maxBatch {
 			select {
 			case w, ok := <-s.writes:
 				if !ok {
+					open = false
 					break fill
 				}
 				batch = append(batch, w)
+				waiting = waiting || w.errc != nil
 			default:
-				break fill
+				if waiting {
+					break fill
+				}
+				// Only writes that nobody waits for (an ignored event, a
+				// superseded job): let them ride with the next write that
+				// someone does wait for, or go after asyncDelay, rather
+				// than spending an fsync on them alone and making the next
+				// waited write wait for that one.
+				if deadline.IsZero() {
+					deadline = time.Now().Add(asyncDelay)
+				}
+				timer.Reset(time.Until(deadline))
+				select {
+				case w, ok := <-s.writes:
+					timer.Stop()
+					if !ok {
+						open = false
+						break fill
+					}
+					batch = append(batch, w)
+					waiting = w.errc != nil
+				case <-timer.C:
+					break fill
+				}
 			}
 		}
 		s.commit(batch)
+		if !open {
+			return
+		}
 	}
 }
 
