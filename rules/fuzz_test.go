@@ -57,7 +57,7 @@ func FuzzTemplate(f *testing.F) {
 	}
 	env := (&Env{Source: "gh", Event: "push", ID: "d1", Headers: map[string]string{"x-a": "1"},
 		Body: map[string]any{"after": "4f2a9c1", "n": 3, "a": map[string]any{"b": []any{"x"}}, "list": []any{1, 2.5, "s"}},
-		Raw: `{"after":"4f2a9c1"}`, Query: map[string]string{"q": "1"}, Method: "POST", Path: "/hooks/gh",
+		Raw:  `{"after":"4f2a9c1"}`, Query: map[string]string{"q": "1"}, Method: "POST", Path: "/hooks/gh",
 		RemoteAddr: "127.0.0.1", ReceivedAt: time.Unix(1700000000, 0)}).Bind()
 	f.Fuzz(func(t *testing.T, src string) {
 		if strings.Contains(src, "repeat") {
