@@ -223,7 +223,12 @@ func numbers(v any) any {
 		if i, err := strconv.ParseInt(string(x), 10, 0); err == nil {
 			return int(i)
 		}
-		f, _ := x.Float64()
+		f, err := x.Float64()
+		if err != nil {
+			// Out of float64's range: ±Inf would break every JSON
+			// rendering of the body, so the number stays as its text.
+			return string(x)
+		}
 		return f
 	case map[string]any:
 		for k, e := range x {

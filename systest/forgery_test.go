@@ -1,0 +1,252 @@
+package systest
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"hookd/verify"
+)
+
+// forgeCase is one signing provider as configured in the rules, with what
+// a forger can tamper with.
+type forgeCase struct {
+	name   string
+	yaml   string        // the verify block
+	cfg    verify.Config // the same, for verify.Sign
+	header string        // the header holding the signature or token
+	hexSig bool          // the digest is hex: uppercase is the same MAC
+	timed  bool          // timestamped scheme
+	// token: a shared secret sent in clear, not a MAC of the body: it
+	// authenticates the sender, so a changed body still passes (SPEC 5).
+	token bool
+	// legit names the tampered variants that still carry the valid proof
+	// and are accepted on purpose: the header is a list by the provider's
+	// docs (Stripe: comma-separated items, unknown or malformed ones
+	// skipped; Standard Webhooks: space-separated), or the digest is bare
+	// hex, where case does not matter.
+	legit map[string]bool
+	// prefix replaces the scheme prefix of a valid value by a wrong one.
+	prefix func(v string) string
+}
+
+var forgeCases = []forgeCase{
+	{name: "github", yaml: `{provider: github, secret: gh-secret}`, cfg: verify.Config{Provider: "github", Secrets: []string{"gh-secret"}},
+		header: "X-Hub-Signature-256", hexSig: true, prefix: func(v string) string { return "sha1=" + strings.TrimPrefix(v, "sha256=") }},
+	{name: "gitlab", yaml: `{provider: gitlab, secret: gl-secret}`, cfg: verify.Config{Provider: "gitlab", Secrets: []string{"gl-secret"}},
+		header: "X-Gitlab-Token", token: true, prefix: func(v string) string { return "Bearer " + v }},
+	{name: "gitea", yaml: `{provider: gitea, secret: gt-secret}`, cfg: verify.Config{Provider: "gitea", Secrets: []string{"gt-secret"}},
+		header: "X-Gitea-Signature", hexSig: true, legit: map[string]bool{"upper case": true}, prefix: func(v string) string { return "sha256=" + v }},
+	{name: "bitbucket", yaml: `{provider: bitbucket, secret: bb-secret}`, cfg: verify.Config{Provider: "bitbucket", Secrets: []string{"bb-secret"}},
+		header: "X-Hub-Signature", hexSig: true, prefix: func(v string) string { return "sha1=" + strings.TrimPrefix(v, "sha256=") }},
+	{name: "stripe", yaml: `{provider: stripe, secret: whsec_stripe}`, cfg: verify.Config{Provider: "stripe", Secrets: []string{"whsec_stripe"}},
+		header: "Stripe-Signature", hexSig: true, timed: true, legit: map[string]bool{"doubled": true, "doubled with a space": true}, prefix: func(v string) string { return strings.Replace(v, ",v1=", ",v0=", 1) }},
+	{name: "slack", yaml: `{provider: slack, secret: sl-secret}`, cfg: verify.Config{Provider: "slack", Secrets: []string{"sl-secret"}},
+		header: "X-Slack-Signature", hexSig: true, timed: true, prefix: func(v string) string { return "v1=" + strings.TrimPrefix(v, "v0=") }},
+	{name: "shopify", yaml: `{provider: shopify, secret: sh-secret}`, cfg: verify.Config{Provider: "shopify", Secrets: []string{"sh-secret"}},
+		header: "X-Shopify-Hmac-Sha256", prefix: func(v string) string { return "sha256=" + v }},
+	{name: "standard", yaml: `{provider: standard, secret: whsec_c3RhbmRhcmQtc2VjcmV0LWtleQ==}`, cfg: verify.Config{Provider: "standard", Secrets: []string{"whsec_c3RhbmRhcmQtc2VjcmV0LWtleQ=="}},
+		header: "Webhook-Signature", timed: true, legit: map[string]bool{"doubled with a space": true}, prefix: func(v string) string { return "v1a," + strings.TrimPrefix(v, "v1,") }},
+	{name: "hmac", yaml: `{provider: hmac, secret: hm-secret, header: X-Signature, algorithm: sha512, encoding: base64, prefix: "sha512="}`,
+		cfg:    verify.Config{Provider: "hmac", Secrets: []string{"hm-secret"}, Header: "X-Signature", Algorithm: "sha512", Encoding: "base64", Prefix: "sha512="},
+		header: "X-Signature", prefix: func(v string) string { return "sha256=" + strings.TrimPrefix(v, "sha512=") }},
+	{name: "token", yaml: `{provider: token, secret: tk-secret, header: X-Token}`, cfg: verify.Config{Provider: "token", Secrets: []string{"tk-secret"}, Header: "X-Token"},
+		header: "X-Token", token: true, prefix: func(v string) string { return "Token " + v }},
+	{name: "basic", yaml: `{provider: basic, username: hook, password: pw-secret}`, cfg: verify.Config{Provider: "basic", Username: "hook", Password: "pw-secret"},
+		header: "Authorization", token: true, prefix: func(v string) string { return "Bearer " + strings.TrimPrefix(v, "Basic ") }},
+}
+
+func forgeryRules() string {
+	var b strings.Builder
+	b.WriteString("sources:\n")
+	for _, c := range forgeCases {
+		fmt.Fprintf(&b, "  %s:\n    verify: %s\n", c.name, c.yaml)
+	}
+	b.WriteString("rules:\n")
+	for _, c := range forgeCases {
+		// The marker comes from the body: each request has its own.
+		fmt.Fprintf(&b, "  - name: run-%s\n    source: %s\n    actions:\n      - shell:\n          env: {MARK: \"{{ body.mark }}\"}\n          script: 'printf \"%%s\\n\" \"$MARK\" >> \"$OUT\"'\n", c.name, c.name)
+	}
+	return b.String()
+}
+
+// TestForgery sends, for every signing provider, requests built from a
+// valid one and then tampered with. None may run anything; the few
+// variants that are legitimately the same proof (uppercase hex of the
+// same MAC, a repeated entry of a signature list) run exactly once.
+func TestForgery(t *testing.T) {
+	s := newSite(t, forgeryRules(), "")
+	d := s.start()
+	now := time.Now()
+	var want []string // markers that must run, once each
+	n := 0
+	for _, c := range forgeCases {
+		t.Run(c.name, func(t *testing.T) {
+			signed := func(at time.Time) (http.Header, []byte, string) {
+				n++
+				mark := fmt.Sprintf("%s-%d", c.name, n)
+				body := []byte(fmt.Sprintf(`{"mark":%q,"id":"evt_%s","event_id":"Ev%s","type":"event_callback","event":{"type":"message"}}`, mark, mark, mark))
+				h, err := verify.Sign(c.cfg, body, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if h.Get(c.header) == "" {
+					t.Fatalf("signed request has no %s", c.header)
+				}
+				return h, body, mark
+			}
+			send := func(what string, h http.Header, body []byte, mark string, ok bool) {
+				t.Helper()
+				a, err := s.postTo("/hooks/"+c.name, h, body)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				switch {
+				case ok && (a.code != 200 || a.Status != "accepted"):
+					t.Errorf("%s: want 200 accepted, got %d %+v", what, a.code, a.reply)
+				case !ok && a.code != 401:
+					t.Errorf("%s: forged request answered %d %+v, want 401", what, a.code, a.reply)
+				}
+				if ok {
+					want = append(want, mark)
+				}
+			}
+			mutate := func(what string, f func(v string) string, ok bool) {
+				h, body, mark := signed(now)
+				h.Set(c.header, f(h.Get(c.header)))
+				send(what, h, body, mark, ok || c.legit[what])
+			}
+
+			h, body, mark := signed(now)
+			send("valid", h, body, mark, true)
+			// Replayed as is: a duplicate that runs nothing again.
+			if a, err := s.postTo("/hooks/"+c.name, h, body); err != nil || a.code != 200 || a.Status != "duplicate" {
+				t.Errorf("replay: want 200 duplicate, got %v %d %+v", err, a.code, a.reply)
+			}
+
+			h, body, mark = signed(now)
+			h.Del(c.header)
+			send("missing", h, body, mark, false)
+			mutate("empty", func(string) string { return "" }, false)
+			mutate("truncated", func(v string) string { return v[:len(v)-2] }, false)
+			mutate("one character short", func(v string) string { return v[:len(v)-1] }, false)
+			mutate("wrong prefix", c.prefix, false)
+			mutate("upper case", func(v string) string {
+				if c.hexSig {
+					// Upper-casing all of it also upper-cases the scheme's
+					// prefix, which the docs give in lower case.
+					return strings.ToUpper(v)
+				}
+				return flipCase(v)
+			}, false)
+			if c.hexSig {
+				// Hex digits are case-insensitive: the uppercase digest is the
+				// same MAC, provable only with the secret. Accepted, on purpose.
+				mutate("uppercase hex digest", upperHexTail, true)
+			}
+			mutate("doubled", func(v string) string { return v + v }, false)
+			mutate("doubled with a comma", func(v string) string { return v + "," + v }, false)
+			mutate("doubled with a space", func(v string) string { return v + " " + v }, false)
+
+			// Same signature, changed body.
+			h, body, mark = signed(now)
+			body = []byte(strings.Replace(string(body), `"type":"event_callback"`, `"type":"event_callbacK"`, 1))
+			send("changed body", h, body, mark, c.token)
+			h, body, mark = signed(now)
+			send("appended body", h, append(body, ' '), mark, c.token)
+
+			if c.timed {
+				h, body, mark = signed(now.Add(-10 * time.Minute))
+				send("re-signed 10 minutes old", h, body, mark, false)
+				h, body, mark = signed(now.Add(-48 * time.Hour))
+				send("re-signed two days old", h, body, mark, false)
+				h, body, mark = signed(now.Add(10 * time.Minute))
+				send("10 minutes in the future", h, body, mark, false)
+			}
+		})
+	}
+	// Let anything wrongly queued run before looking.
+	time.Sleep(500 * time.Millisecond)
+	waitMarks(t, s, want)
+	got := lines(t, filepath.Join(s.dir, "ran"))
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("side effects:\n got %v\nwant %v", got, want)
+	}
+	d.stop(t)
+	t.Logf("%d providers, %d requests, %d ran (each legitimate once)", len(forgeCases), n+len(forgeCases), len(got))
+}
+
+// TestEmptySecretIsLoadError: a source whose secret is empty would accept
+// a MAC made with the empty key; it must not load, nor serve.
+func TestEmptySecretIsLoadError(t *testing.T) {
+	for _, c := range forgeCases {
+		t.Run(c.name, func(t *testing.T) {
+			y := strings.Replace(c.yaml, "secret: "+first(c.cfg.Secrets), `secret: ""`, 1)
+			if c.name == "basic" {
+				y = strings.Replace(c.yaml, "password: pw-secret", `password: ""`, 1)
+			}
+			if y == c.yaml {
+				t.Fatalf("could not blank the secret of %s", c.yaml)
+			}
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "r.yaml"), "sources:\n  s:\n    verify: "+y+"\n")
+			out, err := exec.Command(bin, "check", "-rules", dir).CombinedOutput()
+			if err == nil {
+				t.Fatalf("hookd check accepted an empty secret:\n%s", out)
+			}
+			if !strings.Contains(string(out), "r.yaml:") || !strings.Contains(strings.ToLower(string(out)), "empty") {
+				t.Errorf("message does not point at the empty secret: %s", out)
+			}
+			cmd := exec.Command(bin, "serve", "-rules", dir, "-data", t.TempDir(), "-listen", "127.0.0.1:0")
+			cmd.Env = os.Environ()
+			if out, err := cmd.CombinedOutput(); err == nil {
+				t.Fatalf("hookd serve started with an empty secret:\n%s", out)
+			}
+		})
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// flipCase swaps the case of every letter (a base64 digest or a token
+// then means something else).
+func flipCase(v string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 32
+		case r >= 'A' && r <= 'Z':
+			return r + 32
+		}
+		return r
+	}, v)
+}
+
+// upperHexTail upper-cases the hex digits after the last '=' (the digest),
+// leaving the scheme's prefix alone.
+func upperHexTail(v string) string {
+	i := strings.LastIndexByte(v, '=') + 1
+	return v[:i] + strings.ToUpper(v[i:])
+}
+
+func waitMarks(t *testing.T, s *site, want []string) {
+	t.Helper()
+	m := map[string]bool{}
+	for _, w := range want {
+		m[w] = true
+	}
+	waitRan(t, s, m)
+}
