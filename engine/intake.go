@@ -2,9 +2,11 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -45,7 +47,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	received := time.Now().UTC()
 	remote := e.clientIP(r)
-	log := e.log.With("source", src.Name, "remote", remote)
+	log := reqLog{l: e.log, base: []any{"source", src.Name, "remote", remote}}
 	if len(src.Allow) > 0 && !allowed(src.Allow, remote) {
 		log.Warn("webhook refused", "outcome", "forbidden")
 		e.met.request(src.Name, "forbidden")
@@ -79,7 +81,22 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
-	vr.JSON = parseBody(r.Header.Get("Content-Type"), raw)
+	// The body is parsed only when something reads it: the provider, the
+	// id/event expressions, or a rule that may match.
+	parsed := false
+	var env *rules.Env
+	parse := func() {
+		if !parsed {
+			parsed = true
+			vr.JSON = parseBody(r.Header.Get("Content-Type"), raw)
+			if env != nil {
+				env.Body = vr.JSON
+			}
+		}
+	}
+	if verify.ReadsBody(src.Verifier) || src.IDUsesBody {
+		parse()
+	}
 	if ch, ok := src.Verifier.(verify.Challenger); ok {
 		if resp, ok := ch.Challenge(vr); ok {
 			log.Info("webhook handshake answered", "outcome", "challenge")
@@ -91,7 +108,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 
 	env, evalErrs := RequestEnv(src, vr, r.Method, r.URL.Path, remote)
-	log = log.With("delivery_id", env.ID, "event", env.Event)
+	log = log.with("delivery_id", env.ID, "event", env.Event)
 	if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
 		log.Info("webhook received", "outcome", "duplicate", "event_id", prev)
 		e.met.request(src.Name, "duplicate")
@@ -102,7 +119,10 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
 	var jobs []*store.Job
-	for _, rule := range src.Candidates(env) {
+	for _, rule := range src.Candidates(env, parse) {
+		if rule.UsesBody {
+			parse()
+		}
 		ok, err := rule.Match(env)
 		if err != nil {
 			msg := "rule " + rule.Name + ": when: " + err.Error()
@@ -137,7 +157,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Info("webhook received", "outcome", "ignored", "event_id", id)
 		e.met.request(src.Name, "ignored")
-		writeJSON(w, 200, map[string]any{"status": "ignored", "id": id})
+		writeStatus(w, "ignored", id, nil)
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
@@ -167,7 +187,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	e.disp.submit(jobs)
 	log.Info("webhook received", "outcome", "accepted", "event_id", id, "rules", strings.Join(ev.Rules, ","))
 	e.met.request(src.Name, "accepted")
-	writeJSON(w, 200, map[string]any{"status": "accepted", "id": id, "rules": ev.Rules})
+	writeStatus(w, "accepted", id, ev.Rules)
 }
 
 // parseBody reads a body as JSON, or as a form (GitHub's form-encoded
@@ -248,7 +268,11 @@ func redacted(p verify.Provider, h http.Header, q url.Values) (map[string]string
 	headers := make(map[string]string, len(h))
 	for k, v := range h {
 		if len(v) > 0 {
-			headers[strings.ToLower(k)] = v[0]
+			lk, ok := lowerNames[k]
+			if !ok {
+				lk = strings.ToLower(k)
+			}
+			headers[lk] = v[0]
 		}
 	}
 	query := make(map[string]string, len(q))
@@ -257,7 +281,7 @@ func redacted(p verify.Provider, h http.Header, q url.Values) (map[string]string
 			query[k] = v[0]
 		}
 	}
-	for _, k := range []string{"authorization", "cookie", "proxy-authorization"} {
+	for _, k := range alwaysRedacted {
 		if _, ok := headers[k]; ok {
 			headers[k] = "[redacted]"
 		}
@@ -275,4 +299,79 @@ func redacted(p verify.Provider, h http.Header, q url.Values) (map[string]string
 		}
 	}
 	return headers, query
+}
+
+var alwaysRedacted = []string{"authorization", "cookie", "proxy-authorization"}
+
+// lowerNames holds the lower-case form of headers webhooks commonly carry,
+// to spare an allocation per header per request.
+var lowerNames = map[string]string{}
+
+func init() {
+	for _, n := range []string{"Accept", "Accept-Encoding", "Authorization", "Connection", "Content-Length", "Content-Type",
+		"Cookie", "Host", "User-Agent", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-Ip", "X-Request-Id",
+		"X-Github-Event", "X-Github-Delivery", "X-Github-Hook-Id", "X-Github-Hook-Installation-Target-Id",
+		"X-Github-Hook-Installation-Target-Type", "X-Hub-Signature", "X-Hub-Signature-256",
+		"X-Gitlab-Event", "X-Gitlab-Token", "X-Gitlab-Event-Uuid", "X-Gitlab-Instance", "X-Gitlab-Webhook-Uuid", "Idempotency-Key",
+		"X-Gitea-Event", "X-Gitea-Delivery", "X-Gitea-Signature", "X-Forgejo-Event", "X-Forgejo-Delivery", "X-Forgejo-Signature",
+		"X-Event-Key", "X-Request-Uuid", "Stripe-Signature", "X-Slack-Signature", "X-Slack-Request-Timestamp",
+		"X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Shop-Domain", "X-Shopify-Api-Version",
+		"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Svix-Id", "Svix-Timestamp", "Svix-Signature"} {
+		lowerNames[n] = strings.ToLower(n)
+	}
+}
+
+// writeStatus answers 200 with {"id":…,"rules":[…],"status":…}, written by
+// hand: it is every accepted or ignored webhook's answer.
+func writeStatus(w http.ResponseWriter, status, id string, ruleNames []string) {
+	b := make([]byte, 0, 64+32*len(ruleNames))
+	b = append(b, `{"id":`...)
+	b = strconv.AppendQuote(b, id)
+	if ruleNames != nil {
+		b = append(b, `,"rules":[`...)
+		for i, r := range ruleNames {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, r)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"status":`...)
+	b = strconv.AppendQuote(b, status)
+	b = append(b, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// appendJSONString quotes s for JSON (rule names are plain, but a name is
+// never trusted to be).
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+// reqLog logs the lines of one request with its common attributes, without
+// slog.Logger.With's cost of cloning the handler per request.
+type reqLog struct {
+	l    *slog.Logger
+	base []any
+}
+
+func (r reqLog) with(args ...any) reqLog {
+	r.base = append(r.base[:len(r.base):len(r.base)], args...)
+	return r
+}
+
+func (r reqLog) Info(msg string, args ...any)  { r.emit(slog.LevelInfo, msg, args) }
+func (r reqLog) Warn(msg string, args ...any)  { r.emit(slog.LevelWarn, msg, args) }
+func (r reqLog) Error(msg string, args ...any) { r.emit(slog.LevelError, msg, args) }
+
+func (r reqLog) emit(level slog.Level, msg string, args []any) {
+	ctx := context.Background()
+	if !r.l.Enabled(ctx, level) {
+		return
+	}
+	r.l.Log(ctx, level, msg, append(r.base[:len(r.base):len(r.base)], args...)...)
 }

@@ -10,12 +10,16 @@ import (
 )
 
 // ruleIndex narrows the rules of a source before their `when` runs. A rule
-// whose `when` starts with `PATH == "const"` (PATH: event, body.ref,
-// header("X-Event"), headers["x"], ...) can only match when PATH has that
-// value; rules sharing a PATH are grouped, PATH is evaluated once per request
-// and one map lookup finds the candidates. Only the left-most operand of &&
-// is used: when it is false, `when` stops there, so skipping the rule can
-// neither hide a match nor a run-time error.
+// whose `when` is a chain of && holding `PATH == "const"` (PATH: event,
+// body.ref, header("X-Event"), headers["x"], ...) can only match when PATH
+// has that value; rules sharing a PATH are grouped, PATH is evaluated once
+// per request and one map lookup finds the candidates.
+//
+// Skipping a rule must neither hide a match nor a run-time error that its
+// `when` would have recorded, so the operand used is one before which every
+// operand of the chain is a comparison that cannot fail (event, source,
+// header("X") against a constant); when PATH itself fails, every rule of its
+// group stays a candidate.
 type ruleIndex struct {
 	paths  []*pathGroup
 	always []*Rule // rules that cannot be narrowed
@@ -23,8 +27,9 @@ type ruleIndex struct {
 }
 
 type pathGroup struct {
-	prog  *vm.Program
-	rules map[string][]*Rule
+	prog     *vm.Program
+	usesBody bool
+	rules    map[string][]*Rule
 }
 
 func buildIndex(rules []*Rule) *ruleIndex {
@@ -32,7 +37,7 @@ func buildIndex(rules []*Rule) *ruleIndex {
 	groups := map[string]*pathGroup{}
 	for i, r := range rules {
 		ix.order[r] = i
-		path, value, ok := leadingEquality(r.WhenSrc)
+		path, value, ok := indexKey(r.WhenSrc)
 		if !ok {
 			ix.always = append(ix.always, r)
 			continue
@@ -44,7 +49,7 @@ func buildIndex(rules []*Rule) *ruleIndex {
 				ix.always = append(ix.always, r)
 				continue
 			}
-			g = &pathGroup{prog: p, rules: map[string][]*Rule{}}
+			g = &pathGroup{prog: p, usesBody: usesName(path, "body"), rules: map[string][]*Rule{}}
 			groups[path] = g
 			ix.paths = append(ix.paths, g)
 		}
@@ -53,9 +58,9 @@ func buildIndex(rules []*Rule) *ruleIndex {
 	return ix
 }
 
-// leadingEquality finds `PATH == "string"` (either way round) as the
-// left-most operand of a chain of &&.
-func leadingEquality(src string) (path, value string, ok bool) {
+// indexKey picks, in a chain of &&, the last `PATH == "string"` operand
+// that only operands that cannot fail precede: the most specific one.
+func indexKey(src string) (path, value string, ok bool) {
 	if src == "" {
 		return "", "", false
 	}
@@ -63,27 +68,73 @@ func leadingEquality(src string) (path, value string, ok bool) {
 	if err != nil {
 		return "", "", false
 	}
-	n := tree.Node
-	for {
-		b, isBin := n.(*ast.BinaryNode)
-		if !isBin || (b.Operator != "&&" && b.Operator != "and") {
+	var chain []ast.Node
+	var flatten func(n ast.Node)
+	flatten = func(n ast.Node) {
+		if b, isBin := n.(*ast.BinaryNode); isBin && (b.Operator == "&&" || b.Operator == "and") {
+			flatten(b.Left)
+			flatten(b.Right)
+			return
+		}
+		chain = append(chain, n)
+	}
+	flatten(tree.Node)
+	for _, n := range chain {
+		if p, v, isEq := equality(n); isEq && isPath(p) {
+			path, value, ok = p.String(), v, true
+		}
+		if !cannotFail(n) {
 			break
 		}
-		n = b.Left
 	}
+	return path, value, ok
+}
+
+// equality matches `X == "string"` either way round.
+func equality(n ast.Node) (ast.Node, string, bool) {
 	b, isBin := n.(*ast.BinaryNode)
 	if !isBin || b.Operator != "==" {
-		return "", "", false
+		return nil, "", false
 	}
 	l, r := b.Left, b.Right
 	if _, isStr := l.(*ast.StringNode); isStr {
 		l, r = r, l
 	}
 	s, isStr := r.(*ast.StringNode)
-	if !isStr || !isPath(l) {
-		return "", "", false
+	if !isStr {
+		return nil, "", false
 	}
-	return l.String(), s.Value, true
+	return l, s.Value, true
+}
+
+// stringFields are the environment's strings: reading them cannot fail.
+var stringFields = map[string]bool{"source": true, "event": true, "id": true, "method": true, "path": true, "remote_addr": true, "raw": true}
+
+// cannotFail reports whether n is `SAFE == const` or `SAFE != const`, where
+// SAFE reads a string field, header("X"), or headers/query["x"].
+func cannotFail(n ast.Node) bool {
+	b, isBin := n.(*ast.BinaryNode)
+	if !isBin || (b.Operator != "==" && b.Operator != "!=") {
+		return false
+	}
+	l, r := b.Left, b.Right
+	if _, isStr := l.(*ast.StringNode); isStr {
+		l, r = r, l
+	}
+	if _, isStr := r.(*ast.StringNode); !isStr {
+		return false
+	}
+	switch x := l.(type) {
+	case *ast.IdentifierNode:
+		return stringFields[x.Value]
+	case *ast.MemberNode:
+		id, ok := x.Node.(*ast.IdentifierNode)
+		_, key := x.Property.(*ast.StringNode)
+		return ok && key && (id.Value == "headers" || id.Value == "query")
+	case *ast.CallNode:
+		return isPath(x)
+	}
+	return false
 }
 
 // isPath accepts names, member chains with constant keys, and header("X").
@@ -109,14 +160,33 @@ func isPath(n ast.Node) bool {
 	return false
 }
 
+// usesName reports whether an expression reads the variable name (e.g.
+// body), so that intake parses a body only when something reads it.
+func usesName(src, name string) bool {
+	if src == "" {
+		return false
+	}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return true
+	}
+	return ast.Find(tree.Node, func(n ast.Node) bool {
+		id, ok := n.(*ast.IdentifierNode)
+		return ok && id.Value == name
+	}) != nil
+}
+
 // candidates returns the rules whose `when` may be true for env, in load
 // order.
-func (ix *ruleIndex) candidates(env *Env, all []*Rule) []*Rule {
+func (ix *ruleIndex) candidates(env *Env, all []*Rule, needBody func()) []*Rule {
 	if len(ix.paths) == 0 {
 		return all
 	}
 	out := append([]*Rule(nil), ix.always...)
 	for _, g := range ix.paths {
+		if g.usesBody && needBody != nil {
+			needBody()
+		}
 		v, err := runExpr(g.prog, env)
 		if err != nil {
 			// The full `when` will meet the same error and record it.
@@ -137,10 +207,11 @@ func (ix *ruleIndex) candidates(env *Env, all []*Rule) []*Rule {
 
 // Candidates returns the rules of the source that may match env (every rule
 // whose `when` could be true), in the order they were loaded. Callers still
-// run each rule's Match.
-func (s *Source) Candidates(env *Env) []*Rule {
+// run each rule's Match. needBody, when not nil, is called before anything
+// reads env.Body, so that the caller can parse the body only then.
+func (s *Source) Candidates(env *Env, needBody func()) []*Rule {
 	if s.index == nil {
 		return s.Rules
 	}
-	return s.index.candidates(env, s.Rules)
+	return s.index.candidates(env, s.Rules, needBody)
 }

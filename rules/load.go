@@ -45,9 +45,11 @@ type Source struct {
 	ID       *vm.Program // optional delivery id expression
 	Event    *vm.Program // optional event type expression
 	Rules    []*Rule     // the rules listening to this source, in load order
-	index    *ruleIndex
-	File     string
-	Line     int
+	// IDUsesBody tells whether the id or event expression reads body.
+	IDUsesBody bool
+	index      *ruleIndex
+	File       string
+	Line       int
 }
 
 // Rule is one rule: when a source's event matches, run actions.
@@ -58,12 +60,14 @@ type Rule struct {
 	WhenSrc     string
 	Concurrency string // parallel, serial, latest
 	Key         *vm.Program
-	Timeout     time.Duration
-	Retry       Retry
-	Actions     []*Action
-	OnFailure   []*Action
-	File        string
-	Line        int
+	// UsesBody tells whether `when` or `key` reads body.
+	UsesBody  bool
+	Timeout   time.Duration
+	Retry     Retry
+	Actions   []*Action
+	OnFailure []*Action
+	File      string
+	Line      int
 }
 
 // Retry is a rule's retry policy.
@@ -183,9 +187,7 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 		}
 	}
 	for _, s := range set.Sources {
-		if len(s.Rules) > 8 {
-			s.index = buildIndex(s.Rules)
-		}
+		s.index = buildIndex(s.Rules)
 	}
 	sortDiags(diags)
 	var errs Errors
@@ -250,8 +252,14 @@ func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
 		},
 		"verify": func(k, v *yaml.Node) { verifyNode = v; s.Verifier, s.Provider = d.verify(v, &set.Secrets) },
 		"allow":  func(k, v *yaml.Node) { s.Allow = d.prefixes(v, "allow") },
-		"id":     func(k, v *yaml.Node) { s.ID = d.compileExpr(v, d.str(v, "id"), 0, false) },
-		"event":  func(k, v *yaml.Node) { s.Event = d.compileExpr(v, d.str(v, "event"), 0, false) },
+		"id": func(k, v *yaml.Node) {
+			s.ID = d.compileExpr(v, d.str(v, "id"), 0, false)
+			s.IDUsesBody = s.IDUsesBody || usesName(v.Value, "body")
+		},
+		"event": func(k, v *yaml.Node) {
+			s.Event = d.compileExpr(v, d.str(v, "event"), 0, false)
+			s.IDUsesBody = s.IDUsesBody || usesName(v.Value, "body")
+		},
 	})
 	if !ok {
 		return nil
@@ -394,6 +402,7 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		d.errf(n, "rule has no name")
 		return nil, nil
 	}
+	r.UsesBody = usesName(r.WhenSrc, "body") || (nodes["key"] != nil && usesName(nodes["key"].Value, "body"))
 	if !validName(r.Name) {
 		d.errf(nodes["name"], "rule name %q: use letters, digits, '-', '_' and '.'", r.Name)
 	}

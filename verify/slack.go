@@ -103,3 +103,6 @@ func (s *slack) Sign(body []byte, now time.Time) (http.Header, error) {
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }
+
+// ReadsBody: the delivery id and event type come from the body.
+func (*slack) ReadsBody() {}

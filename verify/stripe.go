@@ -95,3 +95,6 @@ func (s *stripe) Sign(body []byte, now time.Time) (http.Header, error) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	return h, nil
 }
+
+// ReadsBody: the delivery id and event type come from the body.
+func (*stripe) ReadsBody() {}

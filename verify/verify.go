@@ -53,6 +53,19 @@ type Challenger interface {
 	Challenge(r *Request) (resp []byte, ok bool)
 }
 
+// BodyReader is implemented by providers whose DeliveryID, Event or
+// Challenge read Request.JSON: the caller parses the body for them. For the
+// others, a body no rule reads is never parsed.
+type BodyReader interface {
+	ReadsBody()
+}
+
+// ReadsBody reports whether p reads Request.JSON.
+func ReadsBody(p Provider) bool {
+	_, ok := p.(BodyReader)
+	return ok
+}
+
 // Sensitive is implemented by providers that receive a secret in clear
 // (a token header, a query parameter, basic auth): those values are redacted
 // before a request is logged or stored.
