@@ -3,9 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 
-	"hookd/rules"
 )
 
 // cmdCheck loads the configuration exactly as serve does, without opening
@@ -16,12 +14,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		printErr(stderr, err)
-		return 1
-	}
-	set, err := rules.Load(cfg.RulesDir, cfg.Rules, os.LookupEnv)
+	_, set, err := cf.loadRules()
 	if err != nil {
 		printErr(stderr, err)
 		return 1

@@ -164,6 +164,16 @@ func (c *configFlags) load() (rules.Config, error) {
 }
 
 // newLogger returns a logger and its level, which a reload may change.
+// loadRules reads the config file and the rules directory as serve does.
+func (c *configFlags) loadRules() (rules.Config, *rules.Set, error) {
+	cfg, err := c.load()
+	if err != nil {
+		return cfg, nil, err
+	}
+	set, err := rules.Load(cfg.RulesDir, cfg.Rules, os.LookupEnv)
+	return cfg, set, err
+}
+
 func newLogger(cfg rules.Config, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))

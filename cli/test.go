@@ -100,12 +100,7 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "hookd: -body:", err)
 		return 1
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		printErr(stderr, err)
-		return 1
-	}
-	set, err := rules.Load(cfg.RulesDir, cfg.Rules, os.LookupEnv)
+	_, set, err := cf.loadRules()
 	if err != nil {
 		printErr(stderr, err)
 		return 1
