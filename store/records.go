@@ -136,10 +136,7 @@ type encoded struct {
 
 func encode(ev *Event, jobs []*Job) (*encoded, error) {
 	rec := &encoded{dedup: dedupKey(ev.Source, ev.DeliveryID), id: itob(ev.ID)}
-	var err error
-	if rec.event, err = json.Marshal(ev); err != nil {
-		return nil, err
-	}
+	rec.event = appendEvent(make([]byte, 0, 512+len(ev.Body)*4/3+64*len(ev.Headers)), ev)
 	for _, j := range jobs {
 		data, err := json.Marshal(j)
 		if err != nil {
@@ -155,10 +152,10 @@ func (rec *encoded) write(tx *bolt.Tx) error {
 	if err := tx.Bucket(bDedup).Put(rec.dedup, rec.id); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bEvents).Put(rec.id, rec.event); err != nil {
+	if err := appending(tx, bEvents).Put(rec.id, rec.event); err != nil {
 		return err
 	}
-	jb, open := tx.Bucket(bJobs), tx.Bucket(bOpen)
+	jb, open := appending(tx, bJobs), appending(tx, bOpen)
 	for i, id := range rec.jobIDs {
 		if err := jb.Put(id, rec.jobs[i]); err != nil {
 			return err
@@ -229,13 +226,13 @@ func (s *Store) SaveJob(j *Job, wait bool) error {
 	// read what the write needs now, so the open index matches the data.
 	id, final := itob(j.ID), Final(j.State)
 	fn := func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bJobs).Put(id, data); err != nil {
+		if err := appending(tx, bJobs).Put(id, data); err != nil {
 			return err
 		}
 		if final {
 			return tx.Bucket(bOpen).Delete(id)
 		}
-		return tx.Bucket(bOpen).Put(id, nil)
+		return appending(tx, bOpen).Put(id, nil)
 	}
 	if wait {
 		return s.update(fn)
@@ -263,7 +260,7 @@ func (s *Store) OpenJobs() ([]*Job, error) {
 // AddJobs records new jobs for an existing event (replay) durably.
 func (s *Store) AddJobs(eventID uint64, jobs []*Job) error {
 	return s.update(func(tx *bolt.Tx) error {
-		eb := tx.Bucket(bEvents)
+		eb := appending(tx, bEvents)
 		v := eb.Get(itob(eventID))
 		if v == nil {
 			return fmt.Errorf("no event %d", eventID)
@@ -272,7 +269,7 @@ func (s *Store) AddJobs(eventID uint64, jobs []*Job) error {
 		if err := json.Unmarshal(v, &ev); err != nil {
 			return err
 		}
-		jb, open := tx.Bucket(bJobs), tx.Bucket(bOpen)
+		jb, open := appending(tx, bJobs), appending(tx, bOpen)
 		for _, j := range jobs {
 			ev.Jobs = append(ev.Jobs, j.ID)
 			if err := put(jb, j.ID, j); err != nil {

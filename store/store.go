@@ -63,7 +63,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, "hookd.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType, NoStatistics: true})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%s is locked by another process (is hookd already running on this data directory?)", path)
@@ -251,6 +251,15 @@ func (s *Store) updateAsync(fn func(tx *bolt.Tx) error, after func(error)) {
 
 // Sync waits until every write queued before it is durable.
 func (s *Store) Sync() error { return s.update(func(*bolt.Tx) error { return nil }) }
+
+// appending returns a bucket whose keys are ids that only grow: new keys go
+// to its end, so pages are filled (bbolt's default half-fills them on a
+// split, which doubles the pages written and the file).
+func appending(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = 0.95
+	return b
+}
 
 func itob(v uint64) []byte {
 	b := make([]byte, 8)
