@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-
 )
 
 // cmdCheck loads the configuration exactly as serve does, without opening
