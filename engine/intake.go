@@ -109,16 +109,19 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 
 	env, evalErrs := RequestEnv(src, vr, r.Method, r.URL.Path, remote)
 	log = log.with("delivery_id", env.ID, "event", env.Event)
-	if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
+	// De-duplication: an event that matches a rule is checked inside the
+	// transaction that records it (Accept), which also settles two copies
+	// arriving at once; one that matches nothing is checked here.
+	duplicate := func(prev uint64) {
 		log.Info("webhook received", "outcome", "duplicate", "event_id", prev)
 		e.met.request(src.Name, "duplicate")
-		writeJSON(w, 200, map[string]any{"status": "duplicate", "id": strconv.FormatUint(prev, 10)})
-		return
+		writeStatus(w, "duplicate", strconv.FormatUint(prev, 10), nil)
 	}
 
 	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
 	var jobs []*store.Job
+	var condErrs []string // rule, error: logged unless the event is a duplicate
 	for _, rule := range src.Candidates(env, parse) {
 		if rule.UsesBody {
 			parse()
@@ -127,7 +130,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			msg := "rule " + rule.Name + ": when: " + err.Error()
 			evalErrs = append(evalErrs, msg)
-			log.Warn("rule not matched: its condition failed", "rule", rule.Name, "error", err.Error())
+			condErrs = append(condErrs, rule.Name, err.Error())
 			continue
 		}
 		if !ok {
@@ -149,9 +152,21 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		ev.Jobs = append(ev.Jobs, j.ID)
 	}
 	ev.Errors = evalErrs
+	if len(jobs) == 0 {
+		if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
+			duplicate(prev)
+			return
+		}
+	}
+	logCondErrs := func() {
+		for i := 0; i < len(condErrs); i += 2 {
+			log.Warn("rule not matched: its condition failed", "rule", condErrs[i], "error", condErrs[i+1])
+		}
+	}
 	id := strconv.FormatUint(ev.ID, 10)
 	if len(jobs) == 0 {
 		ev.Status = "ignored"
+		logCondErrs()
 		if err := e.store.Record(ev); err != nil {
 			log.Error("recording ignored event failed", "error", err)
 		}
@@ -161,6 +176,10 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
+		if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
+			duplicate(prev) // a full queue owes a redelivery its answer all the same
+			return
+		}
 		log.Warn("webhook refused", "outcome", "queue_full")
 		e.met.request(src.Name, "queue_full")
 		w.Header().Set("Retry-After", "30")
@@ -172,9 +191,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		e.disp.unadmit(len(jobs))
-		log.Info("webhook received", "outcome", "duplicate", "event_id", got)
-		e.met.request(src.Name, "duplicate")
-		writeJSON(w, 200, map[string]any{"status": "duplicate", "id": strconv.FormatUint(got, 10)})
+		duplicate(got)
 		return
 	case err != nil:
 		e.disp.unadmit(len(jobs))
@@ -185,6 +202,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.disp.submit(jobs)
+	logCondErrs()
 	log.Info("webhook received", "outcome", "accepted", "event_id", id, "rules", strings.Join(ev.Rules, ","))
 	e.met.request(src.Name, "accepted")
 	writeStatus(w, "accepted", id, ev.Rules)
