@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"hookd/rules"
 )
@@ -22,9 +23,9 @@ var Version = ""
 const usage = `hookd turns webhooks into actions.
 
 Usage:
-  hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR]
+  hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR] [-admin ADDR]
   hookd check   [-config FILE] [-rules DIR]
-  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-run] [-json]
+  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json]
   hookd sign    -provider P -secret S [-body FILE|-]
   hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
   hookd show    ID [-json]          one event: request, rules, attempts, output
@@ -83,24 +84,40 @@ func version() string {
 	return "devel"
 }
 
-// newFlags returns a flag set that reports errors on stderr and does not
-// exit; the caller turns errors into exit status 2.
+// newFlags returns a flag set that does not exit: parse reports a bad flag
+// on one line (exit 2) and prints the flags for -h (exit 0).
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // the flag package calls it on errors too
+	flagErrs.Store(fs, stderr)
 	return fs
 }
+
+// flagErrs maps a flag set to where its errors go.
+var flagErrs sync.Map
 
 // parse parses flags; it returns an exit status and false when the caller
 // must stop (-h prints help and exits 0; a bad flag exits 2).
 func parse(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, false
-		}
+	err := fs.Parse(args)
+	if err == nil {
+		return 0, true
+	}
+	w, ok := flagErrs.Load(fs)
+	if !ok {
 		return 2, false
 	}
-	return 0, true
+	stderr := w.(io.Writer)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stderr, "Usage of hookd %s:\n", fs.Name())
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		return 0, false
+	}
+	fmt.Fprintf(stderr, "hookd %s: %v (run 'hookd %s -h' for its flags)\n", fs.Name(), err, fs.Name())
+	return 2, false
 }
 
 // printErr prints an error: a load error as its file:line:col lines, any

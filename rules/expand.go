@@ -94,7 +94,9 @@ func expandVars(file string, src []byte, lookup func(string) (string, bool), dia
 			out.WriteString(ex.placeholder(def))
 		} else {
 			*diags = append(*diags, Diag{File: file, Line: line, Col: col, Msg: fmt.Sprintf("environment variable %s is not set (set it, or give a default: ${%s:-value})", name, name)})
-			out.WriteString(ex.placeholder(""))
+			// Stand in the reference itself, so that the unset variable is the
+			// one error reported, not also an "empty secret" that follows.
+			out.WriteString(ex.placeholder("${" + name + "}"))
 		}
 		advance(s[i : i+end+1])
 		i += end + 1
