@@ -111,3 +111,17 @@ func firstHeader(r *Request, names ...string) (value, name string) {
 	}
 	return "", ""
 }
+
+// timestamped builds a provider that takes secrets and a tolerance, the
+// shape of every timestamped HMAC scheme.
+func timestamped(c Config, build func(keys [][]byte, tol time.Duration) Provider) (Provider, error) {
+	keys, err := requireSecrets(c)
+	if err != nil {
+		return nil, err
+	}
+	tol, err := toleranceOf(c)
+	if err != nil {
+		return nil, err
+	}
+	return build(keys, tol), nil
+}

@@ -25,15 +25,7 @@ func init() {
 	register("slack", Spec{
 		Options: []string{"secret", "secrets", "tolerance"},
 		New: func(c Config) (Provider, error) {
-			keys, err := requireSecrets(c)
-			if err != nil {
-				return nil, err
-			}
-			tol, err := toleranceOf(c)
-			if err != nil {
-				return nil, err
-			}
-			return &slack{keys: keys, tol: tol}, nil
+			return timestamped(c, func(keys [][]byte, tol time.Duration) Provider { return &slack{keys: keys, tol: tol} })
 		},
 	})
 }

@@ -24,15 +24,7 @@ func init() {
 	register("stripe", Spec{
 		Options: []string{"secret", "secrets", "tolerance"},
 		New: func(c Config) (Provider, error) {
-			keys, err := requireSecrets(c)
-			if err != nil {
-				return nil, err
-			}
-			tol, err := toleranceOf(c)
-			if err != nil {
-				return nil, err
-			}
-			return &stripe{keys: keys, tol: tol}, nil
+			return timestamped(c, func(keys [][]byte, tol time.Duration) Provider { return &stripe{keys: keys, tol: tol} })
 		},
 	})
 }
