@@ -66,9 +66,9 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 		return c, Errors{{File: path, Msg: err.Error()}}
 	}
 	var diags []Diag
-	root := parseYAML(path, src, lookup, &diags)
+	root, tainted := parseYAML(path, src, lookup, &diags)
 	if root != nil {
-		d := &decoder{file: path, diags: &diags}
+		d := &decoder{file: path, diags: &diags, tainted: tainted}
 		base := filepath.Dir(path)
 		rel := func(p string) string {
 			if p == "" || filepath.IsAbs(p) {

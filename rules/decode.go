@@ -15,11 +15,15 @@ import (
 // types are errors at the node's line and column. It collects every error
 // instead of stopping at the first.
 type decoder struct {
-	file  string
-	diags *[]Diag
+	file    string
+	diags   *[]Diag
+	tainted map[*yaml.Node]bool // scalars holding an unset variable
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
+	if d.tainted[n] {
+		return // the unset variable is the error, already reported
+	}
 	line, col := 0, 0
 	if n != nil {
 		line, col = n.Line, n.Column

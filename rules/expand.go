@@ -20,6 +20,10 @@ const (
 
 type expansion struct {
 	values []string
+	unset  map[int]bool // placeholders standing for an unset variable
+	// tainted holds the scalars that hold an unset variable: its error is
+	// reported once, and nothing more is said about them.
+	tainted map[*yaml.Node]bool
 }
 
 // expandVars replaces ${VAR}, ${VAR:-default} and $$ in src. lookup reads
@@ -97,6 +101,10 @@ func expandVars(file string, src []byte, lookup func(string) (string, bool), dia
 			// Stand in the reference itself, so that the unset variable is the
 			// one error reported, not also an "empty secret" that follows.
 			out.WriteString(ex.placeholder("${" + name + "}"))
+			if ex.unset == nil {
+				ex.unset = map[int]bool{}
+			}
+			ex.unset[len(ex.values)-1] = true
 		}
 		advance(s[i : i+end+1])
 		i += end + 1
@@ -135,7 +143,7 @@ func (ex *expansion) fill(n *yaml.Node) {
 		return
 	}
 	if n.Kind == yaml.ScalarNode && strings.ContainsRune(n.Value, phOpen) {
-		n.Value = ex.replace(n.Value)
+		n.Value = ex.replace(n, n.Value)
 		// A value from the environment is text: `port: ${PORT}` is read by
 		// the field's own parser, and `secret: ${S}` stays a string even
 		// when S looks like a number.
@@ -146,7 +154,7 @@ func (ex *expansion) fill(n *yaml.Node) {
 	}
 }
 
-func (ex *expansion) replace(s string) string {
+func (ex *expansion) replace(n *yaml.Node, s string) string {
 	var b strings.Builder
 	for {
 		i := strings.IndexRune(s, phOpen)
@@ -163,6 +171,12 @@ func (ex *expansion) replace(s string) string {
 		k, err := strconv.Atoi(s[i+len(string(phOpen)) : i+j])
 		if err == nil && k >= 0 && k < len(ex.values) {
 			b.WriteString(ex.values[k])
+			if ex.unset[k] {
+				if ex.tainted == nil {
+					ex.tainted = map[*yaml.Node]bool{}
+				}
+				ex.tainted[n] = true
+			}
 		}
 		s = s[i+j+len(string(phClose)):]
 	}
@@ -170,7 +184,7 @@ func (ex *expansion) replace(s string) string {
 
 // parseYAML expands variables and parses one file into its document node.
 // A file holding nothing (or only comments) yields nil.
-func parseYAML(file string, src []byte, lookup func(string) (string, bool), diags *[]Diag) *yaml.Node {
+func parseYAML(file string, src []byte, lookup func(string) (string, bool), diags *[]Diag) (*yaml.Node, map[*yaml.Node]bool) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
@@ -178,13 +192,13 @@ func parseYAML(file string, src []byte, lookup func(string) (string, bool), diag
 	var doc yaml.Node
 	if err := yaml.Unmarshal(expanded, &doc); err != nil {
 		*diags = append(*diags, yamlErrorDiag(file, err))
-		return nil
+		return nil, nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil
+		return nil, nil
 	}
 	ex.fill(&doc)
-	return doc.Content[0]
+	return doc.Content[0], ex.tainted
 }
 
 // yamlErrorDiag turns a yaml.v3 syntax error ("yaml: line 3: ...") into a Diag.

@@ -115,11 +115,11 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 			continue
 		}
 		set.Files = append(set.Files, f)
-		root := parseYAML(f, src, lookup, &diags)
+		root, tainted := parseYAML(f, src, lookup, &diags)
 		if root == nil {
 			continue
 		}
-		d := &decoder{file: f, diags: &diags}
+		d := &decoder{file: f, diags: &diags, tainted: tainted}
 		d.fields(root, "rules file", map[string]func(k, v *yaml.Node){
 			"sources": func(k, v *yaml.Node) {
 				if v.Kind != yaml.MappingNode {
