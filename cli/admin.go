@@ -322,6 +322,11 @@ func printSteps(w io.Writer, steps []store.Step, attErr, pre string) {
 			res = "exit " + strconv.Itoa(*s.Exit)
 		case s.Status != 0:
 			res = "status " + strconv.Itoa(s.Status)
+		case s.Error != "":
+			res = "failed"
+		}
+		if s.Error != "" && s.Exit != nil && *s.Exit == -1 {
+			res = "failed" // killed, timed out, or never started
 		}
 		fmt.Fprintf(w, "%saction %d %s   %s   %s\n", pre, s.Action, s.Kind, res, s.Duration.Round(time.Millisecond))
 		if s.Error != "" && s.Error != attErr {
