@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"hookd/store"
 )
 
 // The command line's contract for mistakes: one line on stderr (usage for
@@ -45,5 +47,22 @@ func TestCommandLineMistakes(t *testing.T) {
 				t.Fatalf("stderr has %d lines, want %d:\n%s", n, tc.lines, stderr.String())
 			}
 		})
+	}
+}
+
+func TestShowMarksFailedSteps(t *testing.T) {
+	minus1, zero := -1, 0
+	var b bytes.Buffer
+	printSteps(&b, []store.Step{
+		{Action: 1, Kind: "slack", Error: "slack: POST https://hooks.slack.com/…: no such host"},
+		{Action: 2, Kind: "shell", Exit: &minus1, Error: "shell: timed out; process group killed"},
+		{Action: 3, Kind: "shell", Exit: &zero},
+		{Action: 4, Kind: "http", Status: 503, Error: "http: 503"},
+	}, "", "")
+	out := b.String()
+	for _, want := range []string{"action 1 slack   failed", "action 2 shell   failed", "action 3 shell   exit 0", "action 4 http   status 503"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
 	}
 }
