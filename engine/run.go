@@ -22,7 +22,7 @@ func (d *dispatcher) run(j *store.Job) {
 	rule := lv.set.Rules[j.Rule]
 	if rule == nil {
 		j.State, j.Error, j.Updated = store.Cancelled, "cancelled: rule "+j.Rule+" is no longer in the configuration", now
-		_ = e.store.SaveJob(j, false)
+		d.save(j, false, log)
 		log.Warn("job cancelled: its rule was removed")
 		e.met.jobOutcome(j.Rule, "cancelled")
 		d.finished(j, true, 0)
@@ -31,7 +31,7 @@ func (d *dispatcher) run(j *store.Job) {
 	ev, err := e.store.Event(j.EventID)
 	if err != nil {
 		j.State, j.Error, j.Updated = store.Failed, "cannot read the event: "+err.Error(), now
-		_ = e.store.SaveJob(j, false)
+		d.save(j, false, log)
 		log.Error("job failed: cannot read its event", "error", err)
 		e.met.jobOutcome(j.Rule, "failed")
 		d.finished(j, true, 0)
@@ -53,7 +53,7 @@ func (d *dispatcher) run(j *store.Job) {
 	e.met.attempt(rule.Name)
 
 	env := eventEnv(ev)
-	bodyFile, cleanup := writeBodyFile(e.cfg.DataDir, ev.Body, rule)
+	bodyFile, cleanup := writeBodyFile(ev.Body, rule, log)
 	defer cleanup()
 	vars := []string{
 		"HOOKD_EVENT_ID=" + strconv.FormatUint(ev.ID, 10),
@@ -72,7 +72,7 @@ func (d *dispatcher) run(j *store.Job) {
 	j.Updated = att.End
 	if runErr == nil {
 		j.State = store.Done
-		_ = e.store.SaveJob(j, true) // a crash now must not run it again
+		d.save(j, true, log) // a crash now must not run it again
 		log.Info("job done", "attempt", n)
 		e.met.jobOutcome(rule.Name, "done")
 		d.finished(j, true, 0)
@@ -83,7 +83,7 @@ func (d *dispatcher) run(j *store.Job) {
 		// Killed by shutdown: it runs again at the next start.
 		j.State = store.Queued
 		att.Error = "interrupted by shutdown: " + att.Error
-		_ = e.store.SaveJob(j, true)
+		d.save(j, true, log)
 		log.Warn("job interrupted by shutdown; it stays queued")
 		e.met.jobOutcome(rule.Name, "interrupted")
 		return
@@ -94,7 +94,7 @@ func (d *dispatcher) run(j *store.Job) {
 			delay = retryAfter
 		}
 		j.State, j.NextAt, j.Error = store.Retrying, time.Now().Add(delay).UTC(), att.Error
-		_ = e.store.SaveJob(j, false)
+		d.save(j, false, log)
 		log.Warn("job attempt failed; will retry", "attempt", n, "retry_in", delay.Round(time.Millisecond).String(), "error", att.Error)
 		e.met.jobOutcome(rule.Name, "retry")
 		d.finished(j, false, delay)
@@ -106,7 +106,7 @@ func (d *dispatcher) run(j *store.Job) {
 		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv}
 		j.OnFailure, _, _ = d.runActions(lv, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true))
 	}
-	_ = e.store.SaveJob(j, false)
+	d.save(j, false, log)
 	log.Error("job failed", "attempts", n, "error", att.Error)
 	e.met.jobOutcome(rule.Name, "failed")
 	d.finished(j, true, 0)
@@ -189,23 +189,35 @@ func eventEnv(ev *store.Event) *rules.Env {
 
 // writeBodyFile writes the raw body where a process can read it
 // (HOOKD_BODY_FILE), for rules that run processes.
-func writeBodyFile(dataDir string, body []byte, rule *rules.Rule) (string, func()) {
+func writeBodyFile(body []byte, rule *rules.Rule, log *slog.Logger) (string, func()) {
 	shell := false
-	for _, a := range append(append([]*rules.Action(nil), rule.Actions...), rule.OnFailure...) {
-		shell = shell || a.Kind == "shell"
+	for _, list := range [][]*rules.Action{rule.Actions, rule.OnFailure} {
+		for _, a := range list {
+			shell = shell || a.Kind == "shell"
+		}
 	}
 	if !shell {
 		return "", func() {}
 	}
 	f, err := os.CreateTemp("", "hookd-body-*")
-	if err != nil {
-		return "", func() {}
-	}
-	_, werr := f.Write(body)
-	cerr := f.Close()
-	if werr != nil || cerr != nil {
+	if err == nil {
+		_, err = f.Write(body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			return f.Name(), func() { os.Remove(f.Name()) }
+		}
 		os.Remove(f.Name())
-		return "", func() {}
 	}
-	return f.Name(), func() { os.Remove(f.Name()) }
+	log.Warn("cannot write the body file; HOOKD_BODY_FILE is empty for this attempt", "error", err)
+	return "", func() {}
+}
+
+// save records a job's state. A failed write is logged: the store then still
+// holds the previous state, and at worst the job runs again after a restart.
+func (d *dispatcher) save(j *store.Job, wait bool, log *slog.Logger) {
+	if err := d.e.store.SaveJob(j, wait); err != nil {
+		log.Error("cannot record the job's state", "state", j.State, "error", err)
+	}
 }
