@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -136,5 +138,61 @@ rules:
 	te.waitJobs(0)
 	if te.store.LastID() != 0 {
 		t.Fatalf("the handshake was recorded as an event (last id %d)", te.store.LastID())
+	}
+}
+
+// Providers that receive their secret in clear (a token header, a query
+// parameter, basic auth) must leave it out of the stored record and the log.
+func TestClearSecretsNotStored(t *testing.T) {
+	te := startEngine(t, "", `
+sources:
+  gitlab:
+    verify: {provider: gitlab, secret: gl-token-7f3a9c}
+  tokh:
+    verify: {provider: token, secret: tok-header-51d2e8, header: X-Token}
+  tokq:
+    verify: {provider: token, secret: tok-query-a94b17, query: key}
+  basic:
+    verify: {provider: basic, username: hook, password: "pw-basic-3c81f0"}
+rules:
+  - {name: a, sources: [gitlab, tokh, tokq, basic], actions: [{shell: {command: ["true"]}}]}
+`, nil)
+	body := []byte(`{"x":1}`)
+	for _, tc := range []struct {
+		path string
+		h    http.Header
+	}{
+		{"/hooks/gitlab", http.Header{"X-Gitlab-Token": {"gl-token-7f3a9c"}, "X-Gitlab-Event": {"Push Hook"}}},
+		{"/hooks/tokh", http.Header{"X-Token": {"tok-header-51d2e8"}}},
+		{"/hooks/tokq?key=tok-query-a94b17&other=1", nil},
+		{"/hooks/basic", http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("hook:pw-basic-3c81f0"))}}},
+	} {
+		if a := te.send("POST", tc.path, tc.h, body); a.body["status"] != "accepted" {
+			t.Fatalf("%s: %d %s", tc.path, a.code, a.raw)
+		}
+	}
+	te.waitJobs(4)
+	for id := uint64(1); id <= te.store.LastID(); id++ {
+		ev, err := te.store.Event(id)
+		if err != nil {
+			continue
+		}
+		if ev.Path == "/hooks/tokq" && ev.Query["other"] != "1" {
+			t.Errorf("an ordinary query parameter was lost: %v", ev.Query)
+		}
+	}
+	te.stop()
+	db, err := os.ReadFile(filepath.Join(te.dir, "data", "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	basicAuth := base64.StdEncoding.EncodeToString([]byte("hook:pw-basic-3c81f0"))
+	for _, secret := range []string{"gl-token-7f3a9c", "tok-header-51d2e8", "tok-query-a94b17", "pw-basic-3c81f0", basicAuth} {
+		if bytes.Contains(db, []byte(secret)) {
+			t.Errorf("the database holds the secret %q", secret)
+		}
+		if strings.Contains(te.logs.String(), secret) {
+			t.Errorf("the log holds the secret %q", secret)
+		}
 	}
 }
