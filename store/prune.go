@@ -90,6 +90,9 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 		}
 		total += deleted
 		if end {
+			if total > 0 {
+				s.rebuildFilter() // the filter still holds the deleted keys
+			}
 			return total, nil
 		}
 		from = next

@@ -96,7 +96,7 @@ func (s *Store) Accept(ev *Event, jobs []*Job) (uint64, error) {
 			dupOf = btoi(v)
 			return nil
 		}
-		return rec.write(tx)
+		return s.write(tx, rec)
 	})
 	if err != nil {
 		return 0, err
@@ -122,7 +122,7 @@ func (s *Store) Record(ev *Event) error {
 		if tx.Bucket(bDedup).Get(rec.dedup) != nil {
 			return nil
 		}
-		return rec.write(tx)
+		return s.write(tx, rec)
 	}, func(error) { s.inflight.Delete(key) })
 	return nil
 }
@@ -148,7 +148,8 @@ func encode(ev *Event, jobs []*Job) (*encoded, error) {
 	return rec, nil
 }
 
-func (rec *encoded) write(tx *bolt.Tx) error {
+func (s *Store) write(tx *bolt.Tx, rec *encoded) error {
+	s.remember(rec.dedup)
 	if err := tx.Bucket(bDedup).Put(rec.dedup, rec.id); err != nil {
 		return err
 	}
@@ -172,6 +173,9 @@ func (s *Store) Seen(source, delivery string) uint64 {
 	dk := dedupKey(source, delivery)
 	if v, ok := s.inflight.Load(string(dk)); ok {
 		return v.(uint64)
+	}
+	if f := s.filter.Load(); f.ready.Load() && !f.mayContain(dk) {
+		return 0
 	}
 	var id uint64
 	_ = s.db.View(func(tx *bolt.Tx) error {

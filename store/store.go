@@ -41,11 +41,18 @@ type Store struct {
 	writes  chan *write
 	done    chan struct{}
 	closing sync.Once
+	closeMu sync.RWMutex // held shared to send on writes, exclusively to close it
 	closed  atomic.Bool
 	nextID  atomic.Uint64
 	// inflight holds the dedup keys of ignored events queued but not yet
 	// committed, so that a quick redelivery is still seen as a duplicate.
 	inflight sync.Map
+	// filter holds every dedup key on disk or being written (see filter);
+	// next is the filter being built to replace it.
+	filter   atomic.Pointer[filter]
+	next     atomic.Pointer[filter]
+	building sync.Mutex
+	bg       sync.WaitGroup // filter builds
 	// commitHook, when set, observes each commit's duration (metrics).
 	commitHook func(time.Duration, int)
 }
@@ -93,7 +100,9 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	s.nextID.Store(last)
+	s.filter.Store(newFilter()) // not ready: Seen reads until it is built
 	go s.commitLoop()
+	s.rebuildFilter()
 	return s, nil
 }
 
@@ -109,10 +118,13 @@ func (s *Store) LastID() uint64 { return s.nextID.Load() }
 // Close flushes queued writes and closes the database.
 func (s *Store) Close() error {
 	s.closing.Do(func() {
+		s.closeMu.Lock()
 		s.closed.Store(true)
 		close(s.writes)
+		s.closeMu.Unlock()
 	})
 	<-s.done
+	s.bg.Wait()
 	return s.db.Close()
 }
 
@@ -217,36 +229,33 @@ func reply(w *write, err error) {
 	}
 }
 
-// update queues fn for the committer and waits until it is durable.
-func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
+// send queues w for the committer, or reports that the store is closed.
+// Senders hold closeMu shared, so Close cannot close the channel under them.
+func (s *Store) send(w *write) bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
 	if s.closed.Load() {
+		return false
+	}
+	s.writes <- w
+	return true
+}
+
+// update queues fn for the committer and waits until it is durable.
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	w := &write{fn: fn, errc: make(chan error, 1)}
+	if !s.send(w) {
 		return ErrClosed
 	}
-	defer func() {
-		if recover() != nil { // the channel closed under us
-			err = ErrClosed
-		}
-	}()
-	w := &write{fn: fn, errc: make(chan error, 1)}
-	s.writes <- w
 	return <-w.errc
 }
 
 // updateAsync queues fn without waiting: for writes that owe nothing to a
 // client (an ignored event, a job's progress). Writes commit in order.
 func (s *Store) updateAsync(fn func(tx *bolt.Tx) error, after func(error)) {
-	if s.closed.Load() {
-		if after != nil {
-			after(ErrClosed)
-		}
-		return
+	if !s.send(&write{fn: fn, after: after}) && after != nil {
+		after(ErrClosed)
 	}
-	defer func() {
-		if recover() != nil && after != nil {
-			after(ErrClosed)
-		}
-	}()
-	s.writes <- &write{fn: fn, after: after}
 }
 
 // Sync waits until every write queued before it is durable.

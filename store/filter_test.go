@@ -1,0 +1,129 @@
+package store
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestFilterNoFalseNegatives(t *testing.T) {
+	f := newFilter()
+	const n = 200000
+	for i := 0; i < n; i++ {
+		f.add([]byte(fmt.Sprintf("github\x00%08x-%d", i*7919, i)))
+	}
+	for i := 0; i < n; i++ {
+		if !f.mayContain([]byte(fmt.Sprintf("github\x00%08x-%d", i*7919, i))) {
+			t.Fatalf("key %d added but not found", i)
+		}
+	}
+	// With 200k keys the filter must still answer almost every new key
+	// without a read; the expected rate is about 1e-6.
+	fp := 0
+	const probes = 200000
+	for i := 0; i < probes; i++ {
+		if f.mayContain([]byte(fmt.Sprintf("github\x00new-%d", i))) {
+			fp++
+		}
+	}
+	if fp > probes/1000 {
+		t.Fatalf("false positive rate %d/%d", fp, probes)
+	}
+}
+
+// waitFilter waits for background builds, then checks the filter is ready.
+func waitFilter(t *testing.T, s *Store) {
+	t.Helper()
+	s.bg.Wait()
+	if !s.filter.Load().ready.Load() {
+		t.Fatal("filter not built")
+	}
+}
+
+// Keys on disk at open, keys written while a build scans, and keys written
+// after it, are all seen; pruned keys are gone from the rebuilt filter.
+func TestSeenFilterAcrossBuilds(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	for i := 0; i < 300; i++ {
+		if err := s.Record(&Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("old%d", i), Status: "ignored", ReceivedAt: old}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Write while builds run, so some writes land mid-scan.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 2000; i++ {
+			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("new%d", i), Status: "ignored", ReceivedAt: time.Now()}
+			if i%2 == 0 {
+				if err := s.Record(ev); err != nil {
+					t.Error(err)
+				}
+				continue
+			}
+			ev.Status = "accepted"
+			if _, err := s.Accept(ev, nil); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	for i := 0; i < 5; i++ {
+		s.rebuildFilter()
+	}
+	wg.Wait()
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	waitFilter(t, s)
+	for i := 0; i < 300; i++ {
+		if s.Seen("s", fmt.Sprintf("old%d", i)) == 0 {
+			t.Fatalf("old%d, on disk at open, not seen", i)
+		}
+	}
+	for i := 0; i < 2000; i++ {
+		if s.Seen("s", fmt.Sprintf("new%d", i)) == 0 {
+			t.Fatalf("new%d, written during builds, not seen", i)
+		}
+	}
+	if s.Seen("s", "never") != 0 {
+		t.Fatal("a delivery never recorded is seen")
+	}
+
+	n, err := s.Prune(time.Now().Add(-time.Hour), 100)
+	if err != nil || n != 300 {
+		t.Fatalf("pruned %d (%v), want 300", n, err)
+	}
+	waitFilter(t, s)
+	f := s.filter.Load()
+	stale := 0
+	for i := 0; i < 300; i++ {
+		if f.mayContain(dedupKey("s", fmt.Sprintf("old%d", i))) {
+			stale++
+		}
+		if s.Seen("s", fmt.Sprintf("old%d", i)) != 0 {
+			t.Fatalf("old%d seen after pruning", i)
+		}
+	}
+	if stale > 3 {
+		t.Fatalf("rebuilt filter still holds %d of 300 pruned keys", stale)
+	}
+	if s.Seen("s", "new1999") == 0 {
+		t.Fatal("a kept delivery is not seen after the rebuild")
+	}
+}
