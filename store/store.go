@@ -129,8 +129,10 @@ func (s *Store) Close() error {
 }
 
 // asyncDelay bounds how long a write that nobody waits for may be held back
-// to share the next commit.
-const asyncDelay = 5 * time.Millisecond
+// to share the next commit. Under a flood of ignored events it sets the
+// commit rate, so each fsync carries hundreds of them; a crash loses at most
+// this much of their history, never an acknowledged event.
+const asyncDelay = 25 * time.Millisecond
 
 // maxBatch bounds one transaction, so a flood cannot make one huge commit.
 const maxBatch = 1024
