@@ -54,7 +54,7 @@ type Store struct {
 	building sync.Mutex
 	bg       sync.WaitGroup // filter builds
 	// commitHook, when set, observes each commit's duration (metrics).
-	commitHook func(time.Duration, int)
+	commitHook atomic.Pointer[func(time.Duration, int)]
 }
 
 type write struct {
@@ -107,7 +107,7 @@ func Open(dir string) (*Store, error) {
 }
 
 // SetCommitHook sets a function told each commit's duration and size.
-func (s *Store) SetCommitHook(f func(d time.Duration, writes int)) { s.commitHook = f }
+func (s *Store) SetCommitHook(f func(d time.Duration, writes int)) { s.commitHook.Store(&f) }
 
 // NewID allocates an id for an event or a job. Ids grow, so keys sort by age.
 func (s *Store) NewID() uint64 { return s.nextID.Add(1) }
@@ -205,8 +205,8 @@ func (s *Store) commit(batch []*write) {
 		}
 		return nil
 	})
-	if s.commitHook != nil {
-		s.commitHook(time.Since(start), len(batch))
+	if hook := s.commitHook.Load(); hook != nil {
+		(*hook)(time.Since(start), len(batch))
 	}
 	if err != nil && failed >= 0 {
 		reply(batch[failed], err)
