@@ -47,15 +47,15 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	received := time.Now().UTC()
 	remote := e.clientIP(r)
-	log := reqLog{l: e.log, base: []any{"source", src.Name, "remote", remote}}
+	log := reqLog{l: e.log, base: []slog.Attr{slog.String("source", src.Name), slog.String("remote", remote)}}
 	if len(src.Allow) > 0 && !allowed(src.Allow, remote) {
-		log.Warn("webhook refused", "outcome", "forbidden")
+		log.Warn("webhook refused", slog.String("outcome", "forbidden"))
 		e.met.request(src.Name, "forbidden")
 		errorJSON(w, http.StatusForbidden, "forbidden")
 		return
 	}
 	if r.ContentLength > lv.cfg.MaxBody {
-		log.Warn("webhook refused", "outcome", "too_large", "bytes", r.ContentLength)
+		log.Warn("webhook refused", slog.String("outcome", "too_large"), slog.Int64("bytes", r.ContentLength))
 		e.met.request(src.Name, "too_large")
 		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
@@ -64,19 +64,19 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			log.Warn("webhook refused", "outcome", "too_large")
+			log.Warn("webhook refused", slog.String("outcome", "too_large"))
 			e.met.request(src.Name, "too_large")
 			errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 			return
 		}
-		log.Warn("webhook refused", "outcome", "bad_request", "error", err)
+		log.Warn("webhook refused", slog.String("outcome", "bad_request"), slog.Any("error", err))
 		e.met.request(src.Name, "bad_request")
 		errorJSON(w, http.StatusBadRequest, "could not read body")
 		return
 	}
 	vr := &verify.Request{Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
 	if err := src.Verifier.Verify(vr); err != nil {
-		log.Warn("webhook refused", "outcome", "unauthorized", "reason", lv.redact.Replace(err.Error()))
+		log.Warn("webhook refused", slog.String("outcome", "unauthorized"), slog.String("reason", lv.redact.Replace(err.Error())))
 		e.met.request(src.Name, "unauthorized")
 		errorJSON(w, http.StatusUnauthorized, "unauthorized")
 		return
@@ -99,7 +99,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	if ch, ok := src.Verifier.(verify.Challenger); ok {
 		if resp, ok := ch.Challenge(vr); ok {
-			log.Info("webhook handshake answered", "outcome", "challenge")
+			log.Info("webhook handshake answered", slog.String("outcome", "challenge"))
 			e.met.request(src.Name, "challenge")
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(resp)
@@ -108,12 +108,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 
 	env, evalErrs := RequestEnv(src, vr, r.Method, r.URL.Path, remote)
-	log = log.with("delivery_id", env.ID, "event", env.Event)
+	log = log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
 	// De-duplication: an event that matches a rule is checked inside the
 	// transaction that records it (Accept), which also settles two copies
 	// arriving at once; one that matches nothing is checked here.
 	duplicate := func(prev uint64) {
-		log.Info("webhook received", "outcome", "duplicate", "event_id", prev)
+		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
 		writeStatus(w, "duplicate", strconv.FormatUint(prev, 10), nil)
 	}
@@ -160,7 +160,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	logCondErrs := func() {
 		for i := 0; i < len(condErrs); i += 2 {
-			log.Warn("rule not matched: its condition failed", "rule", condErrs[i], "error", condErrs[i+1])
+			log.Warn("rule not matched: its condition failed", slog.String("rule", condErrs[i]), slog.String("error", condErrs[i+1]))
 		}
 	}
 	id := strconv.FormatUint(ev.ID, 10)
@@ -168,9 +168,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		ev.Status = "ignored"
 		logCondErrs()
 		if err := e.store.Record(ev); err != nil {
-			log.Error("recording ignored event failed", "error", err)
+			log.Error("recording ignored event failed", slog.Any("error", err))
 		}
-		log.Info("webhook received", "outcome", "ignored", "event_id", id)
+		log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 		e.met.request(src.Name, "ignored")
 		writeStatus(w, "ignored", id, nil)
 		return
@@ -180,7 +180,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 			duplicate(prev) // a full queue owes a redelivery its answer all the same
 			return
 		}
-		log.Warn("webhook refused", "outcome", "queue_full")
+		log.Warn("webhook refused", slog.String("outcome", "queue_full"))
 		e.met.request(src.Name, "queue_full")
 		w.Header().Set("Retry-After", "30")
 		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
@@ -195,7 +195,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		e.disp.unadmit(len(jobs))
-		log.Error("webhook not stored", "outcome", "store_error", "error", err)
+		log.Error("webhook not stored", slog.String("outcome", "store_error"), slog.Any("error", err))
 		e.met.request(src.Name, "store_error")
 		w.Header().Set("Retry-After", "10")
 		errorJSON(w, http.StatusServiceUnavailable, "cannot store the event, retry later")
@@ -203,7 +203,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	e.disp.submit(jobs)
 	logCondErrs()
-	log.Info("webhook received", "outcome", "accepted", "event_id", id, "rules", strings.Join(ev.Rules, ","))
+	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.String("rules", strings.Join(ev.Rules, ",")))
 	e.met.request(src.Name, "accepted")
 	writeStatus(w, "accepted", id, ev.Rules)
 }
@@ -341,6 +341,8 @@ func init() {
 
 // writeStatus answers 200 with {"id":…,"rules":[…],"status":…}, written by
 // hand: it is every accepted or ignored webhook's answer.
+var jsonType = []string{"application/json"}
+
 func writeStatus(w http.ResponseWriter, status, id string, ruleNames []string) {
 	b := make([]byte, 0, 64+32*len(ruleNames))
 	b = append(b, `{"id":`...)
@@ -358,7 +360,7 @@ func writeStatus(w http.ResponseWriter, status, id string, ruleNames []string) {
 	b = append(b, `,"status":`...)
 	b = strconv.AppendQuote(b, status)
 	b = append(b, "}\n"...)
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonType // already canonical: no copy per request
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 }
@@ -374,22 +376,22 @@ func appendJSONString(b []byte, s string) []byte {
 // slog.Logger.With's cost of cloning the handler per request.
 type reqLog struct {
 	l    *slog.Logger
-	base []any
+	base []slog.Attr
 }
 
-func (r reqLog) with(args ...any) reqLog {
+func (r reqLog) with(args ...slog.Attr) reqLog {
 	r.base = append(r.base[:len(r.base):len(r.base)], args...)
 	return r
 }
 
-func (r reqLog) Info(msg string, args ...any)  { r.emit(slog.LevelInfo, msg, args) }
-func (r reqLog) Warn(msg string, args ...any)  { r.emit(slog.LevelWarn, msg, args) }
-func (r reqLog) Error(msg string, args ...any) { r.emit(slog.LevelError, msg, args) }
+func (r reqLog) Info(msg string, args ...slog.Attr)  { r.emit(slog.LevelInfo, msg, args) }
+func (r reqLog) Warn(msg string, args ...slog.Attr)  { r.emit(slog.LevelWarn, msg, args) }
+func (r reqLog) Error(msg string, args ...slog.Attr) { r.emit(slog.LevelError, msg, args) }
 
-func (r reqLog) emit(level slog.Level, msg string, args []any) {
+func (r reqLog) emit(level slog.Level, msg string, args []slog.Attr) {
 	ctx := context.Background()
 	if !r.l.Enabled(ctx, level) {
 		return
 	}
-	r.l.Log(ctx, level, msg, append(r.base[:len(r.base):len(r.base)], args...)...)
+	r.l.LogAttrs(ctx, level, msg, append(r.base[:len(r.base):len(r.base)], args...)...)
 }

@@ -92,7 +92,7 @@ func (s *Store) Accept(ev *Event, jobs []*Job) (uint64, error) {
 	var dupOf uint64
 	err = s.update(func(tx *bolt.Tx) error {
 		dupOf = 0
-		if v := tx.Bucket(bDedup).Get(rec.dedup); v != nil {
+		if v := s.recorded(tx, rec.dedup); v != nil {
 			dupOf = btoi(v)
 			return nil
 		}
@@ -119,7 +119,7 @@ func (s *Store) Record(ev *Event) error {
 		return nil
 	}
 	s.updateAsync(func(tx *bolt.Tx) error {
-		if tx.Bucket(bDedup).Get(rec.dedup) != nil {
+		if s.recorded(tx, rec.dedup) != nil {
 			return nil
 		}
 		return s.write(tx, rec)
@@ -168,13 +168,27 @@ func (s *Store) write(tx *bolt.Tx, rec *encoded) error {
 	return nil
 }
 
+// surelyNew reports whether the filter is sure dk was never recorded.
+func (s *Store) surelyNew(dk []byte) bool {
+	f := s.filter.Load()
+	return f.ready.Load() && !f.mayContain(dk)
+}
+
+// recorded returns the event id stored under dk in tx, or nil.
+func (s *Store) recorded(tx *bolt.Tx, dk []byte) []byte {
+	if s.surelyNew(dk) {
+		return nil
+	}
+	return tx.Bucket(bDedup).Get(dk)
+}
+
 // Seen returns the event id recorded for (source, delivery id), or 0.
 func (s *Store) Seen(source, delivery string) uint64 {
 	dk := dedupKey(source, delivery)
 	if v, ok := s.inflight.Load(string(dk)); ok {
 		return v.(uint64)
 	}
-	if f := s.filter.Load(); f.ready.Load() && !f.mayContain(dk) {
+	if s.surelyNew(dk) {
 		return 0
 	}
 	var id uint64
