@@ -390,8 +390,14 @@ func (r reqLog) Error(msg string, args ...slog.Attr) { r.emit(slog.LevelError, m
 
 func (r reqLog) emit(level slog.Level, msg string, args []slog.Attr) {
 	ctx := context.Background()
-	if !r.l.Enabled(ctx, level) {
+	h := r.l.Handler()
+	if !h.Enabled(ctx, level) {
 		return
 	}
-	r.l.LogAttrs(ctx, level, msg, append(r.base[:len(r.base):len(r.base)], args...)...)
+	// A record made here, rather than by Logger.LogAttrs, skips capturing
+	// the caller's stack for a source location hookd never logs.
+	rec := slog.NewRecord(time.Now(), level, msg, 0)
+	rec.AddAttrs(r.base...)
+	rec.AddAttrs(args...)
+	_ = h.Handle(ctx, rec)
 }

@@ -11,6 +11,10 @@ import (
 // trusted proxy, the right-most address of X-Forwarded-For that is not a
 // trusted proxy itself (addresses to its left could be forged by the client).
 func (e *Engine) clientIP(r *http.Request) string {
+	return clientAddr(r, e.live.Load().cfg.TrustedProxies)
+}
+
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -20,8 +24,7 @@ func (e *Engine) clientIP(r *http.Request) string {
 		return host
 	}
 	peer = peer.Unmap()
-	trusted := e.Config().TrustedProxies
-	if !allowed(trusted, peer.String()) {
+	if !contains(trusted, peer) {
 		return peer.String()
 	}
 	hops := r.Header.Values("X-Forwarded-For")
@@ -43,7 +46,7 @@ func (e *Engine) clientIP(r *http.Request) string {
 			break
 		}
 		client = a.Unmap()
-		if !allowed(trusted, client.String()) {
+		if !contains(trusted, client) {
 			break
 		}
 	}
@@ -65,10 +68,10 @@ func parseHop(s string) (netip.Addr, error) {
 
 func allowed(list []netip.Prefix, ip string) bool {
 	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
+	return err == nil && contains(list, a.Unmap())
+}
+
+func contains(list []netip.Prefix, a netip.Addr) bool {
 	for _, p := range list {
 		if p.Contains(a) {
 			return true
