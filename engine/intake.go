@@ -152,12 +152,6 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		ev.Jobs = append(ev.Jobs, j.ID)
 	}
 	ev.Errors = evalErrs
-	if len(jobs) == 0 {
-		if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
-			duplicate(prev)
-			return
-		}
-	}
 	logCondErrs := func() {
 		for i := 0; i < len(condErrs); i += 2 {
 			log.Warn("rule not matched: its condition failed", slog.String("rule", condErrs[i]), slog.String("error", condErrs[i+1]))
@@ -166,10 +160,15 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	id := strconv.FormatUint(ev.ID, 10)
 	if len(jobs) == 0 {
 		ev.Status = "ignored"
-		logCondErrs()
-		if err := e.store.Record(ev); err != nil {
+		prev, err := e.store.Record(ev)
+		switch {
+		case errors.Is(err, store.ErrDuplicate):
+			duplicate(prev)
+			return
+		case err != nil:
 			log.Error("recording ignored event failed", slog.Any("error", err))
 		}
+		logCondErrs()
 		log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 		e.met.request(src.Name, "ignored")
 		writeStatus(w, "ignored", id, nil)

@@ -51,7 +51,7 @@ func TestSeenFilterAcrossBuilds(t *testing.T) {
 	}
 	old := time.Now().Add(-48 * time.Hour)
 	for i := 0; i < 300; i++ {
-		if err := s.Record(&Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("old%d", i), Status: "ignored", ReceivedAt: old}); err != nil {
+		if _, err := s.Record(&Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("old%d", i), Status: "ignored", ReceivedAt: old}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,7 +72,7 @@ func TestSeenFilterAcrossBuilds(t *testing.T) {
 		for i := 0; i < 2000; i++ {
 			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("new%d", i), Status: "ignored", ReceivedAt: time.Now()}
 			if i%2 == 0 {
-				if err := s.Record(ev); err != nil {
+				if _, err := s.Record(ev); err != nil {
 					t.Error(err)
 				}
 				continue

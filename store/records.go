@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -85,10 +86,11 @@ type Step struct {
 // it is durable. If the delivery is already recorded it returns the earlier
 // event's id and ErrDuplicate, and writes nothing.
 func (s *Store) Accept(ev *Event, jobs []*Job) (uint64, error) {
-	rec, err := encode(ev, jobs)
+	rec, err := encode(dedupKey(ev.Source, ev.DeliveryID), ev, jobs)
 	if err != nil {
 		return 0, err
 	}
+	defer rec.release()
 	var dupOf uint64
 	err = s.update(func(tx *bolt.Tx) error {
 		dupOf = 0
@@ -108,23 +110,49 @@ func (s *Store) Accept(ev *Event, jobs []*Job) (uint64, error) {
 }
 
 // Record writes an event with no jobs without waiting for the disk: an
-// ignored event owes its sender nothing.
-func (s *Store) Record(ev *Event) error {
-	rec, err := encode(ev, nil)
-	if err != nil {
-		return err
+// ignored event owes its sender nothing. A delivery already recorded, or
+// still on its way to the disk, is not written again: Record returns the
+// earlier event's id and ErrDuplicate.
+func (s *Store) Record(ev *Event) (uint64, error) {
+	dk := dedupKey(ev.Source, ev.DeliveryID)
+	if prev := s.seen(dk); prev != 0 {
+		return prev, ErrDuplicate
 	}
-	key := string(rec.dedup)
-	if _, loaded := s.inflight.LoadOrStore(key, ev.ID); loaded {
+	key := string(dk)
+	if prev, loaded := s.inflight.LoadOrStore(key, ev.ID); loaded {
+		return prev.(uint64), ErrDuplicate
+	}
+	rec, err := encode(dk, ev, nil)
+	if err != nil {
+		s.inflight.Delete(key)
+		return 0, err
+	}
+	r := &recordOp{s: s, rec: rec, key: key}
+	r.w.op = r
+	if !s.send(&r.w) {
+		r.done(ErrClosed)
+	}
+	return ev.ID, nil
+}
+
+// recordOp writes an ignored event unless its delivery got recorded first.
+type recordOp struct {
+	w   write
+	s   *Store
+	rec *encoded
+	key string
+}
+
+func (r *recordOp) apply(tx *bolt.Tx) error {
+	if r.s.recorded(tx, r.rec.dedup) != nil {
 		return nil
 	}
-	s.updateAsync(func(tx *bolt.Tx) error {
-		if s.recorded(tx, rec.dedup) != nil {
-			return nil
-		}
-		return s.write(tx, rec)
-	}, func(error) { s.inflight.Delete(key) })
-	return nil
+	return r.s.write(tx, r.rec)
+}
+
+func (r *recordOp) done(error) {
+	r.s.inflight.Delete(r.key)
+	r.rec.release()
 }
 
 // encoded is an event and its jobs marshalled by the request's goroutine, so
@@ -132,11 +160,35 @@ func (s *Store) Record(ev *Event) error {
 type encoded struct {
 	dedup, id, event []byte
 	jobIDs, jobs     [][]byte
+	buf              *[]byte // event's pooled buffer, if it has one
 }
 
-func encode(ev *Event, jobs []*Job) (*encoded, error) {
-	rec := &encoded{dedup: dedupKey(ev.Source, ev.DeliveryID), id: itob(ev.ID)}
-	rec.event = appendEvent(make([]byte, 0, 512+len(ev.Body)*4/3+64*len(ev.Headers)), ev)
+// release returns the event's buffer to the pool: only once the write has
+// committed or failed for good.
+func (rec *encoded) release() {
+	if rec.buf != nil && cap(rec.event) <= maxPooledBuf {
+		*rec.buf = rec.event[:0]
+		eventBufs.Put(rec.buf)
+	}
+	rec.buf, rec.event = nil, nil
+}
+
+// eventBufs recycles encoding buffers once their transaction has committed
+// (bbolt reads a value until then): a busy intake otherwise allocates one
+// per request.
+var eventBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBuf = 16 << 10
+
+func encode(dk []byte, ev *Event, jobs []*Job) (*encoded, error) {
+	rec := &encoded{dedup: dk, id: itob(ev.ID)}
+	need := 512 + len(ev.Body)*4/3 + 64*len(ev.Headers)
+	if need <= maxPooledBuf {
+		rec.buf = eventBufs.Get().(*[]byte)
+		rec.event = appendEvent((*rec.buf)[:0], ev)
+	} else {
+		rec.event = appendEvent(make([]byte, 0, need), ev)
+	}
 	for _, j := range jobs {
 		data, err := json.Marshal(j)
 		if err != nil {
@@ -155,6 +207,9 @@ func (s *Store) write(tx *bolt.Tx, rec *encoded) error {
 	}
 	if err := appending(tx, bEvents).Put(rec.id, rec.event); err != nil {
 		return err
+	}
+	if len(rec.jobIDs) == 0 {
+		return nil
 	}
 	jb, open := appending(tx, bJobs), appending(tx, bOpen)
 	for i, id := range rec.jobIDs {
@@ -184,7 +239,10 @@ func (s *Store) recorded(tx *bolt.Tx, dk []byte) []byte {
 
 // Seen returns the event id recorded for (source, delivery id), or 0.
 func (s *Store) Seen(source, delivery string) uint64 {
-	dk := dedupKey(source, delivery)
+	return s.seen(dedupKey(source, delivery))
+}
+
+func (s *Store) seen(dk []byte) uint64 {
 	if v, ok := s.inflight.Load(string(dk)); ok {
 		return v.(uint64)
 	}

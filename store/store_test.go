@@ -101,7 +101,7 @@ func TestRecordIgnoredIsDurableAfterSync(t *testing.T) {
 	}
 	defer s.Close()
 	ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: "ign", Status: "ignored"}
-	if err := s.Record(ev); err != nil {
+	if _, err := s.Record(ev); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Sync(); err != nil {
@@ -113,5 +113,51 @@ func TestRecordIgnoredIsDurableAfterSync(t *testing.T) {
 	got, err := s.Event(ev.ID)
 	if err != nil || got.Status != "ignored" {
 		t.Fatalf("event %+v %v", got, err)
+	}
+}
+
+// A delivery recorded twice is written once, whether the second copy comes
+// while the first is still queued or after it is on disk; and events whose
+// encoding buffers are recycled come back intact.
+func TestRecordDuplicateAndIntact(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 400
+	ids := make([]uint64, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i), Status: "ignored", Body: []byte(fmt.Sprintf(`{"n":%d,"pad":"%0*d"}`, i, i%300, 0))}
+			id, err := s.Record(ev)
+			if err != nil || id != ev.ID {
+				t.Errorf("record %d: %d %v", i, id, err)
+			}
+			ids[i] = id
+			again := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i), Status: "ignored"}
+			if prev, err := s.Record(again); !errors.Is(err, ErrDuplicate) || prev != ev.ID {
+				t.Errorf("queued redelivery %d: %d %v, want %d ErrDuplicate", i, prev, err, ev.ID)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if prev, err := s.Record(&Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i)}); !errors.Is(err, ErrDuplicate) || prev != ids[i] {
+			t.Fatalf("stored redelivery %d: %d %v, want %d ErrDuplicate", i, prev, err, ids[i])
+		}
+		ev, err := s.Event(ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf(`{"n":%d,"pad":"%0*d"}`, i, i%300, 0); string(ev.Body) != want || ev.DeliveryID != fmt.Sprintf("d%d", i) {
+			t.Fatalf("event %d came back as %s %q", i, ev.DeliveryID, ev.Body)
+		}
 	}
 }
