@@ -196,7 +196,7 @@ func (e *Engine) Start() error {
 	mux.Handle("GET /metrics", e.met.handler())
 	mux.Handle("/", http.HandlerFunc(e.intake))
 	e.srv = &http.Server{
-		Handler:           mux,
+		Handler:           e.hooksFirst(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

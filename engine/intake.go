@@ -29,6 +29,19 @@ func errorJSON(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
+// hooksFirst sends a POST to a source's path straight to intake: the mux's
+// pattern matching showed in the intake profile. Everything else, unknown
+// paths included, goes through mux as before.
+func (e *Engine) hooksFirst(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && e.live.Load().set.SourceByPath(r.URL.Path) != nil {
+			e.intake(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
 // intake handles a webhook, in this order: size limit, verification,
 // delivery id, de-duplication, matching, one durable transaction, answer.
 func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {

@@ -57,8 +57,9 @@ func (f *filter) mayContain(key []byte) bool {
 }
 
 // remember adds a dedup key about to be written, to the filter in use and
-// to the one being built. It runs on the committer, inside the transaction
-// that writes the key, so the key is in the filter before it can be read.
+// to the one being built. The committer calls it inside the transaction
+// that writes the key, so the key is in the filter before it can be read;
+// Record calls it too, as soon as the key is in flight.
 func (s *Store) remember(key []byte) {
 	s.filter.Load().add(key)
 	if nf := s.next.Load(); nf != nil {
@@ -114,6 +115,12 @@ func (s *Store) buildFilter() {
 		}
 		from = last
 	}
+	// Keys still on their way to the disk were added to the old filter
+	// only if Record added them before the build began.
+	s.inflight.Range(func(k, _ any) bool {
+		nf.add([]byte(k.(string)))
+		return true
+	})
 	nf.ready.Store(true)
 	s.filter.Store(nf)
 }

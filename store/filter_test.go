@@ -127,3 +127,37 @@ func TestSeenFilterAcrossBuilds(t *testing.T) {
 		t.Fatal("a kept delivery is not seen after the rebuild")
 	}
 }
+
+// Seen asks the filter before the in-flight keys: an ignored event still
+// on its way to the disk must be seen through a rebuild and swap.
+func TestSeenInFlightAcrossRebuild(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitFilter(t, s)
+	for round := 0; round < 20; round++ {
+		var wg sync.WaitGroup
+		ids := make([]uint64, 50)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.rebuildFilter()
+		}()
+		for i := range ids {
+			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("r%d-%d", round, i), Status: "ignored"}
+			if _, err := s.Record(ev); err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = ev.ID
+		}
+		wg.Wait()
+		s.bg.Wait()
+		for i, id := range ids {
+			if got := s.Seen("s", fmt.Sprintf("r%d-%d", round, i)); got != id {
+				t.Fatalf("round %d: r%d-%d seen as %d, want %d", round, round, i, got, id)
+			}
+		}
+	}
+}

@@ -120,8 +120,12 @@ func (s *Store) Record(ev *Event) (uint64, error) {
 	}
 	key := string(dk)
 	if prev, loaded := s.inflight.LoadOrStore(key, ev.ID); loaded {
-		return prev.(uint64), ErrDuplicate
+		return prev.(uint64), ErrDuplicate // a copy is on its way to the disk
 	}
+	// seen asks the filter before the in-flight keys, so the key goes in
+	// now, not only when the committer writes it. (A copy arriving in
+	// between is caught by LoadOrStore above.)
+	s.remember(dk)
 	rec, err := encode(dk, ev, nil)
 	if err != nil {
 		s.inflight.Delete(key)
@@ -243,11 +247,11 @@ func (s *Store) Seen(source, delivery string) uint64 {
 }
 
 func (s *Store) seen(dk []byte) uint64 {
+	if s.surelyNew(dk) { // in-flight keys are in the filter too (Record)
+		return 0
+	}
 	if v, ok := s.inflight.Load(string(dk)); ok {
 		return v.(uint64)
-	}
-	if s.surelyNew(dk) {
-		return 0
 	}
 	var id uint64
 	_ = s.db.View(func(tx *bolt.Tx) error {

@@ -39,6 +39,7 @@ var ErrClosed = errors.New("store is closed")
 type Store struct {
 	db      *bolt.DB
 	writes  chan *write
+	wake    chan struct{} // a waited write is queued
 	done    chan struct{}
 	closing sync.Once
 	closeMu sync.RWMutex // held shared to send on writes, exclusively to close it
@@ -92,7 +93,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	s := &Store{db: db, writes: make(chan *write, 4096), done: make(chan struct{})}
+	s := &Store{db: db, writes: make(chan *write, 4096), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	var last uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen, bMeta} {
@@ -137,6 +138,10 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.writes)
 		s.closeMu.Unlock()
+		select { // don't let a held-back batch delay Close
+		case s.wake <- struct{}{}:
+		default:
+		}
 	})
 	<-s.done
 	s.bg.Wait()
@@ -160,7 +165,7 @@ func (s *Store) commitLoop() {
 	for w := range s.writes {
 		batch = append(batch[:0], w)
 		waiting := w.errc != nil // someone waits for this commit
-		open := true
+		open, expired := true, false
 		var deadline time.Time
 	fill:
 		for len(batch) < maxBatch {
@@ -173,29 +178,24 @@ func (s *Store) commitLoop() {
 				batch = append(batch, w)
 				waiting = waiting || w.errc != nil
 			default:
-				if waiting {
+				if waiting || expired {
 					break fill
 				}
 				// Only writes that nobody waits for (an ignored event, a
 				// superseded job): let them ride with the next write that
 				// someone does wait for, or go after asyncDelay, rather
 				// than spending an fsync on them alone and making the next
-				// waited write wait for that one.
+				// waited write wait for that one. Meanwhile they queue
+				// without waking the committer; a waited write wakes it.
 				if deadline.IsZero() {
 					deadline = time.Now().Add(asyncDelay)
 				}
 				timer.Reset(time.Until(deadline))
 				select {
-				case w, ok := <-s.writes:
+				case <-s.wake:
 					timer.Stop()
-					if !ok {
-						open = false
-						break fill
-					}
-					batch = append(batch, w)
-					waiting = w.errc != nil
 				case <-timer.C:
-					break fill
+					expired = true
 				}
 			}
 		}
@@ -258,6 +258,12 @@ func (s *Store) send(w *write) bool {
 		return false
 	}
 	s.writes <- w
+	if w.errc != nil || len(s.writes) >= maxBatch {
+		select { // wake the committer if it is holding writes back
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
 	return true
 }
 
