@@ -61,10 +61,12 @@ func (f *filter) mayContain(key []byte) bool {
 // that writes the key, so the key is in the filter before it can be read;
 // Record calls it too, as soon as the key is in flight.
 func (s *Store) remember(key []byte) {
-	s.filter.Load().add(key)
+	// next before filter: a build swaps filter in before it clears next,
+	// so a key misses the new filter neither way.
 	if nf := s.next.Load(); nf != nil {
 		nf.add(key)
 	}
+	s.filter.Load().add(key)
 }
 
 // buildFilter builds a fresh filter from the dedup keys on disk and swaps
