@@ -39,7 +39,7 @@ var ErrClosed = errors.New("store is closed")
 type Store struct {
 	db      *bolt.DB
 	writes  chan *write
-	wake    chan struct{} // a waited write is queued
+	wake    chan struct{} // a waited write, or a long queue, awaits the committer
 	done    chan struct{}
 	closing sync.Once
 	closeMu sync.RWMutex // held shared to send on writes, exclusively to close it
