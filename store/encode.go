@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -9,7 +10,9 @@ import (
 
 // appendEvent encodes ev as encoding/json would (the same fields, names and
 // omissions; map keys unsorted), without reflection: every webhook pays for
-// this encoding on its request's goroutine.
+// this encoding on its request's goroutine. One difference: a body that is
+// one JSON document is kept as it is, under body_json, rather than in
+// base64 under body, a third smaller; decodeEvent reads both.
 func appendEvent(b []byte, ev *Event) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendUint(b, ev.ID, 10)
@@ -28,11 +31,14 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"query":`...)
 		b = appendMap(b, ev.Query, false)
 	}
-	b = append(b, `,"body":`...)
-	if ev.Body == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '"')
+	switch {
+	case ev.Body == nil:
+		b = append(b, `,"body":null`...)
+	case rawJSON(ev.Body):
+		b = append(b, `,"body_json":`...)
+		b = append(b, ev.Body...)
+	default:
+		b = append(b, `,"body":"`...)
 		b = base64.StdEncoding.AppendEncode(b, ev.Body)
 		b = append(b, '"')
 	}
@@ -56,6 +62,32 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = appendStrings(b, ev.Errors)
 	}
 	return append(b, '}')
+}
+
+// rawJSON reports whether body can be stored as it is: one JSON value with
+// no whitespace around it, which decoding would not give back.
+func rawJSON(body []byte) bool {
+	if len(body) == 0 || isSpace(body[0]) || isSpace(body[len(body)-1]) {
+		return false
+	}
+	return json.Valid(body)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// decodeEvent decodes a stored event, whichever way its body was stored.
+func decodeEvent(v []byte, ev *Event) error {
+	x := struct {
+		*Event
+		BodyJSON json.RawMessage `json:"body_json"`
+	}{Event: ev}
+	if err := json.Unmarshal(v, &x); err != nil {
+		return err
+	}
+	if x.BodyJSON != nil {
+		ev.Body = []byte(x.BodyJSON)
+	}
+	return nil
 }
 
 func appendField(b []byte, name, v string) []byte {

@@ -159,7 +159,7 @@ func (s *Store) EventJobs(id uint64) (*Event, []*Job, error) {
 			return ErrNotFound
 		}
 		ev = new(Event)
-		if err := json.Unmarshal(v, ev); err != nil {
+		if err := decodeEvent(v, ev); err != nil {
 			return err
 		}
 		for _, jid := range ev.Jobs {

@@ -270,7 +270,7 @@ func (s *Store) Event(id uint64) (*Event, error) {
 			return fmt.Errorf("no event %d", id)
 		}
 		ev = new(Event)
-		return json.Unmarshal(v, ev)
+		return decodeEvent(v, ev)
 	})
 	return ev, err
 }
@@ -346,7 +346,7 @@ func (s *Store) AddJobs(eventID uint64, jobs []*Job) error {
 			return fmt.Errorf("no event %d", eventID)
 		}
 		var ev Event
-		if err := json.Unmarshal(v, &ev); err != nil {
+		if err := decodeEvent(v, &ev); err != nil {
 			return err
 		}
 		jb, open := appending(tx, bJobs), appending(tx, bOpen)
@@ -359,6 +359,6 @@ func (s *Store) AddJobs(eventID uint64, jobs []*Job) error {
 				return err
 			}
 		}
-		return put(eb, ev.ID, &ev)
+		return eb.Put(itob(ev.ID), appendEvent(nil, &ev))
 	})
 }

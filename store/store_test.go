@@ -1,11 +1,14 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Concurrent accepts share commits, and a delivery accepted twice at once
@@ -159,5 +162,45 @@ func TestRecordDuplicateAndIntact(t *testing.T) {
 		if want := fmt.Sprintf(`{"n":%d,"pad":"%0*d"}`, i, i%300, 0); string(ev.Body) != want || ev.DeliveryID != fmt.Sprintf("d%d", i) {
 			t.Fatalf("event %d came back as %s %q", i, ev.DeliveryID, ev.Body)
 		}
+	}
+}
+
+// Bodies come back byte for byte through Accept, a replay's AddJobs, and
+// from records written by earlier versions (base64 bodies, json.Marshal).
+func TestEventBodiesRoundTrip(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bodies := []string{`{"ref":"refs/heads/main","n":1}`, "{\"a\":1}\n", "a=1&b=2", "\x00\xff"}
+	for i, body := range bodies {
+		ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("b%d", i), Body: []byte(body), Status: "accepted", Headers: map[string]string{"x": "y"}}
+		j := &Job{ID: s.NewID(), EventID: ev.ID, Rule: "r", State: Done}
+		ev.Jobs = []uint64{j.ID}
+		if _, err := s.Accept(ev, []*Job{j}); err != nil {
+			t.Fatal(err)
+		}
+		r := &Job{ID: s.NewID(), EventID: ev.ID, Rule: "r", State: Queued}
+		if err := s.AddJobs(ev.ID, []*Job{r}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Event(ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Body) != body || got.Headers["x"] != "y" || len(got.Jobs) != 2 {
+			t.Fatalf("event %d came back as body %q headers %v jobs %v", i, got.Body, got.Headers, got.Jobs)
+		}
+	}
+	// A record as earlier versions wrote it.
+	old := &Event{ID: s.NewID(), Source: "s", DeliveryID: "old", Body: []byte(`{"a":1}`), Status: "ignored"}
+	data, _ := json.Marshal(old)
+	if err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bEvents).Put(itob(old.ID), data) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Event(old.ID)
+	if err != nil || string(got.Body) != `{"a":1}` {
+		t.Fatalf("old record: %q %v", got.Body, err)
 	}
 }
