@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -39,11 +40,27 @@ type signedReq struct {
 	hdr  http.Header
 }
 
+// signedPushes makes n signed pushes with delivery ids that grow, so each
+// new de-duplication key lands at the end of its index.
 func signedPushes(n int) []signedReq {
+	return pushes(n, func(i int) string { return fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i) })
+}
+
+// randomPushes uses random UUIDs for delivery ids, as GitHub does: each new
+// key lands at a random place in the de-duplication index.
+func randomPushes(n int) []signedReq {
+	return pushes(n, func(int) string {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	})
+}
+
+func pushes(n int, delivery func(int) string) []signedReq {
 	reqs := make([]signedReq, n)
 	for i := range reqs {
 		body := []byte(fmt.Sprintf(`{"ref":"refs/heads/main","after":"%040d","repository":{"full_name":"acme/site"},"pusher":{"name":"ada"},"n":%d}`, i, i))
-		reqs[i] = signedReq{body: body, hdr: githubHeaders(body, "push", fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i))}
+		reqs[i] = signedReq{body: body, hdr: githubHeaders(body, "push", delivery(i))}
 	}
 	return reqs
 }
@@ -227,7 +244,18 @@ rules:
 
 // Every request is recorded with its job and supersedes the waiting one:
 // intake, not execution, is measured.
-func BenchmarkIntakeAccepted(b *testing.B) {
+func BenchmarkIntakeAccepted(b *testing.B) { intakeAccepted(b, signedPushes(b.N)) }
+
+func BenchmarkIntakeIgnored(b *testing.B) { intakeIgnored(b, signedPushes(b.N)) }
+
+// The same with random delivery ids, as real providers send: each new
+// de-duplication key rewrites a leaf page of its index somewhere in the
+// middle, where growing ids only ever touch the last one.
+func BenchmarkIntakeAcceptedRandomIDs(b *testing.B) { intakeAccepted(b, randomPushes(b.N)) }
+
+func BenchmarkIntakeIgnoredRandomIDs(b *testing.B) { intakeIgnored(b, randomPushes(b.N)) }
+
+func intakeAccepted(b *testing.B, reqs []signedReq) {
 	te := benchEngine(b, benchSource+`
   - name: deploy
     source: github
@@ -235,17 +263,17 @@ func BenchmarkIntakeAccepted(b *testing.B) {
     concurrency: latest
     actions: [{shell: {command: [sleep, "10"]}}]
 `, func(c *rules.Config) { c.ShutdownTimeout = time.Second; c.MaxQueued = 1 << 30 })
-	drive(b, te.url+"/hooks/github", signedPushes(b.N), 200)
+	drive(b, te.url+"/hooks/github", reqs, 200)
 }
 
-func BenchmarkIntakeIgnored(b *testing.B) {
+func intakeIgnored(b *testing.B, reqs []signedReq) {
 	te := benchEngine(b, benchSource+`
   - name: deploy
     source: github
     when: event == "release"
     actions: [{shell: {command: ["true"]}}]
 `, nil)
-	drive(b, te.url+"/hooks/github", signedPushes(b.N), 200)
+	drive(b, te.url+"/hooks/github", reqs, 200)
 }
 
 // 1,000 rules on the source, varied conditions, one matches.
