@@ -41,6 +41,27 @@ func (a *adminFlags) client() (*adminClient, error) {
 	return newAdminClient(cfg.AdminPath()), nil
 }
 
+// fetch calls the admin API and decodes its answer into out. It reports
+// true with an exit code when the command is finished: the call failed, or
+// -json asked for the answer as it came, which it has printed.
+func (a *adminFlags) fetch(ctx context.Context, method, path string, out any, stdout, stderr io.Writer) (bool, int) {
+	c, err := a.client()
+	if err != nil {
+		printErr(stderr, err)
+		return true, 1
+	}
+	raw, err := c.call(ctx, method, path, out)
+	if err != nil {
+		printErr(stderr, err)
+		return true, 1
+	}
+	if *a.json {
+		_, _ = stdout.Write(raw)
+		return true, 0
+	}
+	return false, 0
+}
+
 // adminClient calls the admin API over its unix socket (or host:port).
 type adminClient struct {
 	addr string
@@ -131,11 +152,6 @@ func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "hookd events: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	c, err := af.client()
-	if err != nil {
-		printErr(stderr, err)
-		return 1
-	}
 	q := url.Values{}
 	if *status != "" {
 		q.Set("status", *status)
@@ -148,14 +164,8 @@ func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Events []store.EventBrief `json:"events"`
 		Next   uint64             `json:"next"`
 	}
-	raw, err := c.call(ctx, "GET", "/events?"+q.Encode(), &out)
-	if err != nil {
-		printErr(stderr, err)
-		return 1
-	}
-	if *af.json {
-		_, _ = stdout.Write(raw)
-		return 0
+	if done, code := af.fetch(ctx, "GET", "/events?"+q.Encode(), &out, stdout, stderr); done {
+		return code
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tEVENT\tSTATUS\tRULES\tDELIVERY")
@@ -177,20 +187,9 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	c, err := af.client()
-	if err != nil {
-		printErr(stderr, err)
-		return 1
-	}
 	var v engine.EventView
-	raw, err := c.call(ctx, "GET", "/events/"+strconv.FormatUint(id, 10), &v)
-	if err != nil {
-		printErr(stderr, err)
-		return 1
-	}
-	if *af.json {
-		_, _ = stdout.Write(raw)
-		return 0
+	if done, code := af.fetch(ctx, "GET", "/events/"+strconv.FormatUint(id, 10), &v, stdout, stderr); done {
+		return code
 	}
 	printEvent(stdout, &v)
 	return 0
@@ -203,24 +202,13 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return code
 	}
-	c, err := af.client()
-	if err != nil {
-		printErr(stderr, err)
-		return 1
-	}
 	var out struct {
 		Rules   []string `json:"rules"`
 		Jobs    []string `json:"jobs"`
 		Skipped []string `json:"skipped"`
 	}
-	raw, err := c.call(ctx, "POST", "/events/"+strconv.FormatUint(id, 10)+"/replay", &out)
-	if err != nil {
-		printErr(stderr, err)
-		return 1
-	}
-	if *af.json {
-		_, _ = stdout.Write(raw)
-		return 0
+	if done, code := af.fetch(ctx, "POST", "/events/"+strconv.FormatUint(id, 10)+"/replay", &out, stdout, stderr); done {
+		return code
 	}
 	for i, r := range out.Rules {
 		fmt.Fprintf(stdout, "event %d: rule %s queued again as job %s\n", id, r, out.Jobs[i])
