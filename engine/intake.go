@@ -124,7 +124,8 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	log = log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
 	// De-duplication: an event that matches a rule is checked inside the
 	// transaction that records it (Accept), which also settles two copies
-	// arriving at once; one that matches nothing is checked here.
+	// arriving at once; one that matches nothing, by Record, before it is
+	// queued.
 	duplicate := func(prev uint64) {
 		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
@@ -351,10 +352,10 @@ func init() {
 	}
 }
 
-// writeStatus answers 200 with {"id":…,"rules":[…],"status":…}, written by
-// hand: it is every accepted or ignored webhook's answer.
 var jsonType = []string{"application/json"}
 
+// writeStatus answers 200 with {"id":…,"rules":[…],"status":…}, written by
+// hand: it is every accepted or ignored webhook's answer.
 func writeStatus(w http.ResponseWriter, status, id string, ruleNames []string) {
 	b := make([]byte, 0, 64+32*len(ruleNames))
 	b = append(b, `{"id":`...)
