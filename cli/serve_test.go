@@ -16,10 +16,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"hookd/internal/logbuf"
 )
 
 const serveSecret = "hunter2-webhook-secret-value"
@@ -99,23 +100,6 @@ func (n *notifyListener) next(t *testing.T, key string) map[string]string {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func githubSign(body []byte, event, delivery string) http.Header {
 	m := hmac.New(sha256.New, []byte(serveSecret))
 	m.Write(body)
@@ -179,7 +163,7 @@ func runDaemon(t *testing.T, bin, format string) string {
 	// No WATCHDOG_PID: hookd's pid is unknown before the start, and
 	// without it WATCHDOG_USEC is meant for whoever reads it.
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+n.path, "TEST_SECRET="+serveSecret, "WATCHDOG_USEC=60000000")
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	cmd.Stderr, cmd.Stdout = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -14,10 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"hookd/internal/logbuf"
 	"hookd/rules"
 	"hookd/store"
 )
@@ -29,26 +29,9 @@ type testEngine struct {
 	*Engine
 	t       testing.TB
 	dir     string
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	url     string
 	stopped bool
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startEngine writes rules (with $DIR replaced by the temp dir) and starts
@@ -74,7 +57,7 @@ func startEngine(t testing.TB, dir, rulesYAML string, mod func(*rules.Config)) *
 	if mod != nil {
 		mod(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	env := append(os.Environ(), "TEST_SECRET="+secret)
 	lookup := func(k string) (string, bool) {
 		if k == "TEST_SECRET" {

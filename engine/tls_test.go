@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"hookd/internal/logbuf"
 	"hookd/rules"
 )
 
@@ -72,7 +73,7 @@ func TestTLSServesAndReloadsCertificate(t *testing.T) {
 	cfg := rules.DefaultConfig()
 	cfg.Listen, cfg.RulesDir, cfg.DataDir = "127.0.0.1:0", rd, filepath.Join(dir, "data")
 	cfg.TLSCert, cfg.TLSKey = certFile, keyFile
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	// Check the files at every handshake, so the test needs no waiting.
 	e, err := New(Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(logs, nil)), CertCheckInterval: time.Nanosecond})
 	if err != nil {

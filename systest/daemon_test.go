@@ -15,10 +15,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"hookd/internal/logbuf"
 )
 
 const secret = "systest-secret-0f4e"
@@ -41,23 +42,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // site is a directory with rules, data and a fixed address, on which
 // daemons are started one after the other.
 type site struct {
@@ -65,7 +49,7 @@ type site struct {
 	dir  string
 	addr string
 	env  []string
-	logs *lockedBuffer
+	logs *logbuf.Buffer
 }
 
 func newSite(t *testing.T, rulesYAML, configYAML string) *site {
@@ -82,7 +66,7 @@ func newSite(t *testing.T, rulesYAML, configYAML string) *site {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &site{t: t, dir: dir, addr: addr, env: append(os.Environ(), "WEBHOOK_SECRET="+secret, "OUT="+filepath.Join(dir, "ran")), logs: &lockedBuffer{}}
+	s := &site{t: t, dir: dir, addr: addr, env: append(os.Environ(), "WEBHOOK_SECRET="+secret, "OUT="+filepath.Join(dir, "ran")), logs: &logbuf.Buffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("daemon logs:\n%s", s.logs.String())
