@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,6 +57,18 @@ func randomPushes(n int) []signedReq {
 	})
 }
 
+// fullPushes sends pushes the size and shape of GitHub's own (about 7 KB:
+// the repository with its URL templates, owner, sender, a commit), with
+// random delivery ids: what a busy GitHub App or organisation hook sends.
+func fullPushes(n int) []signedReq {
+	reqs := randomPushes(n)
+	for i := range reqs {
+		body := fullPush(i)
+		reqs[i] = signedReq{body: body, hdr: githubHeaders(body, "push", reqs[i].hdr.Get("X-Github-Delivery"))}
+	}
+	return reqs
+}
+
 func pushes(n int, delivery func(int) string) []signedReq {
 	reqs := make([]signedReq, n)
 	for i := range reqs {
@@ -63,6 +76,51 @@ func pushes(n int, delivery func(int) string) []signedReq {
 		reqs[i] = signedReq{body: body, hdr: githubHeaders(body, "push", delivery(i))}
 	}
 	return reqs
+}
+
+// fullPush is a compact push payload with GitHub's fields.
+func fullPush(i int) []byte {
+	const repoURL = "https://api.github.com/repos/acme/site"
+	user := func(login string) map[string]any {
+		u := map[string]any{"login": login, "id": 21031067, "node_id": "MDQ6VXNlcjIxMDMxMDY3", "gravatar_id": "",
+			"avatar_url": "https://avatars.githubusercontent.com/u/21031067?v=4", "html_url": "https://github.com/" + login,
+			"url": "https://api.github.com/users/" + login, "type": "User", "site_admin": false}
+		for _, f := range []string{"followers", "following{/other_user}", "gists{/gist_id}", "starred{/owner}{/repo}", "subscriptions", "orgs", "repos", "events{/privacy}", "received_events"} {
+			name := strings.TrimSuffix(strings.SplitN(f, "{", 2)[0], "s") + "s_url"
+			u[name] = "https://api.github.com/users/" + login + "/" + f
+		}
+		return u
+	}
+	repo := map[string]any{"id": 186853002, "node_id": "MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI=", "name": "site", "full_name": "acme/site",
+		"private": false, "owner": user("acme"), "html_url": "https://github.com/acme/site", "description": "The acme site",
+		"fork": false, "url": "https://github.com/acme/site", "created_at": 1557933565, "updated_at": "2026-11-15T15:20:41Z",
+		"pushed_at": 1557933657, "git_url": "git://github.com/acme/site.git", "ssh_url": "git@github.com:acme/site.git",
+		"clone_url": "https://github.com/acme/site.git", "svn_url": "https://github.com/acme/site", "homepage": nil, "size": 1204,
+		"stargazers_count": 12, "watchers_count": 12, "language": "Go", "has_issues": true, "has_projects": true,
+		"has_downloads": true, "has_wiki": true, "has_pages": false, "forks_count": 3, "mirror_url": nil, "archived": false,
+		"disabled": false, "open_issues_count": 2, "license": nil, "forks": 3, "open_issues": 2, "watchers": 12,
+		"default_branch": "main", "stargazers": 12, "master_branch": "main", "topics": []string{}, "visibility": "public"}
+	for _, f := range []string{"forks", "keys{/key_id}", "collaborators{/collaborator}", "teams", "hooks", "issues/events{/number}",
+		"events", "assignees{/user}", "branches{/branch}", "tags", "git/blobs{/sha}", "git/tags{/sha}", "git/refs{/sha}",
+		"git/trees{/sha}", "statuses/{sha}", "languages", "stargazers", "contributors", "subscribers", "subscription",
+		"commits{/sha}", "git/commits{/sha}", "comments{/number}", "issues/comments{/number}", "contents/{+path}",
+		"compare/{base}...{head}", "merges", "{archive_format}{/ref}", "downloads", "issues{/number}", "pulls{/number}",
+		"milestones{/number}", "notifications{?since,all,participating}", "labels{/name}", "releases{/id}", "deployments"} {
+		repo[strings.NewReplacer("/", "_", "{", "", "}", "", "+", "", "?", "", ",", "", ".", "").Replace(f)+"_url"] = repoURL + "/" + f
+	}
+	sha := fmt.Sprintf("%040x", i)
+	commit := map[string]any{"id": sha, "tree_id": fmt.Sprintf("%040x", i+1), "distinct": true,
+		"message":   "Fix the deploy script's handling of a missing release directory\n\nIt failed on the first deploy.",
+		"timestamp": "2026-11-28T04:03:09Z", "url": "https://github.com/acme/site/commit/" + sha,
+		"author":    map[string]any{"name": "Ada", "email": "ada@example.com", "username": "ada"},
+		"committer": map[string]any{"name": "Ada", "email": "ada@example.com", "username": "ada"},
+		"added":     []string{}, "removed": []string{}, "modified": []string{"deploy.sh", "README.md"}}
+	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "before": fmt.Sprintf("%040x", i+2), "after": sha,
+		"created": false, "deleted": false, "forced": false, "base_ref": nil,
+		"compare": "https://github.com/acme/site/compare/" + sha[:12] + "..." + sha[28:],
+		"commits": []any{commit}, "head_commit": commit, "repository": repo,
+		"pusher": map[string]any{"name": "ada", "email": "ada@example.com"}, "sender": user("ada")})
+	return body
 }
 
 // drive sends reqs to url from `clients` goroutines and reports throughput
@@ -254,6 +312,16 @@ func BenchmarkIntakeIgnored(b *testing.B) { intakeIgnored(b, signedPushes(b.N)) 
 func BenchmarkIntakeAcceptedRandomIDs(b *testing.B) { intakeAccepted(b, randomPushes(b.N)) }
 
 func BenchmarkIntakeIgnoredRandomIDs(b *testing.B) { intakeIgnored(b, randomPushes(b.N)) }
+
+// Pushes the size of GitHub's, with random delivery ids, against ceilings
+// that read, verify (and store) the same bodies.
+func BenchmarkCeilingDurableFull(b *testing.B) { drive(b, ceiling(b, true), fullPushes(b.N), 200) }
+
+func BenchmarkCeilingVerifyOnlyFull(b *testing.B) { drive(b, ceiling(b, false), fullPushes(b.N), 200) }
+
+func BenchmarkIntakeAcceptedFull(b *testing.B) { intakeAccepted(b, fullPushes(b.N)) }
+
+func BenchmarkIntakeIgnoredFull(b *testing.B) { intakeIgnored(b, fullPushes(b.N)) }
 
 func intakeAccepted(b *testing.B, reqs []signedReq) {
 	te := benchEngine(b, benchSource+`
