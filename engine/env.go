@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"unsafe"
+
 	"hookd/rules"
 	"hookd/verify"
 )
@@ -12,11 +14,12 @@ func ParseBody(contentType string, raw []byte) any { return parseBody(contentTyp
 // RequestEnv builds the expression environment of a request as intake
 // matches it: headers and query with secrets redacted, the delivery id and
 // event type from the provider or the source's id and event expressions.
-// vr.JSON must hold the parsed body. It also returns the errors of the id
+// vr.JSON must hold the parsed body, and vr.Body is not modified after:
+// raw shares its memory. It also returns the errors of the id
 // and event expressions, which fall back to the provider's defaults.
 func RequestEnv(src *rules.Source, vr *verify.Request, method, path, remote string) (*rules.Env, []string) {
 	headers, query := redacted(src.Verifier, vr.Header, vr.Query)
-	env := (&rules.Env{Source: src.Name, Headers: headers, Body: vr.JSON, Raw: string(vr.Body), Query: query,
+	env := (&rules.Env{Source: src.Name, Headers: headers, Body: vr.JSON, Raw: unsafe.String(unsafe.SliceData(vr.Body), len(vr.Body)), Query: query,
 		Method: method, Path: path, RemoteAddr: remote, ReceivedAt: vr.Now}).Bind()
 	var evalErrs []string
 	env.ID = src.Verifier.DeliveryID(vr)

@@ -119,7 +119,7 @@ func (s *Store) ListEvents(o ListOptions) ([]EventBrief, uint64, error) {
 			}
 			scanned++
 			var h eventHead
-			if json.Unmarshal(v, &h) != nil {
+			if decodeHead(v, &h) != nil {
 				continue
 			}
 			if o.Source != "" && h.Source != o.Source {

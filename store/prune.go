@@ -46,7 +46,7 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 				n++
 				next = btoi(k) + 1
 				var h eventHead
-				if json.Unmarshal(v, &h) != nil {
+				if decodeHead(v, &h) != nil {
 					continue
 				}
 				if !h.ReceivedAt.Before(cutoff) {
