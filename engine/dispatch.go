@@ -62,7 +62,7 @@ func (d *dispatcher) start() error {
 			}
 			j.State = store.Queued
 			j.Updated = now
-			d.save(j, false, d.e.log)
+			d.save(j, store.Later, d.e.log)
 			d.enqueueLocked(j)
 		case store.Retrying:
 			if j.Lane != "" {
@@ -174,7 +174,7 @@ func (d *dispatcher) supersedeLocked(old, by *store.Job) {
 	old.State = store.Superseded
 	old.Error = fmt.Sprintf("superseded by job %d of event %d", by.ID, by.EventID)
 	old.Updated = time.Now().UTC()
-	d.save(old, false, d.e.log)
+	d.save(old, store.Later, d.e.log)
 	d.pending--
 	d.e.log.Info("job superseded", "event_id", old.EventID, "job", old.ID, "rule", old.Rule, "by_job", by.ID)
 	d.e.met.jobOutcome(old.Rule, "superseded")

@@ -22,7 +22,7 @@ func (d *dispatcher) run(j *store.Job) {
 	rule := lv.set.Rules[j.Rule]
 	if rule == nil {
 		j.State, j.Error, j.Updated = store.Cancelled, "cancelled: rule "+j.Rule+" is no longer in the configuration", now
-		d.save(j, false, log)
+		d.save(j, store.Later, log)
 		log.Warn("job cancelled: its rule was removed")
 		e.met.jobOutcome(j.Rule, "cancelled")
 		d.finished(j, true, 0)
@@ -31,7 +31,7 @@ func (d *dispatcher) run(j *store.Job) {
 	ev, err := e.store.Event(j.EventID)
 	if err != nil {
 		j.State, j.Error, j.Updated = store.Failed, "cannot read the event: "+err.Error(), now
-		d.save(j, false, log)
+		d.save(j, store.Later, log)
 		log.Error("job failed: cannot read its event", "error", err)
 		e.met.jobOutcome(j.Rule, "failed")
 		d.finished(j, true, 0)
@@ -44,7 +44,7 @@ func (d *dispatcher) run(j *store.Job) {
 	// The running mark is durable before anything runs: after a crash, a job
 	// that may have had effects is known to have run (its attempt counted),
 	// so "ran twice" only ever happens to a job recorded as running.
-	if err := e.store.SaveJob(j, true); err != nil {
+	if err := e.store.SaveJob(j, store.Wait, nil); err != nil {
 		*j = prev
 		log.Error("cannot record the job as running; trying again later", "error", err)
 		d.finished(j, false, 5*time.Second)
@@ -72,7 +72,10 @@ func (d *dispatcher) run(j *store.Job) {
 	j.Updated = att.End
 	if runErr == nil {
 		j.State = store.Done
-		d.save(j, true, log) // a crash now must not run it again
+		// Committed at once, as a waited write would be, but the worker
+		// goes on to its next job meanwhile: until the commit, a crash
+		// runs this job again, as it would while waiting for it.
+		d.save(j, store.Soon, log)
 		log.Info("job done", "attempt", n)
 		e.met.jobOutcome(rule.Name, "done")
 		d.finished(j, true, 0)
@@ -83,7 +86,7 @@ func (d *dispatcher) run(j *store.Job) {
 		// Killed by shutdown: it runs again at the next start.
 		j.State = store.Queued
 		att.Error = "interrupted by shutdown: " + att.Error
-		d.save(j, true, log)
+		d.save(j, store.Wait, log)
 		log.Warn("job interrupted by shutdown; it stays queued")
 		e.met.jobOutcome(rule.Name, "interrupted")
 		return
@@ -94,7 +97,7 @@ func (d *dispatcher) run(j *store.Job) {
 			delay = retryAfter
 		}
 		j.State, j.NextAt, j.Error = store.Retrying, time.Now().Add(delay).UTC(), att.Error
-		d.save(j, false, log)
+		d.save(j, store.Later, log)
 		log.Warn("job attempt failed; will retry", "attempt", n, "retry_in", delay.Round(time.Millisecond).String(), "error", att.Error)
 		e.met.jobOutcome(rule.Name, "retry")
 		d.finished(j, false, delay)
@@ -106,7 +109,7 @@ func (d *dispatcher) run(j *store.Job) {
 		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv}
 		j.OnFailure, _, _ = d.runActions(lv, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true))
 	}
-	d.save(j, false, log)
+	d.save(j, store.Later, log)
 	log.Error("job failed", "attempts", n, "error", att.Error)
 	e.met.jobOutcome(rule.Name, "failed")
 	d.finished(j, true, 0)
@@ -214,10 +217,13 @@ func writeBodyFile(body []byte, rule *rules.Rule, log *slog.Logger) (string, fun
 	return "", func() {}
 }
 
-// save records a job's state. A failed write is logged: the store then still
-// holds the previous state, and at worst the job runs again after a restart.
-func (d *dispatcher) save(j *store.Job, wait bool, log *slog.Logger) {
-	if err := d.e.store.SaveJob(j, wait); err != nil {
-		log.Error("cannot record the job's state", "state", j.State, "error", err)
+// save records a job's state (how: store.Wait, Soon or Later). A failed
+// write is logged: the store then still holds the previous state, and at
+// worst the job runs again after a restart.
+func (d *dispatcher) save(j *store.Job, how int, log *slog.Logger) {
+	state := j.State
+	failed := func(err error) { log.Error("cannot record the job's state", "state", state, "error", err) }
+	if err := d.e.store.SaveJob(j, how, failed); err != nil {
+		failed(err)
 	}
 }

@@ -39,7 +39,7 @@ func add(t *testing.T, s *Store, delivery string, at time.Time, states ...string
 		t.Fatal(err)
 	}
 	for _, j := range jobs {
-		if err := s.SaveJob(j, true); err != nil { // final ones leave the open index
+		if err := s.SaveJob(j, Wait, nil); err != nil { // final ones leave the open index
 			t.Fatal(err)
 		}
 	}

@@ -295,9 +295,18 @@ func getJob(tx *bolt.Tx, id uint64) (*Job, error) {
 	return j, json.Unmarshal(v, j)
 }
 
-// SaveJob writes a job's new state. A final job leaves the open index.
-// wait selects whether to wait for the disk.
-func (s *Store) SaveJob(j *Job, wait bool) error {
+// How SaveJob writes: Wait returns once the state is durable; Soon
+// commits it at once without making the caller wait; Later lets it ride
+// with a later commit (up to asyncDelay), for states nothing depends on.
+const (
+	Wait = iota
+	Soon
+	Later
+)
+
+// SaveJob writes a job's new state. A final job leaves the open index. A
+// write that is not waited for reports its failure to failed, if not nil.
+func (s *Store) SaveJob(j *Job, how int, failed func(error)) error {
 	data, err := json.Marshal(j)
 	if err != nil {
 		return err
@@ -314,10 +323,20 @@ func (s *Store) SaveJob(j *Job, wait bool) error {
 		}
 		return appending(tx, bOpen).Put(id, nil)
 	}
-	if wait {
+	if how == Wait {
 		return s.update(fn)
 	}
-	s.updateAsync(fn, nil)
+	var after func(error)
+	if failed != nil {
+		after = func(err error) {
+			if err != nil {
+				failed(err)
+			}
+		}
+	}
+	if !s.send(&write{fn: fn, after: after, now: how == Soon}) && after != nil {
+		after(ErrClosed)
+	}
 	return nil
 }
 

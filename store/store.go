@@ -63,7 +63,11 @@ type write struct {
 	errc  chan error  // nil: nobody waits
 	after func(error) // runs once the write is committed or has failed
 	op    op          // instead of fn and after: one allocation per write
+	now   bool        // commit at once, as for a waited write
 }
+
+// urgent reports whether w must not be held back for a later commit.
+func (w *write) urgent() bool { return w.errc != nil || w.now }
 
 // op is a write that carries its own state, for the busiest path (an
 // ignored event), where two closures per request show up in the profile.
@@ -164,7 +168,7 @@ func (s *Store) commitLoop() {
 	timer.Stop()
 	for w := range s.writes {
 		batch = append(batch[:0], w)
-		waiting := w.errc != nil // someone waits for this commit
+		waiting := w.urgent() // someone waits for this commit
 		open, expired := true, false
 		var deadline time.Time
 	fill:
@@ -176,7 +180,7 @@ func (s *Store) commitLoop() {
 					break fill
 				}
 				batch = append(batch, w)
-				waiting = waiting || w.errc != nil
+				waiting = waiting || w.urgent()
 			default:
 				if waiting || expired {
 					break fill
@@ -258,7 +262,7 @@ func (s *Store) send(w *write) bool {
 		return false
 	}
 	s.writes <- w
-	if w.errc != nil || len(s.writes) >= maxBatch {
+	if w.urgent() || len(s.writes) >= maxBatch {
 		select { // wake the committer if it is holding writes back
 		case s.wake <- struct{}{}:
 		default:
@@ -274,14 +278,6 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return ErrClosed
 	}
 	return <-w.errc
-}
-
-// updateAsync queues fn without waiting: for writes that owe nothing to a
-// client (an ignored event, a job's progress). Writes commit in order.
-func (s *Store) updateAsync(fn func(tx *bolt.Tx) error, after func(error)) {
-	if !s.send(&write{fn: fn, after: after}) && after != nil {
-		after(ErrClosed)
-	}
 }
 
 // Sync waits until every write queued before it is durable.
