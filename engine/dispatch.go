@@ -49,6 +49,7 @@ func (d *dispatcher) start() error {
 		return err
 	}
 	now := time.Now()
+	var dropped []superseded
 	d.mu.Lock()
 	for _, j := range jobs {
 		d.pending++
@@ -63,24 +64,25 @@ func (d *dispatcher) start() error {
 			j.State = store.Queued
 			j.Updated = now
 			d.save(j, store.Later, d.e.log)
-			d.enqueueLocked(j)
+			dropped = d.enqueueLocked(j, dropped)
 		case store.Retrying:
 			if j.Lane != "" {
 				l := d.lane(j.Lane)
 				if l.busy || len(l.waiting) > 0 {
 					// Behind an older job of its lane; it keeps its
 					// NextAt, honoured when the lane reaches it.
-					d.enqueueLocked(j)
+					dropped = d.enqueueLocked(j, dropped)
 					continue
 				}
 				l.busy = true
 			}
 			d.scheduleLocked(j, time.Until(j.NextAt))
 		default:
-			d.enqueueLocked(j)
+			dropped = d.enqueueLocked(j, dropped)
 		}
 	}
 	d.mu.Unlock()
+	d.supersede(dropped)
 	if len(jobs) > 0 {
 		d.e.log.Info("recovered unfinished jobs", "jobs", len(jobs))
 	}
@@ -110,11 +112,13 @@ func (d *dispatcher) unadmit(n int) {
 
 // submit queues durable jobs that admit counted.
 func (d *dispatcher) submit(jobs []*store.Job) {
+	var dropped []superseded
 	d.mu.Lock()
 	for _, j := range jobs {
-		d.enqueueLocked(j)
+		dropped = d.enqueueLocked(j, dropped)
 	}
 	d.mu.Unlock()
+	d.supersede(dropped)
 }
 
 // poke wakes the workers (after a reload).
@@ -129,18 +133,24 @@ func (d *dispatcher) lane(key string) *lane {
 	return l
 }
 
-func (d *dispatcher) enqueueLocked(j *store.Job) {
+// superseded is a job a latest lane dropped for a newer one.
+type superseded struct{ old, by *store.Job }
+
+// enqueueLocked queues j, and appends to dropped the jobs that j's lane
+// will no longer run: the caller records them with supersede once it has
+// released the lock, which every submit takes.
+func (d *dispatcher) enqueueLocked(j *store.Job, dropped []superseded) []superseded {
 	if j.Lane == "" {
 		d.ready = append(d.ready, j)
 		d.cond.Signal()
-		return
+		return dropped
 	}
 	l := d.lane(j.Lane)
 	if !l.busy && len(l.waiting) == 0 {
 		l.busy = true
 		d.ready = append(d.ready, j)
 		d.cond.Signal()
-		return
+		return dropped
 	}
 	if j.Latest {
 		// At most one waits: the newest event replaces the waiting one.
@@ -154,11 +164,12 @@ func (d *dispatcher) enqueueLocked(j *store.Job) {
 		}
 		for _, old := range append(l.waiting, j) {
 			if old != keep {
-				d.supersedeLocked(old, keep)
+				d.pending--
+				dropped = append(dropped, superseded{old, keep})
 			}
 		}
 		l.waiting = append(l.waiting[:0], keep)
-		return
+		return dropped
 	}
 	// Arrival order: insert by id, as a restart would order them.
 	i := len(l.waiting)
@@ -168,16 +179,21 @@ func (d *dispatcher) enqueueLocked(j *store.Job) {
 	l.waiting = append(l.waiting, nil)
 	copy(l.waiting[i+1:], l.waiting[i:])
 	l.waiting[i] = j
+	return dropped
 }
 
-func (d *dispatcher) supersedeLocked(old, by *store.Job) {
-	old.State = store.Superseded
-	old.Error = fmt.Sprintf("superseded by job %d of event %d", by.ID, by.EventID)
-	old.Updated = time.Now().UTC()
-	d.save(old, store.Later, d.e.log)
-	d.pending--
-	d.e.log.Info("job superseded", "event_id", old.EventID, "job", old.ID, "rule", old.Rule, "by_job", by.ID)
-	d.e.met.jobOutcome(old.Rule, "superseded")
+// supersede records jobs their lane dropped. They are no longer in the
+// dispatcher, so nothing else touches them.
+func (d *dispatcher) supersede(dropped []superseded) {
+	for _, s := range dropped {
+		old := s.old
+		old.State = store.Superseded
+		old.Error = fmt.Sprintf("superseded by job %d of event %d", s.by.ID, s.by.EventID)
+		old.Updated = time.Now().UTC()
+		d.save(old, store.Later, d.e.log)
+		d.e.log.Info("job superseded", "event_id", old.EventID, "job", old.ID, "rule", old.Rule, "by_job", s.by.ID)
+		d.e.met.jobOutcome(old.Rule, "superseded")
+	}
 }
 
 // scheduleLocked puts j back on the ready list after delay.
