@@ -41,9 +41,7 @@ func appendEvent(b []byte, ev *Event) []byte {
 	b = appendField(b, "source", ev.Source)
 	b = appendField(b, "delivery_id", ev.DeliveryID)
 	b = appendField(b, "event", ev.Event)
-	b = append(b, `,"received_at":"`...)
-	b = ev.ReceivedAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, '"')
+	b = appendTime(b, "received_at", ev.ReceivedAt)
 	b = appendField(b, "method", ev.Method)
 	b = appendField(b, "path", ev.Path)
 	b = appendField(b, "remote_addr", ev.RemoteAddr)
@@ -73,6 +71,104 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = appendStrings(b, ev.Errors)
 	}
 	return append(b, '}')
+}
+
+// appendJob appends j as encoding/json would (the same bytes: Job has no
+// maps): each accepted event writes one or two jobs.
+func appendJob(b []byte, j *Job) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendUint(b, j.ID, 10)
+	b = append(b, `,"event_id":`...)
+	b = strconv.AppendUint(b, j.EventID, 10)
+	b = appendField(b, "rule", j.Rule)
+	if j.Lane != "" {
+		b = appendField(b, "lane", j.Lane)
+	}
+	if j.Latest {
+		b = append(b, `,"latest":true`...)
+	}
+	b = appendField(b, "state", j.State)
+	if len(j.Attempts) > 0 {
+		b = append(b, `,"attempts":[`...)
+		for i := range j.Attempts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendAttempt(b, &j.Attempts[i])
+		}
+		b = append(b, ']')
+	}
+	if !j.NextAt.IsZero() {
+		b = appendTime(b, "next_at", j.NextAt)
+	}
+	if j.Error != "" {
+		b = appendField(b, "error", j.Error)
+	}
+	if len(j.OnFailure) > 0 {
+		b = append(b, `,"on_failure":`...)
+		b = appendSteps(b, j.OnFailure)
+	}
+	b = appendTime(b, "created", j.Created)
+	b = appendTime(b, "updated", j.Updated)
+	return append(b, '}')
+}
+
+func appendAttempt(b []byte, a *Attempt) []byte {
+	b = append(b, `{"n":`...)
+	b = strconv.AppendInt(b, int64(a.N), 10)
+	b = appendTime(b, "start", a.Start)
+	if !a.End.IsZero() {
+		b = appendTime(b, "end", a.End)
+	}
+	if len(a.Steps) > 0 {
+		b = append(b, `,"steps":`...)
+		b = appendSteps(b, a.Steps)
+	}
+	if a.Error != "" {
+		b = appendField(b, "error", a.Error)
+	}
+	return append(b, '}')
+}
+
+func appendSteps(b []byte, steps []Step) []byte {
+	b = append(b, '[')
+	for i := range steps {
+		st := &steps[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"action":`...)
+		b = strconv.AppendInt(b, int64(st.Action), 10)
+		b = appendField(b, "kind", st.Kind)
+		b = appendTime(b, "start", st.Start)
+		b = append(b, `,"duration":`...)
+		b = strconv.AppendInt(b, int64(st.Duration), 10)
+		if st.Exit != nil {
+			b = append(b, `,"exit":`...)
+			b = strconv.AppendInt(b, int64(*st.Exit), 10)
+		}
+		if st.Status != 0 {
+			b = append(b, `,"status":`...)
+			b = strconv.AppendInt(b, int64(st.Status), 10)
+		}
+		if st.Output != "" {
+			b = appendField(b, "output", st.Output)
+		}
+		if st.Error != "" {
+			b = appendField(b, "error", st.Error)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendTime writes a time field as time.Time's MarshalJSON does.
+func appendTime(b []byte, name string, t time.Time) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":"`...)
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }
 
 var errBadRecord = errors.New("store: malformed event record")

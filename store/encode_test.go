@@ -146,3 +146,34 @@ func FuzzBodyRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// appendJob writes what encoding/json writes, byte for byte.
+func TestAppendJobMatchesEncodingJSON(t *testing.T) {
+	tricky := "q\"uote \\ <html> & \n\x00 é \u2028 \xff bad"
+	at := time.Date(2026, 11, 28, 1, 2, 3, 456789, time.UTC)
+	exit0, exit7 := 0, 7
+	jobs := []*Job{
+		{},
+		{ID: 1, EventID: 2, Rule: "deploy", State: Queued, Created: at, Updated: at},
+		{ID: 1 << 62, EventID: 9, Rule: tricky, Lane: "deploy\x00" + tricky, Latest: true, State: Failed, Error: tricky,
+			NextAt: at.Add(time.Minute), Created: at, Updated: at.In(time.FixedZone("x", -7*3600)),
+			Attempts: []Attempt{
+				{N: 1, Start: at},
+				{N: 2, Start: at, End: at.Add(time.Second), Error: tricky, Steps: []Step{
+					{Action: 1, Kind: "shell", Start: at, Duration: 1500 * time.Millisecond, Exit: &exit0, Output: tricky},
+					{Action: 2, Kind: "http", Start: at, Duration: -1, Status: 503, Error: tricky},
+					{Action: 3, Kind: "shell", Start: at, Exit: &exit7},
+				}},
+			},
+			OnFailure: []Step{{Action: 1, Kind: "slack", Start: at, Status: 200}}},
+	}
+	for i, j := range jobs {
+		want, err := json.Marshal(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJob(nil, j); string(got) != string(want) {
+			t.Errorf("job %d:\nappendJob:     %s\nencoding/json: %s", i, got, want)
+		}
+	}
+}

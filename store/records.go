@@ -194,10 +194,7 @@ func encode(dk []byte, ev *Event, jobs []*Job) (*encoded, error) {
 		rec.event = appendEvent(make([]byte, 0, need), ev)
 	}
 	for _, j := range jobs {
-		data, err := json.Marshal(j)
-		if err != nil {
-			return nil, err
-		}
+		data := appendJob(nil, j)
 		rec.jobIDs = append(rec.jobIDs, itob(j.ID))
 		rec.jobs = append(rec.jobs, data)
 	}
@@ -307,10 +304,7 @@ const (
 // SaveJob writes a job's new state. A final job leaves the open index. A
 // write that is not waited for reports its failure to failed, if not nil.
 func (s *Store) SaveJob(j *Job, how int, failed func(error)) error {
-	data, err := json.Marshal(j)
-	if err != nil {
-		return err
-	}
+	data := appendJob(make([]byte, 0, 256), j)
 	// An async write commits later, while the caller goes on changing j:
 	// read what the write needs now, so the open index matches the data.
 	id, final := itob(j.ID), Final(j.State)
