@@ -86,13 +86,10 @@ type Step struct {
 // it is durable. If the delivery is already recorded it returns the earlier
 // event's id and ErrDuplicate, and writes nothing.
 func (s *Store) Accept(ev *Event, jobs []*Job) (uint64, error) {
-	rec, err := encode(dedupKey(ev.Source, ev.DeliveryID), ev, jobs)
-	if err != nil {
-		return 0, err
-	}
+	rec := encode(dedupKey(ev.Source, ev.DeliveryID), ev, jobs)
 	defer rec.release()
 	var dupOf uint64
-	err = s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		dupOf = 0
 		if v := s.recorded(tx, rec.dedup); v != nil {
 			dupOf = btoi(v)
@@ -126,12 +123,7 @@ func (s *Store) Record(ev *Event) (uint64, error) {
 	// now, not only when the committer writes it. (A copy arriving in
 	// between is caught by LoadOrStore above.)
 	s.remember(dk)
-	rec, err := encode(dk, ev, nil)
-	if err != nil {
-		s.inflight.Delete(key)
-		return 0, err
-	}
-	r := &recordOp{s: s, rec: rec, key: key}
+	r := &recordOp{s: s, rec: encode(dk, ev, nil), key: key}
 	r.w.op = r
 	if !s.send(&r.w) {
 		r.done(ErrClosed)
@@ -184,7 +176,7 @@ var eventBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 const maxPooledBuf = 16 << 10
 
-func encode(dk []byte, ev *Event, jobs []*Job) (*encoded, error) {
+func encode(dk []byte, ev *Event, jobs []*Job) *encoded {
 	rec := &encoded{dedup: dk, id: itob(ev.ID)}
 	need := 512 + len(ev.Body) + 64*len(ev.Headers)
 	if need <= maxPooledBuf {
@@ -198,7 +190,7 @@ func encode(dk []byte, ev *Event, jobs []*Job) (*encoded, error) {
 		rec.jobIDs = append(rec.jobIDs, itob(j.ID))
 		rec.jobs = append(rec.jobs, data)
 	}
-	return rec, nil
+	return rec
 }
 
 func (s *Store) write(tx *bolt.Tx, rec *encoded) error {
