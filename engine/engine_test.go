@@ -329,6 +329,39 @@ func TestStoredJobRunsAfterRestart(t *testing.T) {
 	}
 }
 
+// A finished job's state is committed without holding its worker: a stop
+// right after the last action ends must still record it, so a restart runs
+// nothing again.
+func TestFinishedJobsStayDoneAcrossAStop(t *testing.T) {
+	dir := t.TempDir()
+	te := startEngine(t, dir, deployRules, func(c *rules.Config) { c.Workers = 4 })
+	const n = 20
+	for i := 0; i < n; i++ {
+		body := push("refs/heads/main", fmt.Sprint("c", i))
+		if a := te.send("POST", "/hooks/github", githubHeaders(body, "push", fmt.Sprint("fin-", i)), body); a.body["status"] != "accepted" {
+			t.Fatalf("answer %s", a.raw)
+		}
+	}
+	// Stop as soon as every action has run, before their states are read.
+	for deadline := time.Now().Add(10 * time.Second); len(readLines(t, filepath.Join(dir, "ran"))) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("ran %d of %d", len(readLines(t, filepath.Join(dir, "ran"))), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	te.stop()
+	te2 := startEngine(t, dir, "", nil)
+	for _, j := range te2.waitJobs(n) {
+		if j.State != store.Done || len(j.Attempts) != 1 {
+			t.Errorf("job %d: state %s after %d attempts", j.ID, j.State, len(j.Attempts))
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // a job wrongly left open would run now
+	if got := readLines(t, filepath.Join(dir, "ran")); len(got) != n {
+		t.Fatalf("%d runs for %d jobs: %q", len(got), n, got)
+	}
+}
+
 func TestRunningJobRunsAgainAfterRestartWithAttemptRaised(t *testing.T) {
 	dir := t.TempDir()
 	const slow = `
