@@ -97,7 +97,7 @@ var reserved = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": tr
 // is an Errors listing every problem.
 func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, error) {
 	var diags []Diag
-	files, err := ruleFiles(dir)
+	files, err := ruleFiles(dir, &diags)
 	if err != nil {
 		return nil, Errors{{File: dir, Msg: err.Error()}}
 	}
@@ -205,8 +205,11 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 }
 
 // ruleFiles lists the rule files of dir, sorted. Hidden files (editor swap
-// files, Kubernetes' ..data) are skipped; symlinks are followed.
-func ruleFiles(dir string) ([]string, error) {
+// files, Kubernetes' ..data) are skipped; symlinks are followed. A *.yaml
+// entry that cannot be read as a file is an error rather than a rule file
+// quietly missing; a name that is only nearly a rule file (deploy.YAML) is
+// a warning.
+func ruleFiles(dir string, diags *[]Diag) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -220,16 +223,26 @@ func ruleFiles(dir string) ([]string, error) {
 		if strings.HasPrefix(name, ".") {
 			continue
 		}
+		p := filepath.Join(dir, name)
 		ext := filepath.Ext(name)
 		if ext != ".yaml" && ext != ".yml" {
+			if strings.EqualFold(ext, ".yaml") || strings.EqualFold(ext, ".yml") {
+				*diags = append(*diags, Diag{File: p, Warning: true,
+					Msg: "not loaded: only names ending in .yaml or .yml, in lower case, are rule files"})
+			}
 			continue
 		}
-		p := filepath.Join(dir, name)
 		st, err := os.Stat(p)
-		if err != nil || !st.Mode().IsRegular() {
-			continue
+		switch {
+		case err != nil:
+			*diags = append(*diags, Diag{File: p, Msg: "cannot read this rule file: " + err.Error()})
+		case st.IsDir():
+			*diags = append(*diags, Diag{File: p, Warning: true, Msg: "not loaded: a directory, not a rule file (rules are not read from subdirectories)"})
+		case !st.Mode().IsRegular():
+			*diags = append(*diags, Diag{File: p, Msg: "not a regular file: rule files must be files"})
+		default:
+			files = append(files, p)
 		}
-		files = append(files, p)
 	}
 	sort.Strings(files)
 	return files, nil

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -88,4 +89,44 @@ func describeLoad(dir string) string {
 	sort.Strings(secrets)
 	fmt.Fprintf(&b, "secrets %d\n", len(secrets))
 	return b.String()
+}
+
+// What else may lie in the rules directory: only a *.yaml or *.yml file is
+// loaded, a near miss is a warning, and a rule file that cannot be read is
+// an error, never a rule file quietly missing.
+func TestRulesDirEntries(t *testing.T) {
+	const rule = "sources:\n  gh: {verify: {provider: github, secret: x}}\n"
+	const summary = "source gh path=/hooks/gh provider=github allow=[] rules=[]\nsecrets 1\n"
+	for _, tc := range []struct {
+		name  string
+		setup func(dir string) error
+		want  string // describeLoad's output, dir stripped
+	}{
+		{"other files are not rules", func(dir string) error {
+			return errors.Join(os.WriteFile(filepath.Join(dir, "deploy.sh"), []byte("#!/bin/sh\n"), 0o755),
+				os.WriteFile(filepath.Join(dir, ".deploy.yaml.swp"), []byte("\x00"), 0o644),
+				os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644))
+		}, "ok\n" + summary},
+		{"upper-case extension", func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "deploy.YAML"), []byte("{"), 0o644)
+		}, "deploy.YAML: warning: not loaded: only names ending in .yaml or .yml, in lower case, are rule files\nok\n" + summary},
+		{"a directory", func(dir string) error { return os.Mkdir(filepath.Join(dir, "old.yml"), 0o755) },
+			"old.yml: warning: not loaded: a directory, not a rule file (rules are not read from subdirectories)\nok\n" + summary},
+		{"dangling symlink", func(dir string) error {
+			return os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, "deploy.yaml"))
+		}, "deploy.yaml: cannot read this rule file: stat deploy.yaml: no such file or directory\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "base.yml"), []byte(rule), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.setup(dir); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.ReplaceAll(describeLoad(dir), dir+string(filepath.Separator), ""); got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
 }
