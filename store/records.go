@@ -357,7 +357,7 @@ func (s *Store) AddJobs(eventID uint64, jobs []*Job) error {
 		jb, open := appending(tx, bJobs), appending(tx, bOpen)
 		for _, j := range jobs {
 			ev.Jobs = append(ev.Jobs, j.ID)
-			if err := put(jb, j.ID, j); err != nil {
+			if err := jb.Put(itob(j.ID), appendJob(nil, j)); err != nil {
 				return err
 			}
 			if err := open.Put(itob(j.ID), nil); err != nil {

@@ -6,7 +6,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -312,10 +311,3 @@ func dedupKey(source, delivery string) []byte {
 	return append(k, delivery...)
 }
 
-func put(b *bolt.Bucket, id uint64, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return b.Put(itob(id), data)
-}
