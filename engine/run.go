@@ -220,7 +220,7 @@ func writeBodyFile(body []byte, rule *rules.Rule, log *slog.Logger) (string, fun
 // save records a job's state (how: store.Wait, Soon or Later). A failed
 // write is logged: the store then still holds the previous state, and at
 // worst the job runs again after a restart.
-func (d *dispatcher) save(j *store.Job, how int, log *slog.Logger) {
+func (d *dispatcher) save(j *store.Job, how store.Save, log *slog.Logger) {
 	state := j.State
 	failed := func(err error) { log.Error("cannot record the job's state", "state", state, "error", err) }
 	if err := d.e.store.SaveJob(j, how, failed); err != nil {

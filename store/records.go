@@ -284,18 +284,20 @@ func getJob(tx *bolt.Tx, id uint64) (*Job, error) {
 	return j, json.Unmarshal(v, j)
 }
 
-// How SaveJob writes: Wait returns once the state is durable; Soon
+// Save is how SaveJob writes: Wait returns once the state is durable; Soon
 // commits it at once without making the caller wait; Later lets it ride
 // with a later commit (up to asyncDelay), for states nothing depends on.
+type Save int
+
 const (
-	Wait = iota
+	Wait Save = iota
 	Soon
 	Later
 )
 
 // SaveJob writes a job's new state. A final job leaves the open index. A
 // write that is not waited for reports its failure to failed, if not nil.
-func (s *Store) SaveJob(j *Job, how int, failed func(error)) error {
+func (s *Store) SaveJob(j *Job, how Save, failed func(error)) error {
 	data := appendJob(make([]byte, 0, 256), j)
 	// An async write commits later, while the caller goes on changing j:
 	// read what the write needs now, so the open index matches the data.

@@ -310,4 +310,3 @@ func dedupKey(source, delivery string) []byte {
 	k = append(k, 0)
 	return append(k, delivery...)
 }
-
