@@ -53,10 +53,10 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusNotFound, "not found")
 		return
 	}
-	if r.Method != http.MethodPost {
+	if allow, ok := allowedMethod(src.Verifier, r.Method); !ok {
 		e.met.request(src.Name, "method_not_allowed")
-		w.Header().Set("Allow", http.MethodPost)
-		errorJSON(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
+		w.Header().Set("Allow", allow)
+		errorJSON(w, http.StatusMethodNotAllowed, "method not allowed: use "+allow)
 		return
 	}
 	received := time.Now().UTC()
@@ -88,11 +88,18 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusBadRequest, "could not read body")
 		return
 	}
-	vr := &verify.Request{Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
+	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
 	if err := src.Verifier.Verify(vr); err != nil {
 		log.Warn("webhook refused", slog.String("outcome", "unauthorized"), slog.String("reason", lv.redact.Replace(err.Error())))
 		e.met.request(src.Name, "unauthorized")
 		errorJSON(w, http.StatusUnauthorized, "unauthorized")
+		return
+	}
+	raw = unwrapPayload(src.Verifier, vr)
+	if int64(len(raw)) > lv.cfg.MaxBody { // a GET's payload came in the URL
+		log.Warn("webhook refused", slog.String("outcome", "too_large"), slog.Int("bytes", len(raw)))
+		e.met.request(src.Name, "too_large")
+		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
 	// The body is parsed only when something reads it: the provider, the
@@ -102,7 +109,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	parse := func() {
 		if !parsed {
 			parsed = true
-			vr.JSON = parseBody(r.Header.Get("Content-Type"), raw)
+			vr.JSON = parseBody(vr.Header.Get("Content-Type"), raw)
 			if env != nil {
 				env.Body = vr.JSON
 			}

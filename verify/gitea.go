@@ -3,15 +3,25 @@ package verify
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"mime"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
-// Gitea signs the raw body with HMAC-SHA256 and sends bare hex (no prefix)
-// in X-Gitea-Signature; Forgejo and Gogs send the same under their own
-// names, and Forgejo also fills the X-Gitea-* headers for compatibility.
+// Gitea signs the JSON payload with HMAC-SHA256 and sends bare hex (no
+// prefix) in X-Gitea-Signature and X-Gogs-Signature, and "sha256=" hex in
+// X-Hub-Signature-256; Forgejo adds X-Forgejo-Signature, Gogs sends only
+// X-Gogs-Signature. The signature covers the payload, not the request body:
+// with the content type set to form, the body is payload=<url-encoded JSON>,
+// and with the HTTP method GET, the payload is the query parameter of that
+// name and there is no body.
 // https://docs.gitea.com/usage/webhooks
 // https://forgejo.org/docs/latest/user/webhooks/
+// Gitea services/webhook/deliver.go (newDefaultRequest, addDefaultHeaders),
+// Forgejo services/webhook/default.go and shared/payloader.go, Gogs
+// internal/database/webhook.go (prepareHookTasks, deliver).
 type gitea struct{ keys [][]byte }
 
 var (
@@ -19,6 +29,8 @@ var (
 	giteaDelivery  = []string{"X-Gitea-Delivery", "X-Forgejo-Delivery", "X-Gogs-Delivery"}
 	giteaEvent     = []string{"X-Gitea-Event", "X-Forgejo-Event", "X-Gogs-Event"}
 )
+
+const formType = "application/x-www-form-urlencoded"
 
 func init() {
 	register("gitea", Spec{
@@ -34,19 +46,79 @@ func init() {
 }
 
 func (g *gitea) Verify(r *Request) error {
-	v, name := firstHeader(r, giteaSignature...)
-	if v == "" {
-		return fail("missing X-Gitea-Signature (or X-Forgejo-/X-Gogs-Signature)")
+	sig, err := g.signature(r)
+	if err != nil {
+		return err
 	}
-	sig := decodeHexDigest(sha256.New, v)
-	if sig == nil {
-		return fail("%s is not a hex SHA-256 digest", name)
+	payload, _, err := g.payload(r)
+	if err != nil {
+		return err
 	}
-	if !anyMAC(sha256.New, g.keys, sig, r.Body) {
+	if !anyMAC(sha256.New, g.keys, sig, payload) {
 		return fail("signature does not match")
 	}
 	return nil
 }
+
+// signature returns the decoded digest of the first signature header the
+// request carries: they all hold the same MAC.
+func (g *gitea) signature(r *Request) ([]byte, error) {
+	v, name := firstHeader(r, giteaSignature...)
+	if v == "" {
+		hub := r.Header.Get("X-Hub-Signature-256")
+		if hub == "" {
+			return nil, fail("missing X-Gitea-Signature (or X-Forgejo-/X-Gogs-Signature, X-Hub-Signature-256)")
+		}
+		var ok bool
+		if v, ok = strings.CutPrefix(hub, "sha256="); !ok {
+			return nil, fail("X-Hub-Signature-256 lacks the sha256= prefix")
+		}
+		name = "X-Hub-Signature-256"
+	}
+	sig := decodeHexDigest(sha256.New, v)
+	if sig == nil {
+		return nil, fail("%s is not a hex SHA-256 digest", name)
+	}
+	return sig, nil
+}
+
+// payload returns the signed payload: the query's payload for a GET, the
+// form's payload for a form body, else the body itself. wrapped reports
+// whether it came out of a form or query. A form or query that carries
+// anything but one payload is refused: the rest would not be signed.
+func (g *gitea) payload(r *Request) (p []byte, wrapped bool, err error) {
+	if r.Method == http.MethodGet {
+		if len(r.Body) > 0 {
+			return nil, false, fail("a GET delivery has no body")
+		}
+		vals := r.Query["payload"]
+		if len(vals) != 1 || vals[0] == "" {
+			return nil, false, fail("a GET delivery needs one payload query parameter")
+		}
+		return []byte(vals[0]), true, nil
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != formType {
+		return r.Body, false, nil
+	}
+	form, err := url.ParseQuery(string(r.Body))
+	if err != nil {
+		return nil, false, fail("the form body does not parse")
+	}
+	vals := form["payload"]
+	if len(form) != 1 || len(vals) != 1 || vals[0] == "" {
+		return nil, false, fail("a form delivery carries one payload field and nothing else")
+	}
+	return []byte(vals[0]), true, nil
+}
+
+// Payload returns the JSON payload of a verified form or GET delivery.
+func (g *gitea) Payload(r *Request) ([]byte, bool) {
+	p, wrapped, err := g.payload(r)
+	return p, wrapped && err == nil
+}
+
+// AcceptsGET: Gitea and Forgejo offer "HTTP method: GET".
+func (*gitea) AcceptsGET() {}
 
 func (g *gitea) DeliveryID(r *Request) string {
 	v, _ := firstHeader(r, giteaDelivery...)
@@ -58,11 +130,17 @@ func (g *gitea) Event(r *Request) string {
 	return v
 }
 
+// Sign returns the headers Gitea sends; the signature covers body, which
+// is the JSON payload whether it is then sent as JSON, form or query.
 func (g *gitea) Sign(body []byte, now time.Time) (http.Header, error) {
+	sig := hex.EncodeToString(mac(sha256.New, g.keys[0], body))
+	id := newUUID()
 	h := http.Header{}
-	h.Set("X-Gitea-Signature", hex.EncodeToString(mac(sha256.New, g.keys[0], body)))
+	h.Set("X-Gitea-Signature", sig)
+	h.Set("X-Gogs-Signature", sig)
+	h.Set("X-Hub-Signature-256", "sha256="+sig)
 	h.Set("X-Gitea-Event", "push")
-	h.Set("X-Gitea-Delivery", newUUID())
+	h.Set("X-Gitea-Delivery", id)
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }

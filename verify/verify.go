@@ -16,6 +16,7 @@ import (
 
 // Request is what a provider sees of an incoming webhook.
 type Request struct {
+	Method string // "" is taken as POST
 	Header http.Header
 	Query  url.Values
 	Body   []byte
@@ -64,6 +65,27 @@ type BodyReader interface {
 func ReadsBody(p Provider) bool {
 	_, ok := p.(BodyReader)
 	return ok
+}
+
+// GETAcceptor is implemented by providers whose senders may deliver with
+// GET (Gitea's "HTTP method: GET"). Intake answers 405 to a GET for the
+// others.
+type GETAcceptor interface {
+	AcceptsGET()
+}
+
+// AcceptsGET reports whether p's senders may deliver with GET.
+func AcceptsGET(p Provider) bool {
+	_, ok := p.(GETAcceptor)
+	return ok
+}
+
+// Unwrapper is implemented by providers whose senders may wrap the signed
+// payload in a form field or query parameter (Gitea, Forgejo and Gogs).
+// Payload returns the payload of a verified request, and whether it was
+// wrapped; intake then records and parses that payload as the body.
+type Unwrapper interface {
+	Payload(r *Request) ([]byte, bool)
 }
 
 // Sensitive is implemented by providers that receive a secret in clear

@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"net/http"
+	"net/url"
+
+	"hookd/verify"
+)
+
+// allowedMethod reports whether a source takes requests of method, and the
+// methods it takes: POST, and GET for providers whose senders use it.
+func allowedMethod(p verify.Provider, method string) (allow string, ok bool) {
+	if verify.AcceptsGET(p) {
+		return "GET, POST", method == http.MethodPost || method == http.MethodGet
+	}
+	return http.MethodPost, method == http.MethodPost
+}
+
+// unwrapPayload returns the body to record and parse: the signed JSON
+// payload when the sender wrapped it in a form field or the query (Gitea's
+// form and GET deliveries), so that body, raw and the stored event are the
+// same whichever way the sender was set to deliver; else the body as read.
+// The recorded Content-Type then names what is recorded: JSON.
+func unwrapPayload(p verify.Provider, vr *verify.Request) []byte {
+	u, ok := p.(verify.Unwrapper)
+	if !ok {
+		return vr.Body
+	}
+	payload, ok := u.Payload(vr)
+	if !ok {
+		return vr.Body
+	}
+	vr.Header = vr.Header.Clone()
+	vr.Header.Set("Content-Type", "application/json")
+	if _, ok := vr.Query["payload"]; ok && vr.Method == http.MethodGet {
+		q := make(url.Values, len(vr.Query))
+		for k, v := range vr.Query {
+			if k != "payload" {
+				q[k] = v
+			}
+		}
+		vr.Query = q // the payload is the body now, not kept twice
+	}
+	vr.Body = payload
+	return payload
+}
