@@ -321,6 +321,7 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 		"algorithm":        strOpt(&c.Algorithm),
 		"encoding":         strOpt(&c.Encoding),
 		"prefix":           strOpt(&c.Prefix),
+		"separator":        strOpt(&c.Separator),
 		"timestamp_header": strOpt(&c.TimestampHeader),
 		"template":         strOpt(&c.Template),
 		"username":         strOpt(&c.Username),

@@ -20,13 +20,18 @@ import (
 // seconds. This is the usual scheme; see for example
 // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
 // (prefix "sha256=", hex) or https://docs.stripe.com/webhooks#verify-manually
-// (template "{timestamp}.{body}").
+// (template "{timestamp}.{body}"). With a `separator`, the header is a list
+// of signatures of which one must match, as PagerDuty sends while it
+// rotates its secret ("v1=<hex>,v1=<hex>"; entries with another prefix are
+// skipped): https://developer.pagerduty.com/docs/webhooks/v3-overview/ and
+// PagerDuty/developer-docs docs/webhooks/04-Signatures.md.
 type genericHMAC struct {
 	keys     [][]byte
 	header   string
 	hash     func() hash.Hash
 	base64   bool
 	prefix   string
+	sep      string
 	tsHeader string
 	template []segment
 	tol      time.Duration
@@ -43,7 +48,7 @@ var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
 
 func init() {
 	register("hmac", Spec{
-		Options: []string{"secret", "secrets", "header", "algorithm", "encoding", "prefix", "timestamp_header", "template", "tolerance"},
+		Options: []string{"secret", "secrets", "header", "algorithm", "encoding", "prefix", "separator", "timestamp_header", "template", "tolerance"},
 		New:     newGenericHMAC,
 	})
 }
@@ -53,7 +58,7 @@ func newGenericHMAC(c Config) (Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &genericHMAC{keys: keys, header: c.Header, prefix: c.Prefix, tsHeader: c.TimestampHeader}
+	g := &genericHMAC{keys: keys, header: c.Header, prefix: c.Prefix, sep: c.Separator, tsHeader: c.TimestampHeader}
 	if g.header == "" {
 		return nil, &FieldError{Field: "header", Msg: "provider hmac needs the header that carries the signature"}
 	}
@@ -75,6 +80,9 @@ func newGenericHMAC(c Config) (Provider, error) {
 		g.base64 = true
 	default:
 		return nil, &FieldError{Field: "encoding", Msg: "unknown encoding " + strconv.Quote(c.Encoding) + " (known: hex, base64)"}
+	}
+	if err := checkSeparator(g.sep, g.prefix, g.base64); err != nil {
+		return nil, err
 	}
 	tmpl := c.Template
 	if tmpl == "" {
@@ -156,18 +164,22 @@ func (g *genericHMAC) Verify(r *Request) error {
 	if v == "" {
 		return fail("missing %s", g.header)
 	}
-	enc, ok := strings.CutPrefix(v, g.prefix)
-	if !ok {
-		return fail("%s lacks the %q prefix", g.header, g.prefix)
-	}
-	var sig []byte
-	if g.base64 {
-		sig = decodeBase64Digest(g.hash, enc)
+	var sigs [][]byte
+	if g.sep != "" {
+		var err error
+		if sigs, err = signatureList(g.header, v, g.sep, g.decode); err != nil {
+			return err
+		}
 	} else {
-		sig = decodeHexDigest(g.hash, enc)
-	}
-	if sig == nil {
-		return fail("%s is not a well-formed digest", g.header)
+		enc, ok := strings.CutPrefix(v, g.prefix)
+		if !ok {
+			return fail("%s lacks the %q prefix", g.header, g.prefix)
+		}
+		sig := g.decode(enc)
+		if sig == nil {
+			return fail("%s is not a well-formed digest", g.header)
+		}
+		sigs = [][]byte{sig}
 	}
 	var ts string
 	if g.tsHeader != "" {
@@ -176,8 +188,41 @@ func (g *genericHMAC) Verify(r *Request) error {
 			return err
 		}
 	}
-	if !anyMAC(g.hash, g.keys, sig, g.content(ts, r.Body)...) {
+	if !matchAny(g.hash, g.keys, sigs, g.content(ts, r.Body)...) {
 		return fail("signature does not match")
+	}
+	return nil
+}
+
+// decode decodes one signature with its prefix, or returns nil; in a list
+// (prefix is in the entry) an entry without the prefix is another scheme's.
+func (g *genericHMAC) decode(entry string) []byte {
+	if g.sep != "" {
+		var ok bool
+		if entry, ok = strings.CutPrefix(entry, g.prefix); !ok {
+			return nil
+		}
+	}
+	if g.base64 {
+		return decodeBase64Digest(g.hash, entry)
+	}
+	return decodeHexDigest(g.hash, entry)
+}
+
+// checkSeparator refuses a separator that can occur inside an entry: in
+// the digest's alphabet or the prefix, it would cut signatures apart.
+func checkSeparator(sep, prefix string, b64 bool) error {
+	alphabet := "0123456789abcdefABCDEF"
+	if b64 {
+		alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+	}
+	switch {
+	case sep == "":
+		return nil
+	case strings.ContainsAny(sep, alphabet):
+		return &FieldError{Field: "separator", Msg: "must not contain characters of the signature's encoding"}
+	case prefix != "" && strings.Contains(prefix, sep):
+		return &FieldError{Field: "separator", Msg: "must not occur in the prefix"}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -69,29 +68,17 @@ func (s *standard) Verify(r *Request) error {
 	if err := checkTimestamp(p+"timestamp", ts, clock(r), s.tol); err != nil {
 		return err
 	}
-	var got [][]byte
-	for item := range strings.SplitSeq(sigs, " ") {
+	got, err := signatureList(p+"signature", sigs, " ", func(item string) []byte {
 		version, b64, _ := strings.Cut(item, ",")
 		if version != "v1" {
-			continue // other versions (v1a: asymmetric) are not ours to check
+			return nil // other versions (v1a: asymmetric) are not ours to check
 		}
-		if sig := decodeBase64Digest(sha256.New, b64); sig != nil {
-			got = append(got, sig)
-		}
+		return decodeBase64Digest(sha256.New, b64)
+	})
+	if err != nil {
+		return err
 	}
-	if len(got) == 0 {
-		return fail("%ssignature has no well-formed v1 signature", p)
-	}
-	ok := false
-	for _, k := range s.keys {
-		want := mac(sha256.New, k, []byte(id+"."+ts+"."), r.Body)
-		for _, sig := range got {
-			if hmac.Equal(want, sig) {
-				ok = true
-			}
-		}
-	}
-	if !ok {
+	if !matchAny(sha256.New, s.keys, got, []byte(id+"."+ts+"."), r.Body) {
 		return fail("no v1 signature matches")
 	}
 	return nil

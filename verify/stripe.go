@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -48,6 +47,9 @@ func (s *stripe) Verify(r *Request) error {
 			// A malformed v1 is skipped like an unknown scheme: another
 			// v1 may still match.
 			if sig := decodeHexDigest(sha256.New, val); sig != nil {
+				if len(sigs) == maxSignatures {
+					return fail("Stripe-Signature lists more than %d signatures", maxSignatures)
+				}
 				sigs = append(sigs, sig)
 			}
 		}
@@ -61,16 +63,7 @@ func (s *stripe) Verify(r *Request) error {
 	if err := checkTimestamp("Stripe-Signature t", ts, clock(r), s.tol); err != nil {
 		return err
 	}
-	ok := false
-	for _, k := range s.keys {
-		want := mac(sha256.New, k, []byte(ts), []byte("."), r.Body)
-		for _, sig := range sigs {
-			if hmac.Equal(want, sig) {
-				ok = true
-			}
-		}
-	}
-	if !ok {
+	if !matchAny(sha256.New, s.keys, sigs, []byte(ts), []byte("."), r.Body) {
 		return fail("no v1 signature matches")
 	}
 	return nil

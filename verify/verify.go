@@ -106,6 +106,7 @@ type Config struct {
 	Algorithm       string
 	Encoding        string
 	Prefix          string
+	Separator       string
 	TimestampHeader string
 	Template        string
 	Tolerance       time.Duration
