@@ -34,9 +34,9 @@ func init() {
 			}
 			keys := make([][]byte, 0, len(secrets))
 			for _, s := range secrets {
-				k, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(string(s), "whsec_"))
-				if err != nil || len(k) == 0 {
-					return nil, &FieldError{Field: "secret", Msg: "a Standard Webhooks secret is whsec_ followed by base64"}
+				k, err := whsecKey(s, "a Standard Webhooks secret")
+				if err != nil {
+					return nil, err
 				}
 				keys = append(keys, k)
 			}
@@ -62,6 +62,12 @@ func (s *standard) headers(r *Request) (id, ts, sig, prefix string) {
 
 func (s *standard) Verify(r *Request) error {
 	id, ts, sigs, p := s.headers(r)
+	return s.check(r, id, ts, sigs, p)
+}
+
+// check verifies the id, timestamp and signature list of a request, from
+// the headers named with prefix p.
+func (s *standard) check(r *Request, id, ts, sigs, p string) error {
 	if id == "" || ts == "" || sigs == "" {
 		return fail("missing %sid, %stimestamp or %ssignature", p, p, p)
 	}
@@ -84,6 +90,17 @@ func (s *standard) Verify(r *Request) error {
 	return nil
 }
 
+// whsecKey decodes a secret of the form whsec_<base64 of the key>; the
+// reference libraries take it without the prefix too. what names the
+// secret in the error.
+func whsecKey(secret []byte, what string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(string(secret), "whsec_"))
+	if err != nil || len(k) == 0 {
+		return nil, &FieldError{Field: "secret", Msg: what + " is whsec_ followed by base64"}
+	}
+	return k, nil
+}
+
 func (s *standard) DeliveryID(r *Request) string {
 	id, _, _, _ := s.headers(r)
 	return id
@@ -94,14 +111,18 @@ func (s *standard) Event(r *Request) string { return field(r.JSON, "type") }
 func (s *standard) Sign(body []byte, now time.Time) (http.Header, error) {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	id := fmt.Sprintf("msg_%x", b)
-	ts := strconv.FormatInt(now.Unix(), 10)
 	h := http.Header{}
+	s.sign(h, fmt.Sprintf("msg_%x", b), body, now)
+	h.Set("Content-Type", "application/json")
+	return h, nil
+}
+
+// sign sets the webhook-* headers of a message with id sent at now.
+func (s *standard) sign(h http.Header, id string, body []byte, now time.Time) {
+	ts := strconv.FormatInt(now.Unix(), 10)
 	h.Set("webhook-id", id)
 	h.Set("webhook-timestamp", ts)
 	h.Set("webhook-signature", s.signature(id, ts, body))
-	h.Set("Content-Type", "application/json")
-	return h, nil
 }
 
 // signature is the v1 signature under the first key.
