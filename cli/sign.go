@@ -25,6 +25,15 @@ line, so that
 sends a request that hookd serve accepts. Without -body the body is empty;
 -body - reads it from standard input.
 
+Gitea, Forgejo and Gogs sign the JSON payload however they send it; with
+-form the headers fit their form delivery, and curl -G sends the same as
+their "HTTP method: GET" (the payload in the query):
+
+    hookd sign -provider gitea -secret S -form -body body.json |
+        curl -H @- --data-urlencode payload@body.json URL
+
+GitLab's signing token is signed when -secret starts with whsec_.
+
 Options for the generic providers (hmac, token, basic) are named as in the
 rules file: -header, -query, -algorithm, -encoding, -prefix,
 -timestamp-header, -template, -username, -password.
@@ -52,6 +61,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard) // errors are reported below, on one line
 	var c verify.Config
 	var secret, body string
+	var form bool
 	fs.StringVar(&c.Provider, "provider", "", "provider `name`: "+strings.Join(verify.Names(), ", "))
 	fs.StringVar(&secret, "secret", "", "the shared `secret`")
 	fs.StringVar(&body, "body", "", "`FILE` holding the body, or - for standard input (default: empty body)")
@@ -62,6 +72,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Prefix, "prefix", "", "hmac: text before the signature, e.g. sha256=")
 	fs.StringVar(&c.TimestampHeader, "timestamp-header", "", "hmac: the header `name` that carries the unix time")
 	fs.StringVar(&c.Template, "template", "", "hmac: the signed content, from {timestamp} and {body}")
+	fs.BoolVar(&form, "form", false, "gitea: headers for a form (or GET) delivery of the payload")
 	fs.StringVar(&c.Username, "username", "", "basic: the user name")
 	fs.StringVar(&c.Password, "password", "", "basic: the password")
 
@@ -123,6 +134,12 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "hookd sign: %v\n", err)
 		return 1
+	}
+	if form {
+		if p, _ := verify.New(c); p == nil || !verify.WrapsPayload(p) {
+			return usageErr("-form does not apply to provider %s: it signs the request body", c.Provider)
+		}
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	names := make([]string, 0, len(h))
 	for n := range h {

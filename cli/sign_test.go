@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,6 +137,7 @@ func TestSignErrors(t *testing.T) {
 		{"bad timestamp template", []string{"-provider", "hmac", "-secret", "s", "-header", "X", "-template", "{ts}{body}"}, 2, "-template:"},
 		{"token in query", []string{"-provider", "token", "-secret", "s", "-query", "key"}, 1, "?key="},
 		{"unreadable body", []string{"-provider", "github", "-secret", "s", "-body", missing}, 1, "reading the body"},
+		{"form for a provider that signs the body", []string{"-provider", "github", "-secret", "s", "-form"}, 2, "-form does not apply to provider github"},
 		{"line break in secret", []string{"-provider", "gitlab", "-secret", "a\nX-Evil: 1"}, 1, "line break"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,5 +164,31 @@ func TestSignHelp(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "usage: hookd sign") || !strings.Contains(stderr.String(), "-timestamp-header") {
 		t.Fatalf("help: %s", stderr.String())
+	}
+}
+
+// With -form, gitea's headers fit a form delivery of the payload, which the
+// provider verifies against the payload, as Gitea signs it.
+func TestSignGiteaForm(t *testing.T) {
+	body := filepath.Join(t.TempDir(), "body.json")
+	payload := `{"ref":"refs/heads/main","note":"a & b"}`
+	if err := os.WriteFile(body, []byte(payload), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := cmdSign([]string{"-provider", "gitea", "-secret", "s", "-form", "-body", body}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("code %d: %s", code, stderr.String())
+	}
+	h := parseHeaders(t, stdout.String())
+	if h.Get("Content-Type") != "application/x-www-form-urlencoded" {
+		t.Fatalf("Content-Type %q", h.Get("Content-Type"))
+	}
+	p, err := verify.New(verify.Config{Provider: "gitea", Secrets: []string{"s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := "payload=" + url.QueryEscape(payload) // what curl --data-urlencode payload@body.json sends
+	if err := p.Verify(&verify.Request{Method: "POST", Header: h, Body: []byte(form)}); err != nil {
+		t.Fatal(err)
 	}
 }

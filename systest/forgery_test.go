@@ -3,6 +3,7 @@ package systest
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +35,23 @@ type forgeCase struct {
 	legit map[string]bool
 	// prefix replaces the scheme prefix of a valid value by a wrong one.
 	prefix func(v string) string
+	// wrap sends the signed JSON as its sender may: as a form field or in
+	// the query of a GET (Gitea, Forgejo, Gogs), the signature unchanged.
+	wrap string
+}
+
+// deliver sends body to the case's source, wrapped as the case says.
+func (c forgeCase) deliver(s *site, h http.Header, body []byte) (answer, error) {
+	path := "/hooks/" + c.name
+	switch c.wrap {
+	case "form": // as Gitea's newDefaultRequest builds it
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		return s.postTo(path, h, []byte(url.Values{"payload": {string(body)}}.Encode()))
+	case "get":
+		h.Del("Content-Type")
+		return s.sendTo("GET", path+"?"+url.Values{"payload": {string(body)}}.Encode(), h, nil)
+	}
+	return s.postTo(path, h, body)
 }
 
 var forgeCases = []forgeCase{
@@ -43,6 +61,12 @@ var forgeCases = []forgeCase{
 		header: "X-Gitlab-Token", token: true, prefix: func(v string) string { return "Bearer " + v }},
 	{name: "gitea", yaml: `{provider: gitea, secret: gt-secret}`, cfg: verify.Config{Provider: "gitea", Secrets: []string{"gt-secret"}},
 		header: "X-Gitea-Signature", hexSig: true, legit: map[string]bool{"upper case": true}, prefix: func(v string) string { return "sha256=" + v }},
+	{name: "gitea-form", yaml: `{provider: gitea, secret: gt-secret}`, cfg: verify.Config{Provider: "gitea", Secrets: []string{"gt-secret"}},
+		header: "X-Gitea-Signature", hexSig: true, legit: map[string]bool{"upper case": true}, prefix: func(v string) string { return "sha256=" + v }, wrap: "form"},
+	{name: "gitea-get", yaml: `{provider: gitea, secret: gt-secret}`, cfg: verify.Config{Provider: "gitea", Secrets: []string{"gt-secret"}},
+		header: "X-Gitea-Signature", hexSig: true, legit: map[string]bool{"upper case": true}, prefix: func(v string) string { return "sha256=" + v }, wrap: "get"},
+	{name: "gitlab-signed", yaml: `{provider: gitlab, secret: whsec_Z2l0bGFiLXNpZ25pbmcta2V5LTAx}`, cfg: verify.Config{Provider: "gitlab", Secrets: []string{"whsec_Z2l0bGFiLXNpZ25pbmcta2V5LTAx"}},
+		header: "Webhook-Signature", timed: true, legit: map[string]bool{"doubled with a space": true}, prefix: func(v string) string { return "v1a," + strings.TrimPrefix(v, "v1,") }},
 	{name: "bitbucket", yaml: `{provider: bitbucket, secret: bb-secret}`, cfg: verify.Config{Provider: "bitbucket", Secrets: []string{"bb-secret"}},
 		header: "X-Hub-Signature", hexSig: true, prefix: func(v string) string { return "sha1=" + strings.TrimPrefix(v, "sha256=") }},
 	{name: "stripe", yaml: `{provider: stripe, secret: whsec_stripe}`, cfg: verify.Config{Provider: "stripe", Secrets: []string{"whsec_stripe"}},
@@ -56,6 +80,9 @@ var forgeCases = []forgeCase{
 	{name: "hmac", yaml: `{provider: hmac, secret: hm-secret, header: X-Signature, algorithm: sha512, encoding: base64, prefix: "sha512="}`,
 		cfg:    verify.Config{Provider: "hmac", Secrets: []string{"hm-secret"}, Header: "X-Signature", Algorithm: "sha512", Encoding: "base64", Prefix: "sha512="},
 		header: "X-Signature", prefix: func(v string) string { return "sha256=" + strings.TrimPrefix(v, "sha512=") }},
+	{name: "pagerduty", yaml: `{provider: hmac, secret: pd-secret, header: X-PagerDuty-Signature, prefix: "v1=", separator: ","}`,
+		cfg:    verify.Config{Provider: "hmac", Secrets: []string{"pd-secret"}, Header: "X-PagerDuty-Signature", Prefix: "v1=", Separator: ","},
+		header: "X-PagerDuty-Signature", hexSig: true, legit: map[string]bool{"doubled with a comma": true}, prefix: func(v string) string { return "v0=" + strings.TrimPrefix(v, "v1=") }},
 	{name: "token", yaml: `{provider: token, secret: tk-secret, header: X-Token}`, cfg: verify.Config{Provider: "token", Secrets: []string{"tk-secret"}, Header: "X-Token"},
 		header: "X-Token", token: true, prefix: func(v string) string { return "Token " + v }},
 	{name: "basic", yaml: `{provider: basic, username: hook, password: pw-secret}`, cfg: verify.Config{Provider: "basic", Username: "hook", Password: "pw-secret"},
@@ -103,7 +130,7 @@ func TestForgery(t *testing.T) {
 			}
 			send := func(what string, h http.Header, body []byte, mark string, ok bool) {
 				t.Helper()
-				a, err := s.postTo("/hooks/"+c.name, h, body)
+				a, err := c.deliver(s, h, body)
 				if err != nil {
 					t.Fatalf("%s: %v", what, err)
 				}
@@ -126,7 +153,7 @@ func TestForgery(t *testing.T) {
 			h, body, mark := signed(now)
 			send("valid", h, body, mark, true)
 			// Replayed as is: a duplicate that runs nothing again.
-			if a, err := s.postTo("/hooks/"+c.name, h, body); err != nil || a.code != 200 || a.Status != "duplicate" {
+			if a, err := c.deliver(s, h, body); err != nil || a.code != 200 || a.Status != "duplicate" {
 				t.Errorf("replay: want 200 duplicate, got %v %d %+v", err, a.code, a.reply)
 			}
 
@@ -182,6 +209,69 @@ func TestForgery(t *testing.T) {
 	}
 	d.stop(t)
 	t.Logf("%d providers, %d requests, %d ran (each legitimate once)", len(forgeCases), n+len(forgeCases), len(got))
+}
+
+// TestForgerySignatureLists sends PagerDuty-style lists of signatures to
+// the hmac provider with a separator: one valid entry among others is
+// enough; a list of more than 10 entries, or of malformed or empty ones
+// only, is refused, and nothing it carries runs.
+func TestForgerySignatureLists(t *testing.T) {
+	var c forgeCase
+	for _, fc := range forgeCases {
+		if fc.name == "pagerduty" {
+			c = fc
+		}
+	}
+	s := newSite(t, forgeryRules(), "")
+	d := s.start()
+	other := "v1=" + strings.Repeat("0", 64)
+	var want []string
+	for i, tc := range []struct {
+		what string
+		list func(good string) string
+		ok   bool
+	}{
+		{"good among bad", func(g string) string { return other + ",v1=zz,v2=" + g[3:] + "," + g + ",garbage" }, true},
+		{"good last of 10", func(g string) string { return strings.Repeat(other+",", 9) + g }, true},
+		{"empty entries around", func(g string) string { return ",, ," + g + ", ," }, true},
+		{"good first of 11", func(g string) string { return g + strings.Repeat(","+other, 10) }, false},
+		{"good last of 11", func(g string) string { return strings.Repeat(other+",", 10) + g }, false},
+		{"all malformed", func(g string) string { return "v1=zz,v1=," + g[3:] + ",v1=" + g[3:60] }, false},
+		{"only empty entries", func(string) string { return ", , ,," }, false},
+		{"only wrong signatures", func(string) string { return other + "," + other }, false},
+	} {
+		mark := fmt.Sprintf("list-%d", i)
+		body := []byte(fmt.Sprintf(`{"mark":%q}`, mark))
+		h, err := verify.Sign(c.cfg, body, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Set(c.header, tc.list(h.Get(c.header)))
+		a, err := c.deliver(s, h, body)
+		switch {
+		case err != nil:
+			t.Fatalf("%s: %v", tc.what, err)
+		case tc.ok && (a.code != 200 || a.Status != "accepted"):
+			t.Errorf("%s: want 200 accepted, got %d %+v", tc.what, a.code, a.reply)
+		case !tc.ok && a.code != 401:
+			t.Errorf("%s: answered %d %+v, want 401", tc.what, a.code, a.reply)
+		}
+		if tc.ok {
+			want = append(want, mark)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	waitMarks(t, s, want)
+	got := lines(t, filepath.Join(s.dir, "ran"))
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("side effects:\n got %v\nwant %v", got, want)
+	}
+	// GET stays 405 for providers whose senders never use it.
+	if a, err := s.sendTo("GET", "/hooks/github?payload=%7B%7D", nil, nil); err != nil || a.code != 405 {
+		t.Errorf("GET to a github source: %v %d", err, a.code)
+	}
+	d.stop(t)
 }
 
 // TestEmptySecretIsLoadError: a source whose secret is empty would accept

@@ -25,7 +25,12 @@ type answer struct {
 
 // postTo sends body to path with the given headers.
 func (s *site) postTo(path string, h http.Header, body []byte) (answer, error) {
-	req, err := http.NewRequest("POST", "http://"+s.addr+path, bytes.NewReader(body))
+	return s.sendTo("POST", path, h, body)
+}
+
+// sendTo sends a request of method to path with the given headers and body.
+func (s *site) sendTo(method, path string, h http.Header, body []byte) (answer, error) {
+	req, err := http.NewRequest(method, "http://"+s.addr+path, bytes.NewReader(body))
 	if err != nil {
 		return answer{}, err
 	}

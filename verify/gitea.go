@@ -130,17 +130,14 @@ func (g *gitea) Event(r *Request) string {
 	return v
 }
 
-// Sign returns the headers Gitea sends; the signature covers body, which
-// is the JSON payload whether it is then sent as JSON, form or query.
+// Sign returns the headers of a Gitea delivery with one signature header;
+// the signature covers body, the JSON payload, whether that is then sent
+// as JSON, as a form field or in the query.
 func (g *gitea) Sign(body []byte, now time.Time) (http.Header, error) {
-	sig := hex.EncodeToString(mac(sha256.New, g.keys[0], body))
-	id := newUUID()
 	h := http.Header{}
-	h.Set("X-Gitea-Signature", sig)
-	h.Set("X-Gogs-Signature", sig)
-	h.Set("X-Hub-Signature-256", "sha256="+sig)
+	h.Set("X-Gitea-Signature", hex.EncodeToString(mac(sha256.New, g.keys[0], body)))
 	h.Set("X-Gitea-Event", "push")
-	h.Set("X-Gitea-Delivery", id)
+	h.Set("X-Gitea-Delivery", newUUID())
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }

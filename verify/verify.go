@@ -88,6 +88,12 @@ type Unwrapper interface {
 	Payload(r *Request) ([]byte, bool)
 }
 
+// WrapsPayload reports whether p's senders may wrap the signed payload.
+func WrapsPayload(p Provider) bool {
+	_, ok := p.(Unwrapper)
+	return ok
+}
+
 // Sensitive is implemented by providers that receive a secret in clear
 // (a token header, a query parameter, basic auth): those values are redacted
 // before a request is logged or stored.
