@@ -60,7 +60,7 @@ func fuzzVerify(f *testing.F, provider string, names ...string) {
 }
 
 func FuzzVerifyGitHub(f *testing.F) { fuzzVerify(f, "github", "X-Hub-Signature-256") }
-func FuzzVerifyGitLab(f *testing.F) { fuzzVerify(f, "gitlab", "X-Gitlab-Token") }
+func FuzzVerifyGitLab(f *testing.F) { fuzzVerify(f, "gitlab", "X-Gitlab-Token", "webhook-signature") }
 func FuzzVerifyGitea(f *testing.F) {
 	fuzzVerify(f, "gitea", "X-Gitea-Signature", "X-Forgejo-Signature")
 }

@@ -21,7 +21,7 @@ var testConfigs = map[string]Config{
 	"bitbucket": {Provider: "bitbucket", Secrets: []string{"bb-secret"}},
 	"gitea":     {Provider: "gitea", Secrets: []string{"gitea-secret"}},
 	"github":    {Provider: "github", Secrets: []string{"gh-secret"}},
-	"gitlab":    {Provider: "gitlab", Secrets: []string{"gl-token"}},
+	"gitlab":    {Provider: "gitlab", Secrets: []string{"whsec_" + base64.StdEncoding.EncodeToString([]byte("gitlab-signing-key")), "gl-token"}},
 	"hmac":      {Provider: "hmac", Secrets: []string{"h-secret"}, Header: "X-Signature", Algorithm: "sha512", Encoding: "base64", Prefix: "sha512=", TimestampHeader: "X-Timestamp", Template: "v1:{timestamp}:{body}"},
 	"none":      {Provider: "none"},
 	"shopify":   {Provider: "shopify", Secrets: []string{"shpss_secret"}},
@@ -117,7 +117,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestTolerance(t *testing.T) {
-	for _, name := range []string{"stripe", "slack", "standard", "hmac"} {
+	for _, name := range []string{"stripe", "slack", "standard", "hmac", "gitlab"} {
 		for _, tol := range []time.Duration{0, time.Minute, time.Hour} {
 			c := testConfigs[name]
 			c.Tolerance = tol
@@ -248,7 +248,7 @@ func TestOptionsDeclared(t *testing.T) {
 			"secret": len(c.Secrets) > 0, "header": c.Header != "", "query": c.Query != "",
 			"algorithm": c.Algorithm != "", "encoding": c.Encoding != "", "prefix": c.Prefix != "",
 			"timestamp_header": c.TimestampHeader != "", "template": c.Template != "",
-			"username": c.Username != "", "password": c.Password != "",
+			"username": c.Username != "", "password": c.Password != "", "separator": c.Separator != "",
 		}
 		for k, v := range set {
 			if v && !slices.Contains(s.Options, k) {
@@ -256,7 +256,7 @@ func TestOptionsDeclared(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"stripe", "slack", "standard", "hmac"} {
+	for _, name := range []string{"stripe", "slack", "standard", "hmac", "gitlab"} {
 		if s, _ := Lookup(name); !slices.Contains(s.Options, "tolerance") {
 			t.Errorf("%s is timestamped but does not accept tolerance", name)
 		}
