@@ -117,8 +117,12 @@ func New(opts Options) (*Engine, error) {
 
 func (e *Engine) logWarnings(set *rules.Set) {
 	for _, w := range set.Warnings {
-		e.log.Warn(w.Msg, "at", fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col))
+		e.logWarning(w)
 	}
+}
+
+func (e *Engine) logWarning(w rules.Diag) {
+	e.log.Warn(w.Msg, "at", fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col))
 }
 
 // secretEnvSkip lists variables that belong to the daemon's supervisor and

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -30,6 +31,14 @@ func (e *Engine) Reload() (err error) {
 		e.reloadFailed(err)
 		return err
 	}
+	if n := len(e.Rules().Sources); n > 0 && len(set.Sources) == 0 {
+		// A rules file removed for a moment (git checkout, rsync --delete)
+		// must not turn every webhook into a 404 and cancel queued jobs.
+		err = rules.Errors{{File: e.cfg.RulesDir, Msg: fmt.Sprintf("no sources left: reload refused, the %d sources in force keep serving "+
+			"(restore the rules files, or restart hookd to run with none)", n)}}
+		e.reloadFailed(err)
+		return err
+	}
 	e.logWarnings(set)
 	lv := e.makeLive(set)
 	lv.cfg = cfg
@@ -50,6 +59,10 @@ func (e *Engine) reloadFailed(err error) {
 	var errs rules.Errors
 	if errors.As(err, &errs) {
 		for _, d := range errs {
+			if d.Warning {
+				e.logWarning(d)
+				continue
+			}
 			e.log.Error("reload failed; the running configuration stays in force", "error", d.String())
 		}
 		return
@@ -113,6 +126,7 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	cfg.Rules = next.Rules
 	cfg.MaxBody = next.MaxBody
 	cfg.MaxQueued = next.MaxQueued
+	cfg.RuleGrace = next.RuleGrace
 	cfg.TrustedProxies = slices.Clone(next.TrustedProxies)
 	cfg.Retention = next.Retention
 	cfg.ShutdownTimeout = next.ShutdownTimeout
