@@ -68,6 +68,8 @@ type Engine struct {
 	live  atomic.Pointer[live]
 	disp  *dispatcher
 	met   *metrics
+	// refusals rate-limits the log lines of refused requests.
+	refusals *refusals
 
 	srv      *http.Server
 	ln       net.Listener
@@ -95,7 +97,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger}
+	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger, refusals: newRefusals(opts.Logger)}
 	e.met = newMetrics(e, opts.Version)
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
 	if err != nil {
@@ -262,6 +264,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		err = nil
 	}
 	e.stopAdmin()
+	e.refusals.stop()
 	close(e.stopBg)
 	e.bg.Wait()
 	e.disp.stop(ctx)
