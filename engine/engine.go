@@ -101,6 +101,9 @@ func New(opts Options) (*Engine, error) {
 	e.met = newMetrics(e, opts.Version)
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
 	if err != nil {
+		if set != nil {
+			e.logWarnings(set) // an error must not hide them
+		}
 		return nil, err
 	}
 	e.met.loaded(set, nil)
@@ -119,12 +122,8 @@ func New(opts Options) (*Engine, error) {
 
 func (e *Engine) logWarnings(set *rules.Set) {
 	for _, w := range set.Warnings {
-		e.logWarning(w)
+		e.log.Warn(w.Msg, "at", fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col))
 	}
-}
-
-func (e *Engine) logWarning(w rules.Diag) {
-	e.log.Warn(w.Msg, "at", fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col))
 }
 
 // secretEnvSkip lists variables that belong to the daemon's supervisor and

@@ -28,6 +28,9 @@ func (e *Engine) Reload() (err error) {
 	}
 	set, err := rules.Load(e.cfg.RulesDir, cfg.Rules, e.opts.Lookup)
 	if err != nil {
+		if set != nil {
+			e.logWarnings(set) // an error must not hide them
+		}
 		e.reloadFailed(err)
 		return err
 	}
@@ -59,10 +62,6 @@ func (e *Engine) reloadFailed(err error) {
 	var errs rules.Errors
 	if errors.As(err, &errs) {
 		for _, d := range errs {
-			if d.Warning {
-				e.logWarning(d)
-				continue
-			}
 			e.log.Error("reload failed; the running configuration stays in force", "error", d.String())
 		}
 		return

@@ -6,14 +6,16 @@ import (
 	"strings"
 )
 
-// noSources warns about a configuration without any source: every webhook
-// would be answered 404.
+// noSources warns about a configuration that can run nothing: without a
+// source every webhook is answered 404, without a rule recorded as ignored.
 func noSources(where string, set *Set) []Diag {
-	if len(set.Sources) > 0 {
-		return nil
+	switch {
+	case len(set.Sources) == 0:
+		return []Diag{{File: where, Warning: true, Msg: "no sources: every webhook is answered 404 until a rules file declares one"}}
+	case len(set.Rules) == 0:
+		return []Diag{{File: where, Warning: true, Msg: "no rules: every webhook is recorded as ignored and nothing runs"}}
 	}
-	return []Diag{{File: where, Warning: true,
-		Msg: "no sources: every webhook is answered 404 until a rules file declares one"}}
+	return nil
 }
 
 // LoadPaths loads rules directories and rules files together as one
