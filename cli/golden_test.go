@@ -48,6 +48,7 @@ func TestGolden(t *testing.T) {
 		{"check-no-dir", []string{"check", "-rules", "missing"}, ""},
 		{"check-file", []string{"check", "rules/hooks.yaml"}, ""},
 		{"check-paths", []string{"check", "rules", "more/extra.yaml"}, ""},
+		{"check-same-file-twice", []string{"check", "rules", "rules/hooks.yaml"}, ""},
 		{"check-paths-clash", []string{"check", "rules", "bad/bad.yaml"}, ""},
 		{"check-missing-path", []string{"check", "rules", "nope.yaml"}, ""},
 		{"check-config-as-path", []string{"check", "tls/hookd.yaml"}, ""},
