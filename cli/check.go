@@ -1,26 +1,95 @@
 package cli
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"sort"
+
+	"hookd/engine"
+	"hookd/rules"
 )
 
 // cmdCheck loads the configuration exactly as serve does, without opening
-// the database, so it runs beside a live daemon.
+// the database or binding a port, so it runs beside a live daemon. Rules
+// files and directories given as arguments are checked together as one
+// configuration instead of the rules directory.
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check", stderr)
 	cf := addConfigFlags(fs, false, false)
-	if code, ok := parse(fs, args); !ok {
-		return code
+	if f := fs.Lookup("rules"); f != nil {
+		f.Usage += "; or give rules files and directories as arguments: hookd check [flags] PATH..."
 	}
-	_, set, err := cf.loadRules()
+	var paths []string
+	for rest := args; ; rest = fs.Args()[1:] {
+		// Flags may come after the paths: parse again after each one.
+		if code, ok := parse(fs, rest); !ok {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		paths = append(paths, fs.Arg(0))
+	}
+	rulesFlag := false
+	fs.Visit(func(f *flag.Flag) { rulesFlag = rulesFlag || f.Name == "rules" })
+	if rulesFlag && len(paths) > 0 {
+		fmt.Fprintln(stderr, "hookd check: give -rules DIR or paths as arguments, not both (run 'hookd check -h' for its flags)")
+		return 2
+	}
+	cfg, err := cf.load()
 	if err != nil {
 		printErr(stderr, err)
 		return 1
 	}
-	for _, w := range set.Warnings {
-		fmt.Fprintln(stderr, w.String())
+	var set *rules.Set
+	if len(paths) > 0 {
+		set, err = rules.LoadPaths(paths, cfg.Rules, os.LookupEnv)
+	} else {
+		set, err = rules.Load(cfg.RulesDir, cfg.Rules, os.LookupEnv)
 	}
-	fmt.Fprintf(stdout, "ok: %d files, %d sources, %d rules\n", len(set.Files), len(set.Sources), len(set.Rules))
+	var errs rules.Errors
+	if err != nil && !errors.As(err, &errs) {
+		printErr(stderr, err)
+		return 1
+	}
+	var diags []rules.Diag
+	if set != nil {
+		diags = append(diags, set.Warnings...)
+	}
+	diags = append(diags, errs...)
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i], diags[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+	for _, d := range diags {
+		fmt.Fprintln(stderr, d.String())
+	}
+	failed := len(errs) > 0
+	for _, err := range engine.Preflight(cfg) {
+		failed = true
+		where := "hookd"
+		if cfg.File != "" {
+			where = cfg.File
+		}
+		fmt.Fprintf(stderr, "%s: %v\n", where, err)
+	}
+	if failed {
+		return 1
+	}
+	fmt.Fprintf(stdout, "ok: %d files, %d sources, %d rules", len(set.Files), len(set.Sources), len(set.Rules))
+	switch n := len(set.Warnings); n {
+	case 0:
+	case 1:
+		fmt.Fprint(stdout, " (1 warning)")
+	default:
+		fmt.Fprintf(stdout, " (%d warnings)", n)
+	}
+	fmt.Fprintln(stdout)
 	return 0
 }

@@ -33,10 +33,10 @@ func (e *Engine) AdminAddr() string { return e.adminLn.Addr().String() }
 func (e *Engine) startAdmin() error {
 	addr := e.cfg.AdminPath()
 	network := AdminNetwork(addr)
+	if err := adminAddrErr(addr); err != nil {
+		return err
+	}
 	if network == "unix" {
-		if len(addr) > 104 { // sun_path is 104 bytes on BSDs, 108 on Linux
-			return fmt.Errorf("admin socket path %s is too long for a unix socket; set admin: in hookd.yaml to a shorter path", addr)
-		}
 		if err := removeStaleSocket(addr); err != nil {
 			return err
 		}

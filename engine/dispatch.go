@@ -21,6 +21,7 @@ type dispatcher struct {
 	ready    []*store.Job
 	lanes    map[string]*lane
 	timers   map[uint64]*time.Timer
+	held     map[uint64]*store.Job
 	pending  int // admitted jobs not yet final: the backpressure count
 	stopping bool
 
@@ -36,7 +37,7 @@ type lane struct {
 }
 
 func newDispatcher(e *Engine) *dispatcher {
-	d := &dispatcher{e: e, lanes: map[string]*lane{}, timers: map[uint64]*time.Timer{}}
+	d := &dispatcher{e: e, lanes: map[string]*lane{}, timers: map[uint64]*time.Timer{}, held: map[uint64]*store.Job{}}
 	d.cond = sync.NewCond(&d.mu)
 	d.runCtx, d.cancelRun = context.WithCancel(context.Background())
 	return d
@@ -121,8 +122,20 @@ func (d *dispatcher) submit(jobs []*store.Job) {
 	d.supersede(dropped)
 }
 
-// poke wakes the workers (after a reload).
-func (d *dispatcher) poke() { d.cond.Broadcast() }
+// poke wakes the workers after a reload, and sends held jobs to look for
+// their rule again.
+func (d *dispatcher) poke() {
+	d.mu.Lock()
+	for id, j := range d.held {
+		if t := d.timers[id]; t != nil && t.Stop() {
+			delete(d.timers, id)
+			delete(d.held, id)
+			d.ready = append(d.ready, j)
+		}
+	}
+	d.mu.Unlock()
+	d.cond.Broadcast()
+}
 
 func (d *dispatcher) lane(key string) *lane {
 	l := d.lanes[key]
@@ -205,6 +218,7 @@ func (d *dispatcher) scheduleLocked(j *store.Job, delay time.Duration) {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		delete(d.timers, j.ID)
+		delete(d.held, j.ID)
 		if d.stopping {
 			return
 		}

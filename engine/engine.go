@@ -68,6 +68,8 @@ type Engine struct {
 	live  atomic.Pointer[live]
 	disp  *dispatcher
 	met   *metrics
+	// refusals rate-limits the log lines of refused requests.
+	refusals *refusals
 
 	srv      *http.Server
 	ln       net.Listener
@@ -95,10 +97,13 @@ func New(opts Options) (*Engine, error) {
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger}
+	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger, refusals: newRefusals(opts.Logger)}
 	e.met = newMetrics(e, opts.Version)
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
 	if err != nil {
+		if set != nil {
+			e.logWarnings(set) // an error must not hide them
+		}
 		return nil, err
 	}
 	e.met.loaded(set, nil)
@@ -258,6 +263,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		err = nil
 	}
 	e.stopAdmin()
+	e.refusals.stop()
 	close(e.stopBg)
 	e.bg.Wait()
 	e.disp.stop(ctx)

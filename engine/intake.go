@@ -49,11 +49,13 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	lv := e.live.Load()
 	src := lv.set.SourceByPath(r.URL.Path)
 	if src == nil {
+		e.refused(r, nil, "not_found", nil)
 		e.met.request("", "not_found")
 		errorJSON(w, http.StatusNotFound, "not found")
 		return
 	}
 	if allow, ok := allowedMethod(src.Verifier, r.Method); !ok {
+		e.refused(r, src, "method_not_allowed", nil)
 		e.met.request(src.Name, "method_not_allowed")
 		w.Header().Set("Allow", allow)
 		errorJSON(w, http.StatusMethodNotAllowed, "method not allowed: use "+allow)
@@ -63,13 +65,13 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	remote := e.clientIP(r)
 	log := reqLog{l: e.log, base: []slog.Attr{slog.String("source", src.Name), slog.String("remote", remote)}}
 	if len(src.Allow) > 0 && !allowed(src.Allow, remote) {
-		log.Warn("webhook refused", slog.String("outcome", "forbidden"))
+		e.refused(r, src, "forbidden", nil)
 		e.met.request(src.Name, "forbidden")
 		errorJSON(w, http.StatusForbidden, "forbidden")
 		return
 	}
 	if r.ContentLength > lv.cfg.MaxBody {
-		log.Warn("webhook refused", slog.String("outcome", "too_large"), slog.Int64("bytes", r.ContentLength))
+		e.refused(r, src, "too_large", nil, slog.Int64("bytes", r.ContentLength))
 		e.met.request(src.Name, "too_large")
 		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
@@ -78,26 +80,26 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			log.Warn("webhook refused", slog.String("outcome", "too_large"))
+			e.refused(r, src, "too_large", nil)
 			e.met.request(src.Name, "too_large")
 			errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 			return
 		}
-		log.Warn("webhook refused", slog.String("outcome", "bad_request"), slog.Any("error", err))
+		e.refused(r, src, "bad_request", nil, slog.Any("error", err))
 		e.met.request(src.Name, "bad_request")
 		errorJSON(w, http.StatusBadRequest, "could not read body")
 		return
 	}
 	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
 	if err := src.Verifier.Verify(vr); err != nil {
-		log.Warn("webhook refused", slog.String("outcome", "unauthorized"), slog.String("reason", lv.redact.Replace(err.Error())))
+		e.refused(r, src, "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
 		e.met.request(src.Name, "unauthorized")
 		errorJSON(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
 	raw = unwrapPayload(src.Verifier, vr)
 	if int64(len(raw)) > lv.cfg.MaxBody { // a GET's payload came in the URL
-		log.Warn("webhook refused", slog.String("outcome", "too_large"), slog.Int("bytes", len(raw)))
+		e.refused(r, src, "too_large", vr, slog.Int("bytes", len(raw)))
 		e.met.request(src.Name, "too_large")
 		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
@@ -201,7 +203,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 			duplicate(prev) // a full queue owes a redelivery its answer all the same
 			return
 		}
-		log.Warn("webhook refused", slog.String("outcome", "queue_full"))
+		if e.refusals.allow("queue_full") {
+			log.Warn("webhook refused", slog.String("outcome", "queue_full"))
+		}
 		e.met.request(src.Name, "queue_full")
 		w.Header().Set("Retry-After", "30")
 		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")

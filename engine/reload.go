@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -27,6 +28,17 @@ func (e *Engine) Reload() (err error) {
 	}
 	set, err := rules.Load(e.cfg.RulesDir, cfg.Rules, e.opts.Lookup)
 	if err != nil {
+		if set != nil {
+			e.logWarnings(set) // an error must not hide them
+		}
+		e.reloadFailed(err)
+		return err
+	}
+	if n := len(e.Rules().Sources); n > 0 && len(set.Sources) == 0 {
+		// A rules file removed for a moment (git checkout, rsync --delete)
+		// must not turn every webhook into a 404 and cancel queued jobs.
+		err = rules.Errors{{File: e.cfg.RulesDir, Msg: fmt.Sprintf("no sources left: reload refused, the %d sources in force keep serving "+
+			"(restore the rules files, or restart hookd to run with none)", n)}}
 		e.reloadFailed(err)
 		return err
 	}
@@ -113,6 +125,7 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	cfg.Rules = next.Rules
 	cfg.MaxBody = next.MaxBody
 	cfg.MaxQueued = next.MaxQueued
+	cfg.RuleGrace = next.RuleGrace
 	cfg.TrustedProxies = slices.Clone(next.TrustedProxies)
 	cfg.Retention = next.Retention
 	cfg.ShutdownTimeout = next.ShutdownTimeout

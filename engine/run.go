@@ -21,11 +21,7 @@ func (d *dispatcher) run(j *store.Job) {
 	now := time.Now().UTC()
 	rule := lv.set.Rules[j.Rule]
 	if rule == nil {
-		j.State, j.Error, j.Updated = store.Cancelled, "cancelled: rule "+j.Rule+" is no longer in the configuration", now
-		d.save(j, store.Later, log)
-		log.Warn("job cancelled: its rule was removed")
-		e.met.jobOutcome(j.Rule, "cancelled")
-		d.finished(j, true, 0)
+		d.hold(j, lv.cfg.RuleGrace, log)
 		return
 	}
 	ev, err := e.store.Event(j.EventID)

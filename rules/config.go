@@ -25,6 +25,7 @@ type Config struct {
 	TLSCert, TLSKey string
 	ShutdownTimeout time.Duration
 	MaxQueued       int // queued jobs past which intake answers 503
+	RuleGrace       time.Duration
 	Rules           Defaults
 }
 
@@ -41,6 +42,7 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
 		MaxQueued:       10000,
+		RuleGrace:       5 * time.Minute, // a git pull or an rsync --delete removes a rules file for a moment
 		Rules:           DefaultRuleDefaults,
 	}
 }
@@ -121,6 +123,7 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 					d.errf(v, "timeout must be above zero")
 				}
 			},
+			"removed_rule_grace": func(k, v *yaml.Node) { c.RuleGrace = d.duration(v, "removed_rule_grace") },
 		})
 	}
 	sortDiags(diags)

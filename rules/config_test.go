@@ -45,6 +45,11 @@ tls: {cert: c.pem, key: k.pem}
 				t.Fatalf("paths: %q %q %q", c.RulesDir, c.DataDir, c.TLSCert)
 			}
 		}},
+		{name: "removed rule grace", yaml: "removed_rule_grace: 30s\n", check: func(t *testing.T, c Config) {
+			if c.RuleGrace != 30*time.Second || DefaultConfig().RuleGrace != 5*time.Minute {
+				t.Fatalf("removed_rule_grace %v, default %v", c.RuleGrace, DefaultConfig().RuleGrace)
+			}
+		}},
 		{name: "variables", yaml: "listen: ${LISTEN:-127.0.0.1:9999}\nworkers: ${WORKERS:-2}\n", check: func(t *testing.T, c Config) {
 			if c.Listen != "127.0.0.1:9999" || c.Workers != 2 {
 				t.Fatalf("%+v", c)

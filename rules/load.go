@@ -94,13 +94,20 @@ var reserved = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": tr
 
 // Load reads every *.yaml and *.yml file of dir into one Set. lookup reads
 // environment variables (nil: the process environment). On failure the error
-// is an Errors listing every problem.
+// is an Errors listing every problem, and the Set holds only the warnings,
+// which an error must not hide.
 func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, error) {
 	var diags []Diag
 	files, err := ruleFiles(dir, &diags)
 	if err != nil {
 		return nil, Errors{{File: dir, Msg: err.Error()}}
 	}
+	return loadFiles(dir, files, diags, def, lookup)
+}
+
+// loadFiles loads rule files into one Set; where names them in a warning
+// when they declare no source.
+func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup func(string) (string, bool)) (*Set, error) {
 	set := &Set{Sources: map[string]*Source{}, Rules: map[string]*Rule{}, byPath: map[string]*Source{}}
 	type ruleAt struct {
 		r     *Rule
@@ -199,8 +206,9 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return &Set{Warnings: set.Warnings}, errs
 	}
+	set.Warnings = append(set.Warnings, noSources(where, set)...)
 	return set, nil
 }
 

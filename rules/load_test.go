@@ -40,6 +40,7 @@ func TestLoadGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := strings.ReplaceAll(describeLoad(dir), dir+string(filepath.Separator), "")
+			got = strings.ReplaceAll(got, dir, "rules.d")
 			if *update {
 				if err := os.WriteFile(golden, []byte(input+"-- want --\n"+got), 0o644); err != nil {
 					t.Fatal(err)
@@ -95,8 +96,9 @@ func describeLoad(dir string) string {
 // loaded, a near miss is a warning, and a rule file that cannot be read is
 // an error, never a rule file quietly missing.
 func TestRulesDirEntries(t *testing.T) {
-	const rule = "sources:\n  gh: {verify: {provider: github, secret: x}}\n"
-	const summary = "source gh path=/hooks/gh provider=github allow=[] rules=[]\nsecrets 1\n"
+	const rule = "sources:\n  gh: {verify: {provider: github, secret: x}}\nrules:\n  - {name: r, source: gh, actions: [{shell: {command: [/bin/true]}}]}\n"
+	const summary = "source gh path=/hooks/gh provider=github allow=[] rules=[r]\n" +
+		"rule r sources=[gh] when=\"\" concurrency=parallel key=false timeout=10m0s retry=1/5s/5m0s actions=[shell] on_failure=[]\nsecrets 1\n"
 	for _, tc := range []struct {
 		name  string
 		setup func(dir string) error

@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"fmt"
+	"net"
+
+	"hookd/rules"
+)
+
+// Preflight checks the settings that Start would fail on, short of binding
+// the ports and opening the database: hookd check runs it, so that a
+// configuration check passes is one serve starts with.
+func Preflight(cfg rules.Config) []error {
+	var errs []error
+	if err := listenAddrErr(cfg.Listen); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.TLSCert != "" {
+		if _, err := newCertReloader(cfg.TLSCert, cfg.TLSKey, 0, nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := adminAddrErr(cfg.AdminPath()); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// listenAddrErr tells what net.Listen would say of a malformed address.
+func listenAddrErr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return nil
+}
+
+func adminAddrErr(addr string) error {
+	if AdminNetwork(addr) == "unix" && len(addr) > 104 { // sun_path is 104 bytes on BSDs, 108 on Linux
+		return fmt.Errorf("admin socket path %s is too long for a unix socket; set admin: in hookd.yaml to a shorter path", addr)
+	}
+	return nil
+}

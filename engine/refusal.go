@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"hookd/rules"
+	"hookd/verify"
+)
+
+// Refusal lines are rate-limited per outcome: a burst, then a steady rate.
+// A scan of unknown paths or a flood of bad signatures must not fill the
+// journal; what is not written is counted and summed up in one line.
+const (
+	refusalBurst   = 20
+	refusalRate    = 2 // lines per second, per outcome
+	refusalSummary = 10 * time.Second
+	claimedMax     = 128 // bytes kept of a header value nobody verified
+)
+
+// refusals decides which refused requests get a log line.
+type refusals struct {
+	log        *slog.Logger
+	mu         sync.Mutex
+	buckets    map[string]*bucket
+	suppressed map[string]int
+	timer      *time.Timer // pending summary line
+	every      time.Duration
+	stopped    bool
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newRefusals(log *slog.Logger) *refusals {
+	return &refusals{log: log, buckets: map[string]*bucket{}, suppressed: map[string]int{}, every: refusalSummary}
+}
+
+// allow takes a token of outcome's bucket, or counts the refusal for the
+// next summary line.
+func (f *refusals) allow(outcome string) bool {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.buckets[outcome]
+	if b == nil {
+		b = &bucket{tokens: refusalBurst, at: now}
+		f.buckets[outcome] = b
+	}
+	b.tokens = min(refusalBurst, b.tokens+now.Sub(b.at).Seconds()*refusalRate)
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true
+	}
+	f.suppressed[outcome]++
+	if f.timer == nil && !f.stopped {
+		f.timer = time.AfterFunc(f.every, f.flush)
+	}
+	return false
+}
+
+// flush writes the summary of the refusals not logged since the last one.
+func (f *refusals) flush() {
+	f.mu.Lock()
+	f.timer = nil
+	counts := f.suppressed
+	f.suppressed = map[string]int{}
+	f.mu.Unlock()
+	if len(counts) == 0 {
+		return
+	}
+	outcomes := make([]string, 0, len(counts))
+	total := 0
+	for o, n := range counts {
+		outcomes = append(outcomes, o)
+		total += n
+	}
+	sort.Strings(outcomes)
+	attrs := []slog.Attr{slog.Int("suppressed", total)}
+	for _, o := range outcomes {
+		attrs = append(attrs, slog.Int(o, counts[o]))
+	}
+	f.log.LogAttrs(context.Background(), slog.LevelWarn, "webhook refusals not logged one by one (rate limit)", attrs...)
+}
+
+// stop writes the pending summary at shutdown.
+func (f *refusals) stop() {
+	f.mu.Lock()
+	f.stopped = true
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+	f.mu.Unlock()
+	f.flush()
+}
+
+// refused logs a refused request with what is known of it: src may be nil
+// (unknown path), vr nil (refused before the body was read). The delivery
+// id and event come from the provider's headers (or a body already read)
+// but nothing vouches for them: the line says verified=false.
+func (e *Engine) refused(r *http.Request, src *rules.Source, outcome string, vr *verify.Request, extra ...slog.Attr) {
+	if !e.refusals.allow(outcome) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 10+len(extra))
+	if src != nil {
+		attrs = append(attrs, slog.String("source", src.Name))
+	}
+	attrs = append(attrs, slog.String("remote", e.clientIP(r)), slog.String("method", r.Method),
+		slog.String("path", truncate(r.URL.Path)), slog.String("outcome", outcome))
+	if src != nil && src.Verifier != nil {
+		if vr == nil {
+			vr = &verify.Request{Header: r.Header, Source: src.Name}
+		}
+		if vr.Body != nil && vr.JSON == nil && verify.ReadsBody(src.Verifier) {
+			vr.JSON = parseBody(r.Header.Get("Content-Type"), vr.Body) // bounded by the rate limit
+		}
+		id, ev := src.Verifier.DeliveryID(vr), src.Verifier.Event(vr)
+		if id != "" || ev != "" {
+			attrs = append(attrs, slog.String("delivery_id", truncate(id)), slog.String("event", truncate(ev)), slog.Bool("verified", false))
+		}
+	}
+	reqLog{l: e.log, base: attrs}.Warn("webhook refused", extra...)
+}
+
+func truncate(s string) string {
+	if len(s) > claimedMax {
+		return s[:claimedMax] + "..."
+	}
+	return s
+}
