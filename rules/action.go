@@ -108,6 +108,9 @@ func decodeShell(d *decoder, n *yaml.Node, a *Action, failure bool, _ *[]string)
 		"script": func(k, v *yaml.Node) {
 			scriptNode = v
 			s.script = d.str(v, "shell.script")
+			if d.scripts != nil {
+				*d.scripts = append(*d.scripts, scriptAt{d.file, v, s})
+			}
 			if strings.Contains(s.script, "{{") {
 				d.warnf(v, "shell.script: {{ }} is not expanded inside a script (payload text must never become shell code); pass values with env:")
 			}
