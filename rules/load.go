@@ -198,6 +198,7 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 		s.index = buildIndex(s.Rules)
 	}
 	checkScripts(scripts, set, values, lookup, &diags)
+	redactDiags(diags, set)
 	sortDiags(diags)
 	var errs Errors
 	for _, dg := range diags {

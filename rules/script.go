@@ -92,3 +92,21 @@ func (d *decoder) warnDefaultSecrets(nodes map[*yaml.Node]string) {
 		}
 	}
 }
+
+// redactDiags hides the configuration's secrets in messages, which may
+// quote a value (a command path built from a variable).
+func redactDiags(diags []Diag, set *Set) {
+	var pairs []string
+	for _, s := range set.Secrets {
+		if len(s) >= MinSecretLen {
+			pairs = append(pairs, s, "[redacted]")
+		}
+	}
+	if len(pairs) == 0 {
+		return
+	}
+	r := strings.NewReplacer(pairs...)
+	for i := range diags {
+		diags[i].Msg = r.Replace(diags[i].Msg)
+	}
+}
