@@ -176,7 +176,7 @@ func (ex *expansion) replace(n *yaml.Node, script bool, diags *[]Diag) string {
 		}
 		b.WriteString(s[:i])
 		s = s[i+utf8.RuneLen(phOpen):]
-		k := 0
+		k, digits := 0, 0
 		for {
 			c, w := utf8.DecodeRuneInString(s)
 			if c < phDigit || c >= phDigit+phBase {
@@ -184,11 +184,13 @@ func (ex *expansion) replace(n *yaml.Node, script bool, diags *[]Diag) string {
 			}
 			k = k*phBase + int(c-phDigit)
 			s = s[w:]
+			digits++
 		}
-		s = strings.TrimLeft(s, string(phPad))
-		if k >= len(ex.refs) {
+		if digits == 0 || k >= len(ex.refs) {
+			b.WriteRune(phOpen) // written in the file, not a placeholder
 			continue
 		}
+		s = strings.TrimLeft(s, string(phPad))
 		r := ex.refs[k]
 		if script {
 			b.WriteString(r.raw)
