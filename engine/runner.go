@@ -105,7 +105,7 @@ func (lv *live) runActions(ctx context.Context, rule *rules.Rule, list []*rules.
 		if met != nil {
 			met.action(rule.Name, a.Kind, step.Duration)
 		}
-		if a.Kind == "shell" {
+		if a.Kind == "shell" && act != nil { // no exit status when it never started
 			exit := res.Exit
 			step.Exit = &exit
 		}
