@@ -45,13 +45,7 @@ func (r *Runner) Run(ctx context.Context, rule *rules.Rule, env *rules.Env, body
 // one of its secrets.
 func newLive(set *rules.Set, cfg rules.Config, environ []string) *live {
 	l := &live{set: set, cfg: cfg}
-	var pairs []string
-	for _, s := range set.Secrets {
-		if len(s) >= rules.MinSecretLen {
-			pairs = append(pairs, s, "[redacted]")
-		}
-	}
-	l.redact = strings.NewReplacer(pairs...)
+	l.redact = set.Redactor()
 	for _, kv := range environ {
 		name, val, _ := strings.Cut(kv, "=")
 		if secretEnvSkip[name] || strings.HasPrefix(name, "HOOKD_") || set.IsSecret(val) {

@@ -7,17 +7,17 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// MinSecretLen is the length from which a secret is redacted from output
+// minSecretLen is the length from which a secret is redacted from output
 // and a variable holding it is kept out of actions' environments: shorter
 // ones would redact ordinary words.
-const MinSecretLen = 4
+const minSecretLen = 4
 
 // IsSecret reports whether v holds one of the configuration's secrets.
 // A variable of the daemon's environment that does is not passed on to
 // actions.
 func (s *Set) IsSecret(v string) bool {
 	for _, sec := range s.Secrets {
-		if len(sec) >= MinSecretLen && strings.Contains(v, sec) {
+		if len(sec) >= minSecretLen && strings.Contains(v, sec) {
 			return true
 		}
 	}
@@ -93,19 +93,21 @@ func (d *decoder) warnDefaultSecrets(nodes map[*yaml.Node]string) {
 	}
 }
 
+// Redactor returns a replacer that hides the configuration's secrets.
+func (s *Set) Redactor() *strings.Replacer {
+	var pairs []string
+	for _, sec := range s.Secrets {
+		if len(sec) >= minSecretLen {
+			pairs = append(pairs, sec, "[redacted]")
+		}
+	}
+	return strings.NewReplacer(pairs...)
+}
+
 // redactDiags hides the configuration's secrets in messages, which may
 // quote a value (a command path built from a variable).
 func redactDiags(diags []Diag, set *Set) {
-	var pairs []string
-	for _, s := range set.Secrets {
-		if len(s) >= MinSecretLen {
-			pairs = append(pairs, s, "[redacted]")
-		}
-	}
-	if len(pairs) == 0 {
-		return
-	}
-	r := strings.NewReplacer(pairs...)
+	r := set.Redactor()
 	for i := range diags {
 		diags[i].Msg = r.Replace(diags[i].Msg)
 	}
