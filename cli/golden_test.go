@@ -42,35 +42,39 @@ func TestGolden(t *testing.T) {
 		name  string
 		args  []string
 		stdin string
+		env   []string
 	}{
-		{"check-ok", []string{"check", "-rules", "rules"}, ""},
-		{"check-errors", []string{"check", "-rules", "bad"}, ""},
-		{"check-no-dir", []string{"check", "-rules", "missing"}, ""},
-		{"check-file", []string{"check", "rules/hooks.yaml"}, ""},
-		{"check-paths", []string{"check", "rules", "more/extra.yaml"}, ""},
-		{"check-same-file-twice", []string{"check", "rules", "rules/hooks.yaml"}, ""},
-		{"check-paths-clash", []string{"check", "rules", "bad/bad.yaml"}, ""},
-		{"check-missing-path", []string{"check", "rules", "nope.yaml"}, ""},
-		{"check-config-as-path", []string{"check", "tls/hookd.yaml"}, ""},
-		{"check-tls-missing", []string{"check", "-config", "tls/hookd.yaml"}, ""},
-		{"check-flag-after-path", []string{"check", "more", "-config", "tls/hookd.yaml"}, ""},
-		{"check-rules-and-paths", []string{"check", "-rules", "rules", "more"}, ""},
-		{"check-empty", []string{"check", "-rules", "empty"}, ""},
-		{"check-help", []string{"check", "-h"}, ""},
-		{"test-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-1", "-header", "Content-Type: application/json", "-body", "push-main.json"}, ""},
-		{"test-no-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-2", "-body", "push-dev.json"}, ""},
-		{"test-json", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: issues", "-header", "X-GitHub-Delivery: d-3", "-body", "push-dev.json", "-json"}, ""},
-		{"test-when-error", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-4", "-body", "-"}, `"just a string"`},
-		{"test-run", []string{"test", "-rules", "rules", "-source", "plain", "-body", "-", "-run"}, `{"after":"abc"}`},
-		{"test-unknown-source", []string{"test", "-rules", "rules", "-source", "nope"}, ""},
-		{"test-no-source", []string{"test", "-rules", "rules"}, ""},
-		{"test-bad-header", []string{"test", "-rules", "rules", "-source", "plain", "-header", "nocolon"}, ""},
-		{"test-bad-rules", []string{"test", "-rules", "bad", "-source", "github"}, ""},
+		{"check-ok", []string{"check", "-rules", "rules"}, "", nil},
+		{"check-errors", []string{"check", "-rules", "bad"}, "", nil},
+		{"check-no-dir", []string{"check", "-rules", "missing"}, "", nil},
+		{"check-missing-command", []string{"check", "-rules", "badpaths"}, "", nil},
+		{"check-file", []string{"check", "rules/hooks.yaml"}, "", nil},
+		{"check-paths", []string{"check", "rules", "more/extra.yaml"}, "", nil},
+		{"check-same-file-twice", []string{"check", "rules", "rules/hooks.yaml"}, "", nil},
+		{"check-paths-clash", []string{"check", "rules", "bad/bad.yaml"}, "", nil},
+		{"check-missing-path", []string{"check", "rules", "nope.yaml"}, "", nil},
+		{"check-config-as-path", []string{"check", "tls/hookd.yaml"}, "", nil},
+		{"check-tls-missing", []string{"check", "-config", "tls/hookd.yaml"}, "", nil},
+		{"check-flag-after-path", []string{"check", "more", "-config", "tls/hookd.yaml"}, "", nil},
+		{"check-rules-and-paths", []string{"check", "-rules", "rules", "more"}, "", nil},
+		{"check-empty", []string{"check", "-rules", "empty"}, "", nil},
+		{"check-help", []string{"check", "-h"}, "", nil},
+		{"test-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-1", "-header", "Content-Type: application/json", "-body", "push-main.json"}, "", nil},
+		{"test-no-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-2", "-body", "push-dev.json"}, "", nil},
+		{"test-json", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: issues", "-header", "X-GitHub-Delivery: d-3", "-body", "push-dev.json", "-json"}, "", nil},
+		{"test-when-error", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-4", "-body", "-"}, `"just a string"`, nil},
+		{"test-run", []string{"test", "-rules", "rules", "-source", "plain", "-body", "-", "-run"}, `{"after":"abc"}`, nil},
+		{"test-run-secrets", []string{"test", "-rules", "runenv", "-source", "plain", "-body", "-", "-run"}, `{"after":"abc"}`,
+			[]string{"RUN_SECRET=golden-run-secret", "ALSO_SECRET=x-golden-run-secret-y", "OTHER=kept"}},
+		{"test-unknown-source", []string{"test", "-rules", "rules", "-source", "nope"}, "", nil},
+		{"test-no-source", []string{"test", "-rules", "rules"}, "", nil},
+		{"test-bad-header", []string{"test", "-rules", "rules", "-source", "plain", "-header", "nocolon"}, "", nil},
+		{"test-bad-rules", []string{"test", "-rules", "bad", "-source", "github"}, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(hookdBin, tc.args...)
 			cmd.Dir = "testdata"
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, tc.env...)
 			cmd.Stdin = strings.NewReader(tc.stdin)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -82,7 +86,13 @@ func TestGolden(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
+			// Relative commands are shown resolved, from the rules directory.
+			abs, err := filepath.Abs("testdata")
+			if err != nil {
+				t.Fatal(err)
+			}
 			got := fmt.Sprintf("$ hookd %s\nexit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(tc.args, " "), code, stdout.String(), stderr.String())
+			got = strings.ReplaceAll(got, abs, "$TESTDATA")
 			path := filepath.Join("testdata", "golden", tc.name)
 			if *update {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

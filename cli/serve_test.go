@@ -136,9 +136,10 @@ rules:
       - shell:
           script: 'echo "token $TOKEN"; echo "$HOOKD_ATTEMPT" >> "$OUT"'
           env: {TOKEN: "${TEST_SECRET}", OUT: "%s"}
-      # ... and in the error of a command that cannot start.
+      # ... and in the error of a command that cannot start (templated, so
+      # that the load does not refuse it as missing).
       - shell:
-          command: ["/nonexistent/${TEST_SECRET}"]
+          command: ["/nonexistent/${TEST_SECRET}{{ '' }}"]
 `
 
 // runDaemon runs `hookd serve` through a whole life: start, a signed

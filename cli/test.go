@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"hookd/actions"
 	"hookd/engine"
 	"hookd/rules"
 	"hookd/verify"
@@ -119,6 +118,11 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	vr := &verify.Request{Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name}
 	vr.JSON = engine.ParseBody(h.Get("Content-Type"), raw)
 	env, evalErrs := engine.RequestEnv(src, vr, http.MethodPost, src.Path, "127.0.0.1")
+	// What is printed and what runs go through the daemon's own runner.
+	runner := engine.NewRunner(set, os.Environ())
+	for i, e := range evalErrs {
+		evalErrs[i] = runner.Redact(e)
+	}
 	rep := testReport{Source: src.Name, Path: src.Path, Event: env.Event, ID: env.ID, Errors: evalErrs, Rules: []ruleReport{}}
 	failed := false
 	for _, r := range src.Rules {
@@ -126,7 +130,7 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		ok, err := r.Match(env)
 		switch {
 		case err != nil:
-			rr.Error = err.Error()
+			rr.Error = runner.Redact(err.Error())
 		case !ok:
 			rr.Why = r.Explain(env)
 		default:
@@ -136,10 +140,10 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 				if err != nil {
 					d = map[string]any{"kind": a.Kind, "error": err.Error()}
 				}
-				rr.Actions = append(rr.Actions, d)
+				rr.Actions = append(rr.Actions, redactValue(d, runner.Redact).(map[string]any))
 			}
 			if *run {
-				rr.Ran = runRule(ctx, r, env, raw)
+				rr.Ran = runRule(ctx, runner, r, env, raw)
 				for _, x := range rr.Ran {
 					failed = failed || !x.OK
 				}
@@ -161,47 +165,48 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 0
 }
 
-// runRule runs a rule's actions in order, as a worker would for attempt 1;
-// a failure stops the rest.
-func runRule(ctx context.Context, r *rules.Rule, env *rules.Env, raw []byte) []ranReport {
-	bodyFile := ""
-	if f, err := os.CreateTemp("", "hookd-body-*"); err == nil {
-		_, _ = f.Write(raw)
-		f.Close()
-		bodyFile = f.Name()
-		defer os.Remove(bodyFile)
-	}
-	vars := []string{"HOOKD_EVENT_ID=0", "HOOKD_DELIVERY_ID=" + env.ID, "HOOKD_SOURCE=" + env.Source, "HOOKD_EVENT=" + env.Event,
-		"HOOKD_RULE=" + r.Name, "HOOKD_ATTEMPT=1", "HOOKD_BODY_FILE=" + bodyFile}
-	call := &rules.Call{Env: env, Vars: vars, BaseEnv: os.Environ()}
-	var out []ranReport
-	for i, a := range r.Actions {
-		rep := ranReport{Action: i + 1, Kind: a.Kind}
-		timeout := a.Timeout
-		if timeout == 0 {
-			timeout = r.Timeout
-		}
-		var res actions.Result
-		act, err := a.Build(call)
-		if err == nil {
-			actx, cancel := context.WithTimeout(ctx, timeout)
-			res, err = act.Run(actx, &actions.Input{Body: raw})
-			cancel()
-		}
-		if a.Kind == "shell" && act != nil {
-			exit := res.Exit
-			rep.Exit = &exit
-		}
-		rep.Status, rep.Output, rep.OK = res.Status, string(res.Output), err == nil
-		if err != nil {
-			rep.Error = err.Error()
-		}
-		out = append(out, rep)
-		if err != nil {
-			break
-		}
+// runRule runs a rule's actions once, exactly as a worker runs attempt 1.
+func runRule(ctx context.Context, runner *engine.Runner, r *rules.Rule, env *rules.Env, raw []byte) []ranReport {
+	steps, _ := runner.Run(ctx, r, env, raw)
+	out := make([]ranReport, 0, len(steps))
+	for _, st := range steps {
+		out = append(out, ranReport{Action: st.Action, Kind: st.Kind, OK: st.Error == "", Exit: st.Exit,
+			Status: st.Status, Output: st.Output, Error: st.Error})
 	}
 	return out
+}
+
+// redactValue hides secrets in every string of an action's description.
+func redactValue(v any, redact func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return redact(x)
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i] = redact(s)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactValue(e, redact)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]string, len(x))
+		for k, s := range x {
+			out[k] = redact(s)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = redactValue(e, redact)
+		}
+		return out
+	}
+	return v
 }
 
 func printTestReport(w io.Writer, rep *testReport) {

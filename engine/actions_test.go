@@ -201,6 +201,23 @@ func TestTemplateFailureFailsAttemptWithoutRetry(t *testing.T) {
 	}
 }
 
+// A shell action whose template fails never started: it has no exit status.
+func TestShellTemplateFailureHasNoExit(t *testing.T) {
+	te := startEngine(t, "", withRules("http://127.0.0.1:1", `
+  - name: tpl
+    source: github
+    actions:
+      - shell: {command: [/bin/true, "{{ body.a.b.c + 1 }}"]}
+`), nil)
+	j := te.deliver(`{"a":"not an object"}`, 1)[0]
+	if j.State != store.Failed || len(j.Attempts) != 1 || len(j.Attempts[0].Steps) != 1 {
+		t.Fatalf("job %+v", j)
+	}
+	if st := j.Attempts[0].Steps[0]; st.Exit != nil {
+		t.Errorf("step has exit status %d, though nothing started", *st.Exit)
+	}
+}
+
 func TestRetryAfterIsHonoured(t *testing.T) {
 	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n == 1 {

@@ -126,37 +126,7 @@ func (e *Engine) logWarnings(set *rules.Set) {
 	}
 }
 
-// secretEnvSkip lists variables that belong to the daemon's supervisor and
-// mean nothing (or the wrong thing) to a child process.
-var secretEnvSkip = map[string]bool{"NOTIFY_SOCKET": true, "LISTEN_FDS": true, "LISTEN_PID": true, "LISTEN_FDNAMES": true, "WATCHDOG_USEC": true, "WATCHDOG_PID": true}
-
-func (e *Engine) makeLive(set *rules.Set) *live {
-	l := &live{set: set, cfg: e.cfg}
-	var pairs []string
-	for _, s := range set.Secrets {
-		if len(s) >= 4 {
-			pairs = append(pairs, s, "[redacted]")
-		}
-	}
-	l.redact = strings.NewReplacer(pairs...)
-	for _, kv := range e.opts.Environ {
-		name, val, _ := strings.Cut(kv, "=")
-		if secretEnvSkip[name] || strings.HasPrefix(name, "HOOKD_") {
-			continue
-		}
-		secret := false
-		for _, s := range set.Secrets {
-			if len(s) >= 4 && strings.Contains(val, s) {
-				secret = true
-				break
-			}
-		}
-		if !secret {
-			l.baseEnv = append(l.baseEnv, kv)
-		}
-	}
-	return l
-}
+func (e *Engine) makeLive(set *rules.Set) *live { return newLive(set, e.cfg, e.opts.Environ) }
 
 // Rules returns the configuration in force.
 func (e *Engine) Rules() *rules.Set { return e.live.Load().set }

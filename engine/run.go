@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"context"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"time"
 
 	"hookd/actions"
@@ -51,17 +48,9 @@ func (d *dispatcher) run(j *store.Job) {
 	env := eventEnv(ev)
 	bodyFile, cleanup := writeBodyFile(ev.Body, rule, log)
 	defer cleanup()
-	vars := []string{
-		"HOOKD_EVENT_ID=" + strconv.FormatUint(ev.ID, 10),
-		"HOOKD_DELIVERY_ID=" + ev.DeliveryID,
-		"HOOKD_SOURCE=" + ev.Source,
-		"HOOKD_EVENT=" + ev.Event,
-		"HOOKD_RULE=" + rule.Name,
-		"HOOKD_ATTEMPT=" + strconv.Itoa(n),
-		"HOOKD_BODY_FILE=" + bodyFile,
-	}
+	vars := hookdVars(ev.ID, env, rule, n, bodyFile)
 	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv}
-	steps, retryAfter, runErr := d.runActions(lv, rule, rule.Actions, call, ev.Body, log.With("attempt", n))
+	steps, retryAfter, runErr := lv.runActions(d.runCtx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met)
 
 	att := &j.Attempts[len(j.Attempts)-1]
 	att.Steps, att.End = steps, time.Now().UTC()
@@ -103,63 +92,12 @@ func (d *dispatcher) run(j *store.Job) {
 	if len(rule.OnFailure) > 0 {
 		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n}
 		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv}
-		j.OnFailure, _, _ = d.runActions(lv, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true))
+		j.OnFailure, _, _ = lv.runActions(d.runCtx, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true), e.met)
 	}
 	d.save(j, store.Later, log)
 	log.Error("job failed", "attempts", n, "error", att.Error)
 	e.met.jobOutcome(rule.Name, "failed")
 	d.finished(j, true, 0)
-}
-
-// runActions runs actions in order; a failure stops the rest.
-func (d *dispatcher) runActions(lv *live, rule *rules.Rule, list []*rules.Action, call *rules.Call, body []byte, log *slog.Logger) ([]store.Step, time.Duration, error) {
-	var steps []store.Step
-	for i, a := range list {
-		start := time.Now()
-		step := store.Step{Action: i + 1, Kind: a.Kind, Start: start.UTC()}
-		timeout := a.Timeout
-		if timeout == 0 {
-			timeout = rule.Timeout
-		}
-		var res actions.Result
-		act, err := a.Build(call)
-		if err != nil {
-			// The stored event renders the same way every time: retrying
-			// a template that failed cannot help.
-			err = actions.Permanent(err)
-		} else {
-			ctx, cancel := context.WithTimeout(d.runCtx, timeout)
-			res, err = act.Run(ctx, &actions.Input{Body: body})
-			cancel()
-		}
-		step.Duration = time.Since(start)
-		d.e.met.action(rule.Name, a.Kind, step.Duration)
-		if a.Kind == "shell" {
-			exit := res.Exit
-			step.Exit = &exit
-		}
-		step.Status = res.Status
-		step.Output = lv.redact.Replace(string(res.Output))
-		outcome := "ok"
-		if err != nil {
-			step.Error = lv.redact.Replace(err.Error())
-			outcome = "failed"
-		}
-		steps = append(steps, step)
-		attrs := []any{"action", i + 1, "kind", a.Kind, "duration", step.Duration.Round(time.Millisecond).String(), "outcome", outcome}
-		if step.Exit != nil {
-			attrs = append(attrs, "exit", *step.Exit)
-		}
-		if step.Status != 0 {
-			attrs = append(attrs, "status", step.Status)
-		}
-		if err != nil {
-			log.Warn("action failed", append(attrs, "error", step.Error)...)
-			return steps, res.RetryAfter, err
-		}
-		log.Info("action done", attrs...)
-	}
-	return steps, 0, nil
 }
 
 // backoff is exponential from Backoff, capped at MaxBackoff, with ±20%
@@ -184,33 +122,6 @@ func eventEnv(ev *store.Event) *rules.Env {
 	return (&rules.Env{Source: ev.Source, Event: ev.Event, ID: ev.DeliveryID, Headers: ev.Headers, Body: body,
 		Raw: string(ev.Body), Query: ev.Query, Method: ev.Method, Path: ev.Path, RemoteAddr: ev.RemoteAddr,
 		ReceivedAt: ev.ReceivedAt}).Bind()
-}
-
-// writeBodyFile writes the raw body where a process can read it
-// (HOOKD_BODY_FILE), for rules that run processes.
-func writeBodyFile(body []byte, rule *rules.Rule, log *slog.Logger) (string, func()) {
-	shell := false
-	for _, list := range [][]*rules.Action{rule.Actions, rule.OnFailure} {
-		for _, a := range list {
-			shell = shell || a.Kind == "shell"
-		}
-	}
-	if !shell {
-		return "", func() {}
-	}
-	f, err := os.CreateTemp("", "hookd-body-*")
-	if err == nil {
-		_, err = f.Write(body)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			return f.Name(), func() { os.Remove(f.Name()) }
-		}
-		os.Remove(f.Name())
-	}
-	log.Warn("cannot write the body file; HOOKD_BODY_FILE is empty for this attempt", "error", err)
-	return "", func() {}
 }
 
 // save records a job's state (how: store.Wait, Soon or Later). A failed

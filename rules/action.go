@@ -89,10 +89,11 @@ type shellAction struct {
 	script string
 	dir    *Template
 	env    map[string]*Template
+	base   string // the rules file's directory: relative paths start there
 }
 
 func decodeShell(d *decoder, n *yaml.Node, a *Action, failure bool, _ *[]string) actionImpl {
-	s := &shellAction{}
+	s := &shellAction{base: d.baseDir()}
 	var cmdNode, scriptNode *yaml.Node
 	ok := d.fields(n, "shell", map[string]func(k, v *yaml.Node){
 		"command": func(k, v *yaml.Node) {
@@ -101,18 +102,27 @@ func decodeShell(d *decoder, n *yaml.Node, a *Action, failure bool, _ *[]string)
 				d.errf(v, "shell.command is an argv list run without a shell, e.g. [./deploy.sh, \"{{ body.after }}\"]; for a shell command line use script:")
 				return
 			}
-			for _, it := range d.strsNodes(v, "shell.command") {
+			for i, it := range d.strsNodes(v, "shell.command") {
 				s.argv = append(s.argv, d.template(it, "shell.command item", failure))
+				if i == 0 {
+					d.checkCommand(it, s.argv[0], s.base)
+				}
 			}
 		},
 		"script": func(k, v *yaml.Node) {
 			scriptNode = v
 			s.script = d.str(v, "shell.script")
+			if d.scripts != nil {
+				*d.scripts = append(*d.scripts, scriptAt{d.file, v, s})
+			}
 			if strings.Contains(s.script, "{{") {
 				d.warnf(v, "shell.script: {{ }} is not expanded inside a script (payload text must never become shell code); pass values with env:")
 			}
 		},
-		"dir": func(k, v *yaml.Node) { s.dir = d.template(v, "shell.dir", failure) },
+		"dir": func(k, v *yaml.Node) {
+			s.dir = d.template(v, "shell.dir", failure)
+			d.checkDir(v, s.dir, s.base)
+		},
 		"env": func(k, v *yaml.Node) {
 			m, pos := d.strMap(v, "shell.env")
 			s.env = map[string]*Template{}
@@ -163,12 +173,16 @@ func (s *shellAction) render(c *Call) (argv []string, dir string, env []string, 
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("shell.command[%d]: %w", i, err)
 		}
+		if i == 0 {
+			v = resolveCommand(s.base, v)
+		}
 		argv = append(argv, v)
 	}
 	if s.dir != nil {
 		if dir, err = s.dir.Render(c.Env); err != nil {
 			return nil, "", nil, fmt.Errorf("shell.dir: %w", err)
 		}
+		dir = resolvePath(s.base, dir)
 	}
 	env = make([]string, 0, len(c.BaseEnv)+len(c.Vars)+len(s.env))
 	env = append(env, c.BaseEnv...)

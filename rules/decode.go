@@ -18,6 +18,11 @@ type decoder struct {
 	file    string
 	diags   *[]Diag
 	tainted map[*yaml.Node]bool // scalars holding an unset variable
+	// defaulted holds the references whose default stood in for an unset
+	// or empty variable, per scalar.
+	defaulted map[*yaml.Node][]ref
+	// scripts collects the shell scripts, checked once every secret is known.
+	scripts *[]scriptAt
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) {

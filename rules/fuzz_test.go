@@ -19,6 +19,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add("a: &a [*a]\n")
 	f.Add("sources:\n  s:\n    verify: {provider: hmac, secret: \"${X:-d}\", header: X-Sig}\n")
 	f.Add("\t- {\n")
+	f.Add("rules: [{name: r, source: s, actions: [{shell: {script: \"echo ${A:-b} $$ ${\", env: {X: \"${A}$$\"}}}]}]\n# ${\n")
 	f.Add("rules: [{name: r, source: s, when: '{{', retry: {attempts: -1, backoff: 1y}}]\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		dir := t.TempDir()

@@ -115,6 +115,11 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 		d     *decoder
 	}
 	var rules []ruleAt
+	var scripts []scriptAt
+	values := map[string]string{} // each variable's expanded value
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -122,11 +127,14 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 			continue
 		}
 		set.Files = append(set.Files, f)
-		root, tainted := parseYAML(f, src, lookup, &diags)
+		root, ex := parseYAML(f, src, lookup, true, &diags)
+		for k, v := range ex.values {
+			values[k] = v
+		}
 		if root == nil {
 			continue
 		}
-		d := &decoder{file: f, diags: &diags, tainted: tainted}
+		d := &decoder{file: f, diags: &diags, tainted: ex.tainted, defaulted: ex.defaulted, scripts: &scripts}
 		d.fields(root, "rules file", map[string]func(k, v *yaml.Node){
 			"sources": func(k, v *yaml.Node) {
 				if v.Kind != yaml.MappingNode {
@@ -196,6 +204,8 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	for _, s := range set.Sources {
 		s.index = buildIndex(s.Rules)
 	}
+	checkScripts(scripts, set, values, lookup, &diags)
+	redactDiags(diags, set)
 	sortDiags(diags)
 	var errs Errors
 	for _, dg := range diags {
@@ -311,6 +321,7 @@ func validName(s string) bool {
 func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, string) {
 	var c verify.Config
 	keys := map[string]*yaml.Node{}
+	secretNodes := map[*yaml.Node]string{} // value node: its field
 	strOpt := func(dst *string) func(k, v *yaml.Node) {
 		return func(k, v *yaml.Node) { keys[k.Value] = k; *dst = d.str(v, "verify."+k.Value) }
 	}
@@ -318,10 +329,15 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 		"provider": strOpt(&c.Provider),
 		"secret": func(k, v *yaml.Node) {
 			keys[k.Value] = k
+			secretNodes[v] = "verify.secret"
 			c.Secrets = append(c.Secrets, d.str(v, "verify.secret"))
 		},
 		"secrets": func(k, v *yaml.Node) {
 			keys[k.Value] = k
+			secretNodes[v] = "verify.secrets"
+			for _, it := range v.Content {
+				secretNodes[resolve(it)] = "verify.secrets"
+			}
 			c.Secrets = append(c.Secrets, d.strs(v, "verify.secrets")...)
 		},
 		"header":           strOpt(&c.Header),
@@ -333,7 +349,10 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 		"timestamp_header": strOpt(&c.TimestampHeader),
 		"template":         strOpt(&c.Template),
 		"username":         strOpt(&c.Username),
-		"password":         strOpt(&c.Password),
+		"password": func(k, v *yaml.Node) {
+			secretNodes[v] = "verify.password"
+			strOpt(&c.Password)(k, v)
+		},
 		"tolerance": func(k, v *yaml.Node) {
 			keys[k.Value] = k
 			c.Tolerance = d.duration(v, "verify.tolerance")
@@ -365,6 +384,7 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 	if bad {
 		return nil, c.Provider
 	}
+	d.warnDefaultSecrets(secretNodes)
 	*secrets = append(*secrets, c.Secrets...)
 	if c.Password != "" {
 		*secrets = append(*secrets, c.Password)

@@ -12,6 +12,9 @@ import (
 // of a large configuration does.
 func BenchmarkReload(b *testing.B) {
 	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "deploy.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		b.Fatal(err)
+	}
 	for f := 0; f < 100; f++ {
 		var s strings.Builder
 		fmt.Fprintf(&s, "sources:\n  src%d:\n    verify: {provider: github, secret: \"${SECRET}\"}\nrules:\n", f)

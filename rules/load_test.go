@@ -36,7 +36,12 @@ func TestLoadGolden(t *testing.T) {
 				t.Fatalf("%s has no -- want -- line", golden)
 			}
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(input), 0o644); err != nil {
+			// Beside the rules file: a program, a file that is not one,
+			// and a directory, for relative command and dir paths.
+			if err := errors.Join(os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(input), 0o644),
+				os.WriteFile(filepath.Join(dir, "deploy.sh"), []byte("#!/bin/sh\n"), 0o755),
+				os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644),
+				os.Mkdir(filepath.Join(dir, "site"), 0o755)); err != nil {
 				t.Fatal(err)
 			}
 			got := strings.ReplaceAll(describeLoad(dir), dir+string(filepath.Separator), "")

@@ -1,64 +1,99 @@
 package rules
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
-// noSources warns about a configuration that can run nothing: without a
-// source every webhook is answered 404, without a rule recorded as ignored.
-func noSources(where string, set *Set) []Diag {
+// Relative paths of a shell action (command[0] with a slash, dir) resolve
+// against the directory of the rules file that declares them, not hookd's
+// working directory, which is / under systemd (SPEC section 2).
+
+// baseDir is the absolute directory of the file being decoded.
+func (d *decoder) baseDir() string {
+	dir := filepath.Dir(d.file)
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
+// resolvePath makes a relative path start at base.
+func resolvePath(base, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+// resolveCommand resolves a program path: a bare name is left to PATH.
+func resolveCommand(base, name string) string {
+	if !strings.Contains(name, "/") {
+		return name
+	}
+	return resolvePath(base, name)
+}
+
+// checkCommand checks a program that is not templated: one that does not
+// exist or cannot run is an error; a bare name not in PATH is a warning,
+// as the daemon's PATH may differ from check's.
+func (d *decoder) checkCommand(n *yaml.Node, t *Template, base string) {
+	if t == nil || !t.Static() {
+		return
+	}
+	name := t.Source()
+	if name == "" {
+		d.errf(n, "shell.command[0] is empty: it names the program to run")
+		return
+	}
+	if !strings.Contains(name, "/") {
+		if _, err := exec.LookPath(name); err != nil {
+			hint := ""
+			if _, err := os.Stat(filepath.Join(base, name)); err == nil {
+				hint = fmt.Sprintf(" (for the file beside the rules file, write ./%s)", name)
+			}
+			d.warnf(n, "shell.command: %s is not found in PATH now; the action fails unless it is in hookd's PATH when it runs%s", name, hint)
+		}
+		return
+	}
+	p := resolvePath(base, name)
+	where := ""
+	if !filepath.IsAbs(name) {
+		where = " (a relative command starts at the rules file's directory)"
+	}
+	st, err := os.Stat(p)
 	switch {
-	case len(set.Sources) == 0:
-		return []Diag{{File: where, Warning: true, Msg: "no sources: every webhook is answered 404 until a rules file declares one"}}
-	case len(set.Rules) == 0:
-		return []Diag{{File: where, Warning: true, Msg: "no rules: every webhook is recorded as ignored and nothing runs"}}
+	case os.IsNotExist(err):
+		d.errf(n, "shell.command: %s does not exist%s", p, where)
+	case err != nil:
+		d.errf(n, "shell.command: %v", err)
+	case st.IsDir():
+		d.errf(n, "shell.command: %s is a directory, not a program", p)
+	case st.Mode()&0o111 == 0:
+		d.errf(n, "shell.command: %s is not executable (chmod +x it)", p)
 	}
-	return nil
 }
 
-// LoadPaths loads rules directories and rules files together as one
-// configuration, as if they were one rules directory: names must be unique
-// across them. A directory is read as Load reads one; a file is loaded
-// whatever its name, except hookd's own configuration file.
-func LoadPaths(paths []string, def Defaults, lookup func(string) (string, bool)) (*Set, error) {
-	var diags []Diag
-	var files []string
-	seen := map[string]bool{}
-	add := func(f string) {
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			abs = f
-		}
-		if !seen[abs] {
-			seen[abs] = true
-			files = append(files, f)
-		}
+// checkDir checks a dir that is not templated. One that does not exist is
+// a warning, not an error: a deploy may create it, or an earlier action of
+// the rule (a git clone); the action fails if it is still missing then.
+func (d *decoder) checkDir(n *yaml.Node, t *Template, base string) {
+	if t == nil || !t.Static() || t.Source() == "" {
+		return
 	}
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		switch {
-		case err != nil:
-			diags = append(diags, Diag{File: p, Msg: "cannot read: " + strings.TrimPrefix(err.Error(), "stat "+p+": ")})
-		case st.IsDir():
-			fs, err := ruleFiles(p, &diags)
-			if err != nil {
-				diags = append(diags, Diag{File: p, Msg: err.Error()})
-			}
-			for _, f := range fs {
-				add(f)
-			}
-		case isConfigFile(p):
-			diags = append(diags, Diag{File: p, Msg: "this is hookd's configuration file, not a rules file: pass it with -config " + p})
-		default:
-			add(p)
-		}
+	p := resolvePath(base, t.Source())
+	st, err := os.Stat(p)
+	switch {
+	case os.IsNotExist(err):
+		d.warnf(n, "shell.dir: %s does not exist now; the action fails unless it exists when it runs", p)
+	case err != nil:
+		d.warnf(n, "shell.dir: %v", err)
+	case !st.IsDir():
+		d.errf(n, "shell.dir: %s is not a directory", p)
 	}
-	return loadFiles(strings.Join(paths, ", "), files, diags, def, lookup)
-}
-
-func isConfigFile(p string) bool {
-	base := filepath.Base(p)
-	return base == "hookd.yaml" || base == "hookd.yml"
 }

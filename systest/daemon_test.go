@@ -50,6 +50,7 @@ type site struct {
 	addr string
 	env  []string
 	logs *logbuf.Buffer
+	cwd  string // the daemon's working directory ("": the test's)
 }
 
 func newSite(t *testing.T, rulesYAML, configYAML string) *site {
@@ -93,6 +94,7 @@ func (s *site) start() *daemon {
 	cmd := exec.Command(bin, "serve", "-config", filepath.Join(s.dir, "hookd.yaml"), "-rules", filepath.Join(s.dir, "rules"),
 		"-data", filepath.Join(s.dir, "data"), "-listen", s.addr)
 	cmd.Env = s.env
+	cmd.Dir = s.cwd
 	cmd.Stdout = s.logs
 	cmd.Stderr = s.logs
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"hookd/actions"
+	"hookd/rules"
+	"hookd/store"
+)
+
+// Runner runs a rule's actions the one way hookd does. The daemon's workers
+// and `hookd test -run` both use it, so that a test run sees what serve
+// would: the daemon's environment minus its secrets, the HOOKD_* variables,
+// a body file, and every output and error with its secrets redacted.
+type Runner struct{ lv *live }
+
+// NewRunner returns a Runner for a configuration; environ is the daemon's
+// environment (os.Environ()).
+func NewRunner(set *rules.Set, environ []string) *Runner {
+	return &Runner{lv: newLive(set, rules.Config{}, environ)}
+}
+
+// Redact hides the configuration's secrets in s.
+func (r *Runner) Redact(s string) string { return r.lv.redact.Replace(s) }
+
+// Run runs a rule's actions once for a request, as a worker runs attempt 1
+// of an event (whose id is 0: it is not recorded). A failure stops the rest.
+func (r *Runner) Run(ctx context.Context, rule *rules.Rule, env *rules.Env, body []byte) ([]store.Step, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bodyFile, cleanup := writeBodyFile(body, rule, log)
+	defer cleanup()
+	call := &rules.Call{Env: env, Vars: hookdVars(0, env, rule, 1, bodyFile), BaseEnv: r.lv.baseEnv}
+	steps, _, err := r.lv.runActions(ctx, rule, rule.Actions, call, body, log, nil)
+	return steps, err
+}
+
+// newLive builds what requests and jobs read for a configuration: the
+// environment passed to processes is environ minus every variable holding
+// one of its secrets.
+func newLive(set *rules.Set, cfg rules.Config, environ []string) *live {
+	l := &live{set: set, cfg: cfg}
+	l.redact = set.Redactor()
+	for _, kv := range environ {
+		name, val, _ := strings.Cut(kv, "=")
+		if secretEnvSkip[name] || strings.HasPrefix(name, "HOOKD_") || set.IsSecret(val) {
+			continue
+		}
+		l.baseEnv = append(l.baseEnv, kv)
+	}
+	return l
+}
+
+// secretEnvSkip lists variables that belong to the daemon's supervisor and
+// mean nothing (or the wrong thing) to a child process.
+var secretEnvSkip = map[string]bool{"NOTIFY_SOCKET": true, "LISTEN_FDS": true, "LISTEN_PID": true, "LISTEN_FDNAMES": true, "WATCHDOG_USEC": true, "WATCHDOG_PID": true}
+
+// hookdVars are the HOOKD_* variables of one attempt.
+func hookdVars(eventID uint64, env *rules.Env, rule *rules.Rule, attempt int, bodyFile string) []string {
+	return []string{
+		"HOOKD_EVENT_ID=" + strconv.FormatUint(eventID, 10),
+		"HOOKD_DELIVERY_ID=" + env.ID,
+		"HOOKD_SOURCE=" + env.Source,
+		"HOOKD_EVENT=" + env.Event,
+		"HOOKD_RULE=" + rule.Name,
+		"HOOKD_ATTEMPT=" + strconv.Itoa(attempt),
+		"HOOKD_BODY_FILE=" + bodyFile,
+	}
+}
+
+// runActions runs actions in order; a failure stops the rest.
+// met, when set, records each action's duration.
+func (lv *live) runActions(ctx context.Context, rule *rules.Rule, list []*rules.Action, call *rules.Call, body []byte, log *slog.Logger, met *metrics) ([]store.Step, time.Duration, error) {
+	var steps []store.Step
+	for i, a := range list {
+		start := time.Now()
+		step := store.Step{Action: i + 1, Kind: a.Kind, Start: start.UTC()}
+		timeout := a.Timeout
+		if timeout == 0 {
+			timeout = rule.Timeout
+		}
+		var res actions.Result
+		act, err := a.Build(call)
+		if err != nil {
+			// The stored event renders the same way every time: retrying
+			// a template that failed cannot help.
+			err = actions.Permanent(err)
+		} else {
+			actx, cancel := context.WithTimeout(ctx, timeout)
+			res, err = act.Run(actx, &actions.Input{Body: body})
+			cancel()
+		}
+		step.Duration = time.Since(start)
+		if met != nil {
+			met.action(rule.Name, a.Kind, step.Duration)
+		}
+		if a.Kind == "shell" && act != nil { // no exit status when it never started
+			exit := res.Exit
+			step.Exit = &exit
+		}
+		step.Status = res.Status
+		step.Output = lv.redact.Replace(string(res.Output))
+		outcome := "ok"
+		if err != nil {
+			step.Error = lv.redact.Replace(err.Error())
+			outcome = "failed"
+		}
+		steps = append(steps, step)
+		attrs := []any{"action", i + 1, "kind", a.Kind, "duration", step.Duration.Round(time.Millisecond).String(), "outcome", outcome}
+		if step.Exit != nil {
+			attrs = append(attrs, "exit", *step.Exit)
+		}
+		if step.Status != 0 {
+			attrs = append(attrs, "status", step.Status)
+		}
+		if err != nil {
+			log.Warn("action failed", append(attrs, "error", step.Error)...)
+			return steps, res.RetryAfter, err
+		}
+		log.Info("action done", attrs...)
+	}
+	return steps, 0, nil
+}
+
+// writeBodyFile writes the raw body where a process can read it
+// (HOOKD_BODY_FILE), for rules that run processes.
+func writeBodyFile(body []byte, rule *rules.Rule, log *slog.Logger) (string, func()) {
+	shell := false
+	for _, list := range [][]*rules.Action{rule.Actions, rule.OnFailure} {
+		for _, a := range list {
+			shell = shell || a.Kind == "shell"
+		}
+	}
+	if !shell {
+		return "", func() {}
+	}
+	f, err := os.CreateTemp("", "hookd-body-*")
+	if err == nil {
+		_, err = f.Write(body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			return f.Name(), func() { os.Remove(f.Name()) }
+		}
+		os.Remove(f.Name())
+	}
+	log.Warn("cannot write the body file; HOOKD_BODY_FILE is empty for this attempt", "error", err)
+	return "", func() {}
+}

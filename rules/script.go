@@ -1,0 +1,114 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// minSecretLen is the length from which a secret is redacted from output
+// and a variable holding it is kept out of actions' environments: shorter
+// ones would redact ordinary words.
+const minSecretLen = 4
+
+// IsSecret reports whether v holds one of the configuration's secrets.
+// A variable of the daemon's environment that does is not passed on to
+// actions.
+func (s *Set) IsSecret(v string) bool {
+	for _, sec := range s.Secrets {
+		if len(sec) >= minSecretLen && strings.Contains(v, sec) {
+			return true
+		}
+	}
+	return false
+}
+
+// scriptAt is one shell script of the configuration.
+type scriptAt struct {
+	file   string
+	node   *yaml.Node
+	action *shellAction
+}
+
+// checkScripts warns of a script that reads a variable holding a secret:
+// the variable is kept out of the action's environment, so the script
+// would read nothing. values holds what each variable of the configuration
+// expanded to, so that a secret given by a default counts too.
+func checkScripts(scripts []scriptAt, set *Set, values map[string]string, lookup func(string) (string, bool), diags *[]Diag) {
+	for _, sc := range scripts {
+		seen := map[string]bool{}
+		for _, name := range scriptVars(sc.node.Value) {
+			if seen[name] || sc.action.env[name] != nil {
+				continue // the action's env: gives it
+			}
+			seen[name] = true
+			v, _ := lookup(name)
+			if !set.IsSecret(v) && !set.IsSecret(values[name]) {
+				continue
+			}
+			*diags = append(*diags, Diag{File: sc.file, Line: sc.node.Line, Col: sc.node.Column, Warning: true,
+				Msg: fmt.Sprintf("shell.script reads $%s, which holds a secret: hookd keeps it out of actions' environments; pass it with env: {%s: \"${%s}\"}", name, name, name)})
+		}
+	}
+}
+
+// scriptVars lists the variables a shell script reads as $NAME or ${NAME...}.
+func scriptVars(s string) []string {
+	var out []string
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '$' {
+			continue
+		}
+		if s[i+1] == '$' {
+			i++
+			continue
+		}
+		j := i + 1
+		if s[j] == '{' {
+			j++
+		}
+		k := j
+		for k < len(s) && (s[k] == '_' || s[k] >= 'A' && s[k] <= 'Z' || s[k] >= 'a' && s[k] <= 'z' || k > j && s[k] >= '0' && s[k] <= '9') {
+			k++
+		}
+		if k > j {
+			out = append(out, s[j:k])
+		}
+		i = k - 1
+	}
+	return out
+}
+
+// warnDefaultSecrets warns, loudly, of a verify secret that is the default
+// written in the rules file because its variable is unset or empty: anyone
+// who has read the file (or the README it came from) can sign requests.
+func (d *decoder) warnDefaultSecrets(nodes map[*yaml.Node]string) {
+	for n, field := range nodes {
+		for _, r := range d.defaulted[n] {
+			*d.diags = append(*d.diags, Diag{File: d.file, Line: r.line, Col: r.col, Warning: true,
+				Msg: fmt.Sprintf("%s is the default written in this file, because %s is unset or empty: "+
+					"anyone who has read the file can sign requests; set %s in hookd's environment", field, r.name, r.name)})
+		}
+	}
+}
+
+// Redactor returns a replacer that hides the configuration's secrets.
+func (s *Set) Redactor() *strings.Replacer {
+	var pairs []string
+	for _, sec := range s.Secrets {
+		if len(sec) >= minSecretLen {
+			pairs = append(pairs, sec, "[redacted]")
+		}
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// redactDiags hides the configuration's secrets in messages, which may
+// quote a value (a command path built from a variable).
+func redactDiags(diags []Diag, set *Set) {
+	r := set.Redactor()
+	for i := range diags {
+		diags[i].Msg = r.Replace(diags[i].Msg)
+	}
+}
