@@ -66,9 +66,9 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 		return c, Errors{{File: path, Msg: err.Error()}}
 	}
 	var diags []Diag
-	root, tainted := parseYAML(path, src, lookup, &diags)
+	root, ex := parseYAML(path, src, lookup, &diags)
 	if root != nil {
-		d := &decoder{file: path, diags: &diags, tainted: tainted}
+		d := &decoder{file: path, diags: &diags, ex: ex}
 		base := filepath.Dir(path)
 		rel := func(p string) string {
 			if p == "" || filepath.IsAbs(p) {

@@ -15,24 +15,29 @@ import (
 // types are errors at the node's line and column. It collects every error
 // instead of stopping at the first.
 type decoder struct {
-	file    string
-	diags   *[]Diag
-	tainted map[*yaml.Node]bool // scalars holding an unset variable
+	file  string
+	diags *[]Diag
+	ex    *expansion // the file's variables: the unset ones, and columns
+}
+
+// add records a diagnostic at a place of the parsed text.
+func (d *decoder) add(line, col int, msg string, warning bool) {
+	*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: d.ex.origCol(line, col), Msg: msg, Warning: warning})
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
-	if d.tainted[n] {
+	if d.ex.tainted[n] {
 		return // the unset variable is the error, already reported
 	}
 	line, col := 0, 0
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+	d.add(line, col, fmt.Sprintf(format, args...), false)
 }
 
 func (d *decoder) warnf(n *yaml.Node, format string, args ...any) {
-	*d.diags = append(*d.diags, Diag{File: d.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...), Warning: true})
+	d.add(n.Line, n.Column, fmt.Sprintf(format, args...), true)
 }
 
 func kindName(n *yaml.Node) string {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -24,6 +25,14 @@ type expansion struct {
 	// tainted holds the scalars that hold an unset variable: its error is
 	// reported once, and nothing more is said about them.
 	tainted map[*yaml.Node]bool
+	// shifts record, per line, where a placeholder stands for a ${...}, so
+	// that a column of the parsed text maps back to the file.
+	shifts map[int][]colShift
+}
+
+type colShift struct {
+	expCol, expLen   int // the placeholder's column and length in runes
+	origCol, origLen int // the ${...} reference's
 }
 
 // expandVars replaces ${VAR}, ${VAR:-default} and $$ in src. lookup reads
@@ -89,18 +98,20 @@ func expandVars(file string, src []byte, lookup func(string) (string, bool), dia
 			continue
 		}
 		ref := s[i+2 : i+end]
+		put := func(v string) { out.WriteString(ex.placeholderAt(line, col, s[i:i+end+1], v)) }
 		name, def, hasDef := strings.Cut(ref, ":-")
 		if !validVarName(name) {
 			*diags = append(*diags, Diag{File: file, Line: line, Col: col, Msg: fmt.Sprintf("invalid variable name %q in ${%s}", name, ref)})
+			put("")
 		} else if v, ok := lookup(name); ok && (v != "" || !hasDef) {
-			out.WriteString(ex.placeholder(v))
+			put(v)
 		} else if hasDef {
-			out.WriteString(ex.placeholder(def))
+			put(def)
 		} else {
 			*diags = append(*diags, Diag{File: file, Line: line, Col: col, Msg: fmt.Sprintf("environment variable %s is not set (set it, or give a default: ${%s:-value})", name, name)})
 			// Stand in the reference itself, so that the unset variable is the
 			// one error reported, not also an "empty secret" that follows.
-			out.WriteString(ex.placeholder("${" + name + "}"))
+			put("${" + name + "}")
 			if ex.unset == nil {
 				ex.unset = map[int]bool{}
 			}
@@ -132,9 +143,36 @@ func validVarName(n string) bool {
 	return true
 }
 
-func (ex *expansion) placeholder(v string) string {
+// placeholderAt returns the placeholder for value v, written in place of
+// the reference ref found at line:col.
+func (ex *expansion) placeholderAt(line, col int, ref, v string) string {
 	ex.values = append(ex.values, v)
-	return string(phOpen) + strconv.Itoa(len(ex.values)-1) + string(phClose)
+	ph := string(phOpen) + strconv.Itoa(len(ex.values)-1) + string(phClose)
+	if ex.shifts == nil {
+		ex.shifts = map[int][]colShift{}
+	}
+	expCol := col
+	if prev := ex.shifts[line]; len(prev) > 0 {
+		last := prev[len(prev)-1]
+		expCol += (last.expCol + last.expLen) - (last.origCol + last.origLen)
+	}
+	ex.shifts[line] = append(ex.shifts[line], colShift{expCol, utf8.RuneCountInString(ph), col, utf8.RuneCountInString(ref)})
+	return ph
+}
+
+// origCol maps a column of the parsed text back to the file's.
+func (ex *expansion) origCol(line, col int) int {
+	delta := 0
+	for _, sh := range ex.shifts[line] {
+		if col < sh.expCol {
+			break
+		}
+		if col < sh.expCol+sh.expLen {
+			return sh.origCol
+		}
+		delta = (sh.origCol + sh.origLen) - (sh.expCol + sh.expLen)
+	}
+	return col + delta
 }
 
 // fill replaces placeholders in every scalar of the tree by their values.
@@ -183,37 +221,24 @@ func (ex *expansion) replace(n *yaml.Node, s string) string {
 }
 
 // parseYAML expands variables and parses one file into its document node.
-// A file holding nothing (or only comments) yields nil.
-func parseYAML(file string, src []byte, lookup func(string) (string, bool), diags *[]Diag) (*yaml.Node, map[*yaml.Node]bool) {
+// A file holding nothing (or only comments) yields nil. The expansion maps
+// the parsed text's columns back to the file's.
+func parseYAML(file string, src []byte, lookup func(string) (string, bool), diags *[]Diag) (*yaml.Node, *expansion) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
 	expanded, ex := expandVars(file, src, lookup, diags)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(expanded, &doc); err != nil {
-		*diags = append(*diags, yamlErrorDiag(file, err))
-		return nil, nil
+		text := string(expanded)
+		pos, msg := locateSyntaxError(text, err)
+		line, col := lineCol(text, pos)
+		*diags = append(*diags, Diag{File: file, Line: line, Col: ex.origCol(line, col), Msg: msg})
+		return nil, ex
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, nil
+		return nil, ex
 	}
 	ex.fill(&doc)
-	return doc.Content[0], ex.tainted
-}
-
-// yamlErrorDiag turns a yaml.v3 syntax error ("yaml: line 3: ...") into a Diag.
-func yamlErrorDiag(file string, err error) Diag {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	d := Diag{File: file, Msg: msg}
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if num, tail, ok := strings.Cut(rest, ": "); ok {
-			if n, err := strconv.Atoi(num); err == nil {
-				d.Line, d.Col, d.Msg = n, 1, tail
-			}
-		}
-	}
-	if d.Line == 0 {
-		d.Line, d.Col = 1, 1
-	}
-	return d
+	return doc.Content[0], ex
 }

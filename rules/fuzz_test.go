@@ -64,7 +64,7 @@ func FuzzTemplate(f *testing.F) {
 			t.Skip("repeat can allocate without bound by design of the input")
 		}
 		var diags []Diag
-		d := &decoder{file: "f.yaml", diags: &diags}
+		d := &decoder{file: "f.yaml", diags: &diags, ex: &expansion{}}
 		tpl := d.templateOf(&yaml.Node{Line: 1, Column: 1}, src, false)
 		if tpl == nil {
 			if len(diags) == 0 {

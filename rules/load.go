@@ -115,11 +115,11 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 			continue
 		}
 		set.Files = append(set.Files, f)
-		root, tainted := parseYAML(f, src, lookup, &diags)
+		root, ex := parseYAML(f, src, lookup, &diags)
 		if root == nil {
 			continue
 		}
-		d := &decoder{file: f, diags: &diags, tainted: tainted}
+		d := &decoder{file: f, diags: &diags, ex: ex}
 		d.fields(root, "rules file", map[string]func(k, v *yaml.Node){
 			"sources": func(k, v *yaml.Node) {
 				if v.Kind != yaml.MappingNode {
