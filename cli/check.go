@@ -19,7 +19,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	for _, w := range set.Warnings {
-		fmt.Fprintln(stderr, w.String())
+		printDiag(stderr, w)
 	}
 	fmt.Fprintf(stdout, "ok: %d files, %d sources, %d rules\n", len(set.Files), len(set.Sources), len(set.Rules))
 	return 0

@@ -46,6 +46,12 @@ func TestGolden(t *testing.T) {
 		{"check-ok", []string{"check", "-rules", "rules"}, ""},
 		{"check-errors", []string{"check", "-rules", "bad"}, ""},
 		{"check-no-dir", []string{"check", "-rules", "missing"}, ""},
+		// A syntax error is reported where it is, the same by check and
+		// serve, for a rules file as for hookd.yaml.
+		{"check-syntax", []string{"check", "-rules", "badyaml"}, ""},
+		{"serve-syntax", []string{"serve", "-rules", "badyaml", "-data", "nodata"}, ""},
+		{"check-config-syntax", []string{"check", "-config", "badconfig/hookd.yaml", "-rules", "rules"}, ""},
+		{"serve-config-syntax", []string{"serve", "-config", "badconfig/hookd.yaml", "-rules", "rules", "-data", "nodata"}, ""},
 		{"test-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-1", "-header", "Content-Type: application/json", "-body", "push-main.json"}, ""},
 		{"test-no-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-2", "-body", "push-dev.json"}, ""},
 		{"test-json", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: issues", "-header", "X-GitHub-Delivery: d-3", "-body", "push-dev.json", "-json"}, ""},

@@ -108,6 +108,7 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 		d     *decoder
 	}
 	var rules []ruleAt
+	srcs := map[string][]byte{}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -115,6 +116,7 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 			continue
 		}
 		set.Files = append(set.Files, f)
+		srcs[f] = src
 		root, ex := parseYAML(f, src, lookup, &diags)
 		if root == nil {
 			continue
@@ -190,6 +192,9 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 		s.index = buildIndex(s.Rules)
 	}
 	sortDiags(diags)
+	for f, src := range srcs {
+		quoteSource(diags, f, src)
+	}
 	var errs Errors
 	for _, dg := range diags {
 		if dg.Warning {
