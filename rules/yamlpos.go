@@ -124,8 +124,16 @@ func refineSyntaxError(src string, pos int, problem string) (int, string) {
 	case flowProblem && c == ':' && strings.ContainsAny(lastNonBlank(src[:pos]), ",[{"):
 		entry := strings.TrimSpace(src[pos : pos+strings.IndexAny(src[pos:]+"\n", ",]}\n")])
 		return pos, fmt.Sprintf("%s: inside [ ] and { }, a value starting with ':' must be quoted (write %q)", problem, entry)
-	case c == ']' || c == '}':
+	case (c == ']' || c == '}') && len(st.flow) > 0 && st.flow[len(st.flow)-1].ch != map[byte]byte{']': '[', '}': '{'}[c]:
+		o := st.flow[len(st.flow)-1]
+		l, col := lineCol(src, o.at)
+		return pos, fmt.Sprintf("%s: this '%c' does not match the '%c' at %d:%d", problem, c, o.ch, l, col)
+	case (c == ']' || c == '}') && len(st.flow) == 0:
 		return pos, problem + ": this '" + string(c) + "' closes nothing"
+	case c == '@' || c == '`':
+		return pos, fmt.Sprintf("found '%c', which cannot start a plain value: quote the value", c)
+	case problem == "could not find expected ':'" && missingBlank(src[pos:lineEnd(src, []int{pos}, 0)]):
+		return pos, problem + ": a key ends with ': ', a colon and a space"
 	}
 	key := keyStart(src, pos)
 	switch {
@@ -218,4 +226,11 @@ func lastNonBlank(s string) string {
 		return ""
 	}
 	return s[len(s)-1:]
+}
+
+// missingBlank tells whether the first ':' of text is followed by neither
+// a blank nor the end of the line.
+func missingBlank(text string) bool {
+	i := strings.IndexByte(text, ':')
+	return i > 0 && i+1 < len(text) && !strings.ContainsRune(" \t\n", rune(text[i+1]))
 }
