@@ -134,7 +134,7 @@ func reindent(text string, col int) string {
 
 var (
 	fenceRe   = regexp.MustCompile("^( *)```\\s*([A-Za-z0-9_-]*)")
-	heredocRe = regexp.MustCompile(`(?:tee|>)\s+(\S+\.ya?ml)\b.*<<-?\s*['"]?([A-Za-z_]+)['"]?\s*$`)
+	heredocRe = regexp.MustCompile(`(?:tee(?:\s+-\S+)*|>)\s+(\S+\.ya?ml)\b.*<<-?\s*['"]?([A-Za-z_]+)['"]?\s*$`)
 )
 
 // docYAMLBlocks returns the ```yaml blocks of a Markdown file and the
@@ -156,7 +156,7 @@ func docYAMLBlocks(path string) ([]docBlock, error) {
 		line := sc.Text()
 		if m := fenceRe.FindStringSubmatch(line); m != nil && !inHeredoc {
 			if !inFence {
-				inFence, indent, lang = true, m[1], m[2]
+				inFence, indent, lang = true, m[1], strings.ToLower(m[2])
 				if lang == "yaml" || lang == "yml" {
 					cur = &docBlock{at: fmt.Sprintf("%s:%d", path, n+1)}
 				}
@@ -180,7 +180,7 @@ func docYAMLBlocks(path string) ([]docBlock, error) {
 			cur = nil
 		case cur != nil:
 			cur.text += line + "\n"
-		case lang == "sh" || lang == "bash":
+		case lang == "sh" || lang == "bash" || lang == "shell" || lang == "console":
 			if m := heredocRe.FindStringSubmatch(line); m != nil {
 				inHeredoc, eof = true, m[2]
 				cur = &docBlock{at: fmt.Sprintf("%s:%d (%s)", path, n+1, m[1])}
@@ -188,4 +188,30 @@ func docYAMLBlocks(path string) ([]docBlock, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// The extraction finds every YAML block, whatever its fence, indentation
+// or the way a shell block writes it.
+func TestDocYAMLBlocks(t *testing.T) {
+	md := "# Doc\n" +
+		"```yaml\na: 1\n```\n" +
+		"- item\n\n  ```YAML\n  b: 2\n  ```\n" +
+		"```sh\nsudo tee -a /etc/hookd/hookd.yaml >/dev/null <<'EOF'\nc: 3\nEOF\ncat > rules.d/x.yml <<EOF\nd: 4\nEOF\necho '```'\n```\n" +
+		"```ini\n[Service]\n```\n"
+	p := filepath.Join(t.TempDir(), "doc.md")
+	if err := os.WriteFile(p, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := docYAMLBlocks(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range blocks {
+		got = append(got, strings.TrimPrefix(b.at, p)+" "+strings.TrimSpace(b.text))
+	}
+	want := []string{":3 a: 1", ":8 b: 2", ":12 (/etc/hookd/hookd.yaml) c: 3", ":15 (rules.d/x.yml) d: 4"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("blocks:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
