@@ -51,11 +51,12 @@ func locateSyntaxError(src string, err error) (int, string) {
 			return q.at, "found unclosed quote: no " + string(q.ch) + " ends the string that starts here"
 		}
 	}
-	if st := scanOpen(src); isFlowProblem(problem) && len(st.flow) > 0 && !fails(len(src)) {
-		return unclosedFlow(st.flow[len(st.flow)-1])
-	}
 	starts := lineStarts(src)
 	if !fails(len(src)) {
+		// Closing what the file leaves open mends it: that is the mistake.
+		if st := scanOpen(src); isFlowProblem(problem) && len(st.flow) > 0 {
+			return unclosedFlow(st.flow[len(st.flow)-1])
+		}
 		return lineOffset(starts, reported), problem
 	}
 	lo := max(reported, 1) - 1 // 0-based index of the first line to try
