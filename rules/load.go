@@ -193,7 +193,7 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 	}
 	sortDiags(diags)
 	for f, src := range srcs {
-		quoteSource(diags, f, src)
+		quoteSource(diags, f, src, set.Secrets)
 	}
 	var errs Errors
 	for _, dg := range diags {
