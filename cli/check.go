@@ -68,7 +68,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 	})
 	for _, d := range diags {
-		fmt.Fprintln(stderr, d.String())
+		printDiag(stderr, d)
 	}
 	failed := len(errs) > 0
 	for _, err := range engine.Preflight(cfg) {

@@ -126,11 +126,19 @@ func printErr(stderr io.Writer, err error) {
 	var errs rules.Errors
 	if errors.As(err, &errs) {
 		for _, d := range errs {
-			fmt.Fprintln(stderr, d.String())
+			printDiag(stderr, d)
 		}
 		return
 	}
 	fmt.Fprintln(stderr, "hookd:", err)
+}
+
+// printDiag prints a load error or warning, and the line it points at.
+func printDiag(w io.Writer, d rules.Diag) {
+	fmt.Fprintln(w, d.String())
+	if q := d.Quote(); q != "" {
+		fmt.Fprintln(w, q)
+	}
 }
 
 // configFlags are the flags that locate the configuration.

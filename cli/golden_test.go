@@ -48,6 +48,12 @@ func TestGolden(t *testing.T) {
 		{"check-errors", []string{"check", "-rules", "bad"}, "", nil},
 		{"check-no-dir", []string{"check", "-rules", "missing"}, "", nil},
 		{"check-missing-command", []string{"check", "-rules", "badpaths"}, "", nil},
+		// A syntax error is reported where it is, the same by check and
+		// serve, for a rules file as for hookd.yaml.
+		{"check-syntax", []string{"check", "-rules", "badyaml"}, "", nil},
+		{"serve-syntax", []string{"serve", "-rules", "badyaml", "-data", "nodata"}, "", nil},
+		{"check-config-syntax", []string{"check", "-config", "badconfig/hookd.yaml", "-rules", "rules"}, "", nil},
+		{"serve-config-syntax", []string{"serve", "-config", "badconfig/hookd.yaml", "-rules", "rules", "-data", "nodata"}, "", nil},
 		{"check-file", []string{"check", "rules/hooks.yaml"}, "", nil},
 		{"check-paths", []string{"check", "rules", "more/extra.yaml"}, "", nil},
 		{"check-same-file-twice", []string{"check", "rules", "rules/hooks.yaml"}, "", nil},

@@ -127,6 +127,7 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 		})
 	}
 	sortDiags(diags)
+	quoteSource(diags, path, src, nil)
 	if len(diags) > 0 {
 		return c, Errors(diags)
 	}

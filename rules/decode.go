@@ -25,6 +25,11 @@ type decoder struct {
 	scripts *[]scriptAt
 }
 
+// add records a diagnostic at line:col of the file.
+func (d *decoder) add(line, col int, msg string, warning bool) {
+	*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col, Msg: msg, Warning: warning})
+}
+
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
 	if d.tainted[n] {
 		return // the unset variable is the error, already reported
@@ -33,11 +38,11 @@ func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+	d.add(line, col, fmt.Sprintf(format, args...), false)
 }
 
 func (d *decoder) warnf(n *yaml.Node, format string, args ...any) {
-	*d.diags = append(*d.diags, Diag{File: d.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...), Warning: true})
+	d.add(n.Line, n.Column, fmt.Sprintf(format, args...), true)
 }
 
 func kindName(n *yaml.Node) string {

@@ -66,7 +66,7 @@ func (d *decoder) compileExpr(n *yaml.Node, src string, offset int, failure bool
 		if !failure && (msg == "unknown name error" || msg == "unknown name rule" || msg == "unknown name attempt") {
 			msg += " (error, rule and attempt exist only in on_failure actions)"
 		}
-		*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf("expression %q: %s", clip(src), msg)})
+		d.add(line, col, fmt.Sprintf("expression %q: %s", clip(src), msg), false)
 		return nil
 	}
 	return p

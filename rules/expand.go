@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -274,7 +273,12 @@ func parseYAML(file string, src []byte, lookup func(string) (string, bool), rule
 	expanded, ex := expandVars(file, src, lookup)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(expanded, &doc); err != nil {
-		*diags = append(*diags, yamlErrorDiag(file, err))
+		// Placeholders are as long as the text they stand for, so a position
+		// in the parsed text is the same in the file.
+		text := string(expanded)
+		pos, msg := locateSyntaxError(text, err)
+		line, col := lineCol(text, pos)
+		*diags = append(*diags, Diag{File: file, Line: line, Col: col, Msg: msg})
 		return nil, ex
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -286,21 +290,4 @@ func parseYAML(file string, src []byte, lookup func(string) (string, bool), rule
 	}
 	ex.fill(&doc, scripts, diags)
 	return doc.Content[0], ex
-}
-
-// yamlErrorDiag turns a yaml.v3 syntax error ("yaml: line 3: ...") into a Diag.
-func yamlErrorDiag(file string, err error) Diag {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	d := Diag{File: file, Msg: msg}
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if num, tail, ok := strings.Cut(rest, ": "); ok {
-			if n, err := strconv.Atoi(num); err == nil {
-				d.Line, d.Col, d.Msg = n, 1, tail
-			}
-		}
-	}
-	if d.Line == 0 {
-		d.Line, d.Col = 1, 1
-	}
-	return d
 }

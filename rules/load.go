@@ -116,6 +116,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	}
 	var rules []ruleAt
 	var scripts []scriptAt
+	srcs := map[string][]byte{} // for quoting the lines that diagnostics name
 	values := map[string]string{} // each variable's expanded value
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -127,6 +128,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 			continue
 		}
 		set.Files = append(set.Files, f)
+		srcs[f] = src
 		root, ex := parseYAML(f, src, lookup, true, &diags)
 		for k, v := range ex.values {
 			values[k] = v
@@ -207,6 +209,9 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	checkScripts(scripts, set, values, lookup, &diags)
 	redactDiags(diags, set)
 	sortDiags(diags)
+	for f, src := range srcs {
+		quoteSource(diags, f, src, set.Secrets)
+	}
 	var errs Errors
 	for _, dg := range diags {
 		if dg.Warning {
