@@ -116,7 +116,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	}
 	var rules []ruleAt
 	var scripts []scriptAt
-	srcs := map[string][]byte{} // for quoting the lines that diagnostics name
+	srcs := map[string][]byte{}   // for quoting the lines that diagnostics name
 	values := map[string]string{} // each variable's expanded value
 	if lookup == nil {
 		lookup = os.LookupEnv
