@@ -123,6 +123,7 @@ func (s *Store) Record(ev *Event) (uint64, error) {
 	// now, not only when the committer writes it. (A copy arriving in
 	// between is caught by LoadOrStore above.)
 	s.remember(dk)
+	s.pending.Add(1)
 	r := &recordOp{s: s, rec: encode(dk, ev, nil), key: key}
 	r.w.op = r
 	if !s.send(&r.w) {
@@ -148,6 +149,7 @@ func (r *recordOp) apply(tx *bolt.Tx) error {
 
 func (r *recordOp) done(error) {
 	r.s.inflight.Delete(r.key)
+	r.s.pending.Add(-1)
 	r.rec.release()
 }
 
@@ -250,18 +252,34 @@ func (s *Store) seen(dk []byte) uint64 {
 	return id
 }
 
-// Event reads one event.
+// Event reads one event, one that intake has only queued included.
 func (s *Store) Event(id uint64) (*Event, error) {
 	var ev *Event
-	err := s.db.View(func(tx *bolt.Tx) error {
+	read := func(tx *bolt.Tx) error {
 		v := tx.Bucket(bEvents).Get(itob(id))
 		if v == nil {
 			return fmt.Errorf("no event %d", id)
 		}
 		ev = new(Event)
 		return decodeEvent(v, ev)
-	})
+	}
+	err := s.db.View(read)
+	if ev == nil && s.fresh() {
+		err = s.db.View(read)
+	}
 	return ev, err
+}
+
+// fresh makes what intake has answered readable: while ignored events are
+// queued (Record), it waits for their commit and reports true. Intake never
+// waits for it; a reader waits for one commit, and only while some are
+// queued, so reading an event already on disk costs nothing more.
+func (s *Store) fresh() bool {
+	if s.pending.Load() == 0 {
+		return false
+	}
+	_ = s.Sync() // failing or closed: read what is on disk
+	return true
 }
 
 // Job reads one job.
