@@ -208,11 +208,7 @@ func TestEventBodiesRoundTrip(t *testing.T) {
 // An ignored event is readable as soon as Record returns, though it is
 // written without waiting: by Event, EventJobs and ListEvents.
 func TestRecordedEventReadableAtOnce(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openTemp(t)
 	for _, tc := range []struct {
 		name string
 		read func(id uint64) error
