@@ -257,6 +257,9 @@ func printEvent(w io.Writer, v *engine.EventView) {
 	for _, e := range ev.Errors {
 		fmt.Fprintf(tw, "error\t%s\n", e)
 	}
+	for _, r := range ev.Redeliveries {
+		fmt.Fprintf(tw, "redelivered\t%s, rules queued again (job %s)\n", r.At.Local().Format(time.RFC3339), strings.Trim(fmt.Sprint(r.Jobs), "[]"))
+	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nheaders:")
 	names := make([]string, 0, len(ev.Headers))

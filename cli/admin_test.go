@@ -18,6 +18,7 @@ import (
 
 	"hookd/engine"
 	"hookd/rules"
+	"hookd/store"
 )
 
 const testSecret = "cli-test-secret"
@@ -171,5 +172,19 @@ func TestEventsShowReplayThroughTheCLI(t *testing.T) {
 	code, _, stderr = hookdCLI(t, "replay", id, "-data", data)
 	if code != 1 || !strings.Contains(stderr, "no rule of event "+id+" remains in the configuration (deploy)") {
 		t.Fatalf("replay without its rule: %d %q", code, stderr)
+	}
+}
+
+// show tells when a redelivery ran the event's rules again.
+func TestShowPrintsRedeliveries(t *testing.T) {
+	at := time.Date(2026, 11, 30, 1, 2, 3, 0, time.Local)
+	ev := &store.Event{ID: 7, Source: "github", Status: "accepted", Rules: []string{"deploy"}, Jobs: []uint64{8, 9, 11},
+		Redeliveries: []store.Redelivery{{At: at, Jobs: []uint64{9}}, {At: at.Add(time.Minute), Jobs: []uint64{11}}}}
+	var b strings.Builder
+	printEvent(&b, &engine.EventView{Event: ev, Status: "queued"})
+	for _, want := range []string{"redelivered  2026-11-30T01:02:03", ", rules queued again (job 9)\n", "T01:03:03"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("show lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -186,27 +186,7 @@ func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusNotFound, fmt.Sprintf("no event %d", id))
 		return
 	}
-	lv := e.live.Load()
-	env := eventEnv(ev)
-	now := time.Now().UTC()
-	var jobs []*store.Job
-	var names, gone []string
-	seen := map[string]bool{}
-	for _, name := range ev.Rules {
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		rule := lv.set.Rules[name]
-		if rule == nil {
-			gone = append(gone, name)
-			continue
-		}
-		j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
-		j.Lane, j.Latest = laneOf(rule, env)
-		jobs = append(jobs, j)
-		names = append(names, name)
-	}
+	jobs, names, gone := e.rerunJobs(e.live.Load(), ev, time.Now().UTC())
 	if len(jobs) == 0 {
 		msg := fmt.Sprintf("event %d matched no rule", id)
 		if len(gone) > 0 {
@@ -236,6 +216,30 @@ func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
 		out["skipped"] = gone
 	}
 	writeJSON(w, 200, out)
+}
+
+// rerunJobs makes new jobs, with new ids, for the event's matched rules
+// that still exist (names), as replay and a redelivery run them again; gone
+// are the rules no longer in the configuration.
+func (e *Engine) rerunJobs(lv *live, ev *store.Event, now time.Time) (jobs []*store.Job, names, gone []string) {
+	env := eventEnv(ev)
+	seen := map[string]bool{}
+	for _, name := range ev.Rules {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		rule := lv.set.Rules[name]
+		if rule == nil {
+			gone = append(gone, name)
+			continue
+		}
+		j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
+		j.Lane, j.Latest = laneOf(rule, env)
+		jobs = append(jobs, j)
+		names = append(names, name)
+	}
+	return jobs, names, gone
 }
 
 // laneOf gives a job's lane as intake does: the rule's name, and the key's

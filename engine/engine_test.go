@@ -114,6 +114,11 @@ func (te *testEngine) send(method, path string, header http.Header, body []byte)
 	if err != nil {
 		te.t.Fatal(err)
 	}
+	return answerOf(resp)
+}
+
+// answerOf reads and closes a response.
+func answerOf(resp *http.Response) answer {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	a := answer{code: resp.StatusCode, header: resp.Header, raw: string(raw)}

@@ -137,6 +137,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	// arriving at once; one that matches nothing, by Record, before it is
 	// queued.
 	duplicate := func(prev uint64) {
+		if src.RetryFailed && e.redeliver(w, lv, src.Name, prev, log) {
+			return
+		}
 		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
 		writeStatus(w, "duplicate", strconv.FormatUint(prev, 10), nil)

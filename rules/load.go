@@ -50,6 +50,10 @@ type Source struct {
 	index      *ruleIndex
 	File       string
 	Line       int
+
+	// RetryFailed: a redelivery of an event whose jobs all failed runs
+	// its rules again (redelivery: retry_failed).
+	RetryFailed bool
 }
 
 // Rule is one rule: when a source's event matches, run actions.
@@ -276,7 +280,7 @@ func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
 	if !validName(s.Name) {
 		d.errf(nk, "source name %q: use letters, digits, '-', '_' and '.'", s.Name)
 	}
-	var verifyNode *yaml.Node
+	var verifyNode, redelivery *yaml.Node
 	ok := d.fields(n, "source "+s.Name, map[string]func(k, v *yaml.Node){
 		"path": func(k, v *yaml.Node) {
 			s.Path = d.str(v, "path")
@@ -296,10 +300,12 @@ func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
 			s.Event = d.compileExpr(v, d.str(v, "event"), 0, false)
 			s.IDUsesBody = s.IDUsesBody || usesName(v.Value, "body")
 		},
+		"redelivery": func(k, v *yaml.Node) { redelivery = v; s.RetryFailed = d.redelivery(v) },
 	})
 	if !ok {
 		return nil
 	}
+	d.checkRedelivery(s, redelivery)
 	if verifyNode == nil {
 		d.errf(nk, "source %q has no verify block (write verify: {provider: none} to accept unsigned requests)", s.Name)
 	} else if s.Provider == "none" {

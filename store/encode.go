@@ -70,6 +70,11 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"errors":`...)
 		b = appendStrings(b, ev.Errors)
 	}
+	if len(ev.Redeliveries) > 0 { // rare: encoding/json will do
+		r, _ := json.Marshal(ev.Redeliveries)
+		b = append(b, `,"redeliveries":`...)
+		b = append(b, r...)
+	}
 	return append(b, '}')
 }
 

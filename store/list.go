@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -97,6 +98,7 @@ func (s *Store) ListEvents(o ListOptions) ([]EventBrief, uint64, error) {
 	if o.MaxScan <= 0 {
 		o.MaxScan = 10000
 	}
+	s.fresh()
 	var out []EventBrief
 	var next uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -149,8 +151,17 @@ func brief(tx *bolt.Tx, h *eventHead) EventBrief {
 	return b
 }
 
-// EventJobs reads an event and all its jobs, oldest job first.
+// EventJobs reads an event and all its jobs, oldest job first; an event
+// intake has only queued is read too.
 func (s *Store) EventJobs(id uint64) (*Event, []*Job, error) {
+	ev, jobs, err := s.eventJobs(id)
+	if errors.Is(err, ErrNotFound) && s.fresh() {
+		ev, jobs, err = s.eventJobs(id)
+	}
+	return ev, jobs, err
+}
+
+func (s *Store) eventJobs(id uint64) (*Event, []*Job, error) {
 	var ev *Event
 	var jobs []*Job
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ type Event struct {
 	Rules      []string          `json:"rules,omitempty"`
 	Jobs       []uint64          `json:"jobs,omitempty"`
 	Errors     []string          `json:"errors,omitempty"` // when/id/event failures
+	// Redeliveries that ran the event's rules again (redelivery: retry_failed).
+	Redeliveries []Redelivery `json:"redeliveries,omitempty"`
 }
 
 // Job states.
@@ -123,6 +126,7 @@ func (s *Store) Record(ev *Event) (uint64, error) {
 	// now, not only when the committer writes it. (A copy arriving in
 	// between is caught by LoadOrStore above.)
 	s.remember(dk)
+	s.pending.Add(1)
 	r := &recordOp{s: s, rec: encode(dk, ev, nil), key: key}
 	r.w.op = r
 	if !s.send(&r.w) {
@@ -148,6 +152,7 @@ func (r *recordOp) apply(tx *bolt.Tx) error {
 
 func (r *recordOp) done(error) {
 	r.s.inflight.Delete(r.key)
+	r.s.pending.Add(-1)
 	r.rec.release()
 }
 
@@ -250,18 +255,30 @@ func (s *Store) seen(dk []byte) uint64 {
 	return id
 }
 
-// Event reads one event.
+// Event reads one event, one that intake has only queued included.
 func (s *Store) Event(id uint64) (*Event, error) {
 	var ev *Event
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bEvents).Get(itob(id))
-		if v == nil {
-			return fmt.Errorf("no event %d", id)
-		}
-		ev = new(Event)
-		return decodeEvent(v, ev)
-	})
+	read := func(tx *bolt.Tx) (err error) { ev, err = getEvent(tx, id); return err }
+	err := s.db.View(read)
+	if errors.Is(err, ErrNotFound) && s.fresh() {
+		err = s.db.View(read)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("no event %d", id)
+	}
 	return ev, err
+}
+
+// fresh makes what intake has answered readable: while ignored events are
+// queued (Record), it waits for their commit and reports true. Intake never
+// waits for it; a reader waits for one commit, and only while some are
+// queued, so reading an event already on disk costs nothing more.
+func (s *Store) fresh() bool {
+	if s.pending.Load() == 0 {
+		return false
+	}
+	_ = s.Sync() // failing or closed: read what is on disk
+	return true
 }
 
 // Job reads one job.
@@ -347,25 +364,10 @@ func (s *Store) OpenJobs() ([]*Job, error) {
 // AddJobs records new jobs for an existing event (replay) durably.
 func (s *Store) AddJobs(eventID uint64, jobs []*Job) error {
 	return s.update(func(tx *bolt.Tx) error {
-		eb := appending(tx, bEvents)
-		v := eb.Get(itob(eventID))
-		if v == nil {
-			return fmt.Errorf("no event %d", eventID)
+		ev, err := getEvent(tx, eventID)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", eventID, err)
 		}
-		var ev Event
-		if err := decodeEvent(v, &ev); err != nil {
-			return err
-		}
-		jb, open := appending(tx, bJobs), appending(tx, bOpen)
-		for _, j := range jobs {
-			ev.Jobs = append(ev.Jobs, j.ID)
-			if err := jb.Put(itob(j.ID), appendJob(nil, j)); err != nil {
-				return err
-			}
-			if err := open.Put(itob(j.ID), nil); err != nil {
-				return err
-			}
-		}
-		return eb.Put(itob(ev.ID), appendEvent(nil, &ev))
+		return putJobs(tx, ev, jobs)
 	})
 }

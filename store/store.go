@@ -47,6 +47,8 @@ type Store struct {
 	// inflight holds the dedup keys of ignored events queued but not yet
 	// committed, so that a quick redelivery is still seen as a duplicate.
 	inflight sync.Map
+	// pending counts those events, for readers that must see them (fresh).
+	pending atomic.Int64
 	// filter holds every dedup key on disk or being written (see filter);
 	// next is the filter being built to replace it.
 	filter   atomic.Pointer[filter]

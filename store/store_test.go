@@ -204,3 +204,33 @@ func TestEventBodiesRoundTrip(t *testing.T) {
 		t.Fatalf("old record: %q %v", got.Body, err)
 	}
 }
+
+// An ignored event is readable as soon as Record returns, though it is
+// written without waiting: by Event, EventJobs and ListEvents.
+func TestRecordedEventReadableAtOnce(t *testing.T) {
+	s, _ := openTemp(t)
+	for _, tc := range []struct {
+		name string
+		read func(id uint64) error
+	}{
+		{"Event", func(id uint64) error { _, err := s.Event(id); return err }},
+		{"EventJobs", func(id uint64) error { _, _, err := s.EventJobs(id); return err }},
+		{"ListEvents", func(id uint64) error {
+			l, _, err := s.ListEvents(ListOptions{Limit: 1})
+			if err == nil && (len(l) != 1 || l[0].ID != id) {
+				err = fmt.Errorf("newest is %v", l)
+			}
+			return err
+		}},
+	} {
+		for i := range 10 {
+			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprint(tc.name, i), Status: "ignored"}
+			if _, err := s.Record(ev); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.read(ev.ID); err != nil {
+				t.Fatalf("%s right after Record of event %d: %v", tc.name, ev.ID, err)
+			}
+		}
+	}
+}
