@@ -135,6 +135,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 
 	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
+	env.EventID = ev.ID
 	var jobs []*store.Job
 	var condErrs []string // rule, error: logged unless the event is a duplicate
 	for _, rule := range src.Candidates(env, parse) {

@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hookd/actions"
 	"hookd/rules"
@@ -105,7 +107,7 @@ func (d *dispatcher) run(j *store.Job) {
 	}
 	j.State, j.Error = store.Failed, att.Error
 	if len(rule.OnFailure) > 0 {
-		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n}
+		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n, Output: failedOutput(steps)}
 		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv}
 		j.OnFailure, _, _ = d.runActions(lv, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true))
 	}
@@ -187,7 +189,31 @@ func eventEnv(ev *store.Event) *rules.Env {
 	body = parseBody(ct, ev.Body)
 	return (&rules.Env{Source: ev.Source, Event: ev.Event, ID: ev.DeliveryID, Headers: ev.Headers, Body: body,
 		Raw: string(ev.Body), Query: ev.Query, Method: ev.Method, Path: ev.Path, RemoteAddr: ev.RemoteAddr,
-		ReceivedAt: ev.ReceivedAt}).Bind()
+		ReceivedAt: ev.ReceivedAt, EventID: ev.ID}).Bind()
+}
+
+// failureOutputMax bounds `output` in on_failure: enough for the last lines
+// of a deploy log, small enough for a Slack message.
+const failureOutputMax = 4 << 10
+
+// failedOutput is the tail of the failed step's output (already redacted),
+// cut at a line start, or a rune start, when the output is longer.
+func failedOutput(steps []store.Step) string {
+	if len(steps) == 0 {
+		return ""
+	}
+	out := steps[len(steps)-1].Output
+	if len(out) <= failureOutputMax {
+		return out
+	}
+	out = out[len(out)-failureOutputMax:]
+	if i := strings.IndexByte(out, '\n'); i >= 0 && i < len(out)-1 {
+		return out[i+1:]
+	}
+	for len(out) > 0 && !utf8.RuneStart(out[0]) {
+		out = out[1:]
+	}
+	return out
 }
 
 // writeBodyFile writes the raw body where a process can read it
