@@ -33,24 +33,19 @@ func addAdminFlags(fs *flag.FlagSet) *adminFlags {
 	}
 }
 
-func (a *adminFlags) client() (*adminClient, error) {
-	cfg, err := a.cf.load()
-	if err != nil {
-		return nil, err
-	}
-	return newAdminClient(cfg.AdminPath()), nil
-}
-
 // fetch calls the admin API and decodes its answer into out. It reports
 // true with an exit code when the command is finished: the call failed, or
 // -json asked for the answer as it came, which it has printed.
 func (a *adminFlags) fetch(ctx context.Context, method, path string, out any, stdout, stderr io.Writer) (bool, int) {
-	c, err := a.client()
+	cfg, err := a.cf.load()
 	if err != nil {
 		printErr(stderr, err)
 		return true, 1
 	}
-	raw, err := c.call(ctx, method, path, out)
+	raw, err := newAdminClient(cfg.AdminPath()).call(ctx, method, path, out)
+	if errors.Is(err, errNotRunning) {
+		raw, err = readStopped(ctx, cfg, method, path, out, err, stderr)
+	}
 	if err != nil {
 		printErr(stderr, err)
 		return true, 1
@@ -86,11 +81,7 @@ func (c *adminClient) call(ctx context.Context, method, path string, out any) ([
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Op == "dial" {
-			return nil, fmt.Errorf("cannot reach hookd at %s: is it running?", c.addr)
-		}
-		return nil, fmt.Errorf("talking to hookd at %s: %w", c.addr, err)
+		return nil, dialError(c.addr, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))

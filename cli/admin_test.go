@@ -86,9 +86,10 @@ func TestEventsShowReplayThroughTheCLI(t *testing.T) {
 	}
 	data := filepath.Join(dir, "data")
 
-	// Nothing runs yet: a clear one-line error.
+	// Nothing ran yet: a clear one-line error.
 	code, _, stderr := hookdCLI(t, "events", "-data", data)
-	want := "hookd: cannot reach hookd at " + filepath.Join(data, "admin.sock") + ": is it running?\n"
+	want := "hookd: no hookd answers at " + filepath.Join(data, "admin.sock") + ", and there is no database at " +
+		filepath.Join(data, "hookd.db") + ": pass the -config (or -data) the daemon uses\n"
 	if code != 1 || stderr != want {
 		t.Fatalf("daemon down: %d %q, want %q", code, stderr, want)
 	}

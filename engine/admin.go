@@ -51,9 +51,7 @@ func (e *Engine) startAdmin() error {
 			return fmt.Errorf("admin socket %s: %w", addr, err)
 		}
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /events", e.adminList)
-	mux.HandleFunc("GET /events/{id}", e.adminShow)
+	mux := e.readMux()
 	mux.HandleFunc("POST /events/{id}/replay", e.adminReplay)
 	e.adminLn = ln
 	e.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -61,6 +59,18 @@ func (e *Engine) startAdmin() error {
 	e.log.Info("admin API listening", "admin", addr)
 	return nil
 }
+
+// readMux serves the admin API's reads, which need only the store.
+func (e *Engine) readMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", e.adminList)
+	mux.HandleFunc("GET /events/{id}", e.adminShow)
+	return mux
+}
+
+// ReadAdmin serves the admin API's reads (events, show) from a store opened
+// without a daemon, so that they work while hookd is stopped.
+func ReadAdmin(st *store.Store) http.Handler { return (&Engine{store: st}).readMux() }
 
 func (e *Engine) stopAdmin() {
 	if e.admin != nil {
