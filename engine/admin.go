@@ -212,7 +212,7 @@ func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
 			gone = append(gone, name)
 			continue
 		}
-		j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
+		j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
 		j.Lane, j.Latest = laneOf(rule, env)
 		jobs = append(jobs, j)
 		names = append(names, name)

@@ -152,7 +152,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			continue
 		}
-		j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: received, Updated: received}
+		j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: received, Updated: received}
 		if rule.Concurrency != "parallel" {
 			j.Lane, j.Latest = rule.Name, rule.Concurrency == "latest"
 			if rule.Key != nil {

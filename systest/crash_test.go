@@ -165,7 +165,7 @@ func TestCrashSafety(t *testing.T) {
 	defer st.Close()
 	interrupted := map[string]int{}
 	var open int
-	for id := uint64(1); id <= st.LastID(); id++ {
+	for id := uint64(1); id <= st.LastJobID(); id++ {
 		j, err := st.Job(id)
 		if err != nil {
 			continue
