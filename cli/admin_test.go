@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestEventsShowReplayThroughTheCLI(t *testing.T) {
 	}
 
 	a := signedPush(t, "http://"+e.Addr(), "d-1", []byte(`{"after":"abc"}`))
-	id := a["id"].(string)
+	id := strconv.FormatFloat(a["id"].(float64), 'f', -1, 64)
 	poll(t, "the job to fail", func() bool {
 		_, out, _ := hookdCLI(t, "events", "-data", data, "-status", "failed")
 		return strings.Contains(out, "d-1")

@@ -69,3 +69,36 @@ func (rec *recorder) decodeOnly(t *testing.T, out any) []byte {
 	}
 	return reqs[0].body
 }
+
+// The HTTP answer's id is a JSON number, as in the admin API and events
+// -json, whatever the outcome.
+func TestAnswerIDIsANumber(t *testing.T) {
+	te := startEngine(t, "", withRules("", `
+  - name: main-only
+    source: github
+    when: body.ref == "refs/heads/main"
+    actions: [{shell: {command: ["true"]}}]
+`), nil)
+	main, dev := []byte(`{"ref":"refs/heads/main"}`), []byte(`{"ref":"refs/heads/dev"}`)
+	for _, tc := range []struct {
+		status, delivery string
+		body             []byte
+	}{
+		{"accepted", "n-1", main},
+		{"duplicate", "n-1", main},
+		{"ignored", "n-2", dev},
+	} {
+		a := te.send("POST", "/hooks/github", githubHeaders(tc.body, "push", tc.delivery), tc.body)
+		raw := jsonKeys(t, []byte(a.raw))
+		var id uint64
+		if a.body["status"] != tc.status || json.Unmarshal(raw["id"], &id) != nil {
+			t.Fatalf("%s: the id is not a number: %s", tc.status, a.raw)
+		}
+		if err := te.store.Sync(); err != nil { // ignored events are written without waiting
+			t.Fatal(err)
+		}
+		if _, err := te.store.Event(id); err != nil {
+			t.Fatalf("%s: answered id %d: %v", tc.status, id, err)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	duplicate := func(prev uint64) {
 		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
-		writeStatus(w, "duplicate", strconv.FormatUint(prev, 10), nil)
+		writeStatus(w, "duplicate", prev, nil)
 	}
 
 	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
@@ -173,7 +173,6 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 			log.Warn("rule not matched: its condition failed", slog.String("rule", condErrs[i]), slog.String("error", condErrs[i+1]))
 		}
 	}
-	id := strconv.FormatUint(ev.ID, 10)
 	if len(jobs) == 0 {
 		ev.Status = "ignored"
 		prev, err := e.store.Record(ev)
@@ -187,7 +186,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		logCondErrs()
 		log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 		e.met.request(src.Name, "ignored")
-		writeStatus(w, "ignored", id, nil)
+		writeStatus(w, "ignored", ev.ID, nil)
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
@@ -220,7 +219,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	logCondErrs()
 	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.String("rules", strings.Join(ev.Rules, ",")))
 	e.met.request(src.Name, "accepted")
-	writeStatus(w, "accepted", id, ev.Rules)
+	writeStatus(w, "accepted", ev.ID, ev.Rules)
 }
 
 // readBody reads a body of the announced length into a buffer of that
@@ -340,10 +339,10 @@ var jsonType = []string{"application/json"}
 
 // writeStatus answers 200 with {"id":…,"rules":[…],"status":…}, written by
 // hand: it is every accepted or ignored webhook's answer.
-func writeStatus(w http.ResponseWriter, status, id string, ruleNames []string) {
+func writeStatus(w http.ResponseWriter, status string, id uint64, ruleNames []string) {
 	b := make([]byte, 0, 64+32*len(ruleNames))
 	b = append(b, `{"id":`...)
-	b = strconv.AppendQuote(b, id)
+	b = strconv.AppendUint(b, id, 10) // a number, as in events -json
 	if ruleNames != nil {
 		b = append(b, `,"rules":[`...)
 		for i, r := range ruleNames {

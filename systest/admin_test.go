@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,7 +54,7 @@ func TestAdminCLIOffTheHappyPath(t *testing.T) {
 	if err != nil || r.code != 200 {
 		t.Fatalf("post: %v %+v", err, r)
 	}
-	id := string(r.ID)
+	id := strconv.FormatUint(r.ID, 10)
 
 	t.Run("permission denied", func(t *testing.T) {
 		if os.Geteuid() != 0 {
