@@ -168,17 +168,19 @@ func (d *dispatcher) runActions(lv *live, rule *rules.Rule, list []*rules.Action
 	return steps, 0, nil
 }
 
-// backoff is exponential from Backoff, capped at MaxBackoff, with ±20%
-// jitter so that many failed jobs do not retry in lockstep.
+// backoff is exponential from Backoff with ±20% jitter, so that many
+// failed jobs do not retry in lockstep, and capped at MaxBackoff after the
+// jitter: max_backoff is a promise about the longest wait.
 func backoff(r rules.Retry, attempt int) time.Duration {
 	d := r.Backoff
 	for i := 1; i < attempt && d < r.MaxBackoff; i++ {
 		d *= 2
 	}
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 	if r.MaxBackoff > 0 && d > r.MaxBackoff {
 		d = r.MaxBackoff
 	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return d
 }
 
 // eventEnv rebuilds the expression environment from a stored event, so a
