@@ -10,15 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 
 	"hookd/rules"
 )
-
-// Version is set at build time with -ldflags "-X hookd/cli.Version=v1.2.3".
-var Version = ""
 
 const usage = `hookd turns webhooks into actions.
 
@@ -64,7 +60,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "hookd", version())
+		fmt.Fprintln(stdout, "hookd", versionLine())
 		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
@@ -72,16 +68,6 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "hookd: unknown command %q\n\n%s", verb, usage)
 	return 2
-}
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 // newFlags returns a flag set that does not exit: parse reports a bad flag
