@@ -28,7 +28,7 @@ type adminFlags struct {
 
 func addAdminFlags(fs *flag.FlagSet) *adminFlags {
 	return &adminFlags{
-		cf:   addConfigFlags(fs, true, false).withAdmin(),
+		cf:   addConfigFlags(fs, withData).withAdmin(),
 		json: fs.Bool("json", false, "print JSON instead of a table"),
 	}
 }
@@ -131,7 +131,7 @@ func parseWithID(fs *flag.FlagSet, verb string, args []string, stderr io.Writer)
 }
 
 func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("events", stderr)
+	fs := newFlags("events", stdout, stderr)
 	af := addAdminFlags(fs)
 	status := fs.String("status", "", "only events in this `state`: accepted, ignored, queued, running, retrying, done, failed, superseded, cancelled")
 	source := fs.String("source", "", "only events of this source `name`")
@@ -172,7 +172,7 @@ func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("show", stderr)
+	fs := newFlags("show", stdout, stderr)
 	af := addAdminFlags(fs)
 	id, code, ok := parseWithID(fs, "show", args, stderr)
 	if !ok {
@@ -187,7 +187,7 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("replay", stderr)
+	fs := newFlags("replay", stdout, stderr)
 	af := addAdminFlags(fs)
 	id, code, ok := parseWithID(fs, "replay", args, stderr)
 	if !ok {
@@ -214,8 +214,8 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // cmdCompact rewrites the database offline: bbolt never gives freed pages
 // back to the disk, so after retention pruned much this shrinks the file.
 func cmdCompact(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("compact", stderr)
-	cf := addConfigFlags(fs, true, false)
+	fs := newFlags("compact", stdout, stderr)
+	cf := addConfigFlags(fs, withData)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

@@ -8,8 +8,8 @@ import (
 // cmdCheck loads the configuration exactly as serve does, without opening
 // the database, so it runs beside a live daemon.
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("check", stderr)
-	cf := addConfigFlags(fs, false, false)
+	fs := newFlags("check", stdout, stderr)
+	cf := addConfigFlags(fs, withRules)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

@@ -44,7 +44,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	verb, rest := args[0], args[1:]
 	switch verb {
 	case "serve":
-		return cmdServe(ctx, rest, stderr)
+		return cmdServe(ctx, rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
 	case "test":
@@ -71,17 +71,21 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 // newFlags returns a flag set that does not exit: parse reports a bad flag
-// on one line (exit 2) and prints the flags for -h (exit 0).
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+// on one line on stderr (exit 2) and prints the flags for -h, -help or
+// --help on stdout (exit 0): help that was asked for is not an error.
+func newFlags(name string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {} // the flag package calls it on errors too
-	flagErrs.Store(fs, stderr)
+	flagOut.Store(fs, outputs{stdout, stderr})
 	return fs
 }
 
-// flagErrs maps a flag set to where its errors go.
-var flagErrs sync.Map
+// outputs are where a verb's help and errors go.
+type outputs struct{ stdout, stderr io.Writer }
+
+// flagOut maps a flag set to its outputs.
+var flagOut sync.Map
 
 // parse parses flags; it returns an exit status and false when the caller
 // must stop (-h prints help and exits 0; a bad flag exits 2).
@@ -90,20 +94,28 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 	if err == nil {
 		return 0, true
 	}
-	w, ok := flagErrs.Load(fs)
+	w, ok := flagOut.Load(fs)
 	if !ok {
 		return 2, false
 	}
-	stderr := w.(io.Writer)
+	out := w.(outputs)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stderr, "Usage of hookd %s:\n", fs.Name())
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		printHelp(fs, "", out.stdout)
 		return 0, false
 	}
-	fmt.Fprintf(stderr, "hookd %s: %v (run 'hookd %s -h' for its flags)\n", fs.Name(), err, fs.Name())
+	fmt.Fprintf(out.stderr, "hookd %s: %v (run 'hookd %s -h' for its flags)\n", fs.Name(), err, fs.Name())
 	return 2, false
+}
+
+// printHelp prints a verb's usage text, if any, and its flags.
+func printHelp(fs *flag.FlagSet, text string, w io.Writer) {
+	if text == "" {
+		text = "Usage of hookd " + fs.Name() + ":\n"
+	}
+	fmt.Fprint(w, text)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // printErr prints an error: a load error as its file:line:col lines, any
@@ -121,18 +133,27 @@ func printErr(stderr io.Writer, err error) {
 
 // configFlags are the flags that locate the configuration.
 type configFlags struct {
-	config, rules, data, listen, admin *string
-	fs                                 *flag.FlagSet
+	config, data, listen, admin *string
+	fs                          *flag.FlagSet
 }
 
-func addConfigFlags(fs *flag.FlagSet, withData, withListen bool) *configFlags {
+// what a verb reads: the flags it takes are the ones it uses.
+const (
+	withRules = 1 << iota
+	withData
+	withListen
+)
+
+func addConfigFlags(fs *flag.FlagSet, with int) *configFlags {
 	c := &configFlags{fs: fs}
 	c.config = fs.String("config", "", "hookd.yaml `file` (optional)")
-	c.rules = fs.String("rules", "", "rules `directory` (default ./rules.d, or rules_dir of the config file)")
-	if withData {
+	if with&withRules != 0 {
+		fs.String("rules", "", "rules `directory` (default ./rules.d, or rules_dir of the config file)")
+	}
+	if with&withData != 0 {
 		c.data = fs.String("data", "", "data `directory` (default ./data, or data_dir of the config file)")
 	}
-	if withListen {
+	if with&withListen != 0 {
 		c.listen = fs.String("listen", "", "listen `address` (default 127.0.0.1:9000)")
 	}
 	return c

@@ -71,9 +71,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, signUsage, "\nflags:\n")
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
+			printHelp(fs, signUsage+"\nflags:\n", stdout)
 			return 0
 		}
 		return usageErr("%v", err)

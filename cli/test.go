@@ -58,8 +58,8 @@ type ranReport struct {
 // others do not, and what each matched action would do. Nothing is
 // verified, recorded or run unless -run.
 func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("test", stderr)
-	cf := addConfigFlags(fs, false, false)
+	fs := newFlags("test", stdout, stderr)
+	cf := addConfigFlags(fs, withRules)
 	source := fs.String("source", "", "the source `name` the request is sent to (required)")
 	var headers headerFlags
 	fs.Var(&headers, "header", "a request header `'Name: value'` (repeatable)")
