@@ -21,7 +21,7 @@ const usage = `hookd turns webhooks into actions.
 Usage:
   hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR] [-admin ADDR]
   hookd check   [-config FILE] [-rules DIR]
-  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json]
+  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json] [-expect match|nomatch|RULE,...]
   hookd sign    -provider P -secret S [-body FILE|-]
   hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
   hookd show    ID [-json]          one event: request, rules, attempts, output
