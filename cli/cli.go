@@ -22,7 +22,7 @@ Usage:
   hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR] [-admin ADDR]
   hookd check   [-config FILE] [-rules DIR]
   hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json] [-expect match|nomatch|RULE,...]
-  hookd sign    -provider P -secret S [-body FILE|-]
+  hookd sign    -provider P -secret S [-body FILE|-] [-event TYPE] [-id ID]
   hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
   hookd show    ID [-json]          one event: request, rules, attempts, output
   hookd replay  ID [-json]          run the event's matched rules again

@@ -16,7 +16,7 @@ func TestHelpAndBadFlags(t *testing.T) {
 		{"serve", []string{"-rules", "-data", "-listen", "-admin"}, nil},
 		{"check", []string{"-config", "-rules"}, []string{"-data", "-admin"}},
 		{"test", []string{"-rules", "-source", "-expect"}, []string{"-data", "-admin"}},
-		{"sign", []string{"-provider"}, []string{"-rules", "-data"}},
+		{"sign", []string{"-provider", "-event", "-id"}, []string{"-rules", "-data"}},
 		{"events", []string{"-config", "-data", "-admin", "-status"}, []string{"-rules", "-listen"}},
 		{"show", []string{"-config", "-data", "-json"}, []string{"-rules", "-listen"}},
 		{"replay", []string{"-config", "-data"}, []string{"-rules", "-listen"}},

@@ -1,6 +1,7 @@
 package systest
 
 import (
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +21,39 @@ rules:
     when: body.ref == "refs/heads/main"
     actions: [{shell: {command: ["true"]}}]
 `
+
+// hookd sign -event -id: the headers it prints make the daemon record that
+// event type and delivery id, and the same id again is a duplicate.
+func TestSignSetsEventAndDeliveryID(t *testing.T) {
+	s := newSite(t, prRules, "")
+	s.start()
+	bodyFile := filepath.Join(s.dir, "pr.json")
+	body := []byte(`{"action":"opened"}`)
+	writeFile(t, bodyFile, string(body))
+	code, stdout, stderr := run(t, nil, "sign", "-provider", "github", "-secret", secret, "-body", bodyFile, "-event", "pull_request", "-id", "pr-7")
+	if code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, stderr)
+	}
+	h := http.Header{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		name, val, _ := strings.Cut(line, ": ")
+		h.Set(name, val)
+	}
+	for i, want := range []string{"accepted", "duplicate"} {
+		a, err := s.postTo("/hooks/github", h, body)
+		if err != nil || a.Status != want || (i == 0 && strings.Join(a.Rules, ",") != "review") {
+			t.Fatalf("delivery %d: %v %+v, want %s by rule review", i+1, err, a.reply, want)
+		}
+	}
+	code, stdout, _ = run(t, nil, "events", "-data", filepath.Join(s.dir, "data"))
+	if code != 0 || !strings.Contains(stdout, "pull_request") || !strings.Contains(stdout, "pr-7") {
+		t.Fatalf("events: exit %d\n%s", code, stdout)
+	}
+	code, _, stderr = run(t, nil, "sign", "-provider", "stripe", "-secret", "whsec_x", "-event", "charge.failed")
+	if code != 2 || !strings.Contains(stderr, "-event: provider stripe does not send the event type in a header") {
+		t.Fatalf("sign -event for stripe: exit %d, %q", code, stderr)
+	}
+}
 
 // hookd test -expect gives a CI job an exit code: 1 when the outcome is
 // not the one expected, 2 for a rule that does not exist.

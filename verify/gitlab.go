@@ -46,11 +46,11 @@ func (g *gitlab) Event(r *Request) string { return r.Header.Get("X-Gitlab-Event"
 func (g *gitlab) SensitiveHeaders() []string { return []string{"X-Gitlab-Token"} }
 func (g *gitlab) SensitiveQuery() []string   { return nil }
 
-func (g *gitlab) Sign(body []byte, now time.Time) (http.Header, error) {
-	id := newUUID()
+func (g *gitlab) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
+	id := m.id(newUUID)
 	h := http.Header{}
 	h.Set("X-Gitlab-Token", string(g.keys[0]))
-	h.Set("X-Gitlab-Event", "Push Hook")
+	h.Set("X-Gitlab-Event", m.event("Push Hook"))
 	h.Set("X-Gitlab-Event-UUID", id)
 	h.Set("Idempotency-Key", id)
 	h.Set("Content-Type", "application/json")

@@ -104,10 +104,12 @@ func (s *standard) DeliveryID(r *Request) string {
 
 func (s *standard) Event(r *Request) string { return field(r.JSON, "type") }
 
-func (s *standard) Sign(body []byte, now time.Time) (http.Header, error) {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	id := fmt.Sprintf("msg_%x", b)
+func (s *standard) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
+	id := m.id(func() string {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		return fmt.Sprintf("msg_%x", b)
+	})
 	ts := strconv.FormatInt(now.Unix(), 10)
 	h := http.Header{}
 	h.Set("webhook-id", id)
