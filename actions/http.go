@@ -193,7 +193,12 @@ func (x *exchange) hidden() []string {
 			s = append(s, u.EscapedPath(), u.Path)
 		}
 	}
-	return append(s, x.url)
+	// The URL as written, only when it holds more than what errors show:
+	// hiding a URL with nothing secret in it hid its host and path too.
+	if x.url != x.shown() {
+		s = append(s, x.url)
+	}
+	return s
 }
 
 // do sends the request and returns the status, Retry-After and the tail of
