@@ -182,7 +182,7 @@ func runRule(ctx context.Context, r *rules.Rule, env *rules.Env, raw []byte) []r
 	}
 	vars := []string{"HOOKD_EVENT_ID=0", "HOOKD_DELIVERY_ID=" + env.ID, "HOOKD_SOURCE=" + env.Source, "HOOKD_EVENT=" + env.Event,
 		"HOOKD_RULE=" + r.Name, "HOOKD_ATTEMPT=1", "HOOKD_BODY_FILE=" + bodyFile}
-	call := &rules.Call{Env: env, Vars: vars, BaseEnv: os.Environ()}
+	call := &rules.Call{Env: env, Vars: vars, BaseEnv: os.Environ(), UserAgent: engine.UserAgent(version())}
 	var out []ranReport
 	for i, a := range r.Actions {
 		rep := ranReport{Action: i + 1, Kind: a.Kind}

@@ -66,7 +66,8 @@ func (d *dispatcher) run(j *store.Job) {
 		"HOOKD_ATTEMPT=" + strconv.Itoa(n),
 		"HOOKD_BODY_FILE=" + bodyFile,
 	}
-	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv}
+	ua := UserAgent(e.opts.Version)
+	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua}
 	steps, retryAfter, runErr := d.runActions(lv, rule, rule.Actions, call, ev.Body, log.With("attempt", n))
 
 	att := &j.Attempts[len(j.Attempts)-1]
@@ -108,7 +109,7 @@ func (d *dispatcher) run(j *store.Job) {
 	j.State, j.Error = store.Failed, att.Error
 	if len(rule.OnFailure) > 0 {
 		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n, Output: failedOutput(steps)}
-		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv}
+		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua}
 		j.OnFailure, _, _ = d.runActions(lv, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true))
 	}
 	d.save(j, store.Later, log)
@@ -166,6 +167,14 @@ func (d *dispatcher) runActions(lv *live, rule *rules.Rule, list []*rules.Action
 		log.Info("action done", attrs...)
 	}
 	return steps, 0, nil
+}
+
+// UserAgent is what outbound requests say they are: hookd/<version>.
+func UserAgent(version string) string {
+	if version == "" {
+		return "hookd"
+	}
+	return "hookd/" + version
 }
 
 // backoff is exponential from Backoff with ±20% jitter, so that many
