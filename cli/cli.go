@@ -205,7 +205,18 @@ func newLogger(cfg rules.Config, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	lv.Set(level)
 	opts := &slog.HandlerOptions{Level: lv}
 	if cfg.LogFormat == "json" {
+		opts.ReplaceAttr = secondsJSON
 		return slog.New(slog.NewJSONHandler(w, opts)), lv
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), lv
+}
+
+// secondsJSON writes durations in JSON logs as seconds, a number a log
+// pipeline can compare (slog's default is nanoseconds); the text format
+// keeps 1.5s.
+func secondsJSON(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Float64(a.Key, a.Value.Duration().Seconds())
+	}
+	return a
 }

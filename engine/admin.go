@@ -240,7 +240,7 @@ func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
 	for i, j := range jobs {
 		ids[i] = strconv.FormatUint(j.ID, 10)
 	}
-	e.log.Info("event replayed", "event_id", ev.ID, "rules", strings.Join(names, ","), "jobs", strings.Join(ids, ","))
+	e.log.Info("event replayed", "event_id", ev.ID, "rules", names, "jobs", ids)
 	out := map[string]any{"status": "replayed", "id": strconv.FormatUint(ev.ID, 10), "rules": names, "jobs": ids}
 	if len(gone) > 0 {
 		out["skipped"] = gone

@@ -217,7 +217,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	e.disp.submit(jobs)
 	logCondErrs()
-	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.String("rules", strings.Join(ev.Rules, ",")))
+	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
 	writeStatus(w, "accepted", ev.ID, ev.Rules)
 }

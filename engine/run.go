@@ -101,7 +101,7 @@ func (d *dispatcher) run(j *store.Job) {
 		}
 		j.State, j.NextAt, j.Error = store.Retrying, time.Now().Add(delay).UTC(), att.Error
 		d.save(j, store.Later, log)
-		log.Warn("job attempt failed; will retry", "attempt", n, "retry_in", delay.Round(time.Millisecond).String(), "error", att.Error)
+		log.Warn("job attempt failed; will retry", "attempt", n, "retry_in", delay.Round(time.Millisecond), "error", att.Error)
 		e.met.jobOutcome(rule.Name, "retry")
 		d.finished(j, false, delay)
 		return
@@ -153,7 +153,7 @@ func (d *dispatcher) runActions(lv *live, rule *rules.Rule, list []*rules.Action
 			outcome = "failed"
 		}
 		steps = append(steps, step)
-		attrs := []any{"action", i + 1, "kind", a.Kind, "duration", step.Duration.Round(time.Millisecond).String(), "outcome", outcome}
+		attrs := []any{"action", i + 1, "kind", a.Kind, "duration", step.Duration.Round(time.Millisecond), "outcome", outcome}
 		if step.Exit != nil {
 			attrs = append(attrs, "exit", *step.Exit)
 		}
