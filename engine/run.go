@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +54,7 @@ func (d *dispatcher) run(j *store.Job) {
 	e.met.attempt(rule.Name)
 
 	env := eventEnv(ev)
-	bodyFile, cleanup := writeBodyFile(ev.Body, rule, log)
+	bodyFile, cleanup := writeBodyFile(bodyDir(e.cfg.DataDir), ev.Body, rule, log)
 	defer cleanup()
 	vars := []string{
 		"HOOKD_EVENT_ID=" + strconv.FormatUint(ev.ID, 10),
@@ -225,33 +224,6 @@ func failedOutput(steps []store.Step) string {
 		out = out[1:]
 	}
 	return out
-}
-
-// writeBodyFile writes the raw body where a process can read it
-// (HOOKD_BODY_FILE), for rules that run processes.
-func writeBodyFile(body []byte, rule *rules.Rule, log *slog.Logger) (string, func()) {
-	shell := false
-	for _, list := range [][]*rules.Action{rule.Actions, rule.OnFailure} {
-		for _, a := range list {
-			shell = shell || a.Kind == "shell"
-		}
-	}
-	if !shell {
-		return "", func() {}
-	}
-	f, err := os.CreateTemp("", "hookd-body-*")
-	if err == nil {
-		_, err = f.Write(body)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			return f.Name(), func() { os.Remove(f.Name()) }
-		}
-		os.Remove(f.Name())
-	}
-	log.Warn("cannot write the body file; HOOKD_BODY_FILE is empty for this attempt", "error", err)
-	return "", func() {}
 }
 
 // save records a job's state (how: store.Wait, Soon or Later). A failed

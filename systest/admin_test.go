@@ -33,11 +33,15 @@ func run(t *testing.T, cred *syscall.Credential, args ...string) (int, string, s
 	return 0, out.String(), errb.String()
 }
 
-const pushRule = `
+// githubSource opens a rules file with a GitHub source; rules follow.
+const githubSource = `
 sources:
   github:
     verify: {provider: github, secret: "${WEBHOOK_SECRET}"}
 rules:
+`
+
+const pushRule = githubSource + `
   - name: deploy
     source: github
     actions: [{shell: {command: ["true"]}}]

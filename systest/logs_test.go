@@ -8,11 +8,7 @@ import (
 	"time"
 )
 
-const twoRules = `
-sources:
-  github:
-    verify: {provider: github, secret: "${WEBHOOK_SECRET}"}
-rules:
+const twoRules = githubSource + `
   - name: build
     source: github
     actions: [{shell: {command: ["true"]}}]

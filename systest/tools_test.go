@@ -7,11 +7,7 @@ import (
 	"testing"
 )
 
-const prRules = `
-sources:
-  github:
-    verify: {provider: github, secret: "${WEBHOOK_SECRET}"}
-rules:
+const prRules = githubSource + `
   - name: review
     source: github
     when: event == "pull_request"

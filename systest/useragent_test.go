@@ -20,11 +20,7 @@ func TestOutboundUserAgent(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	s := newSite(t, strings.ReplaceAll(`
-sources:
-  github:
-    verify: {provider: github, secret: "${WEBHOOK_SECRET}"}
-rules:
+	s := newSite(t, strings.ReplaceAll(githubSource+`
   - name: notify
     source: github
     actions:
