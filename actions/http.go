@@ -25,6 +25,8 @@ type HTTP struct {
 	// Redact hides the URL's path as well as its query and userinfo in
 	// errors and output: for URLs whose path is the secret (Slack, Discord).
 	Redact bool
+	// UserAgent is sent unless Header sets one (hookd/<version>).
+	UserAgent string
 }
 
 // Run sends the request. 5xx, 408, 429 and network failures are retryable;
@@ -44,6 +46,7 @@ func (h *HTTP) Run(ctx context.Context, in *Input) (Result, error) {
 		label:   "http",
 		redact:  h.Redact,
 		secrets: credentials(h.Header),
+		agent:   h.UserAgent,
 	}
 	res, err := x.do(ctx)
 	if err != nil {
@@ -169,6 +172,7 @@ type exchange struct {
 	label   string   // error prefix: "http", "slack"
 	redact  bool     // hide the URL's path too
 	secrets []string // never to appear in errors or output (a token)
+	agent   string   // User-Agent unless header has one; "" leaves Go's
 }
 
 func (x *exchange) shown() string {
@@ -193,7 +197,12 @@ func (x *exchange) hidden() []string {
 			s = append(s, u.EscapedPath(), u.Path)
 		}
 	}
-	return append(s, x.url)
+	// The URL as written, only when it holds more than what errors show:
+	// hiding a URL with nothing secret in it hid its host and path too.
+	if x.url != x.shown() {
+		s = append(s, x.url)
+	}
+	return s
 }
 
 // do sends the request and returns the status, Retry-After and the tail of
@@ -224,6 +233,9 @@ func (x *exchange) doKeep(ctx context.Context, keep int) (Result, []byte, error)
 			continue
 		}
 		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	if x.agent != "" && req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", x.agent)
 	}
 	c := x.client
 	if c == nil {

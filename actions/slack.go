@@ -33,6 +33,7 @@ type Slack struct {
 	Blocks     json.RawMessage
 	Username   string
 	IconEmoji  string
+	UserAgent  string // sent with every request (hookd/<version>)
 }
 
 // DefaultSlackAPI is where chat.postMessage lives unless APIURL says otherwise.
@@ -81,6 +82,7 @@ func (s *Slack) webhook(ctx context.Context, msg slackMessage) (Result, error) {
 		body:   body,
 		label:  "slack",
 		redact: true, // the path is the credential
+		agent:  s.UserAgent,
 	}
 	res, err := x.do(ctx)
 	if err != nil {
@@ -116,6 +118,7 @@ func (s *Slack) postMessage(ctx context.Context, msg slackMessage) (Result, erro
 		body:    body,
 		label:   "slack",
 		secrets: []string{s.Token},
+		agent:   s.UserAgent,
 	}
 	// Slack echoes the message back, so the answer may outgrow the kept
 	// tail; parse it whole.

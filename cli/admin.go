@@ -28,29 +28,24 @@ type adminFlags struct {
 
 func addAdminFlags(fs *flag.FlagSet) *adminFlags {
 	return &adminFlags{
-		cf:   addConfigFlags(fs, true, false).withAdmin(),
+		cf:   addConfigFlags(fs, withData).withAdmin(),
 		json: fs.Bool("json", false, "print JSON instead of a table"),
 	}
-}
-
-func (a *adminFlags) client() (*adminClient, error) {
-	cfg, err := a.cf.load()
-	if err != nil {
-		return nil, err
-	}
-	return newAdminClient(cfg.AdminPath()), nil
 }
 
 // fetch calls the admin API and decodes its answer into out. It reports
 // true with an exit code when the command is finished: the call failed, or
 // -json asked for the answer as it came, which it has printed.
 func (a *adminFlags) fetch(ctx context.Context, method, path string, out any, stdout, stderr io.Writer) (bool, int) {
-	c, err := a.client()
+	cfg, err := a.cf.load()
 	if err != nil {
 		printErr(stderr, err)
 		return true, 1
 	}
-	raw, err := c.call(ctx, method, path, out)
+	raw, err := newAdminClient(cfg.AdminPath()).call(ctx, method, path, out)
+	if errors.Is(err, errNotRunning) {
+		raw, err = readStopped(ctx, cfg, method, path, out, err, stderr)
+	}
 	if err != nil {
 		printErr(stderr, err)
 		return true, 1
@@ -86,11 +81,7 @@ func (c *adminClient) call(ctx context.Context, method, path string, out any) ([
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Op == "dial" {
-			return nil, fmt.Errorf("cannot reach hookd at %s: is it running?", c.addr)
-		}
-		return nil, fmt.Errorf("talking to hookd at %s: %w", c.addr, err)
+		return nil, dialError(c.addr, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
@@ -140,7 +131,7 @@ func parseWithID(fs *flag.FlagSet, verb string, args []string, stderr io.Writer)
 }
 
 func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("events", stderr)
+	fs := newFlags("events", stdout, stderr)
 	af := addAdminFlags(fs)
 	status := fs.String("status", "", "only events in this `state`: accepted, ignored, queued, running, retrying, done, failed, superseded, cancelled")
 	source := fs.String("source", "", "only events of this source `name`")
@@ -181,7 +172,7 @@ func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("show", stderr)
+	fs := newFlags("show", stdout, stderr)
 	af := addAdminFlags(fs)
 	id, code, ok := parseWithID(fs, "show", args, stderr)
 	if !ok {
@@ -196,7 +187,7 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("replay", stderr)
+	fs := newFlags("replay", stdout, stderr)
 	af := addAdminFlags(fs)
 	id, code, ok := parseWithID(fs, "replay", args, stderr)
 	if !ok {
@@ -223,8 +214,8 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // cmdCompact rewrites the database offline: bbolt never gives freed pages
 // back to the disk, so after retention pruned much this shrinks the file.
 func cmdCompact(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("compact", stderr)
-	cf := addConfigFlags(fs, true, false)
+	fs := newFlags("compact", stdout, stderr)
+	cf := addConfigFlags(fs, withData)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

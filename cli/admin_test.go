@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,9 +88,10 @@ func TestEventsShowReplayThroughTheCLI(t *testing.T) {
 	}
 	data := filepath.Join(dir, "data")
 
-	// Nothing runs yet: a clear one-line error.
+	// Nothing ran yet: a clear one-line error.
 	code, _, stderr := hookdCLI(t, "events", "-data", data)
-	want := "hookd: cannot reach hookd at " + filepath.Join(data, "admin.sock") + ": is it running?\n"
+	want := "hookd: no hookd answers at " + filepath.Join(data, "admin.sock") + ", and there is no database at " +
+		filepath.Join(data, "hookd.db") + ": pass the -config (or -data) the daemon uses\n"
 	if code != 1 || stderr != want {
 		t.Fatalf("daemon down: %d %q, want %q", code, stderr, want)
 	}
@@ -117,7 +119,7 @@ func TestEventsShowReplayThroughTheCLI(t *testing.T) {
 	}
 
 	a := signedPush(t, "http://"+e.Addr(), "d-1", []byte(`{"after":"abc"}`))
-	id := a["id"].(string)
+	id := strconv.FormatFloat(a["id"].(float64), 'f', -1, 64)
 	poll(t, "the job to fail", func() bool {
 		_, out, _ := hookdCLI(t, "events", "-data", data, "-status", "failed")
 		return strings.Contains(out, "d-1")

@@ -17,8 +17,8 @@ import (
 // files and directories given as arguments are checked together as one
 // configuration instead of the rules directory.
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("check", stderr)
-	cf := addConfigFlags(fs, false, false)
+	fs := newFlags("check", stdout, stderr)
+	cf := addConfigFlags(fs, withRules)
 	if f := fs.Lookup("rules"); f != nil {
 		f.Usage += "; or give rules files and directories as arguments: hookd check [flags] PATH..."
 	}

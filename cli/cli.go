@@ -10,23 +10,19 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 
 	"hookd/rules"
 )
 
-// Version is set at build time with -ldflags "-X hookd/cli.Version=v1.2.3".
-var Version = ""
-
 const usage = `hookd turns webhooks into actions.
 
 Usage:
   hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR] [-admin ADDR]
   hookd check   [-config FILE] [-rules DIR | PATH...]   rules files and directories as one configuration
-  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json]
-  hookd sign    -provider P -secret S [-body FILE|-]
+  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json] [-expect match|nomatch|RULE,...]
+  hookd sign    -provider P -secret S [-body FILE|-] [-event TYPE] [-id ID]
   hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
   hookd show    ID [-json]          one event: request, rules, attempts, output
   hookd replay  ID [-json]          run the event's matched rules again
@@ -48,7 +44,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	verb, rest := args[0], args[1:]
 	switch verb {
 	case "serve":
-		return cmdServe(ctx, rest, stderr)
+		return cmdServe(ctx, rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
 	case "test":
@@ -64,7 +60,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "hookd", version())
+		fmt.Fprintln(stdout, "hookd", versionLine())
 		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
@@ -74,28 +70,22 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return 2
 }
 
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
 // newFlags returns a flag set that does not exit: parse reports a bad flag
-// on one line (exit 2) and prints the flags for -h (exit 0).
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+// on one line on stderr (exit 2) and prints the flags for -h, -help or
+// --help on stdout (exit 0): help that was asked for is not an error.
+func newFlags(name string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {} // the flag package calls it on errors too
-	flagErrs.Store(fs, stderr)
+	flagOut.Store(fs, outputs{stdout, stderr})
 	return fs
 }
 
-// flagErrs maps a flag set to where its errors go.
-var flagErrs sync.Map
+// outputs are where a verb's help and errors go.
+type outputs struct{ stdout, stderr io.Writer }
+
+// flagOut maps a flag set to its outputs.
+var flagOut sync.Map
 
 // parse parses flags; it returns an exit status and false when the caller
 // must stop (-h prints help and exits 0; a bad flag exits 2).
@@ -104,20 +94,28 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 	if err == nil {
 		return 0, true
 	}
-	w, ok := flagErrs.Load(fs)
+	w, ok := flagOut.Load(fs)
 	if !ok {
 		return 2, false
 	}
-	stderr := w.(io.Writer)
+	out := w.(outputs)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stderr, "Usage of hookd %s:\n", fs.Name())
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		printHelp(fs, "", out.stdout)
 		return 0, false
 	}
-	fmt.Fprintf(stderr, "hookd %s: %v (run 'hookd %s -h' for its flags)\n", fs.Name(), err, fs.Name())
+	fmt.Fprintf(out.stderr, "hookd %s: %v (run 'hookd %s -h' for its flags)\n", fs.Name(), err, fs.Name())
 	return 2, false
+}
+
+// printHelp prints a verb's usage text, if any, and its flags.
+func printHelp(fs *flag.FlagSet, text string, w io.Writer) {
+	if text == "" {
+		text = "Usage of hookd " + fs.Name() + ":\n"
+	}
+	fmt.Fprint(w, text)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // printErr prints an error: a load error as its file:line:col lines, any
@@ -143,18 +141,27 @@ func printDiag(w io.Writer, d rules.Diag) {
 
 // configFlags are the flags that locate the configuration.
 type configFlags struct {
-	config, rules, data, listen, admin *string
-	fs                                 *flag.FlagSet
+	config, data, listen, admin *string
+	fs                          *flag.FlagSet
 }
 
-func addConfigFlags(fs *flag.FlagSet, withData, withListen bool) *configFlags {
+// what a verb reads: the flags it takes are the ones it uses.
+const (
+	withRules = 1 << iota
+	withData
+	withListen
+)
+
+func addConfigFlags(fs *flag.FlagSet, with int) *configFlags {
 	c := &configFlags{fs: fs}
 	c.config = fs.String("config", "", "hookd.yaml `file` (optional)")
-	c.rules = fs.String("rules", "", "rules `directory` (default ./rules.d, or rules_dir of the config file)")
-	if withData {
+	if with&withRules != 0 {
+		fs.String("rules", "", "rules `directory` (default ./rules.d, or rules_dir of the config file)")
+	}
+	if with&withData != 0 {
 		c.data = fs.String("data", "", "data `directory` (default ./data, or data_dir of the config file)")
 	}
-	if withListen {
+	if with&withListen != 0 {
 		c.listen = fs.String("listen", "", "listen `address` (default 127.0.0.1:9000)")
 	}
 	return c
@@ -206,7 +213,18 @@ func newLogger(cfg rules.Config, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	lv.Set(level)
 	opts := &slog.HandlerOptions{Level: lv}
 	if cfg.LogFormat == "json" {
+		opts.ReplaceAttr = secondsJSON
 		return slog.New(slog.NewJSONHandler(w, opts)), lv
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), lv
+}
+
+// secondsJSON writes durations in JSON logs as seconds, a number a log
+// pipeline can compare (slog's default is nanoseconds); the text format
+// keeps 1.5s.
+func secondsJSON(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Float64(a.Key, a.Value.Duration().Seconds())
+	}
+	return a
 }

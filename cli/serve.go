@@ -13,9 +13,9 @@ import (
 	"hookd/sdnotify"
 )
 
-func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := newFlags("serve", stderr)
-	cf := addConfigFlags(fs, true, true).withAdmin()
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", stdout, stderr)
+	cf := addConfigFlags(fs, withRules|withData|withListen).withAdmin()
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

@@ -14,7 +14,7 @@ import (
 	"hookd/verify"
 )
 
-const signUsage = `usage: hookd sign -provider P [-secret S] [-body FILE|-] [options]
+const signUsage = `usage: hookd sign -provider P [-secret S] [-body FILE|-] [-event TYPE] [-id ID] [options]
 
 Prints the headers provider P would send with the body, one "Name: value" a
 line, so that
@@ -23,7 +23,10 @@ line, so that
         curl -H @- --data-binary @body.json URL
 
 sends a request that hookd serve accepts. Without -body the body is empty;
--body - reads it from standard input.
+-body - reads it from standard input. -event and -id set the event type and
+the delivery id for providers that send them in headers (github, gitlab,
+gitea, bitbucket, shopify; standard's id): the same -id twice is a
+redelivery, which hookd answers as a duplicate.
 
 Gitea, Forgejo and Gogs sign the JSON payload however they send it; with
 -form the headers fit their form delivery, and curl -G sends the same as
@@ -65,6 +68,9 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Provider, "provider", "", "provider `name`: "+strings.Join(verify.Names(), ", "))
 	fs.StringVar(&secret, "secret", "", "the shared `secret`")
 	fs.StringVar(&body, "body", "", "`FILE` holding the body, or - for standard input (default: empty body)")
+	var meta verify.Meta
+	fs.StringVar(&meta.Event, "event", "", "the event `type`, for providers that send it in a header (default: a push, or the provider's example)")
+	fs.StringVar(&meta.ID, "id", "", "the delivery `id`, for providers that send it in a header (default: random)")
 	fs.StringVar(&c.Header, "header", "", "hmac, token: the header `name` that carries the signature or token")
 	fs.StringVar(&c.Query, "query", "", "token: the query `parameter` that carries the token")
 	fs.StringVar(&c.Algorithm, "algorithm", "", "hmac: sha1, sha256 (default) or sha512")
@@ -82,9 +88,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, signUsage, "\nflags:\n")
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
+			printHelp(fs, signUsage+"\nflags:\n", stdout)
 			return 0
 		}
 		return usageErr("%v", err)
@@ -126,7 +130,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	h, err := verify.Sign(c, data, time.Now())
+	h, err := verify.SignMeta(c, data, time.Now(), meta)
 	if err != nil {
 		var fe *verify.FieldError
 		if errors.As(err, &fe) {

@@ -162,8 +162,8 @@ func TestSignHelp(t *testing.T) {
 	if code := cmdSign([]string{"-h"}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("code %d", code)
 	}
-	if !strings.Contains(stderr.String(), "usage: hookd sign") || !strings.Contains(stderr.String(), "-timestamp-header") {
-		t.Fatalf("help: %s", stderr.String())
+	if !strings.Contains(stdout.String(), "usage: hookd sign") || !strings.Contains(stdout.String(), "-timestamp-header") {
+		t.Fatalf("help: %s", stdout.String())
 	}
 }
 

@@ -57,8 +57,8 @@ type ranReport struct {
 // others do not, and what each matched action would do. Nothing is
 // verified, recorded or run unless -run.
 func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("test", stderr)
-	cf := addConfigFlags(fs, false, false)
+	fs := newFlags("test", stdout, stderr)
+	cf := addConfigFlags(fs, withRules)
 	source := fs.String("source", "", "the source `name` the request is sent to (required)")
 	var headers headerFlags
 	fs.Var(&headers, "header", "a request header `'Name: value'` (repeatable)")
@@ -66,11 +66,12 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	query := fs.String("query", "", "URL query `parameters`, e.g. 'a=1&b=2'")
 	run := fs.Bool("run", false, "run the matched rules' actions")
 	asJSON := fs.Bool("json", false, "print JSON")
+	expect := fs.String("expect", "", "exit 1 unless the outcome is `match` (some rule matches), nomatch, or RULE[,RULE] (exactly these rules match)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	if *source == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: hookd test [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json]")
+		fmt.Fprintln(stderr, "usage: hookd test [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json] [-expect match|nomatch|RULE,...]")
 		return 2
 	}
 	h := http.Header{}
@@ -114,12 +115,16 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stderr, "hookd: no source %q (defined: %s)\n", *source, strings.Join(names, ", "))
 		return 1
 	}
+	if err := checkExpect(*expect, src); err != nil {
+		fmt.Fprintln(stderr, "hookd test: -expect:", err)
+		return 2
+	}
 
 	vr := &verify.Request{Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name}
 	vr.JSON = engine.ParseBody(h.Get("Content-Type"), raw)
 	env, evalErrs := engine.RequestEnv(src, vr, http.MethodPost, src.Path, "127.0.0.1")
 	// What is printed and what runs go through the daemon's own runner.
-	runner := engine.NewRunner(set, os.Environ())
+	runner := engine.NewRunner(set, os.Environ(), version())
 	for i, e := range evalErrs {
 		evalErrs[i] = runner.Redact(e)
 	}
@@ -158,6 +163,10 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		_ = enc.Encode(rep)
 	} else {
 		printTestReport(stdout, &rep)
+	}
+	if got, ok := expected(*expect, &rep); !ok {
+		fmt.Fprintf(stderr, "hookd test: expected %s, got %s\n", *expect, got)
+		failed = true
 	}
 	if failed {
 		return 1

@@ -51,9 +51,7 @@ func (e *Engine) startAdmin() error {
 			return fmt.Errorf("admin socket %s: %w", addr, err)
 		}
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /events", e.adminList)
-	mux.HandleFunc("GET /events/{id}", e.adminShow)
+	mux := e.readMux()
 	mux.HandleFunc("POST /events/{id}/replay", e.adminReplay)
 	e.adminLn = ln
 	e.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -61,6 +59,18 @@ func (e *Engine) startAdmin() error {
 	e.log.Info("admin API listening", "admin", addr)
 	return nil
 }
+
+// readMux serves the admin API's reads, which need only the store.
+func (e *Engine) readMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", e.adminList)
+	mux.HandleFunc("GET /events/{id}", e.adminShow)
+	return mux
+}
+
+// ReadAdmin serves the admin API's reads (events, show) from a store opened
+// without a daemon, so that they work while hookd is stopped.
+func ReadAdmin(st *store.Store) http.Handler { return (&Engine{store: st}).readMux() }
 
 func (e *Engine) stopAdmin() {
 	if e.admin != nil {
@@ -210,7 +220,7 @@ func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
 	for i, j := range jobs {
 		ids[i] = strconv.FormatUint(j.ID, 10)
 	}
-	e.log.Info("event replayed", "event_id", ev.ID, "rules", strings.Join(names, ","), "jobs", strings.Join(ids, ","))
+	e.log.Info("event replayed", "event_id", ev.ID, "rules", names, "jobs", ids)
 	out := map[string]any{"status": "replayed", "id": strconv.FormatUint(ev.ID, 10), "rules": names, "jobs": ids}
 	if len(gone) > 0 {
 		out["skipped"] = gone
@@ -234,7 +244,7 @@ func (e *Engine) rerunJobs(lv *live, ev *store.Event, now time.Time) (jobs []*st
 			gone = append(gone, name)
 			continue
 		}
-		j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
+		j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
 		j.Lane, j.Latest = laneOf(rule, env)
 		jobs = append(jobs, j)
 		names = append(names, name)

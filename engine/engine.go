@@ -114,6 +114,10 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := prepareBodyDir(bodyDir(e.cfg.DataDir)); err != nil {
+		st.Close()
+		return nil, err
+	}
 	e.store = st
 	st.SetCommitHook(e.met.commit)
 	e.disp = newDispatcher(e)

@@ -158,7 +158,7 @@ func (te *testEngine) waitJobs(want int) []*store.Job {
 		time.Sleep(10 * time.Millisecond)
 	}
 	var jobs []*store.Job
-	for id := uint64(1); id <= te.store.LastID(); id++ {
+	for id := uint64(1); id <= te.store.LastJobID(); id++ {
 		if j, err := te.store.Job(id); err == nil {
 			jobs = append(jobs, j)
 		}
@@ -310,7 +310,7 @@ func TestStoredJobRunsAfterRestart(t *testing.T) {
 	body := push("refs/heads/main", "queued1")
 	ev := &store.Event{ID: te.store.NewID(), Source: "github", DeliveryID: "stored-1", Event: "push", ReceivedAt: time.Now(),
 		Method: "POST", Path: "/hooks/github", Headers: map[string]string{"content-type": "application/json"}, Body: body, Status: "accepted", Rules: []string{"deploy"}}
-	job := &store.Job{ID: te.store.NewID(), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: time.Now()}
+	job := &store.Job{ID: te.store.NewJobID(), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: time.Now()}
 	ev.Jobs = []uint64{job.ID}
 	te.stop() // the dispatcher is gone: the job is only in the store
 	st, err := store.Open(filepath.Join(dir, "data"))

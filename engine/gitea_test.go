@@ -118,7 +118,7 @@ rules:
 			t.Fatalf("%s %s (%s): %d %s", c.sender, c.mode, c.only, a.code, a.raw)
 		}
 		want[mark] = payload
-		id, _ := strconv.ParseUint(a.body["id"].(string), 10, 64)
+		id := uint64(a.body["id"].(float64))
 		ev, err := te.store.Event(id)
 		if err != nil {
 			t.Fatal(err)

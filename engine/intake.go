@@ -142,11 +142,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
-		writeStatus(w, "duplicate", strconv.FormatUint(prev, 10), nil)
+		writeStatus(w, "duplicate", prev, nil)
 	}
 
 	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
+	env.EventID = ev.ID
 	var jobs []*store.Job
 	var condErrs []string // rule, error: logged unless the event is a duplicate
 	for _, rule := range src.Candidates(env, parse) {
@@ -163,7 +164,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			continue
 		}
-		j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: received, Updated: received}
+		j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: received, Updated: received}
 		if rule.Concurrency != "parallel" {
 			j.Lane, j.Latest = rule.Name, rule.Concurrency == "latest"
 			if rule.Key != nil {
@@ -184,7 +185,6 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 			log.Warn("rule not matched: its condition failed", slog.String("rule", condErrs[i]), slog.String("error", condErrs[i+1]))
 		}
 	}
-	id := strconv.FormatUint(ev.ID, 10)
 	if len(jobs) == 0 {
 		ev.Status = "ignored"
 		prev, err := e.store.Record(ev)
@@ -198,7 +198,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		logCondErrs()
 		log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 		e.met.request(src.Name, "ignored")
-		writeStatus(w, "ignored", id, nil)
+		writeStatus(w, "ignored", ev.ID, nil)
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
@@ -231,9 +231,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	e.disp.submit(jobs)
 	logCondErrs()
-	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.String("rules", strings.Join(ev.Rules, ",")))
+	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
-	writeStatus(w, "accepted", id, ev.Rules)
+	writeStatus(w, "accepted", ev.ID, ev.Rules)
 }
 
 // readBody reads a body of the announced length into a buffer of that
@@ -353,10 +353,10 @@ var jsonType = []string{"application/json"}
 
 // writeStatus answers 200 with {"id":…,"rules":[…],"status":…}, written by
 // hand: it is every accepted or ignored webhook's answer.
-func writeStatus(w http.ResponseWriter, status, id string, ruleNames []string) {
+func writeStatus(w http.ResponseWriter, status string, id uint64, ruleNames []string) {
 	b := make([]byte, 0, 64+32*len(ruleNames))
 	b = append(b, `{"id":`...)
-	b = strconv.AppendQuote(b, id)
+	b = strconv.AppendUint(b, id, 10) // a number, as in events -json
 	if ruleNames != nil {
 		b = append(b, `,"rules":[`...)
 		for i, r := range ruleNames {

@@ -3,8 +3,6 @@ package engine
 import (
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -44,8 +42,8 @@ func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev 
 		return true
 	}
 	e.disp.submit(jobs)
-	log.Info("webhook received", slog.String("outcome", "redelivered"), slog.Uint64("event_id", prev), slog.String("rules", strings.Join(names, ",")))
+	log.Info("webhook received", slog.String("outcome", "redelivered"), slog.Uint64("event_id", prev), slog.Any("rules", names))
 	e.met.request(source, "redelivered")
-	writeStatus(w, "accepted", strconv.FormatUint(prev, 10), names)
+	writeStatus(w, "accepted", prev, names)
 	return true
 }

@@ -117,7 +117,7 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	note("log.format", next.LogFormat != old.LogFormat)
 	if len(changed) > 0 {
 		e.log.Warn("hookd.yaml changed settings that need a restart; they keep their running values until then",
-			"settings", strings.Join(changed, ","))
+			"settings", changed)
 	}
 	cfg := old
 	cfg.File = next.File

@@ -39,7 +39,7 @@ func (e *Engine) prune(now time.Time) (int, error) {
 		return n, err
 	}
 	if n > 0 {
-		e.log.Info("pruned old events", "events", n, "retention", e.cfg.Retention.String(), "took", time.Since(start).Round(time.Millisecond).String())
+		e.log.Info("pruned old events", "events", n, "retention", e.cfg.Retention, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return n, nil
 }

@@ -3,7 +3,9 @@ package engine
 import (
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hookd/actions"
 	"hookd/rules"
@@ -46,10 +48,11 @@ func (d *dispatcher) run(j *store.Job) {
 	e.met.attempt(rule.Name)
 
 	env := eventEnv(ev)
-	bodyFile, cleanup := writeBodyFile(ev.Body, rule, log)
+	bodyFile, cleanup := writeBodyFile(bodyDir(e.cfg.DataDir), ev.Body, rule, log)
 	defer cleanup()
 	vars := hookdVars(ev.ID, env, rule, n, bodyFile)
-	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv}
+	ua := UserAgent(e.opts.Version)
+	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua}
 	steps, retryAfter, runErr := lv.runActions(d.runCtx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met)
 
 	att := &j.Attempts[len(j.Attempts)-1]
@@ -83,15 +86,15 @@ func (d *dispatcher) run(j *store.Job) {
 		}
 		j.State, j.NextAt, j.Error = store.Retrying, time.Now().Add(delay).UTC(), att.Error
 		d.save(j, store.Later, log)
-		log.Warn("job attempt failed; will retry", "attempt", n, "retry_in", delay.Round(time.Millisecond).String(), "error", att.Error)
+		log.Warn("job attempt failed; will retry", "attempt", n, "retry_in", delay.Round(time.Millisecond), "error", att.Error)
 		e.met.jobOutcome(rule.Name, "retry")
 		d.finished(j, false, delay)
 		return
 	}
 	j.State, j.Error = store.Failed, att.Error
 	if len(rule.OnFailure) > 0 {
-		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n}
-		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv}
+		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n, Output: failedOutput(steps)}
+		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua}
 		j.OnFailure, _, _ = lv.runActions(d.runCtx, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true), e.met)
 	}
 	d.save(j, store.Later, log)
@@ -100,17 +103,19 @@ func (d *dispatcher) run(j *store.Job) {
 	d.finished(j, true, 0)
 }
 
-// backoff is exponential from Backoff, capped at MaxBackoff, with ±20%
-// jitter so that many failed jobs do not retry in lockstep.
+// backoff is exponential from Backoff with ±20% jitter, so that many
+// failed jobs do not retry in lockstep, and capped at MaxBackoff after the
+// jitter: max_backoff is a promise about the longest wait.
 func backoff(r rules.Retry, attempt int) time.Duration {
 	d := r.Backoff
 	for i := 1; i < attempt && d < r.MaxBackoff; i++ {
 		d *= 2
 	}
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 	if r.MaxBackoff > 0 && d > r.MaxBackoff {
 		d = r.MaxBackoff
 	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return d
 }
 
 // eventEnv rebuilds the expression environment from a stored event, so a
@@ -121,7 +126,31 @@ func eventEnv(ev *store.Event) *rules.Env {
 	body = parseBody(ct, ev.Body)
 	return (&rules.Env{Source: ev.Source, Event: ev.Event, ID: ev.DeliveryID, Headers: ev.Headers, Body: body,
 		Raw: string(ev.Body), Query: ev.Query, Method: ev.Method, Path: ev.Path, RemoteAddr: ev.RemoteAddr,
-		ReceivedAt: ev.ReceivedAt}).Bind()
+		ReceivedAt: ev.ReceivedAt, EventID: ev.ID}).Bind()
+}
+
+// failureOutputMax bounds `output` in on_failure: enough for the last lines
+// of a deploy log, small enough for a Slack message.
+const failureOutputMax = 4 << 10
+
+// failedOutput is the tail of the failed step's output (already redacted),
+// cut at a line start, or a rune start, when the output is longer.
+func failedOutput(steps []store.Step) string {
+	if len(steps) == 0 {
+		return ""
+	}
+	out := steps[len(steps)-1].Output
+	if len(out) <= failureOutputMax {
+		return out
+	}
+	out = out[len(out)-failureOutputMax:]
+	if i := strings.IndexByte(out, '\n'); i >= 0 && i < len(out)-1 {
+		return out[i+1:]
+	}
+	for len(out) > 0 && !utf8.RuneStart(out[0]) {
+		out = out[1:]
+	}
+	return out
 }
 
 // save records a job's state (how: store.Wait, Soon or Later). A failed

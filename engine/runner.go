@@ -18,12 +18,15 @@ import (
 // and `hookd test -run` both use it, so that a test run sees what serve
 // would: the daemon's environment minus its secrets, the HOOKD_* variables,
 // a body file, and every output and error with its secrets redacted.
-type Runner struct{ lv *live }
+type Runner struct {
+	lv        *live
+	userAgent string
+}
 
 // NewRunner returns a Runner for a configuration; environ is the daemon's
-// environment (os.Environ()).
-func NewRunner(set *rules.Set, environ []string) *Runner {
-	return &Runner{lv: newLive(set, rules.Config{}, environ)}
+// environment (os.Environ()), version what outbound requests say they are.
+func NewRunner(set *rules.Set, environ []string, version string) *Runner {
+	return &Runner{lv: newLive(set, rules.Config{}, environ), userAgent: UserAgent(version)}
 }
 
 // Redact hides the configuration's secrets in s.
@@ -33,11 +36,20 @@ func (r *Runner) Redact(s string) string { return r.lv.redact.Replace(s) }
 // of an event (whose id is 0: it is not recorded). A failure stops the rest.
 func (r *Runner) Run(ctx context.Context, rule *rules.Rule, env *rules.Env, body []byte) ([]store.Step, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	bodyFile, cleanup := writeBodyFile(body, rule, log)
+	// Without a data directory, the body file goes to the system's.
+	bodyFile, cleanup := writeBodyFile(os.TempDir(), body, rule, log)
 	defer cleanup()
-	call := &rules.Call{Env: env, Vars: hookdVars(0, env, rule, 1, bodyFile), BaseEnv: r.lv.baseEnv}
+	call := &rules.Call{Env: env, Vars: hookdVars(0, env, rule, 1, bodyFile), BaseEnv: r.lv.baseEnv, UserAgent: r.userAgent}
 	steps, _, err := r.lv.runActions(ctx, rule, rule.Actions, call, body, log, nil)
 	return steps, err
+}
+
+// UserAgent is what outbound requests say they are: hookd/<version>.
+func UserAgent(version string) string {
+	if version == "" {
+		return "hookd"
+	}
+	return "hookd/" + version
 }
 
 // newLive builds what requests and jobs read for a configuration: the
@@ -111,7 +123,7 @@ func (lv *live) runActions(ctx context.Context, rule *rules.Rule, list []*rules.
 			outcome = "failed"
 		}
 		steps = append(steps, step)
-		attrs := []any{"action", i + 1, "kind", a.Kind, "duration", step.Duration.Round(time.Millisecond).String(), "outcome", outcome}
+		attrs := []any{"action", i + 1, "kind", a.Kind, "duration", step.Duration.Round(time.Millisecond), "outcome", outcome}
 		if step.Exit != nil {
 			attrs = append(attrs, "exit", *step.Exit)
 		}
@@ -125,31 +137,4 @@ func (lv *live) runActions(ctx context.Context, rule *rules.Rule, list []*rules.
 		log.Info("action done", attrs...)
 	}
 	return steps, 0, nil
-}
-
-// writeBodyFile writes the raw body where a process can read it
-// (HOOKD_BODY_FILE), for rules that run processes.
-func writeBodyFile(body []byte, rule *rules.Rule, log *slog.Logger) (string, func()) {
-	shell := false
-	for _, list := range [][]*rules.Action{rule.Actions, rule.OnFailure} {
-		for _, a := range list {
-			shell = shell || a.Kind == "shell"
-		}
-	}
-	if !shell {
-		return "", func() {}
-	}
-	f, err := os.CreateTemp("", "hookd-body-*")
-	if err == nil {
-		_, err = f.Write(body)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			return f.Name(), func() { os.Remove(f.Name()) }
-		}
-		os.Remove(f.Name())
-	}
-	log.Warn("cannot write the body file; HOOKD_BODY_FILE is empty for this attempt", "error", err)
-	return "", func() {}
 }

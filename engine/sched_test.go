@@ -56,13 +56,13 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func (te *testEngine) accept(body []byte, delivery string) string {
+func (te *testEngine) accept(body []byte, delivery string) uint64 {
 	te.t.Helper()
 	a := te.send("POST", "/hooks/github", githubHeaders(body, "push", delivery), body)
 	if a.code != 200 || a.body["status"] != "accepted" {
 		te.t.Fatalf("delivery %s: %d %s", delivery, a.code, a.raw)
 	}
-	return a.body["id"].(string)
+	return uint64(a.body["id"].(float64))
 }
 
 func (te *testEngine) ran() []string { return readLines(te.t, filepath.Join(te.dir, "ran")) }
@@ -123,7 +123,7 @@ func TestLatestBurstGivesOneDeployOfTheNewest(t *testing.T) {
 				t.Errorf("%s: %d %s", sha, a.code, a.raw)
 				return
 			}
-			id, _ := strconv.ParseUint(a.body["id"].(string), 10, 64)
+			id := uint64(a.body["id"].(float64))
 			mu.Lock()
 			if id > newest {
 				newest, newestSHA = id, sha
@@ -159,7 +159,7 @@ func TestKeySerializesPerValue(t *testing.T) {
 	// Two repositories run side by side while a2 waits behind a1.
 	te.waitLine("start a1 1")
 	te.waitLine("start b1 1")
-	id, _ := strconv.ParseUint(a2, 10, 64)
+	id := a2
 	ev, err := te.store.Event(id)
 	if err != nil {
 		t.Fatal(err)
@@ -266,13 +266,12 @@ func TestRetentionPrunesFinishedEventsAndTheirDedupKeys(t *testing.T) {
 	if n, err := te.prune(time.Now().Add(2 * time.Hour)); err != nil || n != 1 {
 		t.Fatalf("prune: %d %v", n, err)
 	}
-	n, _ := strconv.ParseUint(id, 10, 64)
-	if _, err := te.store.Event(n); err == nil {
+	if _, err := te.store.Event(id); err == nil {
 		t.Fatal("event survived retention")
 	}
 	// Its delivery id is forgotten: the redelivery is a new event.
 	if again := te.accept(body, "d-ret"); again == id {
-		t.Fatalf("same id %s after pruning", again)
+		t.Fatalf("same id %d after pruning", again)
 	}
 	te.waitJobs(1)
 	if got := te.ran(); len(got) != 2 {

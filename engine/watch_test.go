@@ -257,7 +257,7 @@ func TestWatchConfigFileLiveSettings(t *testing.T) {
 	te.waitCode("/hooks/a", 200)
 	writeFile(t, cfgFile, "listen: 127.0.0.1:1\nrules_dir: rules\ndata_dir: data\nmax_body: 8\ntimeout: 42s\n")
 	te.waitCode("/hooks/a", 413)
-	te.waitLog("settings=listen")
+	te.waitLog("settings=[listen]")
 	cfg := te.Config()
 	if cfg.Listen != "127.0.0.1:0" || cfg.MaxBody != 8 {
 		t.Fatalf("config in force: listen %q max_body %d", cfg.Listen, cfg.MaxBody)

@@ -24,6 +24,9 @@ type Call struct {
 	Env     any      // *Env, or *FailureEnv for on_failure
 	Vars    []string // HOOKD_* variables, "K=V"
 	BaseEnv []string // the daemon's environment minus its secrets
+	// UserAgent is what http and slack actions send unless a rule sets
+	// one: hookd/<version>.
+	UserAgent string
 }
 
 // actionImpl is one action kind at load time: it renders itself into an

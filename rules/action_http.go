@@ -341,7 +341,7 @@ func (h *httpAction) build(c *Call) (actions.Action, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &actions.HTTP{Client: h.client, Method: h.method, URL: r.url, Header: r.header, Body: r.body, Expect: h.expect}, nil
+	return &actions.HTTP{Client: h.client, Method: h.method, URL: r.url, Header: r.header, Body: r.body, Expect: h.expect, UserAgent: c.UserAgent}, nil
 }
 
 func (h *httpAction) describe(c *Call) (map[string]any, error) {
@@ -455,7 +455,7 @@ func decodeSlack(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]s
 }
 
 func (s *slackAction) render(c *Call) (*actions.Slack, any, error) {
-	m := &actions.Slack{Client: s.client}
+	m := &actions.Slack{Client: s.client, UserAgent: c.UserAgent}
 	for _, f := range []struct {
 		name string
 		t    *Template

@@ -27,6 +27,7 @@ type Env struct {
 	Path       string              `expr:"path"`
 	RemoteAddr string              `expr:"remote_addr"`
 	ReceivedAt time.Time           `expr:"received_at"`
+	EventID    uint64              `expr:"event_id"` // hookd's id, for `hookd show`
 }
 
 // FailureEnv is the environment of on_failure actions.
@@ -35,6 +36,7 @@ type FailureEnv struct {
 	Error   string `expr:"error"`
 	Rule    string `expr:"rule"`
 	Attempt int    `expr:"attempt"`
+	Output  string `expr:"output"` // the tail of the failed attempt's output
 }
 
 // Bind sets the header() function over Headers, whose keys must already be
@@ -52,6 +54,15 @@ func compileOpts(failure bool) []expr.Option {
 	return []expr.Option{expr.Env(Env{})}
 }
 
+// failureOnly reports an error about a name only on_failure actions see.
+func failureOnly(msg string) bool {
+	switch msg {
+	case "unknown name error", "unknown name rule", "unknown name attempt", "unknown name output":
+		return true
+	}
+	return false
+}
+
 // compileExpr compiles one expression, reporting errors at the place of the
 // node that holds it.
 func (d *decoder) compileExpr(n *yaml.Node, src string, offset int, failure bool, opts ...expr.Option) *vm.Program {
@@ -63,8 +74,8 @@ func (d *decoder) compileExpr(n *yaml.Node, src string, offset int, failure bool
 		if fe, ok := err.(*file.Error); ok {
 			msg = fe.Message
 		}
-		if !failure && (msg == "unknown name error" || msg == "unknown name rule" || msg == "unknown name attempt") {
-			msg += " (error, rule and attempt exist only in on_failure actions)"
+		if !failure && failureOnly(msg) {
+			msg += " (error, rule, attempt and output exist only in on_failure actions)"
 		}
 		d.add(line, col, fmt.Sprintf("expression %q: %s", clip(src), msg), false)
 		return nil

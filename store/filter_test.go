@@ -198,7 +198,7 @@ func TestAcceptDedupDuringRebuilds(t *testing.T) {
 			defer wg.Done()
 			d := fmt.Sprintf("d%d", i/2)
 			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: d, Status: "accepted"}
-			j := &Job{ID: s.NewID(), EventID: ev.ID, Rule: "r", State: Queued}
+			j := &Job{ID: s.NewJobID(), EventID: ev.ID, Rule: "r", State: Queued}
 			ev.Jobs = []uint64{j.ID}
 			if _, err := s.Accept(ev, []*Job{j}); err == nil {
 				mu.Lock()

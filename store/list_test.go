@@ -27,7 +27,7 @@ func add(t *testing.T, s *Store, delivery string, at time.Time, states ...string
 	ev := &Event{ID: s.NewID(), Source: "github", DeliveryID: delivery, ReceivedAt: at, Status: "accepted", Body: []byte(`{}`)}
 	var jobs []*Job
 	for i, st := range states {
-		j := &Job{ID: s.NewID(), EventID: ev.ID, Rule: "r" + strconv.Itoa(i), State: st, Created: at, Updated: at}
+		j := &Job{ID: s.NewJobID(), EventID: ev.ID, Rule: "r" + strconv.Itoa(i), State: st, Created: at, Updated: at}
 		jobs = append(jobs, j)
 		ev.Jobs = append(ev.Jobs, j.ID)
 		ev.Rules = append(ev.Rules, j.Rule)

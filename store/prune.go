@@ -57,11 +57,13 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 					victims = append(victims, h)
 				}
 			}
-			top := btoi(tx.Bucket(bMeta).Get(kPruned))
+			meta := tx.Bucket(bMeta)
+			_, topJob := lastIDs(tx)
+			top := btoi(meta.Get(kPruned))
 			for _, h := range victims {
 				top = max(top, h.ID)
 				for _, id := range h.Jobs {
-					top = max(top, id)
+					topJob = max(topJob, id)
 					if err := jb.Delete(itob(id)); err != nil {
 						return err
 					}
@@ -81,7 +83,10 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 			}
 			deleted = len(victims)
 			if deleted > 0 {
-				return tx.Bucket(bMeta).Put(kPruned, itob(top))
+				if err := meta.Put(kPrunedJobs, itob(topJob)); err != nil {
+					return err
+				}
+				return meta.Put(kPruned, itob(top))
 			}
 			return nil
 		})

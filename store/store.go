@@ -23,8 +23,12 @@ var (
 	bDedup  = []byte("dedup")  // source \x00 delivery id -> event id
 	bJobs   = []byte("jobs")   // job id -> Job
 	bOpen   = []byte("open")   // job id -> nothing: every job not yet final
-	bMeta   = []byte("meta")   // kPruned -> the highest id pruned
-	kPruned = []byte("pruned")
+	bMeta   = []byte("meta")   // kPruned, kPrunedJobs -> the highest ids pruned
+	// kPruned is the highest event id pruned. Before events and jobs had
+	// their own sequences it was the highest of either, so a database
+	// without kPrunedJobs takes it for jobs too.
+	kPruned     = []byte("pruned")
+	kPrunedJobs = []byte("pruned_jobs")
 )
 
 // ErrDuplicate is returned by Accept when the (source, delivery id) is
@@ -43,7 +47,8 @@ type Store struct {
 	closing sync.Once
 	closeMu sync.RWMutex // held shared to send on writes, exclusively to close it
 	closed  atomic.Bool
-	nextID  atomic.Uint64
+	nextID  atomic.Uint64 // events
+	nextJob atomic.Uint64 // jobs: a sequence of their own, so events are 1, 2, 3
 	// inflight holds the dedup keys of ignored events queued but not yet
 	// committed, so that a quick redelivery is still seen as a duplicate.
 	inflight sync.Map
@@ -99,28 +104,22 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	s := &Store{db: db, writes: make(chan *write, 4096), wake: make(chan struct{}, 1), done: make(chan struct{})}
-	var last uint64
+	var lastEvent, lastJob uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen, bMeta} {
-			bk, err := tx.CreateBucketIfNotExists(b)
-			if err != nil {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
-			if b[0] == 'e' || b[0] == 'j' {
-				if k, _ := bk.Cursor().Last(); k != nil && btoi(k) > last {
-					last = btoi(k)
-				}
-			}
 		}
-		// Ids are never reused, even when the newest events were pruned.
-		last = max(last, btoi(tx.Bucket(bMeta).Get(kPruned)))
+		lastEvent, lastJob = lastIDs(tx)
 		return nil
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	s.nextID.Store(last)
+	s.nextID.Store(lastEvent)
+	s.nextJob.Store(lastJob)
 	s.filter.Store(newFilter()) // not ready: Seen reads until it is built
 	go s.commitLoop()
 	s.rebuildFilter()
@@ -130,11 +129,33 @@ func Open(dir string) (*Store, error) {
 // SetCommitHook sets a function told each commit's duration and size.
 func (s *Store) SetCommitHook(f func(d time.Duration, writes int)) { s.commitHook.Store(&f) }
 
-// NewID allocates an id for an event or a job. Ids grow, so keys sort by age.
+// NewID allocates an event id. Ids grow, so keys sort by age.
 func (s *Store) NewID() uint64 { return s.nextID.Add(1) }
 
-// LastID returns the newest id allocated so far.
+// NewJobID allocates a job id, from a sequence of its own.
+func (s *Store) NewJobID() uint64 { return s.nextJob.Add(1) }
+
+// LastID returns the newest event id allocated so far.
 func (s *Store) LastID() uint64 { return s.nextID.Load() }
+
+// LastJobID returns the newest job id allocated so far.
+func (s *Store) LastJobID() uint64 { return s.nextJob.Load() }
+
+// lastIDs returns the highest event and job ids ever used: ids are never
+// reused, even when the newest were pruned. A database written when both
+// shared one sequence continues from its highest ids, so nothing collides.
+func lastIDs(tx *bolt.Tx) (event, job uint64) {
+	last := func(b []byte) uint64 {
+		k, _ := tx.Bucket(b).Cursor().Last()
+		return btoi(k)
+	}
+	meta := tx.Bucket(bMeta)
+	pruned, prunedJobs := btoi(meta.Get(kPruned)), meta.Get(kPrunedJobs)
+	if prunedJobs == nil {
+		prunedJobs = itob(pruned)
+	}
+	return max(last(bEvents), pruned), max(last(bJobs), btoi(prunedJobs))
+}
 
 // Close flushes queued writes and closes the database.
 func (s *Store) Close() error {

@@ -71,7 +71,7 @@ func TestCrashSafety(t *testing.T) {
 		if err != nil {
 			history[id] = append(history[id], fmt.Sprintf("c%d:err", cycleNow))
 		} else {
-			history[id] = append(history[id], fmt.Sprintf("c%d:%d/%s/%s", cycleNow, r.code, r.Status, r.ID))
+			history[id] = append(history[id], fmt.Sprintf("c%d:%d/%s/%d", cycleNow, r.code, r.Status, r.ID))
 		}
 		if err != nil || r.code == 503 {
 			if !acked[id] {
@@ -165,7 +165,7 @@ func TestCrashSafety(t *testing.T) {
 	defer st.Close()
 	interrupted := map[string]int{}
 	var open int
-	for id := uint64(1); id <= st.LastID(); id++ {
+	for id := uint64(1); id <= st.LastJobID(); id++ {
 		j, err := st.Job(id)
 		if err != nil {
 			continue

@@ -157,7 +157,7 @@ func sign(body []byte) string {
 
 type reply struct {
 	Status string   `json:"status"`
-	ID     string   `json:"id"`
+	ID     uint64   `json:"id"`
 	Rules  []string `json:"rules"`
 	Error  string   `json:"error"`
 	code   int

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -92,7 +91,7 @@ rules:
 		"redirect":  "> " + canary,
 		"nul":       "a\x00b",
 	}
-	ids := map[string]string{}
+	ids := map[string]uint64{}
 	for name, v := range payloads {
 		body, err := json.Marshal(map[string]string{"mark": name, "v": v})
 		if err != nil {
@@ -177,8 +176,7 @@ rules:
 		t.Fatal(err)
 	}
 	defer st.Close()
-	id, _ := strconv.ParseUint(ids["nul"], 10, 64)
-	_, jobs, err := st.EventJobs(id)
+	_, jobs, err := st.EventJobs(ids["nul"])
 	if err != nil {
 		t.Fatal(err)
 	}

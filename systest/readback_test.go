@@ -28,9 +28,10 @@ rules:
 		if err != nil || r.Status != "ignored" {
 			t.Fatalf("delivery %d: %+v %v", i, r, err)
 		}
-		out, err := exec.Command(bin, "show", "-config", filepath.Join(s.dir, "hookd.yaml"), "-data", filepath.Join(s.dir, "data"), r.ID).CombinedOutput()
-		if err != nil || !strings.HasPrefix(string(out), "event "+r.ID+" ") {
-			t.Fatalf("hookd show %s right after its answer (delivery %d): %v\n%s", r.ID, i, err, out)
+		id := fmt.Sprint(r.ID)
+		out, err := exec.Command(bin, "show", "-config", filepath.Join(s.dir, "hookd.yaml"), "-data", filepath.Join(s.dir, "data"), id).CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "event "+id+" ") {
+			t.Fatalf("hookd show %s right after its answer (delivery %d): %v\n%s", id, i, err, out)
 		}
 	}
 }

@@ -69,7 +69,7 @@ func (b *basic) Event(*Request) string      { return "" }
 func (b *basic) SensitiveHeaders() []string { return []string{"Authorization"} }
 func (b *basic) SensitiveQuery() []string   { return nil }
 
-func (b *basic) Sign(body []byte, now time.Time) (http.Header, error) {
+func (b *basic) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(b.username+":"+b.password)))
 	h.Set("Content-Type", "application/json")

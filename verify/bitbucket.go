@@ -50,11 +50,11 @@ func (b *bitbucket) Verify(r *Request) error {
 func (b *bitbucket) DeliveryID(r *Request) string { return r.Header.Get("X-Request-UUID") }
 func (b *bitbucket) Event(r *Request) string      { return r.Header.Get("X-Event-Key") }
 
-func (b *bitbucket) Sign(body []byte, now time.Time) (http.Header, error) {
+func (b *bitbucket) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	h := http.Header{}
 	h.Set("X-Hub-Signature", "sha256="+hex.EncodeToString(mac(sha256.New, b.keys[0], body)))
-	h.Set("X-Event-Key", "repo:push")
-	h.Set("X-Request-UUID", newUUID())
+	h.Set("X-Event-Key", m.event("repo:push"))
+	h.Set("X-Request-UUID", m.id(newUUID))
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }

@@ -230,7 +230,7 @@ func checkSeparator(sep, prefix string, b64 bool) error {
 func (g *genericHMAC) DeliveryID(*Request) string { return "" }
 func (g *genericHMAC) Event(*Request) string      { return "" }
 
-func (g *genericHMAC) Sign(body []byte, now time.Time) (http.Header, error) {
+func (g *genericHMAC) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	ts := strconv.FormatInt(now.Unix(), 10)
 	sig := mac(g.hash, g.keys[0], g.content(ts, body)...)
 	enc := hex.EncodeToString(sig)

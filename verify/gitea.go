@@ -133,11 +133,11 @@ func (g *gitea) Event(r *Request) string {
 // Sign returns the headers of a Gitea delivery with one signature header;
 // the signature covers body, the JSON payload, whether that is then sent
 // as JSON, as a form field or in the query.
-func (g *gitea) Sign(body []byte, now time.Time) (http.Header, error) {
+func (g *gitea) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	h := http.Header{}
 	h.Set("X-Gitea-Signature", hex.EncodeToString(mac(sha256.New, g.keys[0], body)))
-	h.Set("X-Gitea-Event", "push")
-	h.Set("X-Gitea-Delivery", newUUID())
+	h.Set("X-Gitea-Event", m.event("push"))
+	h.Set("X-Gitea-Delivery", m.id(newUUID))
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }

@@ -48,11 +48,11 @@ func (g *github) Verify(r *Request) error {
 func (g *github) DeliveryID(r *Request) string { return r.Header.Get("X-GitHub-Delivery") }
 func (g *github) Event(r *Request) string      { return r.Header.Get("X-GitHub-Event") }
 
-func (g *github) Sign(body []byte, now time.Time) (http.Header, error) {
+func (g *github) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	h := http.Header{}
 	h.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac(sha256.New, g.keys[0], body)))
-	h.Set("X-GitHub-Event", "push")
-	h.Set("X-GitHub-Delivery", newUUID())
+	h.Set("X-GitHub-Event", m.event("push"))
+	h.Set("X-GitHub-Delivery", m.id(newUUID))
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }

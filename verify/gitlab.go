@@ -94,15 +94,15 @@ func (g *gitlab) SensitiveQuery() []string   { return nil }
 
 // Sign sends the first secret the way GitLab would: signed when it is a
 // signing token, else as the token.
-func (g *gitlab) Sign(body []byte, now time.Time) (http.Header, error) {
-	id := newUUID()
+func (g *gitlab) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
+	id := m.id(newUUID)
 	h := http.Header{}
 	if g.signedFirst {
 		g.signed.sign(h, id, body, now)
 	} else {
 		h.Set("X-Gitlab-Token", string(g.tokens[0]))
 	}
-	h.Set("X-Gitlab-Event", "Push Hook")
+	h.Set("X-Gitlab-Event", m.event("Push Hook"))
 	h.Set("X-Gitlab-Event-UUID", id)
 	h.Set("Idempotency-Key", id)
 	h.Set("Content-Type", "application/json")

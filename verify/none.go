@@ -17,7 +17,7 @@ func init() {
 func (none) Verify(*Request) error      { return nil }
 func (none) DeliveryID(*Request) string { return "" }
 func (none) Event(*Request) string      { return "" }
-func (none) Sign([]byte, time.Time) (http.Header, error) {
+func (none) Sign([]byte, time.Time, Meta) (http.Header, error) {
 	return http.Header{"Content-Type": {"application/json"}}, nil
 }
 

@@ -43,11 +43,11 @@ func (s *shopify) Verify(r *Request) error {
 func (s *shopify) DeliveryID(r *Request) string { return r.Header.Get("X-Shopify-Webhook-Id") }
 func (s *shopify) Event(r *Request) string      { return r.Header.Get("X-Shopify-Topic") }
 
-func (s *shopify) Sign(body []byte, now time.Time) (http.Header, error) {
+func (s *shopify) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	h := http.Header{}
 	h.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac(sha256.New, s.keys[0], body)))
-	h.Set("X-Shopify-Topic", "orders/create")
-	h.Set("X-Shopify-Webhook-Id", newUUID())
+	h.Set("X-Shopify-Topic", m.event("orders/create"))
+	h.Set("X-Shopify-Webhook-Id", m.id(newUUID))
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }

@@ -86,7 +86,7 @@ func (s *slack) Event(r *Request) string {
 	return field(r.JSON, "type")
 }
 
-func (s *slack) Sign(body []byte, now time.Time) (http.Header, error) {
+func (s *slack) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	ts := strconv.FormatInt(now.Unix(), 10)
 	sig := mac(sha256.New, s.keys[0], []byte("v0:"+ts+":"), body)
 	h := http.Header{}

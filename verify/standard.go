@@ -108,11 +108,14 @@ func (s *standard) DeliveryID(r *Request) string {
 
 func (s *standard) Event(r *Request) string { return field(r.JSON, "type") }
 
-func (s *standard) Sign(body []byte, now time.Time) (http.Header, error) {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
+func (s *standard) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
+	id := m.id(func() string {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		return fmt.Sprintf("msg_%x", b)
+	})
 	h := http.Header{}
-	s.sign(h, fmt.Sprintf("msg_%x", b), body, now)
+	s.sign(h, id, body, now)
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }

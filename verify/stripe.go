@@ -72,7 +72,7 @@ func (s *stripe) Verify(r *Request) error {
 func (s *stripe) DeliveryID(r *Request) string { return field(r.JSON, "id") }
 func (s *stripe) Event(r *Request) string      { return field(r.JSON, "type") }
 
-func (s *stripe) Sign(body []byte, now time.Time) (http.Header, error) {
+func (s *stripe) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	ts := strconv.FormatInt(now.Unix(), 10)
 	sig := mac(sha256.New, s.keys[0], []byte(ts), []byte("."), body)
 	h := http.Header{}

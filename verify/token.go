@@ -73,7 +73,7 @@ func (t *token) SensitiveQuery() []string {
 	return []string{t.query}
 }
 
-func (t *token) Sign(body []byte, now time.Time) (http.Header, error) {
+func (t *token) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	if t.header == "" {
 		return nil, errors.New("the token goes in the URL's query parameter " + t.query + ", not in a header: add ?" + t.query + "=<secret> to the URL")
 	}

@@ -44,7 +44,26 @@ type Provider interface {
 // Signer is implemented by providers that `hookd sign` can produce headers
 // for: what the provider would send for body at now.
 type Signer interface {
-	Sign(body []byte, now time.Time) (http.Header, error)
+	Sign(body []byte, now time.Time, m Meta) (http.Header, error)
+}
+
+// Meta is the event type and delivery id a signed request carries, for
+// providers that send them as headers; empty fields get example values
+// (a push, a random id).
+type Meta struct{ Event, ID string }
+
+func (m Meta) event(example string) string {
+	if m.Event != "" {
+		return m.Event
+	}
+	return example
+}
+
+func (m Meta) id(random func() string) string {
+	if m.ID != "" {
+		return m.ID
+	}
+	return random()
 }
 
 // Challenger is implemented by providers with a handshake that must be
@@ -218,6 +237,13 @@ func field(v any, path ...string) string {
 // Sign builds the provider c describes and returns the headers it would send
 // with body at now: what `hookd sign` prints.
 func Sign(c Config, body []byte, now time.Time) (http.Header, error) {
+	return SignMeta(c, body, now, Meta{})
+}
+
+// SignMeta is Sign with the event type and delivery id set. A provider
+// that does not take them from headers (Stripe reads the body, hmac has
+// none) refuses them, naming the field (event, id).
+func SignMeta(c Config, body []byte, now time.Time, m Meta) (http.Header, error) {
 	p, err := New(c)
 	if err != nil {
 		return nil, err
@@ -226,5 +252,16 @@ func Sign(c Config, body []byte, now time.Time) (http.Header, error) {
 	if !ok {
 		return nil, fmt.Errorf("provider %s cannot sign requests", c.Provider)
 	}
-	return s.Sign(body, now)
+	h, err := s.Sign(body, now, m)
+	if err != nil {
+		return nil, err
+	}
+	r := &Request{Header: h, Body: body, Now: now}
+	if m.Event != "" && p.Event(r) != m.Event {
+		return nil, &FieldError{Field: "event", Msg: "provider " + c.Provider + " does not send the event type in a header"}
+	}
+	if m.ID != "" && p.DeliveryID(r) != m.ID {
+		return nil, &FieldError{Field: "id", Msg: "provider " + c.Provider + " does not send the delivery id in a header"}
+	}
+	return h, nil
 }
