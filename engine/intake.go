@@ -1,20 +1,17 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"hookd/internal/jsonval"
 	"hookd/rules"
 	"hookd/store"
 	"hookd/verify"
@@ -75,17 +72,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, err := readBody(http.MaxBytesReader(w, r.Body, lv.cfg.MaxBody), r.ContentLength)
+	if ce := r.Header["Content-Encoding"]; err == nil && len(ce) > 0 {
+		raw, err = decodeContent(ce, raw, lv.cfg.MaxBody)
+	}
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			log.Warn("webhook refused", slog.String("outcome", "too_large"))
-			e.met.request(src.Name, "too_large")
-			errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
-			return
-		}
-		log.Warn("webhook refused", slog.String("outcome", "bad_request"), slog.Any("error", err))
-		e.met.request(src.Name, "bad_request")
-		errorJSON(w, http.StatusBadRequest, "could not read body")
+		status, outcome, msg := bodyRefusal(err)
+		log.Warn("webhook refused", slog.String("outcome", outcome), slog.Any("error", err))
+		e.met.request(src.Name, outcome)
+		errorJSON(w, status, msg)
 		return
 	}
 	vr := &verify.Request{Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
@@ -99,12 +93,16 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	// id/event expressions, or a rule that may match.
 	parsed := false
 	var env *rules.Env
+	var bodyErr error
 	parse := func() {
 		if !parsed {
 			parsed = true
-			vr.JSON = parseBody(r.Header.Get("Content-Type"), raw)
+			vr.JSON, bodyErr = parseBody(r.Header.Get("Content-Type"), raw)
+			if bodyErr != nil {
+				log.Warn("body not readable", slog.String("reason", bodyErr.Error()))
+			}
 			if env != nil {
-				env.Body = vr.JSON
+				env.Body, env.BodyErr = vr.JSON, bodyErr
 			}
 		}
 	}
@@ -121,7 +119,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	env, evalErrs := RequestEnv(src, vr, r.Method, r.URL.Path, remote)
+	env, evalErrs := RequestEnv(src, vr, bodyErr, r.Method, r.URL.Path, remote)
 	log = log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
 	// De-duplication: an event that matches a rule is checked inside the
 	// transaction that records it (Accept), which also settles two copies
@@ -235,45 +233,6 @@ func readBody(r io.Reader, length int64) ([]byte, error) {
 		return buf[:n], io.ErrUnexpectedEOF
 	}
 	return buf, err
-}
-
-// parseBody reads a body as JSON, or as a form (GitHub's form-encoded
-// deliveries carry the JSON in a `payload` field). Anything else is nil.
-func parseBody(contentType string, raw []byte) any {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	trimmed := bytes.TrimSpace(raw)
-	if mt == "application/x-www-form-urlencoded" {
-		vals, err := url.ParseQuery(string(raw))
-		if err != nil {
-			return nil
-		}
-		if p := vals.Get("payload"); p != "" && len(vals) == 1 {
-			if v, ok := decodeJSON([]byte(p)); ok {
-				return v
-			}
-		}
-		m := make(map[string]any, len(vals))
-		for k, v := range vals {
-			if len(v) > 0 {
-				m[k] = v[0]
-			}
-		}
-		return m
-	}
-	if strings.HasSuffix(mt, "json") || (len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')) {
-		if v, ok := decodeJSON(raw); ok {
-			return v
-		}
-	}
-	return nil
-}
-
-// decodeJSON decodes a JSON document keeping integers exact: a whole number
-// becomes an int (Shopify's and Stripe's ids exceed float64's 2^53), any
-// other number a float64.
-func decodeJSON(raw []byte) (any, bool) {
-	v, err := jsonval.Parse(raw)
-	return v, err == nil
 }
 
 // redacted copies headers (lower-cased, first value) and query parameters,

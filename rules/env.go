@@ -27,6 +27,9 @@ type Env struct {
 	Path       string              `expr:"path"`
 	RemoteAddr string              `expr:"remote_addr"`
 	ReceivedAt time.Time           `expr:"received_at"`
+	// BodyErr says why Body is nil when the body could not be read: a
+	// rule that reads body fails with it (SPEC section 3).
+	BodyErr error `expr:"-"`
 }
 
 // FailureEnv is the environment of on_failure actions.
