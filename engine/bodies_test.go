@@ -224,3 +224,30 @@ func TestUnreadableBodySaysWhy(t *testing.T) {
 		}
 	}
 }
+
+func TestTrailingSlash(t *testing.T) {
+	te := startEngine(t, "", deployRules, nil)
+	body := push("refs/heads/main", "slash")
+	for _, tc := range []struct {
+		method, path string
+		code         int
+	}{
+		{"POST", "/hooks/github/", 200},
+		{"POST", "/hooks/github//", 404},
+		{"POST", "/hooks/github/x", 404},
+		{"POST", "/hooks/x/../github", 404},
+		{"GET", "/hooks/github/", 405},
+		{"POST", "/hooks/", 404},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			a := te.send(tc.method, tc.path, githubHeaders(body, "push", "d-"+tc.path), body)
+			if a.code != tc.code {
+				t.Fatalf("%d %s, want %d", a.code, a.raw, tc.code)
+			}
+		})
+	}
+	te.waitJobs(1)
+	if got := readLines(t, filepath.Join(te.dir, "ran")); len(got) != 1 {
+		t.Fatalf("ran %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -28,16 +29,30 @@ func errorJSON(w http.ResponseWriter, status int, msg string) {
 }
 
 // hooksFirst sends a POST to a source's path straight to intake: the mux's
-// pattern matching showed in the intake profile. Everything else, unknown
-// paths included, goes through mux as before.
+// pattern matching showed in the intake profile. A path that is not clean
+// (/hooks/github//) is intake's 404, not the mux's redirect to the clean
+// path, which would reach the source. Everything else goes through mux.
 func (e *Engine) hooksFirst(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && e.live.Load().set.SourceByPath(r.URL.Path) != nil {
+		if r.Method == http.MethodPost && e.live.Load().set.SourceByPath(r.URL.Path) != nil || !cleanPath(r.URL.Path) {
 			e.intake(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// cleanPath reports whether p is what path.Clean makes of it, a trailing
+// slash aside (and `OPTIONS *` is the mux's).
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return true
+	}
+	c := path.Clean(p)
+	if len(p) > 1 && p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // intake handles a webhook, in this order: size limit, verification,
