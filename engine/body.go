@@ -158,14 +158,20 @@ func readJSON(raw []byte) (any, error) {
 		return nil, nil
 	}
 	v, err := jsonval.Parse(raw[skip:])
-	var se *jsonval.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		return nil, fmt.Errorf("invalid JSON at byte %d: %s", se.Offset+skip, se.Msg)
-	case err != nil:
-		return nil, fmt.Errorf("invalid JSON: %w", err)
+	if err != nil {
+		return nil, jsonError(err, skip)
 	}
 	return v, nil
+}
+
+// jsonError is kept out of readJSON: the SyntaxError that errors.As fills
+// would otherwise be allocated on every parse.
+func jsonError(err error, skip int) error {
+	var se *jsonval.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at byte %d: %s", se.Offset+skip, se.Msg)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
 }
 
 // parseForm reads form fields, first value of each; a form whose only
