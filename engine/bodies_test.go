@@ -35,7 +35,8 @@ rules:
   - name: any-push
     source: github
     when: event == "push"
-    actions: [{shell: {command: ["true"]}}]
+    retry: {attempts: 1}
+    actions: [{shell: {command: ["true", "{{ body.after }}"]}}]
   - name: message
     source: stream
     when: body.type == "message.new"
@@ -216,7 +217,10 @@ func TestUnreadableBodySaysWhy(t *testing.T) {
 	if want := []string{"rule deploy: when: " + reason}; strings.Join(ev.Errors, "|") != strings.Join(want, "|") || strings.Join(ev.Rules, ",") != "any-push" {
 		t.Fatalf("event errors %q rules %q, want errors %q", ev.Errors, ev.Rules, want)
 	}
-	te.waitJobs(1)
+	// A template that reads the body says why it is nil.
+	if jobs := te.waitJobs(1); jobs[0].State != store.Failed || !strings.Contains(jobs[0].Error, "cannot fetch after from <nil> (1:7) ("+reason+")") {
+		t.Fatalf("job %s: %s", jobs[0].State, jobs[0].Error)
+	}
 	logs := te.logs.String()
 	for _, want := range []string{`msg="body not readable" source=github`, `reason="` + reason + `"`, `msg="rule not matched: its condition failed"`} {
 		if !strings.Contains(logs, want) {
