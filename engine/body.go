@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"hookd/internal/jsonval"
@@ -18,9 +16,9 @@ import (
 
 // A body reaches `body` in two steps. decodeContent undoes the
 // Content-Encoding, before verification: senders that compress sign the
-// JSON they compressed. parseBody then reads the decoded bytes by their
-// Content-Type; what it cannot read is nil with the reason, never a silent
-// nil.
+// JSON they compressed. parseBody (intake.go) then reads the decoded bytes
+// by their Content-Type; what it cannot read is nil with the reason, never
+// a silent nil.
 
 // errDecodedTooLarge is a body that inflates past max_body: 413.
 var errDecodedTooLarge = errors.New("decoded body over max_body")
@@ -100,30 +98,23 @@ func bodyRefusal(err error) (status int, outcome, msg string) {
 // ignore (SharePoint Online sends one).
 var bom = []byte("\xef\xbb\xbf")
 
-// parseBody reads a decoded body by its media type: JSON, a form (GitHub's
-// form `payload` unwrapped), multipart/form-data, XML, JSON without a
-// Content-Type, and JSON under another type when it starts with { or [.
-// An empty body is nil. Any other body is nil with an error saying why,
-// which rules that read body report.
-func parseBody(contentType string, raw []byte) (any, error) {
-	if contentType == "application/json" { // the common case, without ParseMediaType
-		return parseJSON(raw)
-	}
+// parseOther reads what parseBody leaves to it, by media type:
+// multipart/form-data, XML, JSON (+json, or no Content-Type), and JSON
+// under another type when it starts with { or [. An empty body is nil. Any
+// other body is nil with an error saying why, which rules that read body
+// report.
+func parseOther(mt string, params map[string]string, raw []byte) (any, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
-	mt, params, _ := mime.ParseMediaType(contentType)
 	switch {
-	case mt == "application/x-www-form-urlencoded":
-		return parseForm(raw)
 	case mt == "multipart/form-data":
 		return parseMultipart(params["boundary"], raw)
 	case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
 		return parseXML(raw)
-	case strings.HasSuffix(mt, "json"): // +json, x-json, ndjson fails as JSON would
+	case strings.HasSuffix(mt, "json"): // +json, x-json; ndjson fails as JSON would
 		return parseJSON(raw)
-	}
-	if mt == "" { // none, or one that does not parse: JSON is the norm
+	case mt == "": // none, or one that does not parse: JSON is the norm
 		v, err := readJSON(raw)
 		if err != nil {
 			return nil, fmt.Errorf("body: no known Content-Type, and %w", err)
@@ -136,9 +127,8 @@ func parseBody(contentType string, raw []byte) (any, error) {
 	return nil, fmt.Errorf("body: Content-Type %q is not parsed; raw holds the body", mt)
 }
 
-// parseJSON decodes a JSON document keeping integers exact: a whole number
-// becomes an int (Shopify's and Stripe's ids exceed float64's 2^53), any
-// other number a float64. A leading BOM is skipped.
+// parseJSON is decodeJSON with a leading BOM skipped and an error that
+// says where the document broke.
 func parseJSON(raw []byte) (any, error) {
 	v, err := readJSON(raw)
 	if err != nil {
@@ -172,25 +162,4 @@ func jsonError(err error, skip int) error {
 		return fmt.Errorf("invalid JSON at byte %d: %s", se.Offset+skip, se.Msg)
 	}
 	return fmt.Errorf("invalid JSON: %w", err)
-}
-
-// parseForm reads form fields, first value of each; a form whose only
-// field is `payload` holding JSON (GitHub's form content type) is that JSON.
-func parseForm(raw []byte) (any, error) {
-	vals, err := url.ParseQuery(string(raw))
-	if err != nil {
-		return nil, fmt.Errorf("body: invalid form: %w", err)
-	}
-	if p := vals.Get("payload"); p != "" && len(vals) == 1 {
-		if v, err := jsonval.Parse([]byte(p)); err == nil {
-			return v, nil
-		}
-	}
-	m := make(map[string]any, len(vals))
-	for k, v := range vals {
-		if len(v) > 0 {
-			m[k] = v[0]
-		}
-	}
-	return m, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"hookd/internal/jsonval"
 	"hookd/rules"
 	"hookd/store"
 	"hookd/verify"
@@ -248,6 +251,43 @@ func readBody(r io.Reader, length int64) ([]byte, error) {
 		return buf[:n], io.ErrUnexpectedEOF
 	}
 	return buf, err
+}
+
+// parseBody reads a decoded body as JSON, or as a form (GitHub's
+// form-encoded deliveries carry the JSON in a `payload` field), or by the
+// other types of parseOther. What it cannot read is nil with the reason.
+func parseBody(contentType string, raw []byte) (any, error) {
+	if contentType == "application/json" { // the common case, without ParseMediaType
+		return parseJSON(raw)
+	}
+	mt, params, _ := mime.ParseMediaType(contentType)
+	if mt == "application/x-www-form-urlencoded" {
+		vals, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return nil, fmt.Errorf("body: invalid form: %w", err)
+		}
+		if p := vals.Get("payload"); p != "" && len(vals) == 1 {
+			if v, ok := decodeJSON([]byte(p)); ok {
+				return v, nil
+			}
+		}
+		m := make(map[string]any, len(vals))
+		for k, v := range vals {
+			if len(v) > 0 {
+				m[k] = v[0]
+			}
+		}
+		return m, nil
+	}
+	return parseOther(mt, params, raw)
+}
+
+// decodeJSON decodes a JSON document keeping integers exact: a whole number
+// becomes an int (Shopify's and Stripe's ids exceed float64's 2^53), any
+// other number a float64.
+func decodeJSON(raw []byte) (any, bool) {
+	v, err := jsonval.Parse(raw)
+	return v, err == nil
 }
 
 // redacted copies headers (lower-cased, first value) and query parameters,
