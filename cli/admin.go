@@ -245,6 +245,9 @@ func printEvent(w io.Writer, v *engine.EventView) {
 	fmt.Fprintf(tw, "received\t%s from %s\n", ev.ReceivedAt.Local().Format(time.RFC3339), ev.RemoteAddr)
 	fmt.Fprintf(tw, "request\t%s %s\n", ev.Method, ev.Path)
 	fmt.Fprintf(tw, "rules\t%s\n", dash(strings.Join(ev.Rules, ", ")))
+	if v.BodyError != "" {
+		fmt.Fprintf(tw, "error\t%s\n", v.BodyError)
+	}
 	for _, e := range ev.Errors {
 		fmt.Fprintf(tw, "error\t%s\n", e)
 	}

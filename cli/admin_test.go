@@ -55,6 +55,26 @@ func signedPush(t *testing.T, url, delivery string, body []byte) map[string]any 
 	return a
 }
 
+// startDaemon runs an engine on 127.0.0.1:0 until the test ends.
+func startDaemon(t *testing.T, rulesDir, dataDir string) *engine.Engine {
+	t.Helper()
+	cfg := rules.DefaultConfig()
+	cfg.Listen, cfg.RulesDir, cfg.DataDir = "127.0.0.1:0", rulesDir, dataDir
+	e, err := engine.New(engine.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.Shutdown(ctx)
+	})
+	return e
+}
+
 func poll(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
@@ -96,20 +116,7 @@ func TestEventsShowReplayThroughTheCLI(t *testing.T) {
 		t.Fatalf("daemon down: %d %q, want %q", code, stderr, want)
 	}
 
-	cfg := rules.DefaultConfig()
-	cfg.Listen, cfg.RulesDir, cfg.DataDir = "127.0.0.1:0", rd, data
-	e, err := engine.New(engine.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	}()
+	e := startDaemon(t, rd, data)
 	if fi, err := os.Stat(filepath.Join(data, "admin.sock")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("admin socket: %v %v", fi.Mode(), err)
 	}

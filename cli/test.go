@@ -25,12 +25,14 @@ func (h *headerFlags) Set(s string) error { *h = append(*h, s); return nil }
 
 // testReport is what `hookd test` prints, as text or JSON.
 type testReport struct {
-	Source string       `json:"source"`
-	Path   string       `json:"path"`
-	Event  string       `json:"event"`
-	ID     string       `json:"id"`
-	Errors []string     `json:"errors,omitempty"`
-	Rules  []ruleReport `json:"rules"`
+	Source string `json:"source"`
+	Path   string `json:"path"`
+	Event  string `json:"event"`
+	ID     string `json:"id"`
+	// BodyError says why body is nil: the body could not be read.
+	BodyError string       `json:"body_error,omitempty"`
+	Errors    []string     `json:"errors,omitempty"`
+	Rules     []ruleReport `json:"rules"`
 }
 
 type ruleReport struct {
@@ -100,10 +102,16 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "hookd: -body:", err)
 		return 1
 	}
-	_, set, err := cf.loadRules()
+	cfg, set, err := cf.loadRules()
 	if err != nil {
 		printErr(stderr, err)
 		return 1
+	}
+	if ce := h.Values("Content-Encoding"); len(ce) > 0 {
+		if raw, err = engine.DecodeContent(ce, raw, cfg.MaxBody); err != nil {
+			fmt.Fprintln(stderr, "hookd: -body:", err)
+			return 1
+		}
 	}
 	src := set.Sources[*source]
 	if src == nil {
@@ -121,14 +129,18 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 
 	vr := &verify.Request{Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name}
-	vr.JSON = engine.ParseBody(h.Get("Content-Type"), raw)
-	env, evalErrs := engine.RequestEnv(src, vr, http.MethodPost, src.Path, "127.0.0.1")
+	var bodyErr error
+	vr.JSON, bodyErr = engine.ParseBody(h.Get("Content-Type"), raw)
+	env, evalErrs := engine.RequestEnv(src, vr, bodyErr, http.MethodPost, src.Path, "127.0.0.1")
 	// What is printed and what runs go through the daemon's own runner.
 	runner := engine.NewRunner(set, os.Environ(), version())
 	for i, e := range evalErrs {
 		evalErrs[i] = runner.Redact(e)
 	}
 	rep := testReport{Source: src.Name, Path: src.Path, Event: env.Event, ID: env.ID, Errors: evalErrs, Rules: []ruleReport{}}
+	if bodyErr != nil {
+		rep.BodyError = bodyErr.Error()
+	}
 	failed := false
 	for _, r := range src.Rules {
 		rr := ruleReport{Rule: r.Name, When: r.WhenSrc}
@@ -220,6 +232,9 @@ func redactValue(v any, redact func(string) string) any {
 
 func printTestReport(w io.Writer, rep *testReport) {
 	fmt.Fprintf(w, "source %s (%s): event %q, delivery id %q\n", rep.Source, rep.Path, rep.Event, rep.ID)
+	if rep.BodyError != "" {
+		fmt.Fprintf(w, "  %s\n", rep.BodyError)
+	}
 	for _, e := range rep.Errors {
 		fmt.Fprintf(w, "  expression failed, default used: %s\n", e)
 	}

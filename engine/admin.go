@@ -149,7 +149,8 @@ type EventView struct {
 	*store.Event
 	Body         string       `json:"body"`
 	BodyEncoding string       `json:"body_encoding,omitempty"`
-	Status       string       `json:"status"` // summarised from the jobs
+	BodyError    string       `json:"body_error,omitempty"` // why body is nil to rules
+	Status       string       `json:"status"`               // summarised from the jobs
 	Jobs         []*store.Job `json:"jobs"`
 }
 
@@ -175,6 +176,9 @@ func (e *Engine) adminShow(w http.ResponseWriter, r *http.Request) {
 		v.Body = string(ev.Body)
 	} else {
 		v.Body, v.BodyEncoding = base64.StdEncoding.EncodeToString(ev.Body), "base64"
+	}
+	if _, err := parseBody(ev.Headers["content-type"], ev.Body); err != nil {
+		v.BodyError = err.Error()
 	}
 	var briefs []store.JobBrief
 	for _, j := range jobs {

@@ -15,9 +15,11 @@ func FuzzParseBody(f *testing.F) {
 	f.Add("application/json; charset=\"", []byte(`{"a":1} {"b":2}`))
 	f.Add("", []byte("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"))
 	f.Add("application/json", []byte("{\"\xff\":\"\x00\"}"))
+	f.Add("multipart/form-data; boundary=b", []byte("--b\r\nContent-Disposition: form-data; name=\"p\"\r\n\r\n{\"a\":1}\r\n--b--\r\n"))
+	f.Add("text/xml", []byte(`<a x="1"><b>t</b><b/>u</a>`))
 	f.Fuzz(func(t *testing.T, ct string, raw []byte) {
-		v := ParseBody(ct, raw)
-		if v == nil {
+		v, err := ParseBody(ct, raw)
+		if v == nil || err != nil {
 			return
 		}
 		if _, err := json.Marshal(v); err != nil {

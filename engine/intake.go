@@ -1,15 +1,16 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -31,16 +32,30 @@ func errorJSON(w http.ResponseWriter, status int, msg string) {
 }
 
 // hooksFirst sends a POST to a source's path straight to intake: the mux's
-// pattern matching showed in the intake profile. Everything else, unknown
-// paths included, goes through mux as before.
+// pattern matching showed in the intake profile. A path that is not clean
+// (/hooks/github//) is intake's 404, not the mux's redirect to the clean
+// path, which would reach the source. Everything else goes through mux.
 func (e *Engine) hooksFirst(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && e.live.Load().set.SourceByPath(r.URL.Path) != nil {
+		if r.Method == http.MethodPost && e.live.Load().set.SourceByPath(r.URL.Path) != nil || !cleanPath(r.URL.Path) {
 			e.intake(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// cleanPath reports whether p is what path.Clean makes of it, a trailing
+// slash aside (and `OPTIONS *` is the mux's).
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return true
+	}
+	c := path.Clean(p)
+	if len(p) > 1 && p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // intake handles a webhook, in this order: size limit, verification,
@@ -77,17 +92,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, err := readBody(http.MaxBytesReader(w, r.Body, lv.cfg.MaxBody), r.ContentLength)
+	if ce := r.Header["Content-Encoding"]; err == nil && len(ce) > 0 {
+		raw, err = decodeContent(ce, raw, lv.cfg.MaxBody)
+	}
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			e.refused(r, src, "too_large", nil)
-			e.met.request(src.Name, "too_large")
-			errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
-			return
-		}
-		e.refused(r, src, "bad_request", nil, slog.Any("error", err))
-		e.met.request(src.Name, "bad_request")
-		errorJSON(w, http.StatusBadRequest, "could not read body")
+		status, outcome, msg := bodyRefusal(err)
+		e.refused(r, src, outcome, nil, slog.Any("error", err))
+		e.met.request(src.Name, outcome)
+		errorJSON(w, status, msg)
 		return
 	}
 	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
@@ -108,12 +120,16 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	// id/event expressions, or a rule that may match.
 	parsed := false
 	var env *rules.Env
+	var bodyErr error
 	parse := func() {
 		if !parsed {
 			parsed = true
-			vr.JSON = parseBody(vr.Header.Get("Content-Type"), raw)
+			vr.JSON, bodyErr = parseBody(vr.Header.Get("Content-Type"), raw)
+			if bodyErr != nil {
+				log.Warn("body not readable", slog.String("reason", bodyErr.Error()))
+			}
 			if env != nil {
-				env.Body = vr.JSON
+				env.Body, env.BodyErr = vr.JSON, bodyErr
 			}
 		}
 	}
@@ -130,7 +146,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	env, evalErrs := RequestEnv(src, vr, r.Method, r.URL.Path, remote)
+	env, evalErrs := RequestEnv(src, vr, bodyErr, r.Method, r.URL.Path, remote)
 	log = log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
 	// De-duplication: an event that matches a rule is checked inside the
 	// transaction that records it (Accept), which also settles two copies
@@ -251,19 +267,22 @@ func readBody(r io.Reader, length int64) ([]byte, error) {
 	return buf, err
 }
 
-// parseBody reads a body as JSON, or as a form (GitHub's form-encoded
-// deliveries carry the JSON in a `payload` field). Anything else is nil.
-func parseBody(contentType string, raw []byte) any {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	trimmed := bytes.TrimSpace(raw)
+// parseBody reads a decoded body as JSON, or as a form (GitHub's
+// form-encoded deliveries carry the JSON in a `payload` field), or by the
+// other types of parseOther. What it cannot read is nil with the reason.
+func parseBody(contentType string, raw []byte) (any, error) {
+	if contentType == "application/json" { // the common case, without ParseMediaType
+		return parseJSON(raw)
+	}
+	mt, params, _ := mime.ParseMediaType(contentType)
 	if mt == "application/x-www-form-urlencoded" {
 		vals, err := url.ParseQuery(string(raw))
 		if err != nil {
-			return nil
+			return nil, fmt.Errorf("body: invalid form: %w", err)
 		}
 		if p := vals.Get("payload"); p != "" && len(vals) == 1 {
 			if v, ok := decodeJSON([]byte(p)); ok {
-				return v
+				return v, nil
 			}
 		}
 		m := make(map[string]any, len(vals))
@@ -272,14 +291,9 @@ func parseBody(contentType string, raw []byte) any {
 				m[k] = v[0]
 			}
 		}
-		return m
+		return m, nil
 	}
-	if strings.HasSuffix(mt, "json") || (len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')) {
-		if v, ok := decodeJSON(raw); ok {
-			return v
-		}
-	}
-	return nil
+	return parseOther(mt, params, raw)
 }
 
 // decodeJSON decodes a JSON document keeping integers exact: a whole number

@@ -120,7 +120,7 @@ func (e *Engine) refused(r *http.Request, src *rules.Source, outcome string, vr 
 			vr = &verify.Request{Header: r.Header, Source: src.Name}
 		}
 		if vr.Body != nil && vr.JSON == nil && verify.ReadsBody(src.Verifier) {
-			vr.JSON = parseBody(r.Header.Get("Content-Type"), vr.Body) // bounded by the rate limit
+			vr.JSON, _ = parseBody(r.Header.Get("Content-Type"), vr.Body) // bounded by the rate limit
 		}
 		id, ev := src.Verifier.DeliveryID(vr), src.Verifier.Event(vr)
 		if id != "" || ev != "" {

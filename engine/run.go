@@ -121,10 +121,9 @@ func backoff(r rules.Retry, attempt int) time.Duration {
 // eventEnv rebuilds the expression environment from a stored event, so a
 // job renders the same whether it runs now or after a restart.
 func eventEnv(ev *store.Event) *rules.Env {
-	var body any
-	ct := ev.Headers["content-type"]
-	body = parseBody(ct, ev.Body)
-	return (&rules.Env{Source: ev.Source, Event: ev.Event, ID: ev.DeliveryID, Headers: ev.Headers, Body: body,
+	// The stored body is already decoded: Content-Encoding is not undone.
+	body, bodyErr := parseBody(ev.Headers["content-type"], ev.Body)
+	return (&rules.Env{Source: ev.Source, Event: ev.Event, ID: ev.DeliveryID, Headers: ev.Headers, Body: body, BodyErr: bodyErr,
 		Raw: string(ev.Body), Query: ev.Query, Method: ev.Method, Path: ev.Path, RemoteAddr: ev.RemoteAddr,
 		ReceivedAt: ev.ReceivedAt, EventID: ev.ID}).Bind()
 }

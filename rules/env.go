@@ -28,6 +28,9 @@ type Env struct {
 	RemoteAddr string              `expr:"remote_addr"`
 	ReceivedAt time.Time           `expr:"received_at"`
 	EventID    uint64              `expr:"event_id"` // hookd's id, for `hookd show`
+	// BodyErr says why Body is nil when the body could not be read: a
+	// rule that reads body fails with it (SPEC section 3).
+	BodyErr error `expr:"-"`
 }
 
 // FailureEnv is the environment of on_failure actions.

@@ -10,10 +10,14 @@ import (
 )
 
 // Match runs the rule's `when` against env; no `when` matches everything.
-// A run-time error is an error, and no match.
+// A run-time error is an error, and no match; so is a body that could not
+// be read, for a rule whose `when` or `key` reads body.
 func (r *Rule) Match(env *Env) (bool, error) {
 	if r.When == nil {
 		return true, nil
+	}
+	if r.UsesBody && env.BodyErr != nil {
+		return false, env.BodyErr
 	}
 	v, err := Eval(r.When, env)
 	if err != nil {

@@ -32,8 +32,18 @@ type Set struct {
 	byPath  map[string]*Source
 }
 
-// SourceByPath returns the source listening on path, or nil.
-func (s *Set) SourceByPath(path string) *Source { return s.byPath[path] }
+// SourceByPath returns the source listening on path, or nil. One trailing
+// slash is forgiven (people paste https://host/hooks/github/ into a
+// provider's form); two are not.
+func (s *Set) SourceByPath(path string) *Source {
+	if src := s.byPath[path]; src != nil {
+		return src
+	}
+	if n := len(path); n > 1 && path[n-1] == '/' && path[n-2] != '/' {
+		return s.byPath[path[:n-1]]
+	}
+	return nil
+}
 
 // Source is one webhook endpoint.
 type Source struct {

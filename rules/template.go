@@ -133,9 +133,23 @@ func runExpr(p *vm.Program, env any) (v any, err error) {
 		// expr's message carries a source snippet over several lines; the
 		// first line is the message.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if be := bodyErr(env); be != nil {
+			return nil, fmt.Errorf("%s (%v)", msg, be) // likely why: say it
+		}
 		return nil, fmt.Errorf("%s", msg)
 	}
 	return v, nil
+}
+
+// bodyErr is the reason env's body could not be read, if any.
+func bodyErr(env any) error {
+	switch e := env.(type) {
+	case *Env:
+		return e.BodyErr
+	case *FailureEnv:
+		return e.BodyErr
+	}
+	return nil
 }
 
 // Eval runs a compiled expression against env; a panic or a run-time

@@ -97,7 +97,7 @@ value:
 		case '{', '[':
 			object := p.s[p.pos] == '{'
 			if len(p.frames) >= maxDepth {
-				return nil, fmt.Errorf("jsonval: nesting deeper than %d at offset %d", maxDepth, p.pos)
+				return nil, &SyntaxError{Msg: fmt.Sprintf("nesting deeper than %d", maxDepth), Offset: p.pos}
 			}
 			p.pos++
 			p.frames = append(p.frames, frame{object: object, keys: len(p.keys), vals: len(p.vals)})
@@ -501,8 +501,17 @@ func (p *parser) skipSpace() {
 	}
 }
 
+// SyntaxError says what is wrong with a document and where: Offset is the
+// byte at which Parse stopped.
+type SyntaxError struct {
+	Msg    string
+	Offset int
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("jsonval: %s at offset %d", e.Msg, e.Offset) }
+
 func (p *parser) errEOF() error {
-	return fmt.Errorf("jsonval: unexpected end of input at offset %d", p.pos)
+	return &SyntaxError{Msg: "unexpected end of input", Offset: p.pos}
 }
 
 func (p *parser) errChar(context string) error {
@@ -513,5 +522,5 @@ func (p *parser) errChar(context string) error {
 	} else {
 		q = fmt.Sprintf("byte 0x%02x", c)
 	}
-	return fmt.Errorf("jsonval: invalid character %s %s at offset %d", q, context, p.pos)
+	return &SyntaxError{Msg: fmt.Sprintf("invalid character %s %s", q, context), Offset: p.pos}
 }
