@@ -30,10 +30,11 @@ Usage:
   hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
   hookd show    ID [-json]          one event: request, rules, attempts, output
   hookd replay  ID [-json]          run the event's matched rules again
+  hookd run     RULE [-body FILE|-] [-header 'Name: value']... [-json]   record a manual event and queue the rule
   hookd compact [-config FILE] [-data DIR]   shrink the database (daemon stopped)
   hookd version
 
-events, show and replay talk to the running daemon's admin socket, found
+events, show, replay and run talk to the running daemon's admin socket, found
 from -config, -data DIR or -admin ADDR as serve would.
 
 Run 'hookd VERB -h' for a verb's flags.
@@ -63,6 +64,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return cmdReplay(ctx, rest, stdout, stderr)
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
+	case "run":
+		return cmdRun(ctx, rest, stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "hookd", version())
 		return 0

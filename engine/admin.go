@@ -55,6 +55,7 @@ func (e *Engine) startAdmin() error {
 	mux.HandleFunc("GET /events", e.adminList)
 	mux.HandleFunc("GET /events/{id}", e.adminShow)
 	mux.HandleFunc("POST /events/{id}/replay", e.adminReplay)
+	e.opsRoutes(mux)
 	e.adminLn = ln
 	e.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.admin.Serve(ln) }()
