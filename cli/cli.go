@@ -32,6 +32,7 @@ Usage:
   hookd replay  ID [-json]          run the event's matched rules again
   hookd run     RULE [-body FILE|-] [-header 'Name: value']... [-json]   record a manual event and queue the rule
   hookd compact [-config FILE] [-data DIR]   shrink the database (daemon stopped)
+  hookd backup  [-config FILE] [-data DIR] FILE   a consistent copy of the database, online
   hookd version
 
 events, show, replay and run talk to the running daemon's admin socket, found
@@ -64,6 +65,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return cmdReplay(ctx, rest, stdout, stderr)
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdin, stdout, stderr)
 	case "version", "-version", "--version":

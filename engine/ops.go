@@ -6,4 +6,5 @@ import "net/http"
 // rematch.
 func (e *Engine) opsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /rules/{name}/run", e.adminRun)
+	mux.HandleFunc("GET /backup", e.adminBackup)
 }
