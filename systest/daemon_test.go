@@ -91,9 +91,20 @@ type daemon struct {
 // start runs `hookd serve` and waits until /readyz answers.
 func (s *site) start() *daemon {
 	s.t.Helper()
-	cmd := exec.Command(bin, "serve", "-config", filepath.Join(s.dir, "hookd.yaml"), "-rules", filepath.Join(s.dir, "rules"),
-		"-data", filepath.Join(s.dir, "data"), "-listen", s.addr)
-	cmd.Env = s.env
+	return s.startCmd(exec.Command(bin, s.serveArgs()...))
+}
+
+// serveArgs are the arguments of `hookd serve` on the site.
+func (s *site) serveArgs() []string {
+	return []string{"serve", "-config", filepath.Join(s.dir, "hookd.yaml"), "-rules", filepath.Join(s.dir, "rules"),
+		"-data", filepath.Join(s.dir, "data"), "-listen", s.addr}
+}
+
+// startCmd starts cmd, a hookd serve on the site, with the site's
+// environment added to cmd.Env, and waits until /readyz answers.
+func (s *site) startCmd(cmd *exec.Cmd) *daemon {
+	s.t.Helper()
+	cmd.Env = append(append([]string(nil), s.env...), cmd.Env...)
 	cmd.Dir = s.cwd
 	cmd.Stdout = s.logs
 	cmd.Stderr = s.logs
