@@ -83,13 +83,8 @@ func newAdminClient(addr string) *adminClient {
 	return &adminClient{addr: addr, hc: &http.Client{Transport: tr, Timeout: time.Minute}}
 }
 
-// call sends a request and decodes the answer into out; it returns the raw
-// answer too, for -json.
-func (c *adminClient) call(ctx context.Context, method, path string, out any) ([]byte, error) {
-	return c.send(ctx, method, path, nil, out)
-}
-
-// send is call with a request body: in as JSON, unless nil.
+// send sends a request, its body in as JSON unless nil, and decodes the
+// answer into out; it returns the raw answer too, for -json.
 func (c *adminClient) send(ctx context.Context, method, path string, in, out any) ([]byte, error) {
 	var body io.Reader
 	if in != nil {

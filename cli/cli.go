@@ -30,6 +30,7 @@ Usage:
   hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
   hookd show    ID [-json]          one event: request, rules, attempts, output
   hookd replay  ID [-json]          run the event's matched rules again
+  hookd replay  [ID] -rematch [-source NAME] [-since T] [-status S] [-dry-run] [-force]   match stored events against the rules now
   hookd run     RULE [-body FILE|-] [-header 'Name: value']... [-json]   record a manual event and queue the rule
   hookd compact [-config FILE] [-data DIR]   shrink the database (daemon stopped)
   hookd backup  [-config FILE] [-data DIR] FILE   a consistent copy of the database, online
@@ -62,6 +63,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "show":
 		return cmdShow(ctx, rest, stdout, stderr)
 	case "replay":
+		if isRematch(rest) {
+			return cmdRematch(ctx, rest, stdout, stderr)
+		}
 		return cmdReplay(ctx, rest, stdout, stderr)
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)

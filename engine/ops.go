@@ -7,4 +7,5 @@ import "net/http"
 func (e *Engine) opsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /rules/{name}/run", e.adminRun)
 	mux.HandleFunc("GET /backup", e.adminBackup)
+	mux.HandleFunc("POST /rematch", e.adminRematch)
 }

@@ -70,6 +70,10 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"errors":`...)
 		b = appendStrings(b, ev.Errors)
 	}
+	if len(ev.Rematched) > 0 {
+		b = append(b, `,"rematched":`...)
+		b = appendStrings(b, ev.Rematched)
+	}
 	return append(b, '}')
 }
 

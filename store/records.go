@@ -26,7 +26,8 @@ type Event struct {
 	Status     string            `json:"status"` // accepted or ignored
 	Rules      []string          `json:"rules,omitempty"`
 	Jobs       []uint64          `json:"jobs,omitempty"`
-	Errors     []string          `json:"errors,omitempty"` // when/id/event failures
+	Errors     []string          `json:"errors,omitempty"`    // when/id/event failures
+	Rematched  []string          `json:"rematched,omitempty"` // rules queued by replay -rematch
 }
 
 // Job states.
