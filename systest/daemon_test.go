@@ -116,7 +116,9 @@ func (s *site) startCmd(cmd *exec.Cmd) *daemon {
 	s.t.Cleanup(func() { d.kill() })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + s.addr + "/readyz")
+		// Bounded: a socket nobody accepts on (an inherited one the
+		// daemon failed to take) would hold the request forever.
+		resp, err := readyClient.Get("http://" + s.addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -134,6 +136,8 @@ func (s *site) startCmd(cmd *exec.Cmd) *daemon {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+var readyClient = &http.Client{Timeout: 2 * time.Second}
 
 // kill sends SIGKILL and waits.
 func (d *daemon) kill() {
