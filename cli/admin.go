@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,13 +38,19 @@ func addAdminFlags(fs *flag.FlagSet) *adminFlags {
 // true with an exit code when the command is finished: the call failed, or
 // -json asked for the answer as it came, which it has printed.
 func (a *adminFlags) fetch(ctx context.Context, method, path string, out any, stdout, stderr io.Writer) (bool, int) {
+	return a.send(ctx, method, path, nil, out, stdout, stderr)
+}
+
+// send is fetch with a request body, in, sent as JSON unless nil. A read
+// (no body) of a stopped daemon opens its database read-only instead.
+func (a *adminFlags) send(ctx context.Context, method, path string, in, out any, stdout, stderr io.Writer) (bool, int) {
 	cfg, err := a.cf.load()
 	if err != nil {
 		printErr(stderr, err)
 		return true, 1
 	}
-	raw, err := newAdminClient(cfg.AdminPath()).call(ctx, method, path, out)
-	if errors.Is(err, errNotRunning) {
+	raw, err := newAdminClient(cfg.AdminPath()).send(ctx, method, path, in, out)
+	if in == nil && errors.Is(err, errNotRunning) {
 		raw, err = readStopped(ctx, cfg, method, path, out, err, stderr)
 	}
 	if err != nil {
@@ -72,10 +79,18 @@ func newAdminClient(addr string) *adminClient {
 	return &adminClient{addr: addr, hc: &http.Client{Transport: tr, Timeout: time.Minute}}
 }
 
-// call sends a request and decodes the answer into out; it returns the raw
-// answer too, for -json.
-func (c *adminClient) call(ctx context.Context, method, path string, out any) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, "http://hookd"+path, nil)
+// send sends a request, its body in as JSON unless nil, and decodes the
+// answer into out; it returns the raw answer too, for -json.
+func (c *adminClient) send(ctx context.Context, method, path string, in, out any) ([]byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://hookd"+path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -106,21 +121,9 @@ func (c *adminClient) call(ctx context.Context, method, path string, out any) ([
 // parseWithID parses flags around one positional event id, so that both
 // `show 12 -json` and `show -json 12` work.
 func parseWithID(fs *flag.FlagSet, verb string, args []string, stderr io.Writer) (uint64, int, bool) {
-	if code, ok := parse(fs, args); !ok {
+	idArg, code, ok := parseWithArg(fs, verb, "event id (see hookd events)", args, stderr)
+	if !ok {
 		return 0, code, false
-	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		fmt.Fprintf(stderr, "hookd %s: missing event id (see hookd events)\n", verb)
-		return 0, 2, false
-	}
-	idArg := rest[0]
-	if code, ok := parse(fs, rest[1:]); !ok {
-		return 0, code, false
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hookd %s: unexpected argument %q\n", verb, fs.Arg(0))
-		return 0, 2, false
 	}
 	id, err := strconv.ParseUint(idArg, 10, 64)
 	if err != nil || id == 0 {

@@ -26,10 +26,13 @@ Usage:
   hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
   hookd show    ID [-json]          one event: request, rules, attempts, output
   hookd replay  ID [-json]          run the event's matched rules again
+  hookd replay  [ID] -rematch [-source NAME] [-since T] [-status S] [-dry-run] [-force]   match stored events against the rules now
+  hookd run     RULE [-body FILE|-] [-header 'Name: value']... [-json]   record a manual event and queue the rule
   hookd compact [-config FILE] [-data DIR]   shrink the database (daemon stopped)
+  hookd backup  [-config FILE] [-data DIR] FILE   a consistent copy of the database, online
   hookd version
 
-events, show and replay talk to the running daemon's admin socket, found
+events, show, replay and run talk to the running daemon's admin socket, found
 from -config, -data DIR or -admin ADDR as serve would.
 
 Run 'hookd VERB -h' for a verb's flags.
@@ -56,9 +59,16 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "show":
 		return cmdShow(ctx, rest, stdout, stderr)
 	case "replay":
+		if isRematch(rest) {
+			return cmdRematch(ctx, rest, stdout, stderr)
+		}
 		return cmdReplay(ctx, rest, stdout, stderr)
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
+	case "run":
+		return cmdRun(ctx, rest, stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "hookd", versionLine())
 		return 0

@@ -63,7 +63,7 @@ func readStopped(ctx context.Context, cfg rules.Config, method, path string, out
 	defer st.Close()
 	fmt.Fprintf(stderr, "hookd is not running: reading %s\n", db)
 	c := &adminClient{addr: db, hc: &http.Client{Transport: handlerTransport{engine.ReadAdmin(st)}}}
-	return c.call(ctx, method, path, out)
+	return c.send(ctx, method, path, nil, out)
 }
 
 // handlerTransport answers requests with a handler, in process.

@@ -25,8 +25,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	log, level := newLogger(cfg, stderr)
+	// Before engine.New, which passes the environment on to actions.
+	ln, err := inheritedListener(cfg, log)
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
 	var e *engine.Engine
-	e, err = engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(),
+	e, err = engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(), Listener: ln,
 		BeforeReload: func() func(error) {
 			if _, err := sdnotify.Reloading(); err != nil {
 				log.Warn("sd_notify", "error", err)

@@ -76,28 +76,17 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "usage: hookd test [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json] [-expect match|nomatch|RULE,...]")
 		return 2
 	}
-	h := http.Header{}
-	for _, kv := range headers {
-		name, val, ok := strings.Cut(kv, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			fmt.Fprintf(stderr, "hookd: -header %q: write 'Name: value'\n", kv)
-			return 2
-		}
-		h.Add(strings.TrimSpace(name), strings.TrimSpace(val))
+	h, err := headerFlagValues(headers)
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd:", err)
+		return 2
 	}
 	q, err := url.ParseQuery(*query)
 	if err != nil {
 		fmt.Fprintf(stderr, "hookd: -query: %v\n", err)
 		return 2
 	}
-	var raw []byte
-	switch *bodyFile {
-	case "":
-	case "-":
-		raw, err = io.ReadAll(stdin)
-	default:
-		raw, err = os.ReadFile(*bodyFile)
-	}
+	raw, err := readBodyFlag(*bodyFile, stdin)
 	if err != nil {
 		fmt.Fprintln(stderr, "hookd: -body:", err)
 		return 1

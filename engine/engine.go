@@ -73,6 +73,7 @@ type Engine struct {
 
 	srv      *http.Server
 	ln       net.Listener
+	conns    *connTracker
 	serveErr chan error
 	ready    atomic.Bool
 	reloadMu sync.Mutex
@@ -154,6 +155,8 @@ func (e *Engine) Start() error {
 			return fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
 		}
 	}
+	e.conns = &connTracker{Listener: ln}
+	ln = e.conns
 	if e.cfg.TLSCert != "" {
 		certs, err := newCertReloader(e.cfg.TLSCert, e.cfg.TLSKey, e.opts.CertCheckInterval, e.log)
 		if err != nil {
@@ -230,6 +233,11 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.log.Info("shutting down")
 	e.watch.stop()
 	httpCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Stop accepting, answer what was accepted (keep-alive off, so each
+	// connection closes after its request), then shut the server down.
+	_ = e.conns.Close()
+	e.srv.SetKeepAlivesEnabled(false)
+	e.conns.wait(httpCtx)
 	err := e.srv.Shutdown(httpCtx)
 	cancel()
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -70,6 +70,10 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"errors":`...)
 		b = appendStrings(b, ev.Errors)
 	}
+	if len(ev.Rematched) > 0 {
+		b = append(b, `,"rematched":`...)
+		b = appendStrings(b, ev.Rematched)
+	}
 	if len(ev.Redeliveries) > 0 { // rare: encoding/json will do
 		r, _ := json.Marshal(ev.Redeliveries)
 		b = append(b, `,"redeliveries":`...)

@@ -27,7 +27,8 @@ type Event struct {
 	Status     string            `json:"status"` // accepted or ignored
 	Rules      []string          `json:"rules,omitempty"`
 	Jobs       []uint64          `json:"jobs,omitempty"`
-	Errors     []string          `json:"errors,omitempty"` // when/id/event failures
+	Errors     []string          `json:"errors,omitempty"`    // when/id/event failures
+	Rematched  []string          `json:"rematched,omitempty"` // rules queued by replay -rematch
 	// Redeliveries that ran the event's rules again (redelivery: retry_failed).
 	Redeliveries []Redelivery `json:"redeliveries,omitempty"`
 }

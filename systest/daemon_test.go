@@ -91,9 +91,20 @@ type daemon struct {
 // start runs `hookd serve` and waits until /readyz answers.
 func (s *site) start() *daemon {
 	s.t.Helper()
-	cmd := exec.Command(bin, "serve", "-config", filepath.Join(s.dir, "hookd.yaml"), "-rules", filepath.Join(s.dir, "rules"),
-		"-data", filepath.Join(s.dir, "data"), "-listen", s.addr)
-	cmd.Env = s.env
+	return s.startCmd(exec.Command(bin, s.serveArgs()...))
+}
+
+// serveArgs are the arguments of `hookd serve` on the site.
+func (s *site) serveArgs() []string {
+	return []string{"serve", "-config", filepath.Join(s.dir, "hookd.yaml"), "-rules", filepath.Join(s.dir, "rules"),
+		"-data", filepath.Join(s.dir, "data"), "-listen", s.addr}
+}
+
+// startCmd starts cmd, a hookd serve on the site, with the site's
+// environment added to cmd.Env, and waits until /readyz answers.
+func (s *site) startCmd(cmd *exec.Cmd) *daemon {
+	s.t.Helper()
+	cmd.Env = append(append([]string(nil), s.env...), cmd.Env...)
 	cmd.Dir = s.cwd
 	cmd.Stdout = s.logs
 	cmd.Stderr = s.logs
@@ -105,7 +116,9 @@ func (s *site) start() *daemon {
 	s.t.Cleanup(func() { d.kill() })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + s.addr + "/readyz")
+		// Bounded: a socket nobody accepts on (an inherited one the
+		// daemon failed to take) would hold the request forever.
+		resp, err := readyClient.Get("http://" + s.addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -123,6 +136,8 @@ func (s *site) start() *daemon {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+var readyClient = &http.Client{Timeout: 2 * time.Second}
 
 // kill sends SIGKILL and waits.
 func (d *daemon) kill() {

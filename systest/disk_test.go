@@ -82,14 +82,7 @@ func checkDB(t *testing.T, dataDir string) {
 		t.Fatalf("bbolt open: %v", err)
 	}
 	defer db.Close()
-	err = db.View(func(tx *bolt.Tx) error {
-		var errs []error
-		for e := range tx.Check() {
-			errs = append(errs, e)
-		}
-		return errors.Join(errs...)
-	})
-	if err != nil {
+	if err := db.View(checkTx); err != nil {
 		t.Fatalf("bbolt check: %v", err)
 	}
 }

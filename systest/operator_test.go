@@ -2,7 +2,6 @@ package systest
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,17 +15,11 @@ import (
 // metric returns the value of an unlabelled metric from /metrics.
 func (s *site) metric(t *testing.T, name string) string {
 	t.Helper()
-	resp, err := client.Get("http://" + s.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(raw)
-	if m == nil {
+	v := s.metricLine(t, name)
+	if v == "" {
 		t.Fatalf("/metrics has no %s", name)
 	}
-	return string(m[1])
+	return v
 }
 
 // Deleting the last rules file (an rsync --delete, a careless rm) keeps

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"hookd/store"
+)
+
+// cmdBackup writes a consistent copy of the database to FILE: from the
+// running daemon through its admin API, or, when none answers, directly
+// from the file opened read-only.
+func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("backup", stdout, stderr)
+	cf := addConfigFlags(fs, withData).withAdmin()
+	file, code, ok := parseWithArg(fs, "backup", "backup file: hookd backup FILE", args, stderr)
+	if !ok {
+		return code
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		printErr(stderr, err)
+		return 1
+	}
+	p := newProgress(stderr)
+	how := "online, from the running daemon"
+	err = store.WriteAtomic(file, func(w io.Writer) error {
+		err := backupOnline(ctx, newAdminClient(cfg.AdminPath()), p.writer(w))
+		var notRunning errNoDaemon
+		if errors.As(err, &notRunning) {
+			how = "daemon stopped, copied directly"
+			_, err = store.BackupOffline(cfg.DataDir, p.writer(w), p.setSize)
+			if errors.Is(err, store.ErrInUse) {
+				err = fmt.Errorf("%w, but its admin API at %s does not answer", err, notRunning.addr)
+			}
+		}
+		return err
+	})
+	p.end()
+	if err != nil {
+		fmt.Fprintf(stderr, "hookd backup: %s: %v\n", file, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "backup written to %s: %d bytes (%s)\n", file, p.done(), how)
+	return 0
+}
+
+// errNoDaemon says that no daemon answers at addr.
+type errNoDaemon struct{ addr string }
+
+func (e errNoDaemon) Error() string { return "no hookd answers at " + e.addr }
+
+// backupOnline streams GET /backup into w.
+func backupOnline(ctx context.Context, c *adminClient, w *progressWriter) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://hookd/backup", nil)
+	if err != nil {
+		return err
+	}
+	// No overall timeout: a large database takes its time.
+	resp, err := (&http.Client{Transport: c.hc.Transport}).Do(req)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" {
+			return errNoDaemon{c.addr}
+		}
+		return fmt.Errorf("talking to hookd at %s: %w", c.addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("hookd answered %s: %s", resp.Status, raw)
+	}
+	w.p.setSize(resp.ContentLength)
+	n, err := io.Copy(w, resp.Body)
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return fmt.Errorf("copy cut short after %d bytes: %w", n, err)
+	}
+	return nil
+}
+
+// progress prints how many bytes are copied, at most once a second: on one
+// line rewritten in place on a terminal, else a line each time.
+type progress struct {
+	out   io.Writer
+	tty   bool
+	mu    sync.Mutex
+	n     int64
+	size  int64
+	last  time.Time
+	shown bool
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{out: w, size: -1, last: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) setSize(n int64) { p.mu.Lock(); p.size = n; p.mu.Unlock() }
+
+func (p *progress) done() int64 { p.mu.Lock(); defer p.mu.Unlock(); return p.n }
+
+func (p *progress) add(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n += int64(n)
+	if time.Since(p.last) >= time.Second {
+		p.last = time.Now()
+		p.show()
+	}
+}
+
+func (p *progress) show() {
+	line := "backup: " + strconv.FormatInt(p.n, 10) + " bytes"
+	if p.size >= 0 {
+		line += " of " + strconv.FormatInt(p.size, 10)
+	}
+	if p.tty {
+		fmt.Fprint(p.out, "\r"+line+"  ")
+	} else {
+		fmt.Fprintln(p.out, line)
+	}
+	p.shown = true
+}
+
+// end finishes the progress line, if one was shown.
+func (p *progress) end() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown && p.tty {
+		fmt.Fprintln(p.out)
+	}
+}
+
+func (p *progress) writer(w io.Writer) *progressWriter { return &progressWriter{w: w, p: p} }
+
+type progressWriter struct {
+	w io.Writer
+	p *progress
+}
+
+func (w *progressWriter) Write(b []byte) (int, error) {
+	n, err := w.w.Write(b)
+	w.p.add(n)
+	return n, err
+}

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"hookd/engine"
+)
+
+// isRematch tells whether replay's arguments ask for -rematch.
+func isRematch(args []string) bool {
+	for _, a := range args {
+		if a == "-rematch" || a == "--rematch" || a == "-rematch=true" || a == "--rematch=true" {
+			return true
+		}
+	}
+	return false
+}
+
+// cmdRematch is `hookd replay [ID] -rematch`: stored events matched
+// against the rules in force now, through the daemon.
+func cmdRematch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("replay", stdout, stderr)
+	af := addAdminFlags(fs)
+	fs.Bool("rematch", false, "match the events against the rules in force now, and queue the rules that match")
+	source := fs.String("source", "", "only events of this source `name`")
+	since := fs.String("since", "", "only events received since a `time` (RFC 3339) or for a duration (2h, 30m)")
+	status := fs.String("status", "", "only events in this `state` (ignored: those that matched nothing)")
+	dry := fs.Bool("dry-run", false, "list what would run, queue nothing")
+	force := fs.Bool("force", false, "queue rules already run for the event")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	var id uint64
+	rest := fs.Args()
+	if len(rest) > 0 {
+		n, err := strconv.ParseUint(rest[0], 10, 64)
+		if err != nil || n == 0 {
+			fmt.Fprintf(stderr, "hookd replay: event id must be a positive number, not %q\n", rest[0])
+			return 2
+		}
+		if code, ok := parse(fs, rest[1:]); !ok {
+			return code
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "hookd replay: unexpected argument %q\n", fs.Arg(0))
+			return 2
+		}
+		id = n
+	}
+	in := engine.RematchRequest{ID: id, Source: *source, Status: *status, DryRun: *dry, Force: *force}
+	if *since != "" {
+		t, err := parseSince(*since)
+		if err != nil {
+			fmt.Fprintf(stderr, "hookd replay: -since %q: write a time (2026-11-30T22:00:00Z) or a duration (2h)\n", *since)
+			return 2
+		}
+		in.Since = t
+	}
+	if in.ID == 0 && in.Source == "" && in.Since.IsZero() && in.Status == "" {
+		fmt.Fprintln(stderr, "hookd replay: -rematch needs an event id or a filter (-source, -since, -status)")
+		return 2
+	}
+	var out struct {
+		Events int                  `json:"events"`
+		Items  []engine.RematchItem `json:"items"`
+	}
+	if done, code := af.send(ctx, "POST", "/rematch", in, &out, stdout, stderr); done {
+		return code
+	}
+	queued := 0
+	for _, it := range out.Items {
+		switch it.Outcome {
+		case "queued":
+			queued++
+			fmt.Fprintf(stdout, "event %s: rule %s queued as job %s\n", it.Event, it.Rule, it.Job)
+		case "would_run":
+			queued++
+			fmt.Fprintf(stdout, "event %s: rule %s would run\n", it.Event, it.Rule)
+		default:
+			fmt.Fprintf(stdout, "event %s: rule %s skipped: %s\n", it.Event, it.Rule, it.Reason)
+		}
+	}
+	verb := "queued"
+	if *dry {
+		verb = "would run"
+	}
+	fmt.Fprintf(stdout, "%d events matched against the rules in force: %d jobs %s\n", out.Events, queued, verb)
+	return 0
+}
+
+func parseSince(s string) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return time.Now().Add(-d), nil
+	}
+	return time.Parse(time.RFC3339, s)
+}

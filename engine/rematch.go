@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"hookd/store"
+)
+
+// RematchRequest is the body of POST /rematch: one event, or a filter.
+type RematchRequest struct {
+	ID     uint64    `json:"id,omitempty"`
+	Source string    `json:"source,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	Status string    `json:"status,omitempty"`
+	DryRun bool      `json:"dry_run,omitempty"`
+	Force  bool      `json:"force,omitempty"`
+}
+
+// RematchItem is one rule an event matches now, and what became of it:
+// queued (with its job), would_run (dry run), or skipped (with why).
+type RematchItem struct {
+	Event   string `json:"event"`
+	Rule    string `json:"rule"`
+	Outcome string `json:"outcome"`
+	Job     string `json:"job,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// maxRematch bounds the events one call looks at.
+const maxRematch = 100000
+
+// adminRematch is POST /rematch: stored events matched against the rules
+// in force now, with jobs queued for the rules that match and have not run
+// for the event (a rule added after an outage, run over what arrived
+// during it).
+func (e *Engine) adminRematch(w http.ResponseWriter, r *http.Request) {
+	var in RematchRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
+		errorJSON(w, http.StatusBadRequest, "cannot read the request: "+err.Error())
+		return
+	}
+	if in.Status != "" && !listStatuses[in.Status] {
+		errorJSON(w, http.StatusBadRequest, "unknown status "+strconv.Quote(in.Status))
+		return
+	}
+	evs, err := e.rematchEvents(in)
+	if err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, store.ErrNotFound) {
+			code = http.StatusNotFound
+		}
+		errorJSON(w, code, err.Error())
+		return
+	}
+	items := []RematchItem{}
+	for _, ev := range evs {
+		out, err := e.rematchOne(ev, in)
+		items = append(items, out...)
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error(), "items": items})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": len(evs), "items": items})
+}
+
+// rematchEvents reads the event asked for, or those the filter selects.
+func (e *Engine) rematchEvents(in RematchRequest) ([]*store.Event, error) {
+	if in.ID != 0 {
+		ev, err := e.store.Event(in.ID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %d", store.ErrNotFound, in.ID)
+		}
+		return []*store.Event{ev}, nil
+	}
+	var out []*store.Event
+	o := store.ListOptions{Source: in.Source, Status: in.Status, Limit: 500}
+	for len(out) < maxRematch {
+		page, next, err := e.store.ListEvents(o)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range page {
+			if !in.Since.IsZero() && b.ReceivedAt.Before(in.Since) {
+				return out, nil
+			}
+			ev, err := e.store.Event(b.ID)
+			if err != nil {
+				continue // pruned meanwhile
+			}
+			out = append(out, ev)
+		}
+		if next == 0 {
+			break
+		}
+		o.Before = next
+	}
+	return out, nil
+}
+
+// rematchOne matches one event against the rules of its source in force
+// now, and queues (unless a dry run) the rules not yet run for it.
+func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, error) {
+	lv := e.live.Load()
+	src := lv.set.Sources[ev.Source]
+	if src == nil {
+		return nil, nil
+	}
+	env := eventEnv(ev)
+	id := strconv.FormatUint(ev.ID, 10)
+	var items []RematchItem
+	var jobs []*store.Job
+	now := time.Now().UTC()
+	for _, rule := range src.Rules {
+		if ok, err := rule.Match(env); err != nil || !ok {
+			continue
+		}
+		it := RematchItem{Event: id, Rule: rule.Name}
+		switch {
+		case in.Force:
+		case slices.Contains(ev.Rematched, rule.Name):
+			it.Outcome, it.Reason = "skipped", "already rematched (-force to queue it again)"
+		case slices.Contains(ev.Rules, rule.Name):
+			it.Outcome, it.Reason = "skipped", "matched when received (hookd replay runs it again)"
+		}
+		if it.Outcome == "" && in.DryRun {
+			it.Outcome = "would_run"
+		}
+		if it.Outcome == "" {
+			j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: now, Updated: now}
+			j.Lane, j.Latest = laneOf(rule, env)
+			jobs = append(jobs, j)
+			continue
+		}
+		items = append(items, it)
+	}
+	if len(jobs) == 0 {
+		return items, nil
+	}
+	if !e.disp.admit(len(jobs)) {
+		return items, errors.New("queue full: the events before this one are queued; rematch the rest later")
+	}
+	done, err := e.store.Rematch(ev.ID, jobs, in.Force)
+	e.disp.unadmit(len(jobs) - len(done))
+	if err != nil {
+		e.disp.unadmit(len(done))
+		return items, err
+	}
+	e.disp.submit(done)
+	for _, j := range done {
+		jid := strconv.FormatUint(j.ID, 10)
+		items = append(items, RematchItem{Event: id, Rule: j.Rule, Outcome: "queued", Job: jid})
+		e.log.Info("event rematched", "event_id", ev.ID, "source", ev.Source, "rule", j.Rule, "job", j.ID)
+	}
+	return items, nil
+}

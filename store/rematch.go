@@ -1,0 +1,63 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Rematch records, durably and in one transaction, jobs for rules an
+// event now matches: the rules join the event's rules and its rematched
+// list. Unless force, a rule already rematched for the event is left out
+// (two rematches racing queue it once); the jobs written are returned.
+func (s *Store) Rematch(eventID uint64, jobs []*Job, force bool) ([]*Job, error) {
+	var done []*Job
+	err := s.update(func(tx *bolt.Tx) error {
+		done = done[:0]
+		ev, err := eventIn(tx, eventID)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if !force && slices.Contains(ev.Rematched, j.Rule) {
+				continue
+			}
+			if err := openJob(tx, j); err != nil {
+				return err
+			}
+			ev.Jobs = append(ev.Jobs, j.ID)
+			if !slices.Contains(ev.Rules, j.Rule) {
+				ev.Rules = append(ev.Rules, j.Rule)
+			}
+			if !slices.Contains(ev.Rematched, j.Rule) {
+				ev.Rematched = append(ev.Rematched, j.Rule)
+			}
+			done = append(done, j)
+		}
+		if len(done) == 0 {
+			return nil
+		}
+		ev.Status = "accepted"
+		return appending(tx, bEvents).Put(itob(ev.ID), appendEvent(nil, ev))
+	})
+	return done, err
+}
+
+// eventIn reads an event in a write transaction.
+func eventIn(tx *bolt.Tx, id uint64) (*Event, error) {
+	v := tx.Bucket(bEvents).Get(itob(id))
+	if v == nil {
+		return nil, fmt.Errorf("no event %d", id)
+	}
+	ev := new(Event)
+	return ev, decodeEvent(v, ev)
+}
+
+// openJob writes a new job and puts it in the open index.
+func openJob(tx *bolt.Tx, j *Job) error {
+	if err := appending(tx, bJobs).Put(itob(j.ID), appendJob(nil, j)); err != nil {
+		return err
+	}
+	return appending(tx, bOpen).Put(itob(j.ID), nil)
+}
