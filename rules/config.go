@@ -27,6 +27,9 @@ type Config struct {
 	MaxQueued       int // queued jobs past which intake answers 503
 	RuleGrace       time.Duration
 	Rules           Defaults
+	// Secrets holds the values hookd.yaml read with ${file:...} or
+	// ${credential:...}, kept out of its messages.
+	Secrets []string
 }
 
 // DefaultConfig is what hookd runs with when hookd.yaml says nothing.
@@ -126,6 +129,8 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 			"removed_rule_grace": func(k, v *yaml.Node) { c.RuleGrace = d.duration(v, "removed_rule_grace") },
 		})
 	}
+	c.Secrets = ex.secrets
+	redactDiags(diags, &Set{Secrets: c.Secrets})
 	sortDiags(diags)
 	if len(diags) > 0 {
 		return c, Errors(diags)

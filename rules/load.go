@@ -131,6 +131,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 		for k, v := range ex.values {
 			values[k] = v
 		}
+		set.Secrets = append(set.Secrets, ex.secrets...)
 		if root == nil {
 			continue
 		}
