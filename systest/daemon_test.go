@@ -51,6 +51,8 @@ type site struct {
 	env  []string
 	logs *logbuf.Buffer
 	cwd  string // the daemon's working directory ("": the test's)
+	// readyAddr is where /readyz answers ("": addr), as with ops.listen.
+	readyAddr string
 }
 
 func newSite(t *testing.T, rulesYAML, configYAML string) *site {
@@ -104,8 +106,12 @@ func (s *site) start() *daemon {
 	go func() { d.done <- cmd.Wait() }()
 	s.t.Cleanup(func() { d.kill() })
 	deadline := time.Now().Add(20 * time.Second)
+	ready := s.addr
+	if s.readyAddr != "" {
+		ready = s.readyAddr
+	}
 	for {
-		resp, err := http.Get("http://" + s.addr + "/readyz")
+		resp, err := http.Get("http://" + ready + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
