@@ -57,6 +57,7 @@ type live struct {
 	cfg     rules.Config // the settings in force; see reload.go
 	baseEnv []string     // Environ minus secrets
 	redact  *strings.Replacer
+	limits  map[string]*sourceLimiter // by source name; see ratelimit.go
 }
 
 // Engine is a running hookd.
@@ -128,7 +129,11 @@ func (e *Engine) logWarnings(set *rules.Set) {
 	}
 }
 
-func (e *Engine) makeLive(set *rules.Set) *live { return newLive(set, e.cfg, e.opts.Environ) }
+func (e *Engine) makeLive(set *rules.Set) *live {
+	lv := newLive(set, e.cfg, e.opts.Environ)
+	lv.limits = carryLimits(e.live.Load(), set)
+	return lv
+}
 
 // Rules returns the configuration in force.
 func (e *Engine) Rules() *rules.Set { return e.live.Load().set }

@@ -101,6 +101,9 @@ func describeLoadEnv(dir string, lookup func(string) (string, bool)) string {
 			rs = append(rs, r.Name)
 		}
 		fmt.Fprintf(&b, "source %s path=%s provider=%s allow=%v rules=%v\n", s.Name, s.Path, s.Provider, s.Allow, rs)
+		if s.Rate != nil {
+			fmt.Fprintf(&b, "source %s rate=%g/s burst=%d\n", s.Name, s.Rate.PerSecond, s.Rate.Burst)
+		}
 	}
 	for _, name := range sortedKeys(set.Rules) {
 		r := set.Rules[name]
