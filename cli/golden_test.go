@@ -61,6 +61,7 @@ func TestGolden(t *testing.T) {
 		{"check-missing-path", []string{"check", "rules", "nope.yaml"}, "", nil},
 		{"check-config-as-path", []string{"check", "tls/hookd.yaml"}, "", nil},
 		{"check-tls-missing", []string{"check", "-config", "tls/hookd.yaml"}, "", nil},
+		{"check-ops-same-listen", []string{"check", "-config", "ops/hookd.yaml"}, "", nil},
 		{"check-flag-after-path", []string{"check", "more", "-config", "tls/hookd.yaml"}, "", nil},
 		{"check-rules-and-paths", []string{"check", "-rules", "rules", "more"}, "", nil},
 		{"check-empty", []string{"check", "-rules", "empty"}, "", nil},

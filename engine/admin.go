@@ -53,7 +53,7 @@ func (e *Engine) startAdmin() error {
 	}
 	mux := e.readMux()
 	mux.HandleFunc("POST /events/{id}/replay", e.adminReplay)
-	e.opsRoutes(mux)
+	e.adminVerbRoutes(mux)
 	e.adminLn = ln
 	e.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.admin.Serve(ln) }()

@@ -57,6 +57,7 @@ type live struct {
 	cfg     rules.Config // the settings in force; see reload.go
 	baseEnv []string     // Environ minus secrets
 	redact  *strings.Replacer
+	limits  map[string]*sourceLimiter // by source name; see ratelimit.go
 }
 
 // Engine is a running hookd.
@@ -80,6 +81,8 @@ type Engine struct {
 
 	admin    *http.Server
 	adminLn  net.Listener
+	ops      *http.Server // ops.listen's server, nil when unset
+	opsLn    net.Listener
 	stopBg   chan struct{} // closed at shutdown: the pruner
 	bg       sync.WaitGroup
 	reloadAt atomic.Int64 // unix nanoseconds of the last reload
@@ -131,7 +134,11 @@ func (e *Engine) logWarnings(set *rules.Set) {
 	}
 }
 
-func (e *Engine) makeLive(set *rules.Set) *live { return newLive(set, e.cfg, e.opts.Environ) }
+func (e *Engine) makeLive(set *rules.Set) *live {
+	lv := newLive(set, e.cfg, e.opts.Environ)
+	lv.limits = carryLimits(e.live.Load(), set)
+	return lv
+}
 
 // Rules returns the configuration in force.
 func (e *Engine) Rules() *rules.Set { return e.live.Load().set }
@@ -167,15 +174,21 @@ func (e *Engine) Start() error {
 		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
 	}
 	e.ln = ln
+	if err := e.startOps(); err != nil {
+		ln.Close()
+		e.store.Close()
+		return err
+	}
 	if err := e.disp.start(); err != nil {
+		e.stopOps()
 		ln.Close()
 		e.store.Close()
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
-	mux.HandleFunc("GET /readyz", e.readyz)
-	mux.Handle("GET /metrics", e.met.handler())
+	if e.ops == nil {
+		e.opsRoutes(mux)
+	}
 	mux.Handle("/", http.HandlerFunc(e.intake))
 	e.srv = &http.Server{
 		Handler:           e.hooksFirst(mux),
@@ -188,6 +201,7 @@ func (e *Engine) Start() error {
 	}
 	if err := e.startAdmin(); err != nil {
 		e.disp.stop(context.Background())
+		e.stopOps()
 		ln.Close()
 		e.store.Close()
 		return err
@@ -245,6 +259,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		err = nil
 	}
 	e.stopAdmin()
+	e.stopOps()
 	e.refusals.stop()
 	close(e.stopBg)
 	e.bg.Wait()

@@ -109,6 +109,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
+	if e.overRate(w, lv, src, log) {
+		return
+	}
 	raw = unwrapPayload(src.Verifier, vr)
 	if int64(len(raw)) > lv.cfg.MaxBody { // a GET's payload came in the URL
 		e.refused(r, src, "too_large", vr, slog.Int("bytes", len(raw)))

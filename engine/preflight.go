@@ -15,6 +15,13 @@ func Preflight(cfg rules.Config) []error {
 	if err := listenAddrErr(cfg.Listen); err != nil {
 		errs = append(errs, err)
 	}
+	if cfg.OpsListen != "" {
+		if err := listenAddrErr(cfg.OpsListen); err != nil {
+			errs = append(errs, fmt.Errorf("ops.%w", err))
+		} else if cfg.OpsListen == cfg.Listen {
+			errs = append(errs, fmt.Errorf("ops.listen %s is the webhook listen address; give the operations endpoints their own port, or remove ops.listen to serve them on listen", cfg.OpsListen))
+		}
+	}
 	if cfg.TLSCert != "" {
 		if _, err := newCertReloader(cfg.TLSCert, cfg.TLSKey, 0, nil); err != nil {
 			errs = append(errs, err)

@@ -109,6 +109,7 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 		}
 	}
 	note("listen", next.Listen != old.Listen)
+	note("ops.listen", next.OpsListen != old.OpsListen)
 	note("rules_dir", next.RulesDir != old.RulesDir)
 	note("data_dir", next.DataDir != old.DataDir)
 	note("admin", next.Admin != old.Admin)

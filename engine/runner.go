@@ -70,7 +70,7 @@ func newLive(set *rules.Set, cfg rules.Config, environ []string) *live {
 
 // secretEnvSkip lists variables that belong to the daemon's supervisor and
 // mean nothing (or the wrong thing) to a child process.
-var secretEnvSkip = map[string]bool{"NOTIFY_SOCKET": true, "LISTEN_FDS": true, "LISTEN_PID": true, "LISTEN_FDNAMES": true, "WATCHDOG_USEC": true, "WATCHDOG_PID": true}
+var secretEnvSkip = map[string]bool{"CREDENTIALS_DIRECTORY": true, "NOTIFY_SOCKET": true, "LISTEN_FDS": true, "LISTEN_PID": true, "LISTEN_FDNAMES": true, "WATCHDOG_USEC": true, "WATCHDOG_PID": true}
 
 // hookdVars are the HOOKD_* variables of one attempt.
 func hookdVars(eventID uint64, env *rules.Env, rule *rules.Rule, attempt int, bodyFile string) []string {

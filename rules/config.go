@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 type Config struct {
 	File            string // the file read, "" when none
 	Listen          string
+	OpsListen       string // ops.listen: /metrics, /healthz, /readyz apart ("": on Listen)
 	RulesDir        string
 	DataDir         string
 	Admin           string // unix socket path, or host:port
@@ -27,6 +29,9 @@ type Config struct {
 	MaxQueued       int // queued jobs past which intake answers 503
 	RuleGrace       time.Duration
 	Rules           Defaults
+	// Secrets holds the values hookd.yaml read with ${file:...} or
+	// ${credential:...}, kept out of its messages.
+	Secrets []string
 }
 
 // DefaultConfig is what hookd runs with when hookd.yaml says nothing.
@@ -124,12 +129,30 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 				}
 			},
 			"removed_rule_grace": func(k, v *yaml.Node) { c.RuleGrace = d.duration(v, "removed_rule_grace") },
+			"ops":                func(k, v *yaml.Node) { c.OpsListen = d.ops(v) },
 		})
 	}
+	c.Secrets = ex.secrets
+	redactDiags(diags, &Set{Secrets: c.Secrets})
 	sortDiags(diags)
 	quoteSource(diags, path, src, nil)
 	if len(diags) > 0 {
 		return c, Errors(diags)
 	}
 	return c, nil
+}
+
+// ops reads the ops block: where /metrics, /healthz and /readyz listen,
+// apart from the webhooks.
+func (d *decoder) ops(n *yaml.Node) string {
+	var addr string
+	d.fields(n, "ops", map[string]func(k, v *yaml.Node){
+		"listen": func(k, v *yaml.Node) {
+			addr = d.str(v, "ops.listen")
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				d.errf(v, "ops.listen must be an address (host:port, such as 127.0.0.1:9100): %v", err)
+			}
+		},
+	})
+	return addr
 }

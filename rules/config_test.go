@@ -60,6 +60,13 @@ tls: {cert: c.pem, key: k.pem}
 			err: "hookd.yaml:1:10: workers must be at least 1\nhookd.yaml:2:11: max_body: \"lots\" is not a size (write e.g. 10MiB, 512KiB or a number of bytes)\nhookd.yaml:3:15: log.format must be text or json\nhookd.yaml:4:6: tls needs both cert and key"},
 		{name: "syntax error at its place", yaml: "listen: x\n# proxies\ntrusted_proxies: [127.0.0.1/32, ::1/128]\n",
 			err: "hookd.yaml:3:33: did not find expected node content: inside [ ] and { }, a value starting with ':' must be quoted (write \"::1/128\")"},
+		{name: "ops listener", yaml: "ops: {listen: 127.0.0.1:9100}\n", check: func(t *testing.T, c Config) {
+			if c.OpsListen != "127.0.0.1:9100" || DefaultConfig().OpsListen != "" {
+				t.Fatalf("ops.listen %q, default %q", c.OpsListen, DefaultConfig().OpsListen)
+			}
+		}},
+		{name: "bad ops listener", yaml: "ops:\n  listen: localhost\n  lisen: x\n",
+			err: "hookd.yaml:2:11: ops.listen must be an address (host:port, such as 127.0.0.1:9100): address localhost: missing port in address\nhookd.yaml:3:3: ops: unknown key \"lisen\""},
 		{name: "unset variable", yaml: "listen: ${NO_SUCH_VAR_HOOKD}\n", err: "hookd.yaml:1:9: environment variable NO_SUCH_VAR_HOOKD is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

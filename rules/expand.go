@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -33,6 +34,7 @@ type ref struct {
 	line, col int
 	err       string // reported where the reference is expanded
 	defaulted bool   // value is the default: the variable is unset or empty
+	secret    bool   // read from a file or a credential: always a secret
 }
 
 type expansion struct {
@@ -46,10 +48,13 @@ type expansion struct {
 	defaulted map[*yaml.Node][]ref
 	// values holds the value each variable expanded to, defaults included.
 	values map[string]string
+	// secrets holds the values read by ${file:...} and ${credential:...}.
+	secrets []string
 }
 
 // expandVars replaces each ${VAR}, ${VAR:-default} and $$ of src by a
 // placeholder and looks its value up. lookup reads the environment.
+// ${file:PATH} and ${credential:NAME} read files (see fileRef).
 func expandVars(file string, src []byte, lookup func(string) (string, bool)) ([]byte, *expansion) {
 	ex := &expansion{file: file}
 	s := string(src)
@@ -69,7 +74,7 @@ func expandVars(file string, src []byte, lookup func(string) (string, bool)) ([]
 			col++
 			continue
 		}
-		r := lexRef(s[i:], lookup)
+		r := lexRef(s[i:], filepath.Dir(file), lookup)
 		r.line, r.col = line, col
 		out.WriteString(s[copied:i])
 		out.WriteString(ex.placeholder(r))
@@ -82,7 +87,7 @@ func expandVars(file string, src []byte, lookup func(string) (string, bool)) ([]
 }
 
 // lexRef reads the reference at the start of s ("$$" or "${...").
-func lexRef(s string, lookup func(string) (string, bool)) ref {
+func lexRef(s, base string, lookup func(string) (string, bool)) ref {
 	if s[1] == '$' {
 		return ref{raw: "$$", value: "$"}
 	}
@@ -92,6 +97,13 @@ func lexRef(s string, lookup func(string) (string, bool)) ref {
 	}
 	r := ref{raw: s[:end+1]}
 	body := s[2:end]
+	if fr, ok := fileRef(body, base, lookup); ok {
+		fr.raw = r.raw
+		if fr.err != "" {
+			fr.value = r.raw // as for an unset variable: one error, not an empty secret too
+		}
+		return fr
+	}
 	name, def, hasDef := strings.Cut(body, ":-")
 	r.name = name
 	if !validVarName(name) {
@@ -208,6 +220,10 @@ func (ex *expansion) note(n *yaml.Node, r ref, diags *[]Diag) {
 			ex.tainted = map[*yaml.Node]bool{}
 		}
 		ex.tainted[n] = true
+		return
+	}
+	if r.secret {
+		ex.secrets = append(ex.secrets, r.value)
 		return
 	}
 	if r.name == "" {

@@ -52,6 +52,7 @@ type Source struct {
 	Provider string
 	Verifier verify.Provider
 	Allow    []netip.Prefix
+	Rate     *Rate       // nil: no limit
 	ID       *vm.Program // optional delivery id expression
 	Event    *vm.Program // optional event type expression
 	Rules    []*Rule     // the rules listening to this source, in load order
@@ -147,6 +148,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 		for k, v := range ex.values {
 			values[k] = v
 		}
+		set.Secrets = append(set.Secrets, ex.secrets...)
 		if root == nil {
 			continue
 		}
@@ -302,6 +304,7 @@ func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
 		},
 		"verify": func(k, v *yaml.Node) { verifyNode = v; s.Verifier, s.Provider = d.verify(v, &set.Secrets) },
 		"allow":  func(k, v *yaml.Node) { s.Allow = d.prefixes(v, "allow") },
+		"rate":   func(k, v *yaml.Node) { s.Rate = d.rate(v) },
 		"id": func(k, v *yaml.Node) {
 			s.ID = d.compileExpr(v, d.str(v, "id"), 0, false)
 			s.IDUsesBody = s.IDUsesBody || usesName(v.Value, "body")

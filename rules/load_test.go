@@ -44,7 +44,8 @@ func TestLoadGolden(t *testing.T) {
 				os.Mkdir(filepath.Join(dir, "site"), 0o755)); err != nil {
 				t.Fatal(err)
 			}
-			got := strings.ReplaceAll(describeLoad(dir), dir+string(filepath.Separator), "")
+			lookup := secretFiles(t, dir, input)
+			got := strings.ReplaceAll(describeLoadEnv(dir, lookup), dir+string(filepath.Separator), "")
 			got = strings.ReplaceAll(got, dir, "rules.d")
 			if *update {
 				if err := os.WriteFile(golden, []byte(input+"-- want --\n"+got), 0o644); err != nil {
@@ -59,9 +60,32 @@ func TestLoadGolden(t *testing.T) {
 	}
 }
 
-func describeLoad(dir string) string {
+// secretFiles writes, beside the rules file, files for ${file:...} and a
+// credentials directory for ${credential:...}, and returns the lookup that
+// names it in CREDENTIALS_DIRECTORY, unless the input says
+// "# no CREDENTIALS_DIRECTORY".
+func secretFiles(t *testing.T, dir, input string) func(string) (string, bool) {
+	creds := filepath.Join(dir, "creds")
+	if err := errors.Join(os.WriteFile(filepath.Join(dir, "token.txt"), []byte("file-s3cret\n"), 0o600),
+		os.WriteFile(filepath.Join(dir, "blank.txt"), []byte("\n"), 0o600),
+		os.Mkdir(creds, 0o700),
+		os.WriteFile(filepath.Join(creds, "github"), []byte("cred-s3cret"), 0o400),
+		os.WriteFile(filepath.Join(creds, "empty"), nil, 0o400)); err != nil {
+		t.Fatal(err)
+	}
+	return func(k string) (string, bool) {
+		if k == "CREDENTIALS_DIRECTORY" && !strings.Contains(input, "# no CREDENTIALS_DIRECTORY") {
+			return creds, true
+		}
+		return testLookup(k)
+	}
+}
+
+func describeLoad(dir string) string { return describeLoadEnv(dir, testLookup) }
+
+func describeLoadEnv(dir string, lookup func(string) (string, bool)) string {
 	var b strings.Builder
-	set, err := Load(dir, DefaultRuleDefaults, testLookup)
+	set, err := Load(dir, DefaultRuleDefaults, lookup)
 	if err != nil {
 		fmt.Fprintln(&b, err.Error())
 		return b.String()
@@ -77,6 +101,9 @@ func describeLoad(dir string) string {
 			rs = append(rs, r.Name)
 		}
 		fmt.Fprintf(&b, "source %s path=%s provider=%s allow=%v rules=%v\n", s.Name, s.Path, s.Provider, s.Allow, rs)
+		if s.Rate != nil {
+			fmt.Fprintf(&b, "source %s rate=%g/s burst=%d\n", s.Name, s.Rate.PerSecond, s.Rate.Burst)
+		}
 	}
 	for _, name := range sortedKeys(set.Rules) {
 		r := set.Rules[name]

@@ -111,6 +111,17 @@ func loadDocRules(dir, text string) error {
 	if err := os.WriteFile(filepath.Join(dir, "deploy.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		return err
 	}
+	// The secrets the README reads from files and systemd credentials.
+	creds := filepath.Join(dir, "creds")
+	for _, f := range []string{filepath.Join(creds, "github"), filepath.Join(dir, "secrets", "gitlab")} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(f, []byte("doc-secret\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	docEnv["CREDENTIALS_DIRECTORY"] = creds
 	_, err := Load(dir, DefaultRuleDefaults, docLookup)
 	return err
 }

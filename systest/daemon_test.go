@@ -51,6 +51,8 @@ type site struct {
 	env  []string
 	logs *logbuf.Buffer
 	cwd  string // the daemon's working directory ("": the test's)
+	// readyAddr is where /readyz answers ("": addr), as with ops.listen.
+	readyAddr string
 }
 
 func newSite(t *testing.T, rulesYAML, configYAML string) *site {
@@ -115,10 +117,14 @@ func (s *site) startCmd(cmd *exec.Cmd) *daemon {
 	go func() { d.done <- cmd.Wait() }()
 	s.t.Cleanup(func() { d.kill() })
 	deadline := time.Now().Add(20 * time.Second)
+	ready := s.addr
+	if s.readyAddr != "" {
+		ready = s.readyAddr
+	}
 	for {
 		// Bounded: a socket nobody accepts on (an inherited one the
 		// daemon failed to take) would hold the request forever.
-		resp, err := readyClient.Get("http://" + s.addr + "/readyz")
+		resp, err := readyClient.Get("http://" + ready + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
