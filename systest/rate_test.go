@@ -46,7 +46,7 @@ sources:
 		}
 	}
 	limited("real-3")
-	if got := s.metric(t, `hookd_requests_total\{outcome="rate_limited",source="github"\}`); got != "1" {
+	if got := s.metric(t, `hookd_requests_total{outcome="rate_limited",source="github"}`); got != "1" {
 		t.Errorf("rate_limited count %s, want 1", got)
 	}
 	if !regexp.MustCompile(`msg="webhook refused" source=github remote=127.0.0.1 outcome=rate_limited retry_after=\d+`).MatchString(s.logs.String()) {
