@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -15,7 +16,10 @@ func (s *Store) Rematch(eventID uint64, jobs []*Job, force bool) ([]*Job, error)
 	var done []*Job
 	err := s.update(func(tx *bolt.Tx) error {
 		done = done[:0]
-		ev, err := eventIn(tx, eventID)
+		ev, err := getEvent(tx, eventID)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("no event %d", eventID)
+		}
 		if err != nil {
 			return err
 		}
@@ -42,16 +46,6 @@ func (s *Store) Rematch(eventID uint64, jobs []*Job, force bool) ([]*Job, error)
 		return appending(tx, bEvents).Put(itob(ev.ID), appendEvent(nil, ev))
 	})
 	return done, err
-}
-
-// eventIn reads an event in a write transaction.
-func eventIn(tx *bolt.Tx, id uint64) (*Event, error) {
-	v := tx.Bucket(bEvents).Get(itob(id))
-	if v == nil {
-		return nil, fmt.Errorf("no event %d", id)
-	}
-	ev := new(Event)
-	return ev, decodeEvent(v, ev)
 }
 
 // openJob writes a new job and puts it in the open index.
