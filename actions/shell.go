@@ -1,9 +1,11 @@
 package actions
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -56,7 +58,8 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		cmd.Env = []string{}
 	}
 	out := &lockedTail{t: newTail(MaxOutput)}
-	cmd.Stdout = out
+	stdout := &capped{buf: new(bytes.Buffer), max: MaxOutput}
+	cmd.Stdout = io.MultiWriter(out, stdout)
 	cmd.Stderr = out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = s.WaitDelay
@@ -104,6 +107,9 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 
 	res := Result{Exit: -1, Output: out.bytes()}
+	if stdout.buf.Len() <= MaxOutput {
+		res.Answer = stdout.buf.Bytes()
+	}
 	if cmd.ProcessState != nil && cmd.ProcessState.Exited() {
 		res.Exit = cmd.ProcessState.ExitCode()
 	}

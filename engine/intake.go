@@ -161,13 +161,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
-		writeStatus(w, "duplicate", prev, nil)
+		e.answerDuplicate(w, src, prev)
 	}
 
 	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
 	env.EventID = ev.ID
 	var jobs []*store.Job
+	var pick answerPick
 	var condErrs []string // rule, error: logged unless the event is a duplicate
 	for _, rule := range src.Candidates(env, parse) {
 		if rule.UsesBody {
@@ -195,10 +196,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		jobs = append(jobs, j)
+		pick.add(rule, j)
 		ev.Rules = append(ev.Rules, rule.Name)
 		ev.Jobs = append(ev.Jobs, j.ID)
 	}
 	ev.Errors = evalErrs
+	pa := e.prepareAnswer(lv, src, &pick, env, parse, ev, received)
 	logCondErrs := func() {
 		for i := 0; i < len(condErrs); i += 2 {
 			log.Warn("rule not matched: its condition failed", slog.String("rule", condErrs[i]), slog.String("error", condErrs[i+1]))
@@ -206,7 +209,11 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(jobs) == 0 {
 		ev.Status = "ignored"
-		prev, err := e.store.Record(ev)
+		record := e.store.Record
+		if pa != nil { // an answer waits for the disk, as an accepted event's does
+			record = func(ev *store.Event) (uint64, error) { return e.store.Accept(ev, nil) }
+		}
+		prev, err := record(ev)
 		switch {
 		case errors.Is(err, store.ErrDuplicate):
 			duplicate(prev)
@@ -217,7 +224,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		logCondErrs()
 		log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 		e.met.request(src.Name, "ignored")
-		writeStatus(w, "ignored", ev.ID, nil)
+		e.respond(w, r, pa, "ignored", ev, log)
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
@@ -248,11 +255,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusServiceUnavailable, "cannot store the event, retry later")
 		return
 	}
+	pa.arm(&e.waits)
 	e.disp.submit(jobs)
 	logCondErrs()
 	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
-	writeStatus(w, "accepted", ev.ID, ev.Rules)
+	e.respond(w, r, pa, "accepted", ev, log)
 }
 
 // readBody reads a body of the announced length into a buffer of that
