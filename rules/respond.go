@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -140,17 +142,17 @@ func (d *decoder) checkWait(r *Respond, s *Source) {
 	if r == nil || r.Wait == 0 || s == nil {
 		return
 	}
-	if max := MaxWait(s.Provider); r.Wait > max {
-		d.errf(r.waitNode, "respond.wait %s is too long for source %q: provider %s waits %s for an answer; wait at most %s",
-			r.Wait, s.Name, providerLabel(s.Provider), max+respondMargin, max)
+	max := MaxWait(s.Provider)
+	if r.Wait <= max {
+		return
 	}
-}
-
-func providerLabel(p string) string {
-	if _, ok := senderDeadline[p]; ok {
-		return p
+	if _, ok := senderDeadline[s.Provider]; ok {
+		d.errf(r.waitNode, "respond.wait %s is too long for source %q: %s waits %s for an answer; wait at most %s",
+			r.Wait, s.Name, s.Provider, max+respondMargin, max)
+		return
 	}
-	return p + " (a sender hookd knows no deadline for: hookd's own limit)"
+	d.errf(r.waitNode, "respond.wait %s is too long for source %q: hookd answers within %s a sender (provider %s) that documents no deadline; wait at most %s",
+		r.Wait, s.Name, defaultDeadline, s.Provider, max)
 }
 
 // Answer is a rendered answer.
@@ -197,23 +199,68 @@ func (r *Respond) Render(env *Env) (*Answer, error) {
 }
 
 // checkResponders warns, per source, about rules whose respond never
-// answers because an earlier rule (in load order) with a respond of its
-// own answers whenever both match.
+// answers an event an earlier rule (in load order) with a respond of its
+// own also matches. Rules whose `when` test one value for a different
+// constant (body.command == "/deploy", body.command == "/status") never
+// match together and are not warned about.
 func checkResponders(set *Set, diags *[]Diag) {
+	eqs := map[*Rule]map[string]string{}
 	for _, name := range sortedKeys(set.Sources) {
 		s := set.Sources[name]
-		var first *Rule
+		var earlier []*Rule
 		for _, r := range s.Rules {
 			if r.Respond == nil {
 				continue
 			}
-			if first == nil {
-				first = r
-				continue
+			if eqs[r] == nil {
+				eqs[r] = equalities(r.WhenSrc)
 			}
-			*diags = append(*diags, Diag{File: r.Respond.File, Line: r.Respond.Line, Col: r.Respond.Col, Warning: true,
-				Msg: fmt.Sprintf("rule %q: its respond never answers an event of source %q that rule %q (%s:%d) also matches: the first matching rule in load order answers",
-					r.Name, s.Name, first.Name, first.File, first.Line)})
+			for _, e := range earlier {
+				if !disjoint(eqs[e], eqs[r]) {
+					*diags = append(*diags, Diag{File: r.Respond.File, Line: r.Respond.Line, Col: r.Respond.Col, Warning: true,
+						Msg: fmt.Sprintf("rule %q: its respond never answers an event of source %q that rule %q (%s:%d) also matches: the first matching rule in load order answers",
+							r.Name, s.Name, e.Name, e.File, e.Line)})
+					break
+				}
+			}
+			earlier = append(earlier, r)
 		}
 	}
+}
+
+// equalities returns the `PATH == "const"` operands of a `when`'s chain
+// of &&, by PATH: all must hold for the rule to match.
+func equalities(src string) map[string]string {
+	out := map[string]string{}
+	if src == "" {
+		return out
+	}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return out
+	}
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+			walk(b.Left)
+			walk(b.Right)
+			return
+		}
+		if p, v, ok := equality(n); ok && isPath(p) {
+			out[p.String()] = v
+		}
+	}
+	walk(tree.Node)
+	return out
+}
+
+// disjoint reports whether two rules' equalities require different values
+// of one path.
+func disjoint(a, b map[string]string) bool {
+	for p, v := range a {
+		if w, ok := b[p]; ok && w != v {
+			return true
+		}
+	}
+	return false
 }
