@@ -65,6 +65,8 @@ func TestGolden(t *testing.T) {
 		{"check-flag-after-path", []string{"check", "more", "-config", "tls/hookd.yaml"}, "", nil},
 		{"check-rules-and-paths", []string{"check", "-rules", "rules", "more"}, "", nil},
 		{"check-empty", []string{"check", "-rules", "empty"}, "", nil},
+		{"check-respond", []string{"check", "-rules", "respond"}, "", nil},
+		{"check-respond-errors", []string{"check", "-rules", "badrespond"}, "", nil},
 		{"check-help", []string{"check", "-h"}, "", nil},
 		{"test-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-1", "-header", "Content-Type: application/json", "-body", "push-main.json"}, "", nil},
 		{"test-no-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-2", "-body", "push-dev.json"}, "", nil},
