@@ -78,7 +78,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Prefix, "prefix", "", "hmac: text before the signature, e.g. sha256=")
 	fs.StringVar(&c.TimestampHeader, "timestamp-header", "", "hmac: the header `name` that carries the unix time")
 	fs.StringVar(&c.Template, "template", "", "hmac: the signed content, from {timestamp} and {body}")
-	fs.BoolVar(&form, "form", false, "gitea: headers for a form (or GET) delivery of the payload")
+	fs.BoolVar(&form, "form", false, "gitea: headers for a form (or GET) delivery of the payload; slack: for a form body (slash commands)")
 	fs.StringVar(&c.Username, "username", "", "basic: the user name")
 	fs.StringVar(&c.Password, "password", "", "basic: the password")
 
@@ -140,7 +140,8 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if form {
-		if p, _ := verify.New(c); p == nil || !verify.WrapsPayload(p) {
+		// Slack signs the raw body, a form for slash commands.
+		if p, _ := verify.New(c); p == nil || !verify.WrapsPayload(p) && c.Provider != "slack" {
 			return usageErr("-form does not apply to provider %s: it signs the request body", c.Provider)
 		}
 		h.Set("Content-Type", "application/x-www-form-urlencoded")

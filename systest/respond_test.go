@@ -1,0 +1,112 @@
+package systest
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const slackSecret = "systest-slack-signing-secret"
+
+// slashCommand signs a Slack slash command with `hookd sign -form`, as a
+// user trying the example would.
+func (s *site) slashCommand(t *testing.T, command, text, trigger string) (http.Header, []byte) {
+	t.Helper()
+	body := []byte(url.Values{"command": {command}, "text": {text}, "user_name": {"ada"}, "trigger_id": {trigger},
+		"response_url": {"https://hooks.slack.com/commands/T0/1/x"}}.Encode())
+	f := filepath.Join(s.dir, trigger+".form")
+	writeFile(t, f, string(body))
+	code, stdout, stderr := run(t, nil, "sign", "-provider", "slack", "-secret", slackSecret, "-body", f, "-form")
+	if code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, stderr)
+	}
+	h := http.Header{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		name, val, _ := strings.Cut(line, ": ")
+		h.Set(name, val)
+	}
+	return h, body
+}
+
+func (s *site) rawPost(t *testing.T, path string, h http.Header, body []byte) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+s.addr+path, strings.NewReader(string(body)))
+	req.Header = h
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, resp.Header, b.String()
+}
+
+// TestRespondSlashCommandExample serves examples/slack-slash-command.yaml:
+// the ephemeral reply comes once the command is durable (a SIGKILL right
+// after it loses nothing, and the deploy runs after the restart if it had
+// not), a redelivery gets the same reply, /uptime answers with the
+// program's output, and an unknown command gets the source's answer, also
+// once durable.
+func TestRespondSlashCommandExample(t *testing.T) {
+	example, err := os.ReadFile("../examples/slack-slash-command.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSite(t, string(example), "")
+	script, err := os.ReadFile("../examples/deploy.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, "rules", "deploy.sh"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.env = append(s.env, "SLACK_SIGNING_SECRET="+slackSecret)
+	d := s.start()
+
+	h, body := s.slashCommand(t, "/deploy", "prod", "t1")
+	code, hdr, got := s.rawPost(t, "/hooks/slack-commands", h, body)
+	want := `{"response_type":"ephemeral","text":"Deploying prod..."}`
+	if code != 200 || got != want || hdr.Get("Content-Type") != "application/json" {
+		t.Fatalf("reply %d %q %q, want %s", code, hdr.Get("Content-Type"), got, want)
+	}
+	// An unknown command: recorded durably before its answer too.
+	h3, body3 := s.slashCommand(t, "/nope", "", "t3")
+	if code, _, got := s.rawPost(t, "/hooks/slack-commands", h3, body3); code != 200 || got != `{"response_type":"ephemeral","text":"Unknown command /nope"}` {
+		t.Fatalf("unknown command reply %d %q", code, got)
+	}
+	d.kill()
+	s.start()
+	if out, _, code := s.cli(t, "", "show", "2"); code != 0 || !strings.Contains(out, "ignored") {
+		t.Fatalf("the answered unknown command was lost: %d %s", code, out)
+	}
+	eventually(t, "the deploy to run", 10*time.Second, func() bool {
+		out, _, _ := s.cli(t, "", "show", "1")
+		return strings.Contains(out, "deploying prod at HEAD (pushed by ada")
+	})
+	out, _, _ := s.cli(t, "", "show", "1")
+	if !strings.Contains(out, "answered  200 application/json, 56 bytes") {
+		t.Fatalf("show does not say what was answered:\n%s", out)
+	}
+	if code, _, got := s.rawPost(t, "/hooks/slack-commands", h, body); code != 200 || got != want {
+		t.Fatalf("redelivery reply %d %q", code, got)
+	}
+
+	h, body = s.slashCommand(t, "/uptime", "", "t2")
+	code, hdr, got = s.rawPost(t, "/hooks/slack-commands", h, body)
+	if code != 200 || !strings.Contains(got, "load average") || hdr.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Fatalf("uptime reply %d %q %q", code, hdr.Get("Content-Type"), got)
+	}
+
+}
