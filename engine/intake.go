@@ -209,14 +209,13 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(jobs) == 0 {
 		ev.Status = "ignored"
-		record := e.store.Record
-		if pa != nil { // an answer waits for the disk, as an accepted event's does
-			record = func(ev *store.Event) (uint64, error) { return e.store.Accept(ev, nil) }
-		}
-		prev, err := record(ev)
+		prev, err := e.recordIgnored(ev, pa)
 		switch {
 		case errors.Is(err, store.ErrDuplicate):
 			duplicate(prev)
+			return
+		case err != nil && pa != nil: // its answer would say it is recorded
+			e.storeFailed(w, src.Name, log, err)
 			return
 		case err != nil:
 			log.Error("recording ignored event failed", slog.Any("error", err))
@@ -249,10 +248,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		e.disp.unadmit(len(jobs))
-		log.Error("webhook not stored", slog.String("outcome", "store_error"), slog.Any("error", err))
-		e.met.request(src.Name, "store_error")
-		w.Header().Set("Retry-After", "10")
-		errorJSON(w, http.StatusServiceUnavailable, "cannot store the event, retry later")
+		e.storeFailed(w, src.Name, log, err)
 		return
 	}
 	pa.arm(&e.waits)

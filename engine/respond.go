@@ -70,6 +70,24 @@ func (e *Engine) prepareAnswer(lv *live, src *rules.Source, p *answerPick, env *
 	return pa
 }
 
+// recordIgnored records an event no rule matched: in the background, or
+// durably when a respond block answers it, since an answer is sent only
+// for what is on disk.
+func (e *Engine) recordIgnored(ev *store.Event, pa *pendingAnswer) (uint64, error) {
+	if pa != nil {
+		return e.store.Accept(ev, nil)
+	}
+	return e.store.Record(ev)
+}
+
+// storeFailed answers 503 for an event the store could not write.
+func (e *Engine) storeFailed(w http.ResponseWriter, source string, log reqLog, err error) {
+	log.Error("webhook not stored", slog.String("outcome", "store_error"), slog.Any("error", err))
+	e.met.request(source, "store_error")
+	w.Header().Set("Retry-After", "10")
+	errorJSON(w, http.StatusServiceUnavailable, "cannot store the event, retry later")
+}
+
 // arm registers the wait for the first action's output, before the job is
 // submitted.
 func (pa *pendingAnswer) arm(w *answerWaits) {
