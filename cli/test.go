@@ -30,9 +30,9 @@ type testReport struct {
 	Event  string `json:"event"`
 	ID     string `json:"id"`
 	// BodyError says why body is nil: the body could not be read.
-	BodyError string       `json:"body_error,omitempty"`
-	Errors    []string     `json:"errors,omitempty"`
-	Rules     []ruleReport `json:"rules"`
+	BodyError string        `json:"body_error,omitempty"`
+	Errors    []string      `json:"errors,omitempty"`
+	Rules     []ruleReport  `json:"rules"`
 	Answer    *answerReport `json:"answer,omitempty"`
 }
 
