@@ -228,3 +228,32 @@ func TestRespondRenderErrorAnswersStatus(t *testing.T) {
 		t.Fatalf("event %+v", ev)
 	}
 }
+
+// An http first action answers with its answer's body; a failed one (a
+// 500) leaves the fallback.
+func TestRespondWaitHTTPAnswerBody(t *testing.T) {
+	rec := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(mustRead(r), "down") {
+			w.WriteHeader(500)
+			_, _ = w.Write([]byte(`{"text":"internal detail"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"text":"service up"}`))
+	})
+	te := startEngine(t, "", slackRules(`
+  - name: ask
+    source: slack
+    respond: {wait: 2s, body: "asking"}
+    actions:
+      - http: {url: "`+rec.URL+`/status", json: {q: "{{ body.text }}"}}
+`), nil)
+	h, body := slashCommand(t, "up", "t1")
+	if a := te.send("POST", "/hooks/slack", h, body); a.raw != `{"text":"service up"}` || a.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("answer %q %q", a.header.Get("Content-Type"), a.raw)
+	}
+	h, body = slashCommand(t, "down", "t2")
+	if a := te.send("POST", "/hooks/slack", h, body); a.raw != "asking" {
+		t.Fatalf("failed answer %q", a.raw)
+	}
+	te.waitJobs(2)
+}

@@ -52,8 +52,8 @@ func (d *dispatcher) run(j *store.Job) {
 	defer cleanup()
 	vars := hookdVars(ev.ID, env, rule, n, bodyFile)
 	ua := UserAgent(e.opts.Version)
-	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua}
 	first := e.waits.firstOutput(j, n, lv)
+	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua, KeepStdout: first != nil}
 	steps, retryAfter, runErr := lv.runActions(d.runCtx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
 
 	att := &j.Attempts[len(j.Attempts)-1]
