@@ -56,7 +56,9 @@ func (e *Engine) prepareAnswer(lv *live, src *rules.Source, p *answerPick, env *
 	parse()
 	a, err := r.Render(env)
 	if err != nil {
-		ev.Errors = append(ev.Errors, lv.redact.Replace(err.Error()))
+		msg := lv.redact.Replace(err.Error())
+		ev.Errors = append(ev.Errors, msg)
+		e.log.Warn("respond failed: the status JSON answers", "source", src.Name, "event_id", ev.ID, "error", msg)
 		return nil
 	}
 	for k, v := range a.Header {

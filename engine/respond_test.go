@@ -257,3 +257,20 @@ func TestRespondWaitHTTPAnswerBody(t *testing.T) {
 	}
 	te.waitJobs(2)
 }
+
+// A secret of the configuration never reaches the sender in a rendered
+// answer, header or body.
+func TestRespondRedactsSecrets(t *testing.T) {
+	te := startEngine(t, "", slackRules(`
+  - name: echo
+    source: slack
+    respond: {headers: {X-Echo: "{{ body.text }}"}, body: "you said {{ body.text }}"}
+    actions: [{shell: {command: ["true"]}}]
+`), nil)
+	h, body := slashCommand(t, "key "+secret, "t1")
+	a := te.send("POST", "/hooks/slack", h, body)
+	if a.raw != "you said key [redacted]" || a.header.Get("X-Echo") != "key [redacted]" {
+		t.Fatalf("answer %q, X-Echo %q", a.raw, a.header.Get("X-Echo"))
+	}
+	te.waitJobs(1)
+}
