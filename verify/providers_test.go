@@ -162,13 +162,13 @@ func TestSlackChallenge(t *testing.T) {
 			_ = json.Unmarshal(r.Body, &r.JSON)
 		}
 		resp, ok := p.Challenge(r)
-		if !ok || string(resp) != `{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}` {
-			t.Fatalf("Challenge (JSON parsed %v) = %s, %v", parsed, resp, ok)
+		if !ok || string(resp.Body) != `{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}` || resp.ContentType != "application/json" {
+			t.Fatalf("Challenge (JSON parsed %v) = %+v, %v", parsed, resp, ok)
 		}
 	}
 	for _, body := range []string{testBody, `{"type":"event_callback"}`, "token=x&type=url_verification", "", "[1]"} {
 		if resp, ok := p.Challenge(&Request{Body: []byte(body)}); ok {
-			t.Fatalf("Challenge(%q) = %s, true", body, resp)
+			t.Fatalf("Challenge(%q) = %+v, true", body, resp)
 		}
 	}
 }
