@@ -121,17 +121,16 @@ var interactionTypes = map[int64]string{1: "PING", 2: "APPLICATION_COMMAND", 3: 
 // Event is an interaction's type by name (APPLICATION_COMMAND), or a
 // Webhook Event's event.type (APPLICATION_AUTHORIZED).
 func (d *discord) Event(r *Request) string {
-	t, _ := intField(r.JSON, "type")
-	if interaction(r.JSON) {
+	t, ok := intField(r.JSON, "type")
+	switch {
+	case !ok:
+		return ""
+	case interaction(r.JSON):
 		return interactionTypes[t]
-	}
-	if e := field(r.JSON, "event", "type"); e != "" {
-		return e
-	}
-	if hasField(r.JSON, "type") && t == 0 {
+	case t == 0:
 		return "PING"
 	}
-	return ""
+	return field(r.JSON, "event", "type")
 }
 
 func (d *discord) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
