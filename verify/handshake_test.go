@@ -84,7 +84,7 @@ func TestZoom(t *testing.T) {
 	})
 	const want = `{"encryptedToken":"70c1f2e2e6ca2d39297490d1f9142c7d701415ea8e6151f6562a08fa657a40ff","plainToken":"qgg8vlvZRS6UYooatFL8Aw"}`
 	// While secrets rotate, the answer is under the secret Zoom signed with.
-	for _, secrets := range [][]string{{"secretValueTest"}, {"older", "secretValueTest"}} {
+	for _, secrets := range [][]string{{"secretValueTest"}, {"older", "secretValueTest"}, {"secretValueTest", "newer"}} {
 		p := mustNew(t, Config{Provider: "zoom", Secrets: secrets})
 		r := &Request{Header: http.Header{}, Body: []byte(body), Now: time.Unix(now, 0)}
 		for k, v := range h {
