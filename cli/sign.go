@@ -39,9 +39,16 @@ GitLab's signing token is signed when -secret starts with whsec_.
 
 Schemes with a public key sign with the private key: -private-key takes
 discord's as 64 hex digits (the 32-byte seed), standard's v1a as whsk_ and
-the base64 of the seed; the source's public_key must be its pair. Graph
-sends its secret in the body (each notification's clientState): sign checks
-the body and prints its Content-Type.
+the base64 of the seed; the source's public_key must be its pair. A pair
+for tests, with openssl:
+
+    openssl genpkey -algorithm ed25519 -out key.pem
+    openssl pkey -in key.pem -outform DER | tail -c 32 | xxd -p -c 32           # seed
+    openssl pkey -in key.pem -pubout -outform DER | tail -c 32 | xxd -p -c 32   # public key
+
+(base64 in place of xxd -p -c 32 for whsk_/whpk_). Graph sends its secret in
+the body (each notification's clientState): sign checks the body and prints
+its Content-Type.
 
 Options for the generic providers (hmac, token, basic) are named as in the
 rules file: -header, -query, -algorithm, -encoding, -prefix,
