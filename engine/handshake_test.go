@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -185,5 +188,17 @@ func TestHandshakeSendersEvents(t *testing.T) {
 		if !strings.Contains(lines, want) {
 			t.Errorf("no run %q in:\n%s", want, lines)
 		}
+	}
+	// Graph's secret came in the body: it is neither stored nor logged.
+	te.stop()
+	db, err := os.ReadFile(filepath.Join(te.dir, "data", "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(db, []byte("graph-client-state")) || strings.Contains(te.logs.String(), "graph-client-state") {
+		t.Error("graph's clientState was stored or logged")
+	}
+	if !bytes.Contains(db, []byte(`"clientState":"[redacted]"`)) {
+		t.Error("the notification was not stored with its clientState redacted")
 	}
 }

@@ -120,7 +120,8 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	if e.overRate(w, lv, src, log) {
 		return
 	}
-	raw = unwrapPayload(src.Verifier, vr)
+	unwrapPayload(src.Verifier, vr)
+	raw = redactBody(src.Verifier, vr)
 	if int64(len(raw)) > lv.cfg.MaxBody { // a GET's payload came in the URL
 		e.refused(r, src, "too_large", vr, slog.Int("bytes", len(raw)))
 		e.met.request(src.Name, "too_large")

@@ -225,6 +225,12 @@ func TestGraph(t *testing.T) {
 			t.Errorf("answer %q %s", a.Body, a.ContentType)
 		}
 	}
+	// The secret is not recorded: each clientState, and nothing else, redacted.
+	in := `{"value":[{"clientState":"secretClientValue","resource":"xsecretClientValuex"},{"clientState": "secretClientValue"}]}`
+	want := `{"value":[{"clientState":"[redacted]","resource":"xsecretClientValuex"},{"clientState": "[redacted]"}]}`
+	if got := p.(BodyRedactor).RedactBody([]byte(in)); string(got) != want {
+		t.Errorf("RedactBody = %s", got)
+	}
 	if _, greeted, _ := p.(Greeter).Greet(&Request{Method: "POST", Query: url.Values{"other": {"1"}}}); greeted {
 		t.Error("a notification was taken for a validation")
 	}

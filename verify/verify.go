@@ -149,6 +149,13 @@ type Sensitive interface {
 	SensitiveQuery() []string
 }
 
+// BodyRedactor is implemented by providers whose sender puts the secret
+// itself in the body (Graph's clientState): RedactBody returns the verified
+// body with it replaced, which is what is recorded and what rules see.
+type BodyRedactor interface {
+	RedactBody(body []byte) []byte
+}
+
 // Config holds every option a verify block may set. Each provider declares
 // which of them it accepts; the loader rejects the others.
 type Config struct {
