@@ -55,6 +55,7 @@ func TestDiscordConfig(t *testing.T) {
 	}{
 		{Config{}, "public_key"},
 		{Config{PublicKeys: []string{"xyz"}}, "public_key"},
+		{Config{PublicKeys: []string{""}}, "public_key"},
 		{Config{PublicKeys: []string{discordPub[:62]}}, "public_key"},
 		{Config{PublicKeys: []string{discordPub}, PrivateKey: "abcd"}, "private_key"},
 		{Config{PublicKeys: []string{discordPub}, Tolerance: -time.Second}, "tolerance"},
