@@ -2,6 +2,7 @@ package verify
 
 import (
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -147,6 +148,10 @@ func TestStandardV1a(t *testing.T) {
 		{"empty", with(h, "webhook-signature", ""), body, now, false},
 	}
 	runVectors(t, Config{Provider: "standard", PublicKeys: []string{pub}}, vs)
+	// Rotation: either listed key.
+	other, _ := hex.DecodeString(otherPub)
+	runVectors(t, Config{Provider: "standard", PublicKeys: []string{"whpk_" + base64.StdEncoding.EncodeToString(other), pub}}, []vector{{"second key", h, body, now, true}})
+	runVectors(t, Config{Provider: "standard", PublicKeys: []string{"whpk_" + base64.StdEncoding.EncodeToString(other)}}, []vector{{"another key", h, body, now, false}})
 	// Beside a secret: either scheme verifies.
 	runVectors(t, Config{Provider: "standard", Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, PublicKeys: []string{pub}}, []vector{
 		{"v1a with a secret set too", h, body, now, true},
