@@ -149,6 +149,9 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		var fe *verify.FieldError
 		if errors.As(err, &fe) {
+			if fe.Field == "public_key" { // sign has no public key: it takes the private one
+				return usageErr("-private-key: provider %s signs with a private key, the pair of the source's public_key", c.Provider)
+			}
 			return usageErr("-%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Msg)
 		}
 		fmt.Fprintf(stderr, "hookd sign: %v\n", err)

@@ -223,7 +223,7 @@ func TestSignKeysAndBodies(t *testing.T) {
 		{[]string{"-provider", "standard", "-private-key", whsk}, `{"type":"a.b"}`, 0, "", verify.Config{Provider: "standard", PublicKeys: []string{whpk}}},
 		{[]string{"-provider", "graph", "-secret", "state-1"}, graphBody, 0, "", verify.Config{Provider: "graph", Secrets: []string{"state-1"}}},
 		{[]string{"-provider", "graph", "-secret", "state-2"}, graphBody, 2, "-secret: graph sends its secret in the body", verify.Config{}},
-		{[]string{"-provider", "discord"}, "{}", 2, "-public-key: provider discord needs the application's public_key", verify.Config{}},
+		{[]string{"-provider", "discord"}, "{}", 2, "-private-key: provider discord signs with a private key", verify.Config{}},
 		{[]string{"-provider", "discord", "-private-key", "abcd"}, "{}", 2, "-private-key: an Ed25519 private key is 64 hex digits", verify.Config{}},
 		{[]string{"-provider", "standard", "-private-key", testSeed}, "{}", 2, "-private-key: an Ed25519 private key is whsk_", verify.Config{}},
 		{[]string{"-provider", "github", "-secret", "s", "-private-key", testSeed}, "{}", 2, "-private-key does not apply to provider github", verify.Config{}},

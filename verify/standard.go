@@ -43,7 +43,7 @@ func init() {
 			var secrets [][]byte
 			switch {
 			case len(c.Secrets) == 0 && len(pub) == 0:
-				return nil, &FieldError{Field: "secret", Msg: "provider standard needs a secret (whsec_...) or a public_key (whpk_...)"}
+				return nil, &FieldError{Field: "secret", Msg: "provider standard needs a secret (whsec_...) or a public_key (whpk_...; hookd sign takes its private key, whsk_...)"}
 			case len(c.Secrets) > 0:
 				if secrets, err = requireSecrets(c); err != nil {
 					return nil, err
