@@ -202,3 +202,31 @@ func TestHandshakeSendersEvents(t *testing.T) {
 		t.Error("the notification was not stored with its clientState redacted")
 	}
 }
+
+// Discord retries a Webhook Event it got no 204 for; with retry_failed, a
+// failed event's redelivery runs again and is answered 204 too.
+func TestDiscordRedeliveryAnswered204(t *testing.T) {
+	te := startEngine(t, "", `
+sources:
+  discord:
+    verify: {provider: discord, public_key: `+discordPub+`}
+    redelivery: retry_failed
+rules:
+  - name: fails
+    source: discord
+    actions: [{shell: {script: 'echo run >> "$DIR/ran"; false'}}]
+`, nil)
+	body := `{"version":1,"application_id":"1234567890","type":1,"event":{"type":"ENTITLEMENT_CREATE","timestamp":"2024-10-18T14:42:53.064834","data":{}}}`
+	h := signedAs(t, verify.Config{Provider: "discord", PrivateKey: discordSeed}, body, nil)
+	if a := te.send("POST", "/hooks/discord", h, []byte(body)); a.code != 204 {
+		t.Fatalf("first delivery: %d %s", a.code, a.raw)
+	}
+	te.waitJobs(1)
+	if a := te.send("POST", "/hooks/discord", h, []byte(body)); a.code != 204 || a.raw != "" {
+		t.Fatalf("redelivery: %d %q, want 204 and no body", a.code, a.raw)
+	}
+	te.waitJobs(2)
+	if ran := readLines(t, filepath.Join(te.dir, "ran")); len(ran) != 2 {
+		t.Fatalf("runs %q, want 2", ran)
+	}
+}

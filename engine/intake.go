@@ -163,7 +163,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	// arriving at once; one that matches nothing, by Record, before it is
 	// queued.
 	duplicate := func(prev uint64) {
-		if src.RetryFailed && e.redeliver(w, lv, src.Name, prev, log) {
+		if src.RetryFailed && e.redeliver(w, lv, src.Name, prev, log, ack) {
 			return
 		}
 		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
