@@ -12,6 +12,7 @@ import (
 	"hookd/actions"
 	"hookd/rules"
 	"hookd/store"
+	"hookd/verify"
 )
 
 // answerPick follows matching: the first matched rule with a respond (in
@@ -99,17 +100,18 @@ func (pa *pendingAnswer) arm(w *answerWaits) {
 }
 
 // respond answers a recorded event: with its respond block's answer when it
-// has one, else the status JSON.
-func (e *Engine) respond(w http.ResponseWriter, r *http.Request, pa *pendingAnswer, status string, ev *store.Event, log reqLog) {
+// has one, else with the provider's fixed answer (ack, may be nil), else
+// with the status JSON.
+func (e *Engine) respond(w http.ResponseWriter, r *http.Request, pa *pendingAnswer, ack *verify.Answer, status string, ev *store.Event, log reqLog) {
 	if pa == nil {
-		writeStatus(w, status, ev.ID, ev.Rules)
+		writeStatusOr(w, ack, status, ev.ID, ev.Rules)
 		return
 	}
 	a := pa.answer
 	if pa.out != nil {
 		a = e.awaitOutput(r, pa, ev.ID, log)
 	}
-	writeAnswer(w, a)
+	writeRespond(w, a)
 }
 
 // awaitOutput waits until the deadline for the first action's output and
@@ -159,8 +161,8 @@ func sniffType(b []byte) string {
 	return "text/plain; charset=utf-8"
 }
 
-// writeAnswer sends a respond block's answer.
-func writeAnswer(w http.ResponseWriter, a *store.Answer) {
+// writeRespond sends a respond block's answer.
+func writeRespond(w http.ResponseWriter, a *store.Answer) {
 	h := w.Header()
 	for k, v := range a.Headers {
 		h[k] = []string{v}
@@ -175,15 +177,16 @@ func writeAnswer(w http.ResponseWriter, a *store.Answer) {
 }
 
 // answerDuplicate answers a duplicate of an event what the event was
-// answered, when a respond block answered it; else the status JSON.
-func (e *Engine) answerDuplicate(w http.ResponseWriter, src *rules.Source, prev uint64) {
+// answered, when a respond block answered it; else the provider's fixed
+// answer (ack, may be nil), else the status JSON.
+func (e *Engine) answerDuplicate(w http.ResponseWriter, src *rules.Source, prev uint64, ack *verify.Answer) {
 	if src.Answers {
 		if ev, err := e.store.Event(prev); err == nil && ev.Answer != nil {
-			writeAnswer(w, ev.Answer)
+			writeRespond(w, ev.Answer)
 			return
 		}
 	}
-	writeStatus(w, "duplicate", prev, nil)
+	writeStatusOr(w, ack, "duplicate", prev, nil)
 }
 
 // answerWaits holds the requests waiting for a job's first action's

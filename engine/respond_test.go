@@ -274,3 +274,37 @@ func TestRespondRedactsSecrets(t *testing.T) {
 	}
 	te.waitJobs(1)
 }
+
+// Precedence: a rule's respond, then the source's, then the provider's own
+// answer (Discord's 204 for a Webhook Event), then the status JSON.
+func TestRespondBeforeProviderAnswer(t *testing.T) {
+	te := startEngine(t, "", `
+sources:
+  discord:
+    verify: {provider: discord, public_key: `+discordPub+`}
+rules:
+  - name: command
+    source: discord
+    when: event == "APPLICATION_COMMAND"
+    respond: {json: {type: 4, data: {content: "Deploying {{ body.data.name }}", flags: 64}}}
+    actions: [{shell: {command: ["true"]}}]
+  - name: events
+    source: discord
+    when: event == "ENTITLEMENT_CREATE"
+    actions: [{shell: {command: ["true"]}}]
+`, nil)
+	c := verify.Config{Provider: "discord", PrivateKey: discordSeed}
+	command := `{"id":"1301239862939893822","token":"aW50ZXJhY3Rpb24","type":2,"data":{"name":"site"},"version":1}`
+	h := signedAs(t, c, command, nil)
+	want := `{"type":4,"data":{"content":"Deploying site","flags":64}}`
+	for i := 0; i < 2; i++ { // the original, then a duplicate
+		if a := te.send("POST", "/hooks/discord", h, []byte(command)); a.code != 200 || a.raw != want {
+			t.Fatalf("interaction %d: %d %q", i+1, a.code, a.raw)
+		}
+	}
+	event := `{"version":1,"application_id":"1234567890","type":1,"event":{"type":"ENTITLEMENT_CREATE","timestamp":"2024-10-18T14:42:53.064834","data":{}}}`
+	if a := te.send("POST", "/hooks/discord", signedAs(t, c, event, nil), []byte(event)); a.code != 204 || a.raw != "" {
+		t.Fatalf("webhook event: %d %q", a.code, a.raw)
+	}
+	te.waitJobs(2)
+}

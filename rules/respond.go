@@ -41,8 +41,11 @@ const AnswerMax = 64 << 10
 // Slack: slash commands must be answered within 3000 ms
 // (api.slack.com/interactivity/slash-commands); GitHub: 10 s
 // (docs.github.com, "Handling failed webhook deliveries"); Shopify: 5 s
-// (shopify.dev, "HTTPS webhook delivery").
+// (shopify.dev, "HTTPS webhook delivery"); Discord: an interaction's
+// initial response within 3 s (discord.com/developers/docs/interactions/
+// receiving-and-responding).
 var senderDeadline = map[string]time.Duration{
+	"discord": 3 * time.Second,
 	"slack":   3 * time.Second,
 	"github":  10 * time.Second,
 	"shopify": 5 * time.Second,
