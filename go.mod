@@ -9,7 +9,7 @@ require (
 	github.com/prometheus/common v0.74.0
 	go.etcd.io/bbolt v1.5.0
 	go.yaml.in/yaml/v3 v3.0.6
-	golang.org/x/sys v0.49.0
+	golang.org/x/sys v0.50.0
 )
 
 require (
@@ -23,5 +23,7 @@ require (
 
 require (
 	github.com/fsnotify/fsnotify v1.10.1
+	golang.org/x/crypto v0.59.0
+	golang.org/x/term v0.48.0
 	golang.org/x/time v0.16.0
 )

@@ -146,7 +146,7 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 				if err != nil {
 					d = map[string]any{"kind": a.Kind, "error": err.Error()}
 				}
-				rr.Actions = append(rr.Actions, redactValue(d, runner.Redact).(map[string]any))
+				rr.Actions = append(rr.Actions, engine.RedactValue(d, runner.Redact).(map[string]any))
 			}
 			if *run {
 				rr.Ran = runRule(ctx, runner, r, env, raw)
@@ -184,39 +184,6 @@ func runRule(ctx context.Context, runner *engine.Runner, r *rules.Rule, env *rul
 			Status: st.Status, Output: st.Output, Error: st.Error})
 	}
 	return out
-}
-
-// redactValue hides secrets in every string of an action's description.
-func redactValue(v any, redact func(string) string) any {
-	switch x := v.(type) {
-	case string:
-		return redact(x)
-	case []string:
-		out := make([]string, len(x))
-		for i, s := range x {
-			out[i] = redact(s)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = redactValue(e, redact)
-		}
-		return out
-	case map[string]string:
-		out := make(map[string]string, len(x))
-		for k, s := range x {
-			out[k] = redact(s)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = redactValue(e, redact)
-		}
-		return out
-	}
-	return v
 }
 
 func printTestReport(w io.Writer, rep *testReport) {

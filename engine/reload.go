@@ -58,6 +58,8 @@ func (e *Engine) Reload() (err error) {
 
 func (e *Engine) reloadFailed(err error) {
 	e.markReload(false)
+	msgs := reloadErrText(err)
+	e.reloadErrs.Store(&msgs)
 	e.met.loaded(nil, err)
 	var errs rules.Errors
 	if errors.As(err, &errs) {
@@ -70,6 +72,9 @@ func (e *Engine) reloadFailed(err error) {
 }
 
 func (e *Engine) markReload(ok bool) {
+	if ok {
+		e.reloadErrs.Store(nil)
+	}
 	e.reloadOK.Store(ok)
 	e.reloadAt.Store(time.Now().UnixNano())
 }
