@@ -50,7 +50,7 @@ type Options struct {
 	// systemd notify protocol wants RELOADING=1 ... READY=1 around both.
 	BeforeReload func() (after func(error))
 	// UI, when set, builds the dashboard, served on Config.UI.Listen.
-	UI func(*Engine) http.Handler
+	UI func(*Engine) (http.Handler, error)
 }
 
 // live is what requests and jobs read: swapped whole on reload.

@@ -40,7 +40,11 @@ func (e *Engine) startUI() error {
 		}
 		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get})
 	}
-	h := e.opts.UI(e)
+	h, err := e.opts.UI(e)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("dashboard: %w", err)
+	}
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = newBasicAuth(e.cfg.UI.Users).wrap(h)
 	// No WriteTimeout: the live stream of events stays open.

@@ -31,14 +31,14 @@ func uiEngine(t *testing.T, mod func(*rules.Config)) (*Engine, *logbuf.Buffer, e
 		mod(&cfg)
 	}
 	logs := &logbuf.Buffer{}
-	ui := func(*Engine) http.Handler {
+	ui := func(*Engine) (http.Handler, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPost {
 				io.WriteString(w, "done")
 				return
 			}
 			io.WriteString(w, "page")
-		})
+		}), nil
 	}
 	e, err := New(Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(logs, nil)), UI: ui, NoWatch: true})
 	if err != nil {
