@@ -71,6 +71,9 @@ func newBrowser(t *testing.T, exe, user, pass string) *browser {
 	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a timeout: one would stop it
 		t.Fatalf("starting %s: %v", exe, err)
 	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
 	auth := chromedp.Events(ctx, fetch.AuthRequired)
 	paused := chromedp.Events(ctx, fetch.RequestPaused)
 	go func() {
@@ -126,11 +129,17 @@ func (b *browser) text() string {
 	return eval[string](b, `document.body ? document.body.innerText : ""`)
 }
 
-func (b *browser) shot(name string) {
+// shot saves a screenshot of the whole page.
+func (b *browser) shot(name string) { b.t.Helper(); b.save(name, chromedp.FullScreenshot(100)) }
+
+// view saves a screenshot of what the window shows (1280x800).
+func (b *browser) view(name string) { b.t.Helper(); b.save(name, chromedp.CaptureScreenshot()) }
+
+func (b *browser) save(name string, capture chromedp.Action[[]byte]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -222,7 +231,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.waitFor("Run event 1")
 	b.shot("confirm")
 	b.run("confirm", chromedp.Click(chromedp.CSS("#confirm")))
-	b.waitFor("Replayed: jobs")
+	b.waitFor("Replayed: queued job")
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		done := eval[int](b, `[...document.querySelectorAll("article.job")].filter(j => j.querySelector(".badge.ok") && j.textContent.includes("Attempt 1")).length`)
@@ -235,6 +244,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	b.shot("event-replayed")
+	b.view("dashboard") // the README's picture: docs/dashboard.png
 
 	// Every other page, and a dry run.
 	for _, p := range []struct{ path, want string }{{"/failed", "No job has failed"}, {"/rules", "Last reload"}, {"/overview", "Deliveries per minute"}, {"/try", "A dry run"}} {

@@ -200,7 +200,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		s.message(w, re.Status, "Replay refused", re.Msg, fmt.Sprintf("/events/%d", id))
 		return
 	}
-	msg := "jobs " + strings.Join(res.Jobs, ", ") + " queued for " + strings.Join(res.Rules, ", ")
+	msg := "queued job " + strings.Join(res.Jobs, ", ") + " for " + strings.Join(res.Rules, ", ")
 	if len(res.Skipped) > 0 {
 		msg += " (not in the configuration any more: " + strings.Join(res.Skipped, ", ") + ")"
 	}

@@ -155,7 +155,7 @@ func TestReplayAsksThenQueues(t *testing.T) {
 		t.Fatalf("jobs after replay: %+v", jobs)
 	}
 	_, body = f.get(loc)
-	must(t, body, "Replayed: jobs", "Attempt 1")
+	must(t, body, "Replayed: queued job", "Attempt 1")
 
 	code, body, _ = f.post("/events/4/replay", nil)
 	if code != http.StatusConflict || !strings.Contains(body, "matched no rule") {

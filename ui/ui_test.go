@@ -47,6 +47,16 @@ rules:
       - shell: {command: [echo, issue]}
 `
 
+func writeRules(t testing.TB, rd string) {
+	t.Helper()
+	if err := os.MkdirAll(rd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rd, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 type fixture struct {
 	t   *testing.T
 	e   *engine.Engine
@@ -58,12 +68,7 @@ func start(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	rd := filepath.Join(dir, "rules")
-	if err := os.MkdirAll(rd, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(rd, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeRules(t, rd)
 	cfg := rules.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.RulesDir = rd
