@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net"
@@ -178,5 +180,26 @@ func TestAdminRefusesTCPBeyondLoopback(t *testing.T) {
 	code, body, _ := uiDo(t, "GET", "http://"+e.AdminAddr()+"/events", nil)
 	if code != 200 || !strings.Contains(body, `"events"`) {
 		t.Fatalf("%d %s", code, body)
+	}
+}
+
+func TestUIServesHTTPSWithTheTLSCertificate(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert := selfSigned(t, certFile, keyFile, 7)
+	e, _, err := uiEngine(t, func(c *rules.Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	resp, err := c.Get("https://" + e.UIAddr() + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.PeerCertificates[0].SerialNumber.Int64() != 7 {
+		t.Fatalf("%d %+v", resp.StatusCode, resp.TLS)
 	}
 }
