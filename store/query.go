@@ -19,6 +19,10 @@ type EventQuery struct {
 	Until   time.Time // exclusive
 	Limit   int       // default 50, at most 1000
 	MaxScan int       // default 10000: a rare filter stays cheap, and the cursor continues it
+	// NoWait reads what is on disk without waiting for ignored events
+	// still queued (a poller sees them at its next read, and forces no
+	// early commit on intake).
+	NoWait bool
 }
 
 // QueryEvents returns events newest first and the cursor of the next page
@@ -33,7 +37,9 @@ func (s *Store) QueryEvents(q EventQuery) ([]EventBrief, uint64, error) {
 	if q.MaxScan <= 0 {
 		q.MaxScan = 10000
 	}
-	s.fresh()
+	if !q.NoWait {
+		s.fresh()
+	}
 	var out []EventBrief
 	var next uint64
 	err := s.db.View(func(tx *bolt.Tx) error {

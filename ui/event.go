@@ -33,7 +33,7 @@ type eventData struct {
 	Gone     bool // the source is no longer configured
 	Verdicts []engine.Verdict
 	Jobs     []*store.Job
-	Live     bool   // a job is not final yet: the page reloads itself
+	Live     bool   // a job is queued or running: the page reloads itself
 	Replayed string // what a replay just queued
 }
 
@@ -68,7 +68,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	var briefs []store.JobBrief
 	for _, j := range jobs {
 		briefs = append(briefs, store.JobBrief{ID: j.ID, Rule: j.Rule, State: j.State, Updated: j.Updated})
-		d.Live = d.Live || !store.Final(j.State)
+		d.Live = d.Live || j.State == store.Queued || j.State == store.Running
 	}
 	d.Status = store.Summarize(ev.Status, briefs)
 	if utf8.Valid(ev.Body) {

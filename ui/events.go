@@ -191,7 +191,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no live stream for these filters", http.StatusBadRequest)
 		return
 	}
-	q.Until = time.Time{} // new events are after any range's end: none come
+	q.NoWait = true // what is still queued comes at the next poll
 	if f.Until != "" {
 		http.Error(w, "no live stream for a closed time range", http.StatusBadRequest)
 		return

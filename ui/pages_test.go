@@ -200,7 +200,7 @@ func TestRulesPage(t *testing.T) {
 	must(t, body, "<code>/hooks/github</code>", ">github<", ">none<", "anyone",
 		`<code>event == &#34;push&#34; &amp;&amp; body.ref == &#34;refs/heads/main&#34;</code>`,
 		`<td class="num">2</td><td class="num bad-text">1</td>`, // deploy: 2 matches, 1 failure
-		`<span class="badge ok">loaded</span>`, "rules.yaml:")
+		`<span class="badge ok">loaded</span>`, "rules.yaml:", `<code class="brief">shell sh -c echo deploying $0; test &#34;$0&#34; != fail {{ body.after }}</code>`)
 }
 
 func TestOverviewPage(t *testing.T) {

@@ -16,8 +16,9 @@ type sourceRow struct {
 }
 
 type ruleRow struct {
-	Name, When, Concurrency, Actions, Sources, At string
-	Matches, Failures                             int
+	Name, When, Concurrency, Sources, At string
+	Actions                              []string
+	Matches, Failures                    int
 }
 
 type rulesData struct {
@@ -39,13 +40,13 @@ func ruleNames(m map[string]*rules.Rule) []string {
 	return out
 }
 
-// actionBrief says what a rule runs in a few words: shell: deploy.sh.
-func actionBrief(acts []*rules.Action) string {
-	var parts []string
+// actionBrief says what a rule runs in a few words, secrets hidden.
+func actionBrief(acts []*rules.Action, redact func(string) string) []string {
+	var out []string
 	for _, a := range acts {
-		parts = append(parts, a.Kind)
+		out = append(out, redact(a.Brief()))
 	}
-	return strings.Join(parts, ", ")
+	return out
 }
 
 func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +72,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, name := range ruleNames(set.Rules) {
 		rl := set.Rules[name]
-		row := ruleRow{Name: name, When: rl.WhenSrc, Concurrency: rl.Concurrency, Actions: actionBrief(rl.Actions),
+		row := ruleRow{Name: name, When: rl.WhenSrc, Concurrency: rl.Concurrency, Actions: actionBrief(rl.Actions, s.e.Redact),
 			Sources: strings.Join(rl.Sources, ", "), At: fmt.Sprintf("%s:%d", rl.File, rl.Line)}
 		if st != nil {
 			row.Matches, row.Failures = st.Matches[name], st.Failures[name]
