@@ -122,7 +122,7 @@ func TestEventPageExplainsAndShowsJobs(t *testing.T) {
 	mustNot(t, body, "Replay all matched rules") // it matched nothing
 
 	_, body = f.get("/events/2")
-	must(t, body, "✓ matched", ">failed<", "deploying fail", "exit 1", "Replay all matched rules", "/events/2/replay?rule=deploy")
+	must(t, body, "✓ matched", ">failed<", "deploying fail", "exit 1", "on_failure action 1 (shell)", "cleaning up after deploy", "Replay all matched rules", "/events/2/replay?rule=deploy")
 
 	w := httptest.NewRecorder()
 	f.h.ServeHTTP(w, httptest.NewRequest("GET", "/events/1/body", nil))

@@ -40,6 +40,8 @@ rules:
     when: event == "push" && body.ref == "refs/heads/main"
     actions:
       - shell: {command: [sh, -c, 'echo deploying $0; test "$0" != fail', "{{ body.after }}"]}
+    on_failure:
+      - shell: {command: [echo, "cleaning up after {{ rule }}"]}
   - name: notify
     source: github
     when: event == "issues"
