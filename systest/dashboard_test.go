@@ -176,56 +176,90 @@ func TestDashboardInBrowser(t *testing.T) {
 	uiAddr := freeAddr(t)
 	s := newSite(t, dashboardRules, fmt.Sprintf("ui:\n  listen: %s\n  users: {alice: '%s'}\n", uiAddr, hash))
 	s.start()
-	ui := "http://" + uiAddr
+	d := &dash{t: t, s: s, ui: "http://" + uiAddr}
+	d.refusesStrangers()
+	d.b = newBrowser(t, exe, "alice", "open sesame")
+	d.signsIn()
+	d.showsDeliveriesLive()
+	d.explains()
+	d.replays()
+	d.showsEveryPage()
+	d.refusesCrossSitePosts()
+}
 
-	// Without credentials: nothing, not even the stylesheet.
+// dash is the dashboard of a running hookd, and a browser on it.
+type dash struct {
+	t  *testing.T
+	s  *site
+	b  *browser
+	ui string
+}
+
+// refusesStrangers: without credentials, nothing, not even the stylesheet.
+func (d *dash) refusesStrangers() {
 	for _, p := range []string{"/events", "/static/app.css", "/events/stream"} {
-		resp, err := http.Get(ui + p)
+		resp, err := http.Get(d.ui + p)
 		if err != nil {
-			t.Fatal(err)
+			d.t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != 401 {
-			t.Fatalf("%s without credentials: %d", p, resp.StatusCode)
+			d.t.Fatalf("%s without credentials: %d", p, resp.StatusCode)
 		}
 	}
+}
 
-	b := newBrowser(t, exe, "alice", "open sesame")
-	b.run("open the events page", chromedp.Navigate(ui+"/events"), chromedp.WaitVisible(chromedp.CSS("#empty")))
+// signsIn opens the events page, answering the sign-in, and finds the
+// empty state and the navigation bar.
+func (d *dash) signsIn() {
+	b := d.b
+	b.run("open the events page", chromedp.Navigate(d.ui+"/events"), chromedp.WaitVisible(chromedp.CSS("#empty")))
 	if b.challenged.Load() == 0 {
-		t.Fatal("the browser was never asked to sign in")
+		d.t.Fatal("the browser was never asked to sign in")
 	}
 	b.waitFor("No webhook received yet")
 	for _, name := range []string{"Events", "Failed", "Rules", "Overview", "Try"} {
 		n := eval[int](b, fmt.Sprintf(`[...document.querySelectorAll("nav a")].filter(a => a.textContent == %q).length`, name))
 		if n != 1 {
-			t.Fatalf("the navigation bar has %d links named %s", n, name)
+			d.t.Fatalf("the navigation bar has %d links named %s", n, name)
 		}
 	}
 	b.waitFor("Live")
 	b.shot("events-empty")
+}
 
-	// Signed deliveries appear without a reload.
+// showsDeliveriesLive sends signed deliveries, which appear without a
+// reload, their times in the browser's zone and UTC on hover.
+func (d *dash) showsDeliveriesLive() {
 	for i, ref := range []string{"refs/heads/main", "refs/heads/dev", "refs/heads/main"} {
 		body := []byte(fmt.Sprintf(`{"ref":%q,"after":"c0ffee%d","repository":{"full_name":"acme/site"}}`, ref, i))
-		if r, err := s.post(fmt.Sprintf("delivery-%d", i+1), body); err != nil || r.Status == "" {
-			t.Fatalf("delivery %d: %+v %v", i+1, r, err)
+		if r, err := d.s.post(fmt.Sprintf("delivery-%d", i+1), body); err != nil || r.Status == "" {
+			d.t.Fatalf("delivery %d: %+v %v", i+1, r, err)
 		}
 	}
-	b.run("see the rows arrive", chromedp.WaitVisible(chromedp.CSS(`tr[data-id="3"]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-id="2"]`)))
-	rows := eval[int](b, `document.querySelectorAll("#rows tr").length`)
-	if rows != 3 {
-		t.Fatalf("%d rows", rows)
+	d.b.run("see the rows arrive", chromedp.WaitVisible(chromedp.CSS(`tr[data-id="3"]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-id="2"]`)))
+	if rows := eval[int](d.b, `document.querySelectorAll("#rows tr").length`); rows != 3 {
+		d.t.Fatalf("%d rows", rows)
 	}
-	b.shot("events")
+	hover := eval[string](d.b, `document.querySelector("#rows time").title + " | " + document.querySelector("#rows time").dataset.local`)
+	if !strings.HasSuffix(hover, " UTC | 1") {
+		d.t.Fatalf("a live row's time: %q", hover)
+	}
+	d.b.shot("events")
+}
 
-	// The ignored push: the deploy rule's false part, and the value seen.
-	b.run("open event 2", chromedp.Click(chromedp.CSS(`tr[data-id="2"] a`)), chromedp.WaitVisible(chromedp.CSS(".verdicts")))
-	b.waitFor(`body.ref is "refs/heads/dev"`)
-	b.shot("event-not-matched")
+// explains opens the ignored push: the deploy rule's false part, and the
+// value seen.
+func (d *dash) explains() {
+	d.b.run("open event 2", chromedp.Click(chromedp.CSS(`tr[data-id="2"] a`)), chromedp.WaitVisible(chromedp.CSS(".verdicts")))
+	d.b.waitFor(`body.ref is "refs/heads/dev"`)
+	d.b.shot("event-not-matched")
+}
 
-	// Replay event 1 after the confirmation; the new job's attempt shows.
-	b.run("open event 1", chromedp.Navigate(ui+"/events/1"), chromedp.WaitVisible(chromedp.CSS(".job")))
+// replays event 1 after the confirmation, and sees the new job's attempt.
+func (d *dash) replays() {
+	b := d.b
+	b.run("open event 1", chromedp.Navigate(d.ui+"/events/1"), chromedp.WaitVisible(chromedp.CSS(".job")))
 	b.waitFor("deploying c0ffee0")
 	b.run("replay", chromedp.Click(chromedp.CSS(`a.button[href="/events/1/replay"]`)), chromedp.WaitVisible(chromedp.CSS("#confirm")))
 	b.waitFor("Run event 1")
@@ -239,16 +273,20 @@ func TestDashboardInBrowser(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the replayed job never showed its attempt:\n%s", b.text())
+			d.t.Fatalf("the replayed job never showed its attempt:\n%s", b.text())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	b.shot("event-replayed")
 	b.view("dashboard") // the README's picture: docs/dashboard.png
+}
 
-	// Every other page, and a dry run.
+// showsEveryPage opens the other pages, tries a payload, and looks at the
+// events at a phone's width.
+func (d *dash) showsEveryPage() {
+	b := d.b
 	for _, p := range []struct{ path, want string }{{"/failed", "No job has failed"}, {"/rules", "Last reload"}, {"/overview", "Deliveries per minute"}, {"/try", "A dry run"}} {
-		b.run("open "+p.path, chromedp.Navigate(ui+p.path))
+		b.run("open "+p.path, chromedp.Navigate(d.ui+p.path))
 		b.waitFor(p.want)
 		b.shot(strings.TrimPrefix(p.path, "/"))
 	}
@@ -258,22 +296,25 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.try button`)), chromedp.WaitVisible(chromedp.CSS("#result")))
 	b.waitFor(`body.ref is "refs/heads/dev"`)
 	b.shot("try-result")
-
-	// At a phone's width.
-	b.run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(ui+"/events"), chromedp.WaitVisible(chromedp.CSS(`tr[data-id="3"]`)))
+	b.run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(d.ui+"/events"), chromedp.WaitVisible(chromedp.CSS(`tr[data-id="3"]`)))
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
+		d.t.Fatalf("the events page is %d px wide at a phone's 390", w)
+	}
 	b.shot("events-phone")
 	b.run("desktop", chromedp.EmulateViewport(1280, 800))
+}
 
-	// A page of another origin posts a replay: refused, nothing runs.
+// refusesCrossSitePosts: a page of another origin posts a replay; it is
+// refused, and nothing runs.
+func (d *dash) refusesCrossSitePosts() {
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s/events/1/replay"></form><script>document.getElementById("f").submit()</script>`, ui)
+		fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s/events/1/replay"></form><script>document.getElementById("f").submit()</script>`, d.ui)
 	}))
 	defer evil.Close()
-	b.run("visit another site", chromedp.Navigate(evil.URL))
-	b.waitFor("cross-origin request detected")
-	b.run("back", chromedp.Navigate(ui+"/events/1"), chromedp.WaitVisible(chromedp.CSS(".job")))
-	jobs := eval[int](b, `document.querySelectorAll("article.job").length`)
-	if jobs != 2 {
-		t.Fatalf("the cross-site POST ran something: %d jobs", jobs)
+	d.b.run("visit another site", chromedp.Navigate(evil.URL))
+	d.b.waitFor("cross-origin request detected")
+	d.b.run("back", chromedp.Navigate(d.ui+"/events/1"), chromedp.WaitVisible(chromedp.CSS(".job")))
+	if jobs := eval[int](d.b, `document.querySelectorAll("article.job").length`); jobs != 2 {
+		d.t.Fatalf("the cross-site POST ran something: %d jobs", jobs)
 	}
 }
