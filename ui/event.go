@@ -64,7 +64,8 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
-	d := &eventData{Ev: ev, Jobs: jobs, Headers: sortedKV(ev.Headers), Query: sortedKV(ev.Query), Size: len(ev.Body), Replayed: r.URL.Query().Get("replayed")}
+	d := &eventData{Ev: ev, Jobs: jobs, Headers: sortedKV(ev.Headers), Query: sortedKV(ev.Query), Size: len(ev.Body),
+		Replayed: replayedJobs(r.URL.Query().Get("replayed"), jobs)}
 	var briefs []store.JobBrief
 	for _, j := range jobs {
 		briefs = append(briefs, store.JobBrief{ID: j.ID, Rule: j.Rule, State: j.State, Updated: j.Updated})
@@ -200,11 +201,28 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		s.message(w, re.Status, "Replay refused", re.Msg, fmt.Sprintf("/events/%d", id))
 		return
 	}
-	msg := "queued job " + strings.Join(res.Jobs, ", ") + " for " + strings.Join(res.Rules, ", ")
 	if len(res.Skipped) > 0 {
-		msg += " (not in the configuration any more: " + strings.Join(res.Skipped, ", ") + ")"
+		s.log.Warn("replay skipped rules no longer in the configuration", "event_id", id, "rules", res.Skipped)
 	}
-	http.Redirect(w, r, fmt.Sprintf("/events/%d?replayed=%s", id, url.QueryEscape(msg)), http.StatusSeeOther)
+	http.Redirect(w, r, fmt.Sprintf("/events/%d?replayed=%s", id, url.QueryEscape(strings.Join(res.Jobs, ","))), http.StatusSeeOther)
+}
+
+// replayedJobs says which of the event's jobs a replay just queued, from
+// their ids in the URL: only jobs of this event are named, so a link
+// cannot make the page say anything else.
+func replayedJobs(ids string, jobs []*store.Job) string {
+	var out []string
+	for _, id := range strings.Split(ids, ",") {
+		for _, j := range jobs {
+			if strconv.FormatUint(j.ID, 10) == id {
+				out = append(out, fmt.Sprintf("job %d for %s", j.ID, j.Rule))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "queued " + strings.Join(out, ", ")
 }
 
 // attemptDur is how long an attempt took ("" while it runs).

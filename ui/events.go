@@ -107,7 +107,16 @@ type eventsData struct {
 // example is how to send a first webhook to a source.
 type example struct {
 	Source, Path, Provider string
+	Sign                   string // the hookd sign command, "" when it needs the provider's own options
 }
+
+// signArgs are the hookd sign arguments of the providers that need only a
+// secret (the generic hmac, token and basic need their options).
+var signArgs = map[string]string{"none": "-provider none", "github": "-provider github -secret \"$SECRET\"",
+	"gitlab": "-provider gitlab -secret \"$SECRET\"", "gitea": "-provider gitea -secret \"$SECRET\"",
+	"bitbucket": "-provider bitbucket -secret \"$SECRET\"", "stripe": "-provider stripe -secret \"$SECRET\"",
+	"shopify": "-provider shopify -secret \"$SECRET\"", "slack": "-provider slack -secret \"$SECRET\"",
+	"standard": "-provider standard -secret \"$SECRET\""}
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	f := readFilters(r.URL.Query())
@@ -147,7 +156,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		set := s.e.Rules()
 		for _, name := range d.Sources {
 			src := set.Sources[name]
-			d.Examples = append(d.Examples, example{Source: name, Path: src.Path, Provider: src.Provider})
+			ex := example{Source: name, Path: src.Path, Provider: src.Provider}
+			if a, ok := signArgs[src.Provider]; ok {
+				ex.Sign = "hookd sign " + a + " -body body.json"
+			}
+			d.Examples = append(d.Examples, ex)
 		}
 	}
 	s.render(w, http.StatusOK, "events", "Events", d)

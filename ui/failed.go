@@ -3,9 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"hookd/store"
@@ -27,7 +25,13 @@ func (s *Server) failed(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
-	d := &failedData{Jobs: jobs, Since: "24h", Replayed: r.URL.Query().Get("replayed")}
+	d := &failedData{Jobs: jobs, Since: "24h"}
+	if n, err := strconv.Atoi(r.URL.Query().Get("replayed")); err == nil {
+		d.Replayed = fmt.Sprintf("%d jobs queued again.", n)
+		if m, _ := strconv.Atoi(r.URL.Query().Get("refused")); m > 0 {
+			d.Replayed += fmt.Sprintf(" %d refused: the log says why.", m)
+		}
+	}
 	if next != 0 {
 		d.Next = "/failed?before=" + strconv.FormatUint(next, 10)
 	}
@@ -110,18 +114,15 @@ func (s *Server) replayFailed(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
-	var queued, refused []string
+	queued, refused := 0, 0
 	for _, f := range jobs {
 		res, err := s.e.Replay(f.Job.EventID, f.Job.Rule)
 		if err != nil {
-			refused = append(refused, fmt.Sprintf("event %d %s: %v", f.Job.EventID, f.Job.Rule, err))
+			refused++
+			s.log.Warn("replay of a failed job refused", "event_id", f.Job.EventID, "rule", f.Job.Rule, "error", err)
 			continue
 		}
-		queued = append(queued, res.Jobs...)
+		queued += len(res.Jobs)
 	}
-	msg := fmt.Sprintf("%d jobs queued again.", len(queued))
-	if len(refused) > 0 {
-		msg += " Refused: " + strings.Join(refused, "; ")
-	}
-	http.Redirect(w, r, "/failed?replayed="+url.QueryEscape(msg), http.StatusSeeOther)
+	http.Redirect(w, r, fmt.Sprintf("/failed?replayed=%d&refused=%d", queued, refused), http.StatusSeeOther)
 }

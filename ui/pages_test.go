@@ -155,7 +155,10 @@ func TestReplayAsksThenQueues(t *testing.T) {
 		t.Fatalf("jobs after replay: %+v", jobs)
 	}
 	_, body = f.get(loc)
-	must(t, body, "Replayed: queued job", "Attempt 1")
+	must(t, body, "Replayed: queued job 4 for deploy", "Attempt 1")
+	// The message names only jobs of the event: a link cannot put words there.
+	_, body = f.get("/events/1?replayed=1,xyz,99")
+	must(t, body, "Replayed: queued job 1 for deploy</p>")
 
 	code, body, _ = f.post("/events/4/replay", nil)
 	if code != http.StatusConflict || !strings.Contains(body, "matched no rule") {
@@ -179,9 +182,11 @@ func TestFailedAndReplayAllSince(t *testing.T) {
 	}
 	since := regexp.MustCompile(`name="since" value="([^"]+)"`).FindStringSubmatch(body)[1]
 	code, _, loc := f.post("/failed/replay", url.Values{"since": {since}})
-	if code != http.StatusSeeOther || !strings.Contains(loc, "1+jobs+queued+again") {
+	if code != http.StatusSeeOther || loc != "/failed?replayed=1&refused=0" {
 		t.Fatalf("%d %q", code, loc)
 	}
+	_, body = f.get(loc)
+	must(t, body, "1 jobs queued again.")
 	f.waitFinal()
 	if jobs := f.jobsOf(2); len(jobs) != 2 || jobs[1].State != "failed" {
 		t.Fatalf("jobs %+v", jobs)
