@@ -133,6 +133,7 @@ func (s *Server) storeError(w http.ResponseWriter, err error) {
 var funcs = template.FuncMap{
 	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"utc":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"hm":    func(t time.Time) string { return t.UTC().Format("15:04") },
 	"dur":   fmtDuration,
 	"join":  strings.Join,
 	"state": stateClass,

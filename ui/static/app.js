@@ -2,13 +2,14 @@
 "use strict";
 (function () {
   var fmt = new Intl.DateTimeFormat(undefined, {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  var hm = new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit"});
   // Times are sent in UTC; show them in the viewer's zone, UTC on hover.
   function localize(root) {
     root.querySelectorAll("time[datetime]").forEach(function (t) {
-      if (t.dataset.local || t.closest("svg")) return;
+      if (t.dataset.local) return;
       var d = new Date(t.getAttribute("datetime"));
       if (isNaN(d)) return;
-      t.textContent = fmt.format(d);
+      t.textContent = (t.dataset.fmt === "hm" ? hm : fmt).format(d);
       t.dataset.local = "1";
     });
   }
