@@ -228,7 +228,7 @@ func TestTryPage(t *testing.T) {
 	must(t, body, "✗ not matched", "body.ref is &#34;refs/heads/dev&#34;", "event <code>push</code>")
 	_, body, _ = f.post("/try", url.Values{"source": {"github"}, "headers": {"X-GitHub-Event: push\nContent-Type: application/json"},
 		"body": {push("refs/heads/main", "x")}})
-	must(t, body, "✓ matched", "would run action 1")
+	must(t, body, "✓ matched", `would run action 1: <code>{&#34;command&#34;:[&#34;sh&#34;,&#34;-c&#34;,&#34;echo deploying $0; test \&#34;$0\&#34; != fail&#34;,&#34;x&#34;],&#34;kind&#34;:&#34;shell&#34;}</code>`)
 	if n := len(f.jobsOf(1)); n != 1 {
 		t.Fatalf("a dry run queued something: %d jobs", n)
 	}

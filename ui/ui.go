@@ -8,6 +8,7 @@ package ui
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -140,6 +141,18 @@ var funcs = template.FuncMap{
 	"add":   func(a, b int) int { return a + b },
 	"tail":  tail,
 	"deref": func(p *int) int { return *p },
+	"json":  jsonText,
+}
+
+// jsonText shows a value as compact JSON, as hookd test prints actions.
+func jsonText(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // html/template escapes
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // fmtDuration rounds for people: 1.2s, 340ms, 3m4s.
