@@ -3,13 +3,11 @@ package engine
 import (
 	"crypto/sha256"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -17,8 +15,9 @@ import (
 
 // startUI serves the dashboard (Options.UI) on ui.listen, behind basic
 // authentication when ui.users is set and cross-origin protection on every
-// state-changing request. The default address taken (a second hookd on the
-// machine) is one warning; an address the user chose is a start error.
+// state-changing request. The default address that cannot be bound (a
+// second hookd on the machine) is one warning; an address the user chose
+// is a start error.
 func (e *Engine) startUI() error {
 	addr := e.cfg.UI.Listen
 	if addr == "" || e.opts.UI == nil {
@@ -26,8 +25,9 @@ func (e *Engine) startUI() error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		if !e.cfg.UI.Configured && errors.Is(err, syscall.EADDRINUSE) {
-			e.log.Warn("dashboard not started: its default address is taken (set ui.listen in hookd.yaml, or ui.listen: off)", "ui_listen", addr)
+		if !e.cfg.UI.Configured { // taken by a second hookd, most often: the user asked for nothing
+			e.log.Warn("dashboard not started: its default address cannot be bound (set ui.listen in hookd.yaml, or ui.listen: off)",
+				"ui_listen", addr, "error", err)
 			return nil
 		}
 		return fmt.Errorf("ui.listen %s: %w", addr, err)
