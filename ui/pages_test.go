@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -265,4 +267,19 @@ func TestLiveStreamSendsNewRows(t *testing.T) {
 	if code, _ := f.get("/events/stream?until=1h"); code != 400 {
 		t.Fatalf("a stream for a closed range: %d", code)
 	}
+}
+
+func TestRulesPageShowsWarningsAndAFailedReload(t *testing.T) {
+	f := start(t)
+	_, body := f.get("/rules")
+	must(t, body, "<h3>Warnings</h3>", "rules.yaml:8:", "accepts unsigned requests (provider: none)")
+	rulesFile := filepath.Join(f.e.Config().RulesDir, "rules.yaml")
+	if err := os.WriteFile(rulesFile, []byte(rulesYAML+"  - name: broken\n    source: github\n    when: body.ref ==\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.e.Reload(); err == nil {
+		t.Fatal("the reload of a broken file succeeded")
+	}
+	_, body = f.get("/rules")
+	must(t, body, `<span class="badge bad">failed</span> the previous configuration stays in force`, "rules.yaml:22:", `/events?rule=deploy">deploy</a>`)
 }
