@@ -110,3 +110,60 @@ func TestRespondSlashCommandExample(t *testing.T) {
 	}
 
 }
+
+// TestRespondDiscordInteractionExample serves examples/discord-interaction.yaml
+// with a key pair of the test's own: the portal's PING is answered, /deploy
+// gets its ephemeral reply, and the deploy runs with the command's option.
+func TestRespondDiscordInteractionExample(t *testing.T) {
+	example, err := os.ReadFile("../examples/discord-interaction.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSite(t, string(example), "")
+	script, err := os.ReadFile("../examples/deploy.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, "rules", "deploy.sh"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// RFC 8032's first test key: the seed and its public key.
+	const seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+	s.env = append(s.env, "DISCORD_PUBLIC_KEY=d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+	s.start()
+
+	interaction := func(name, body string) (int, string, string) {
+		f := filepath.Join(s.dir, name+".json")
+		writeFile(t, f, body)
+		code, stdout, stderr := run(t, nil, "sign", "-provider", "discord", "-private-key", seed, "-body", f)
+		if code != 0 {
+			t.Fatalf("sign: exit %d: %s", code, stderr)
+		}
+		h := http.Header{"Content-Type": {"application/json"}}
+		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			k, v, _ := strings.Cut(line, ": ")
+			h.Set(k, v)
+		}
+		code, hdr, got := s.rawPost(t, "/hooks/discord", h, []byte(body))
+		return code, hdr.Get("Content-Type"), got
+	}
+	if code, _, got := interaction("ping", `{"id":"100","application_id":"1","type":1,"version":1,"token":"x"}`); code != 200 || got != `{"type":1}` {
+		t.Fatalf("PING answered %d %q", code, got)
+	}
+	code, ctype, got := interaction("deploy", `{"id":"101","application_id":"1","type":2,"token":"x","version":1,`+
+		`"data":{"id":"7","name":"deploy","type":1,"options":[{"name":"ref","type":3,"value":"prod"}]},`+
+		`"member":{"user":{"id":"9","username":"ada"}}}`)
+	want := `{"type":4,"data":{"content":"Deploying prod for ada...","flags":64}}`
+	if code != 200 || got != want || ctype != "application/json" {
+		t.Fatalf("/deploy answered %d %q %q, want %s", code, ctype, got, want)
+	}
+	if code, _, got := interaction("other", `{"id":"102","application_id":"1","type":2,"token":"x","version":1,`+
+		`"data":{"id":"8","name":"status","type":1},"member":{"user":{"id":"9","username":"ada"}}}`); code != 200 ||
+		got != `{"type":4,"data":{"content":"Unknown command /status","flags":64}}` {
+		t.Fatalf("unknown command answered %d %q", code, got)
+	}
+	eventually(t, "the deploy to run", 10*time.Second, func() bool {
+		out, _, _ := s.cli(t, "", "show", "1")
+		return strings.Contains(out, "deploying prod at HEAD (pushed by ada")
+	})
+}
