@@ -42,6 +42,8 @@ var testConfigs = map[string]Config{
 	"intercom":  {Provider: "intercom", Secrets: []string{"ic-client-secret"}},
 	"square":    {Provider: "square", Secrets: []string{"sq-signature-key"}, URL: "https://hooks.example.com/hooks/square"},
 	"hubspot":   {Provider: "hubspot", Secrets: []string{"hs-client-secret"}, URL: "https://hooks.example.com/hooks/hubspot?portal=1"},
+	"mailgun":   {Provider: "mailgun", Secrets: []string{"key-mailgun-signing"}},
+	"sendgrid":  {Provider: "sendgrid", PublicKeys: []string{sendgridPublic}, PrivateKey: sendgridPrivate},
 	"twilio":    {Provider: "twilio", Secrets: []string{"tw-auth-token"}, URL: "https://hooks.example.com/hooks/twilio?x=1"},
 }
 
@@ -95,6 +97,9 @@ func TestRoundTrip(t *testing.T) {
 			other := c
 			other.Secrets = []string{"whsec_b3RoZXI="} // valid for standard too
 			other.Password = "other"
+			if c.PrivateKey != "" {
+				other.PrivateKey, other.PublicKeys = otherP256, nil
+			}
 			r := signed(t, other, testBody, t0)
 			r.Now = t0
 			if err := p.Verify(r); !errors.Is(err, ErrUnauthorized) {
