@@ -172,4 +172,3 @@ func (t *twilio) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 
 // ReadsURL: the signature covers the URL.
 func (*twilio) ReadsURL() {}
-

@@ -69,4 +69,3 @@ func (u *calledURL) forSign(provider string) (string, error) {
 	}
 	return u.tmpl, nil
 }
-
