@@ -15,6 +15,12 @@ import (
 	"hookd/verify"
 )
 
+// The key pair of sendgrid-go's helpers/eventwebhook tests.
+const (
+	sendgridPublic  = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+	sendgridPrivate = "MHcCAQEEIEQmZgBEh9DcU9zMl34czK3xov4AYvm9P3r7rNB2dNXtoAoGCCqGSM49AwEHoUQDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+)
+
 // Every provider end to end through the real server: what `hookd sign`
 // produces is accepted and runs, the same headers on a changed body are
 // refused, and the delivery id and event type come from the provider.
@@ -39,6 +45,23 @@ func TestProvidersEndToEnd(t *testing.T) {
 		{"token", `{provider: token, secret: tok-0123, header: X-Token}`, verify.Config{Provider: "token", Secrets: []string{"tok-0123"}, Header: "X-Token"}, ""},
 		{"basic", `{provider: basic, username: hook, password: "pa:ss w0rd"}`, verify.Config{Provider: "basic", Username: "hook", Password: "pa:ss w0rd"}, ""},
 		{"none", `{provider: none}`, verify.Config{Provider: "none"}, ""},
+		{"linear", `{provider: linear, secret: lin}`, verify.Config{Provider: "linear", Secrets: []string{"lin"}}, "Issue"},
+		{"sentry", `{provider: sentry, secret: sen}`, verify.Config{Provider: "sentry", Secrets: []string{"sen"}}, "issue"},
+		{"pagerduty", `{provider: pagerduty, secret: pd}`, verify.Config{Provider: "pagerduty", Secrets: []string{"pd"}}, ""},
+		{"paddle", `{provider: paddle, secret: pdl}`, verify.Config{Provider: "paddle", Secrets: []string{"pdl"}}, ""},
+		{"jira", `{provider: jira, secret: ji}`, verify.Config{Provider: "jira", Secrets: []string{"ji"}}, ""},
+		{"buildkite", `{provider: buildkite, secret: bk}`, verify.Config{Provider: "buildkite", Secrets: []string{"bk"}}, "build.finished"},
+		{"circleci", `{provider: circleci, secret: cci}`, verify.Config{Provider: "circleci", Secrets: []string{"cci"}}, "workflow-completed"},
+		{"vercel", `{provider: vercel, secret: ve}`, verify.Config{Provider: "vercel", Secrets: []string{"ve"}}, "thing.happened"},
+		{"heroku", `{provider: heroku, secret: he}`, verify.Config{Provider: "heroku", Secrets: []string{"he"}}, ""},
+		{"typeform", `{provider: typeform, secret: tf}`, verify.Config{Provider: "typeform", Secrets: []string{"tf"}}, ""},
+		{"intercom", `{provider: intercom, secret: ic}`, verify.Config{Provider: "intercom", Secrets: []string{"ic"}}, ""},
+		{"mailgun", `{provider: mailgun, secret: mg}`, verify.Config{Provider: "mailgun", Secrets: []string{"mg"}}, ""},
+		{"sendgrid", `{provider: sendgrid, public_key: "` + sendgridPublic + `"}`, verify.Config{Provider: "sendgrid", PrivateKey: sendgridPrivate}, ""},
+		// The URL providers reconstruct the URL called; the signer is told it.
+		{"square", `{provider: square, secret: sq}`, verify.Config{Provider: "square", Secrets: []string{"sq"}, URL: "@"}, "thing.happened"},
+		{"hubspot", `{provider: hubspot, secret: hs}`, verify.Config{Provider: "hubspot", Secrets: []string{"hs"}, URL: "@"}, ""},
+		{"twilio", `{provider: twilio, secret: tw}`, verify.Config{Provider: "twilio", Secrets: []string{"tw"}, URL: "@"}, ""},
 	}
 	var names []string
 	var sb strings.Builder
@@ -56,31 +79,36 @@ func TestProvidersEndToEnd(t *testing.T) {
 		fmt.Fprintf(&sb, "  - name: run-%s\n    source: %s\n    actions: [{shell: {script: 'printf \"%%s|%%s|%%s\\n\" \"$HOOKD_SOURCE\" \"$HOOKD_EVENT\" \"$HOOKD_DELIVERY_ID\" >> \"$OUT\"', env: {OUT: \"$DIR/ran\"}}}]\n", p.name, p.name)
 	}
 	te := startEngine(t, "", sb.String(), nil)
-	const body = `{"id":"evt_1","type":"thing.happened","event_id":"Ev1","event":{"type":"app_mention"}}`
+	const testBody = `{"id":"evt_1","type":"thing.happened","event_id":"Ev1","event":{"type":"app_mention"}}`
 	for _, p := range providers {
 		t.Run(p.name, func(t *testing.T) {
-			h, err := verify.Sign(p.config, []byte(body), time.Now())
+			c := p.config
+			if c.URL == "@" {
+				c.URL = te.url + "/hooks/" + p.name
+			}
+			body, h, err := verify.SignRequest(c, []byte(testBody), time.Now(), verify.Meta{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			// gitlab, token and basic carry a secret, not a signature of the body.
-			signsBody := p.name != "none" && p.name != "gitlab" && p.name != "token" && p.name != "basic"
+			// gitlab, token and basic carry a secret, not a signature of
+			// the body; mailgun signs a timestamp and token in the body.
+			signsBody := !strings.Contains(" none gitlab token basic mailgun ", " "+p.name+" ")
 			if signsBody {
-				tampered := te.send("POST", "/hooks/"+p.name, h, []byte(strings.Replace(body, "evt_1", "evt_2", 1)))
+				tampered := te.send("POST", "/hooks/"+p.name, h, bytes.Replace(body, []byte("evt_1"), []byte("evt_2"), 1))
 				if tampered.code != http.StatusUnauthorized {
 					t.Fatalf("changed body: %d %s", tampered.code, tampered.raw)
 				}
 			}
 			if p.name != "none" {
-				if unsigned := te.send("POST", "/hooks/"+p.name, http.Header{"Content-Type": {"application/json"}}, []byte(body)); unsigned.code != http.StatusUnauthorized {
+				if unsigned := te.send("POST", "/hooks/"+p.name, http.Header{"Content-Type": {"application/json"}}, []byte(testBody)); unsigned.code != http.StatusUnauthorized {
 					t.Fatalf("no signature: %d %s", unsigned.code, unsigned.raw)
 				}
 			}
-			a := te.send("POST", "/hooks/"+p.name, h, []byte(body))
+			a := te.send("POST", "/hooks/"+p.name, h, body)
 			if a.code != 200 || a.body["status"] != "accepted" {
 				t.Fatalf("signed request: %d %s", a.code, a.raw)
 			}
-			again := te.send("POST", "/hooks/"+p.name, h, []byte(body))
+			again := te.send("POST", "/hooks/"+p.name, h, body)
 			if again.body["status"] != "duplicate" {
 				t.Fatalf("same delivery again: %s", again.raw)
 			}

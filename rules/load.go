@@ -381,6 +381,15 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			keys[k.Value] = k
 			c.Tolerance = d.duration(v, "verify.tolerance")
 		},
+		"url": strOpt(&c.URL),
+		"public_key": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			c.PublicKeys = append(c.PublicKeys, d.str(v, "verify.public_key"))
+		},
+		"public_keys": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			c.PublicKeys = append(c.PublicKeys, d.strs(v, "verify.public_keys")...)
+		},
 	})
 	if !ok {
 		return nil, ""
@@ -422,6 +431,9 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			}
 			if fe.Field == "secret" && keys["secret"] == nil && keys["secrets"] != nil {
 				at = keys["secrets"]
+			}
+			if fe.Field == "public_key" && keys["public_key"] == nil && keys["public_keys"] != nil {
+				at = keys["public_keys"]
 			}
 		}
 		d.errf(at, "verify: %s", err)

@@ -16,7 +16,7 @@ type calledURL struct {
 	literal bool // no placeholders: usable by Sign
 }
 
-var urlPlaceholder = regexp.MustCompile(`\{[a-z_]*\}`)
+var urlPlaceholder = regexp.MustCompile(`\{[^{}]*\}`)
 
 func newCalledURL(s string) (*calledURL, error) {
 	for _, p := range urlPlaceholder.FindAllString(s, -1) {

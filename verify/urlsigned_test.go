@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"testing"
@@ -57,6 +59,7 @@ func TestTwilioVectors(t *testing.T) {
 		bodyHash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620"
 	)
 	c := Config{Provider: "twilio", Secrets: []string{"12345"}}
+	urlOnly := base64.StdEncoding.EncodeToString(mac(sha1.New, []byte("12345"), []byte(uri)))
 	runURLVectors(t, c, "X-Twilio-Signature", nil, t0, []urlVector{
 		{name: "form, url configured", url: uri, ctype: form, body: params, sig: expected, ok: true},
 		{name: "form, url reconstructed", scheme: "https", host: "mycompany.com", uri: "/myapp.php?foo=1&bar=2", ctype: form, body: params, sig: expected, ok: true},
@@ -70,6 +73,11 @@ func TestTwilioVectors(t *testing.T) {
 		{name: "json with bodySHA256", url: uri + "&bodySHA256=" + bodyHash, ctype: "application/json", body: jsonBody, sig: "a9nBmqA0ju/hNViExpshrM61xv4=", ok: true},
 		{name: "json body changed", url: uri + "&bodySHA256=" + bodyHash, ctype: "application/json", body: jsonBody + " ", sig: "a9nBmqA0ju/hNViExpshrM61xv4=", ok: false},
 		{name: "json without bodySHA256", url: uri, ctype: "application/json", body: jsonBody, sig: expected, ok: false},
+		// Signed over the URL alone, a body without bodySHA256 would be
+		// unsigned: refused.
+		{name: "unsigned json body", url: uri, ctype: "application/json", body: jsonBody, sig: urlOnly, ok: false},
+		{name: "unsigned text body", url: uri, ctype: "text/plain", body: "x", sig: urlOnly, ok: false},
+		{name: "empty body, URL signed", url: uri, ctype: "application/json", sig: urlOnly, ok: true},
 		{name: "form param changed", url: uri, ctype: form, body: params + "&Extra=1", sig: expected, ok: false},
 		{name: "form value changed", url: uri, ctype: form, body: "CallSid=CA1234567890ABCDF&Digits=1234&From=%2B14158675309&To=%2B18005551212&Caller=%2B14158675309", sig: expected, ok: false},
 		{name: "other URL", url: "https://mycompany.com/myapp.php?foo=1&bar=3", ctype: form, body: params, sig: expected, ok: false},
