@@ -32,10 +32,16 @@ rules:
 		mod  func(h http.Header, b []byte, now time.Time) (http.Header, []byte, time.Time)
 	}
 	del := func(k string) func(http.Header, []byte, time.Time) (http.Header, []byte, time.Time) {
-		return func(h http.Header, b []byte, at time.Time) (http.Header, []byte, time.Time) { h.Del(k); return h, b, at }
+		return func(h http.Header, b []byte, at time.Time) (http.Header, []byte, time.Time) {
+			h.Del(k)
+			return h, b, at
+		}
 	}
 	set := func(k, v string) func(http.Header, []byte, time.Time) (http.Header, []byte, time.Time) {
-		return func(h http.Header, b []byte, at time.Time) (http.Header, []byte, time.Time) { h.Set(k, v); return h, b, at }
+		return func(h http.Header, b []byte, at time.Time) (http.Header, []byte, time.Time) {
+			h.Set(k, v)
+			return h, b, at
+		}
 	}
 	changed := func(h http.Header, b []byte, at time.Time) (http.Header, []byte, time.Time) {
 		return h, bytes.Replace(b, []byte("evt_1"), []byte("evt_9"), 1), at
