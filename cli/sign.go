@@ -37,6 +37,17 @@ their "HTTP method: GET" (the payload in the query):
 
 GitLab's signing token is signed when -secret starts with whsec_.
 
+Twilio, Square and HubSpot sign the URL they call: -url gives it, as in
+the source's url: (without placeholders). Twilio signs a form body.
+SendGrid signs with a private key: -private-key takes it as PEM or base64
+DER (its public key is then the one to configure).
+
+Mailgun puts its signature in the body, and Linear its timestamp: -o FILE
+writes the body to send, which differs from -body:
+
+    hookd sign -provider mailgun -secret S -body event.json -o signed.json |
+        curl -H @- --data-binary @signed.json URL
+
 Options for the generic providers (hmac, token, basic) are named as in the
 rules file: -header, -query, -algorithm, -encoding, -prefix,
 -timestamp-header, -template, -username, -password.
@@ -55,6 +66,8 @@ var signFlags = map[string]string{
 	"template":         "template",
 	"username":         "username",
 	"password":         "password",
+	"url":              "url",
+	"private-key":      "public_key",
 }
 
 // cmdSign implements `hookd sign`. It returns 2 for usage errors (bad flags,
@@ -81,6 +94,10 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&form, "form", false, "gitea: headers for a form (or GET) delivery of the payload")
 	fs.StringVar(&c.Username, "username", "", "basic: the user name")
 	fs.StringVar(&c.Password, "password", "", "basic: the password")
+	fs.StringVar(&c.URL, "url", "", "twilio, square, hubspot: the `URL` the request is sent to")
+	fs.StringVar(&c.PrivateKey, "private-key", "", "sendgrid: the private `key` to sign with, PEM or base64 DER")
+	var outFile string
+	fs.StringVar(&outFile, "o", "", "write the body to send to `FILE` (needed for mailgun and linear, which sign inside the body)")
 
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookd sign: "+format+" (see hookd sign -h)\n", a...)
@@ -130,7 +147,15 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	h, err := verify.SignMeta(c, data, time.Now(), meta)
+	if slices.Contains(spec.Options, "public_key") && c.PrivateKey == "" {
+		return usageErr("-private-key is required: provider %s signs with a private key", c.Provider)
+	}
+	if p, _ := verify.New(c); p != nil && outFile == "" {
+		if _, ok := p.(verify.BodySigner); ok {
+			return usageErr("provider %s signs inside the body: -o FILE writes the body to send", c.Provider)
+		}
+	}
+	sent, h, err := verify.SignRequest(c, data, time.Now(), meta)
 	if err != nil {
 		var fe *verify.FieldError
 		if errors.As(err, &fe) {
@@ -144,6 +169,12 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return usageErr("-form does not apply to provider %s: it signs the request body", c.Provider)
 		}
 		h.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if outFile != "" {
+		if err := os.WriteFile(outFile, sent, 0o600); err != nil {
+			fmt.Fprintf(stderr, "hookd sign: -o: %v\n", err)
+			return 1
+		}
 	}
 	names := make([]string, 0, len(h))
 	for n := range h {

@@ -96,7 +96,9 @@ func (p *preset) build(c Config) (Provider, error) {
 	switch {
 	case p.token != "":
 		return &tokenPreset{h}, nil
-	case p.id.body != nil || p.event.body != nil || p.tsBody != "":
+	case p.tsBody != "":
+		return &stampedPreset{bodyPreset{h}}, nil
+	case p.id.body != nil || p.event.body != nil:
 		return &bodyPreset{h}, nil
 	}
 	return h, nil
@@ -114,6 +116,10 @@ type bodyPreset struct{ *presetHMAC }
 
 // ReadsBody: the delivery id or event type come from the body.
 func (*bodyPreset) ReadsBody() {}
+
+// stampedPreset is a preset whose timestamp is in the body: hookd sign
+// sets it (BodySigner).
+type stampedPreset struct{ bodyPreset }
 
 // tokenPreset is a preset whose sender may send the secret in clear.
 type tokenPreset struct{ *presetHMAC }
@@ -248,12 +254,10 @@ func (h *presetHMAC) Sign(body []byte, now time.Time, m Meta) (http.Header, erro
 // SignBody signs like Sign; a sender that puts its timestamp in the body
 // (Linear's webhookTimestamp) gets it set to now, which needs a JSON
 // object body.
-func (b *bodyPreset) SignBody(body []byte, now time.Time, m Meta) ([]byte, http.Header, error) {
-	if b.p.tsBody != "" {
-		var err error
-		if body, err = setJSONField(body, b.p.tsBody, now.UnixMilli()); err != nil {
-			return nil, nil, err
-		}
+func (b *stampedPreset) SignBody(body []byte, now time.Time, m Meta) ([]byte, http.Header, error) {
+	body, err := setJSONField(body, b.p.tsBody, now.UnixMilli())
+	if err != nil {
+		return nil, nil, err
 	}
 	h, err := b.Sign(body, now, m)
 	return body, h, err
