@@ -63,6 +63,7 @@ var foreignYAML = map[string]bool{
 var docEnv = map[string]string{
 	"GITHUB_WEBHOOK_SECRET": "doc-github-secret",
 	"STATUS_TOKEN":          "doc-status-token",
+	"TWILIO_AUTH_TOKEN":     "doc-twilio-token",
 }
 
 func docLookup(k string) (string, bool) { v, ok := docEnv[k]; return v, ok }
