@@ -17,7 +17,9 @@ import (
 // "signature": {"timestamp", "token", "signature"}, a form post (routes,
 // legacy webhooks) the fields timestamp, token and signature. The
 // signature is the hex HMAC-SHA256, under the webhook signing key, of
-// timestamp followed by token. The body itself is not signed: the token,
+// timestamp followed by token; an event of a subaccount's domain also
+// carries "parent-signature", the same under the primary account's key,
+// and either may match. The body itself is not signed: the token,
 // unique per delivery, is the delivery id, so a second request with the
 // same signature is a duplicate whatever its body.
 // https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks/
@@ -36,7 +38,7 @@ func init() {
 }
 
 // mailgunFields are the signed fields and the event type of a body.
-type mailgunFields struct{ ts, token, sig, event string }
+type mailgunFields struct{ ts, token, sig, parent, event string }
 
 func readMailgun(r *Request) (mailgunFields, bool) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -45,17 +47,20 @@ func readMailgun(r *Request) (mailgunFields, bool) {
 		if err != nil {
 			return mailgunFields{}, false
 		}
-		return mailgunFields{q.Get("timestamp"), q.Get("token"), q.Get("signature"), q.Get("event")}, true
+		return mailgunFields{q.Get("timestamp"), q.Get("token"), q.Get("signature"), "", q.Get("event")}, true
 	}
 	var b struct {
-		Signature struct{ Timestamp, Token, Signature string }
+		Signature struct {
+			Timestamp, Token, Signature string
+			Parent                      string `json:"parent-signature"`
+		}
 		EventData struct{ Event string } `json:"event-data"`
 	}
 	if err := json.Unmarshal(r.Body, &b); err != nil {
 		return mailgunFields{}, false
 	}
 	s := b.Signature
-	return mailgunFields{s.Timestamp, s.Token, s.Signature, b.EventData.Event}, true
+	return mailgunFields{s.Timestamp, s.Token, s.Signature, s.Parent, b.EventData.Event}, true
 }
 
 func (m *mailgun) Verify(r *Request) error {
@@ -66,14 +71,17 @@ func (m *mailgun) Verify(r *Request) error {
 	if f.ts == "" || f.token == "" || f.sig == "" {
 		return fail("body lacks signature timestamp, token or signature")
 	}
-	sig := decodeHexDigest(sha256.New, f.sig)
-	if sig == nil {
+	sigs := [][]byte{decodeHexDigest(sha256.New, f.sig)}
+	if sigs[0] == nil {
 		return fail("signature is not a hex SHA-256 digest")
+	}
+	if p := decodeHexDigest(sha256.New, f.parent); p != nil {
+		sigs = append(sigs, p)
 	}
 	if err := checkTimestamp("signature timestamp", f.ts, clock(r), m.tol); err != nil {
 		return err
 	}
-	if !anyMAC(sha256.New, m.keys, sig, []byte(f.ts), []byte(f.token)) {
+	if !matchAny(sha256.New, m.keys, sigs, []byte(f.ts), []byte(f.token)) {
 		return fail("signature does not match")
 	}
 	return nil
