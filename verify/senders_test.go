@@ -163,3 +163,20 @@ func jsonUnmarshal(s string, v any) error {
 	}
 	return json.Unmarshal([]byte(s), v)
 }
+
+// Buildkite sends either a signature or, when set to, its token in clear;
+// a token never rescues a bad signature, and it is redacted.
+func TestBuildkiteToken(t *testing.T) {
+	c := testConfigs["buildkite"]
+	tok := map[string]string{"X-Buildkite-Token": c.Secrets[0]}
+	runVectors(t, c, []vector{
+		{"token", tok, testBody, 0, true},
+		{"wrong token", with(tok, "X-Buildkite-Token", "bk-toke"), testBody, 0, false},
+		{"token beside a bad signature", with(tok, "X-Buildkite-Signature", "timestamp=1700000000,signature="+strings.Repeat("0", 64)), testBody, 1700000000, false},
+		{"neither", nil, testBody, 0, false},
+	})
+	s, ok := mustNew(t, c).(Sensitive)
+	if !ok || len(s.SensitiveHeaders()) != 1 || s.SensitiveHeaders()[0] != "X-Buildkite-Token" {
+		t.Fatal("buildkite's token header is not redacted")
+	}
+}
