@@ -182,8 +182,10 @@ sources:
     verify: {provider: token, secret: tok-query-a94b17, query: key}
   basic:
     verify: {provider: basic, username: hook, password: "pw-basic-3c81f0"}
+  buildkite:
+    verify: {provider: buildkite, secret: bk-token-6e02d4}
 rules:
-  - {name: a, sources: [gitlab, tokh, tokq, basic], actions: [{shell: {command: ["true"]}}]}
+  - {name: a, sources: [gitlab, tokh, tokq, basic, buildkite], actions: [{shell: {command: ["true"]}}]}
 `, nil)
 	body := []byte(`{"x":1}`)
 	for _, tc := range []struct {
@@ -194,12 +196,13 @@ rules:
 		{"/hooks/tokh", http.Header{"X-Token": {"tok-header-51d2e8"}}},
 		{"/hooks/tokq?key=tok-query-a94b17&other=1", nil},
 		{"/hooks/basic", http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("hook:pw-basic-3c81f0"))}}},
+		{"/hooks/buildkite", http.Header{"X-Buildkite-Token": {"bk-token-6e02d4"}, "X-Buildkite-Event": {"build.finished"}}},
 	} {
 		if a := te.send("POST", tc.path, tc.h, body); a.body["status"] != "accepted" {
 			t.Fatalf("%s: %d %s", tc.path, a.code, a.raw)
 		}
 	}
-	te.waitJobs(4)
+	te.waitJobs(5)
 	for id := uint64(1); id <= te.store.LastID(); id++ {
 		ev, err := te.store.Event(id)
 		if err != nil {
@@ -215,7 +218,7 @@ rules:
 		t.Fatal(err)
 	}
 	basicAuth := base64.StdEncoding.EncodeToString([]byte("hook:pw-basic-3c81f0"))
-	for _, secret := range []string{"gl-token-7f3a9c", "tok-header-51d2e8", "tok-query-a94b17", "pw-basic-3c81f0", basicAuth} {
+	for _, secret := range []string{"gl-token-7f3a9c", "tok-header-51d2e8", "tok-query-a94b17", "pw-basic-3c81f0", basicAuth, "bk-token-6e02d4"} {
 		if bytes.Contains(db, []byte(secret)) {
 			t.Errorf("the database holds the secret %q", secret)
 		}
