@@ -1,6 +1,7 @@
 // Package verify authenticates incoming webhooks. Each provider is one small
-// file that registers itself; the rules loader builds a Provider from the
-// options of a source's verify block.
+// file that registers itself, or, for senders whose scheme is an HMAC of the
+// body in one header, a row of the preset table (presets.go); the rules
+// loader builds a Provider from the options of a source's verify block.
 package verify
 
 import (
