@@ -25,7 +25,7 @@ line, so that
 sends a request that hookd serve accepts. Without -body the body is empty;
 -body - reads it from standard input. -event and -id set the event type and
 the delivery id for providers that send them in headers (github, gitlab,
-gitea, bitbucket, shopify; standard's id): the same -id twice is a
+gitea, bitbucket, shopify, twitch; standard's id): the same -id twice is a
 redelivery, which hookd answers as a duplicate.
 
 Gitea, Forgejo and Gogs sign the JSON payload however they send it; with
@@ -37,10 +37,22 @@ their "HTTP method: GET" (the payload in the query):
 
 GitLab's signing token is signed when -secret starts with whsec_.
 
+Schemes with a public key sign with the private key: -private-key takes
+discord's as 64 hex digits (the 32-byte seed), standard's v1a as whsk_ and
+the base64 of the seed; the source's public_key must be its pair. A pair
+for tests, with openssl:
+
+    openssl genpkey -algorithm ed25519 -out key.pem
+    openssl pkey -in key.pem -outform DER | tail -c 32 | xxd -p -c 32           # seed
+    openssl pkey -in key.pem -pubout -outform DER | tail -c 32 | xxd -p -c 32   # public key
+
+(base64 in place of xxd -p -c 32 for whsk_/whpk_). Graph sends its secret in
+the body (each notification's clientState): sign checks the body and prints
+its Content-Type.
+
 Twilio, Square and HubSpot sign the URL they call: -url gives it, as in
 the source's url: (without placeholders). Twilio signs a form body.
-SendGrid signs with a private key: -private-key takes it as PEM or base64
-DER (its public key is then the one to configure).
+SendGrid's -private-key is its ECDSA P-256 key, PEM or base64 DER.
 
 Mailgun puts its signature in the body, and Linear its timestamp: -o FILE
 writes the body to send, which differs from -body:
@@ -67,7 +79,7 @@ var signFlags = map[string]string{
 	"username":         "username",
 	"password":         "password",
 	"url":              "url",
-	"private-key":      "public_key",
+	"private-key":      "public_key", // a scheme with a public key signs with the private one
 }
 
 // cmdSign implements `hookd sign`. It returns 2 for usage errors (bad flags,
@@ -95,7 +107,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Username, "username", "", "basic: the user name")
 	fs.StringVar(&c.Password, "password", "", "basic: the password")
 	fs.StringVar(&c.URL, "url", "", "twilio, square, hubspot: the `URL` the request is sent to")
-	fs.StringVar(&c.PrivateKey, "private-key", "", "sendgrid: the private `key` to sign with, PEM or base64 DER")
+	fs.StringVar(&c.PrivateKey, "private-key", "", "discord, standard: the Ed25519 private `key` (discord: hex seed; standard: whsk_ and the base64 seed); sendgrid: its P-256 key, PEM or base64 DER")
 	var outFile string
 	fs.StringVar(&outFile, "o", "", "write the body to send to `FILE` (needed for mailgun and linear, which sign inside the body)")
 
@@ -147,9 +159,6 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	if slices.Contains(spec.Options, "public_key") && c.PrivateKey == "" {
-		return usageErr("-private-key is required: provider %s signs with a private key", c.Provider)
-	}
 	if p, _ := verify.New(c); p != nil && outFile == "" {
 		if _, ok := p.(verify.BodySigner); ok {
 			return usageErr("provider %s signs inside the body: -o FILE writes the body to send", c.Provider)
@@ -159,6 +168,9 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		var fe *verify.FieldError
 		if errors.As(err, &fe) {
+			if fe.Field == "public_key" { // sign has no public key: it takes the private one
+				return usageErr("-private-key: provider %s signs with a private key, the pair of the source's public_key", c.Provider)
+			}
 			return usageErr("-%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Msg)
 		}
 		fmt.Fprintf(stderr, "hookd sign: %v\n", err)

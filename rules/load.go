@@ -390,6 +390,10 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			keys[k.Value] = k
 			c.PublicKeys = append(c.PublicKeys, d.strs(v, "verify.public_keys")...)
 		},
+		"verify_token": func(k, v *yaml.Node) {
+			secretNodes[v] = "verify.verify_token"
+			strOpt(&c.VerifyToken)(k, v)
+		},
 	})
 	if !ok {
 		return nil, ""
@@ -421,6 +425,9 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 	*secrets = append(*secrets, c.Secrets...)
 	if c.Password != "" {
 		*secrets = append(*secrets, c.Password)
+	}
+	if c.VerifyToken != "" {
+		*secrets = append(*secrets, c.VerifyToken)
 	}
 	p, err := spec.New(c)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -20,7 +21,7 @@ func fuzzVerify(f *testing.F, provider string, names ...string) {
 	wrong.Secrets = []string{"whsec_d3Jvbmcga2V5"}
 	wrong.Password = "wrong"
 	if c.PrivateKey != "" {
-		wrong.PrivateKey, wrong.PublicKeys = otherP256, nil
+		wrong.PrivateKey, wrong.PublicKeys = otherPrivateKey(provider), nil
 	}
 	seedBody, seed, err := SignRequest(wrong, []byte(testBody), t0, Meta{})
 	if err != nil {
@@ -102,3 +103,39 @@ func FuzzVerifyHubSpot(f *testing.F) {
 	fuzzVerify(f, "hubspot", "X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp")
 }
 func FuzzVerifyTwilio(f *testing.F) { fuzzVerify(f, "twilio", "X-Twilio-Signature", "Content-Type") }
+
+func FuzzVerifyDiscord(f *testing.F) {
+	fuzzVerify(f, "discord", "X-Signature-Ed25519", "X-Signature-Timestamp")
+}
+func FuzzVerifyTwitch(f *testing.F) {
+	fuzzVerify(f, "twitch", "Twitch-Eventsub-Message-Signature", "Twitch-Eventsub-Message-Timestamp")
+}
+func FuzzVerifyZoom(f *testing.F) { fuzzVerify(f, "zoom", "x-zm-signature", "x-zm-request-timestamp") }
+func FuzzVerifyMeta(f *testing.F) { fuzzVerify(f, "meta", "X-Hub-Signature-256") }
+
+// An unsigned handshake's echo never carries markup or a line break, and
+// Meta's never answers without the verify token.
+func FuzzGreet(f *testing.F) {
+	f.Add("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock", "GET")
+	f.Add("validationToken=Validation%3A+x", "POST")
+	f.Add("validationtoken=%3Cb%3E", "POST")
+	meta, graph := mustNew(f, testConfigs["meta"]).(Greeter), mustNew(f, testConfigs["graph"]).(Greeter)
+	f.Fuzz(func(t *testing.T, query, method string) {
+		q, _ := url.ParseQuery(query)
+		for _, g := range []Greeter{meta, graph} {
+			a, greeted, err := g.Greet(&Request{Method: method, Query: q})
+			if err != nil && !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("error %v does not wrap ErrUnauthorized", err)
+			}
+			if !greeted || err != nil {
+				continue
+			}
+			if strings.ContainsAny(string(a.Body), "<>\"'&\r\n\x00") || len(a.Body) == 0 {
+				t.Fatalf("echoed %q", a.Body)
+			}
+			if g == meta && q.Get("hub.verify_token") != "meatyhamhock" {
+				t.Fatalf("answered with verify token %q", q.Get("hub.verify_token"))
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,4 +75,13 @@ func TestSendGridKeys(t *testing.T) {
 	if _, err := Sign(Config{Provider: "sendgrid", PublicKeys: []string{sendgridPublic}}, nil, t0); err == nil {
 		t.Fatal("signed without a private key")
 	}
+}
+
+// otherPrivateKey is a private key other than the test configuration's,
+// in the form the provider takes.
+func otherPrivateKey(provider string) string {
+	if provider == "sendgrid" {
+		return otherP256
+	}
+	return strings.Repeat("ab", 32) // an Ed25519 seed, hex
 }
