@@ -103,6 +103,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
+	if verify.ReadsURL(src.Verifier) {
+		vr.Scheme, vr.Host, vr.URI = requestScheme(r, lv.cfg.TrustedProxies), r.Host, r.RequestURI
+		if !strings.HasPrefix(vr.URI, "/") { // absolute-form: "POST https://host/path"
+			vr.URI = r.URL.RequestURI()
+		}
+	}
 	a, greeted, err := greet(src.Verifier, vr)
 	if !greeted {
 		err = src.Verifier.Verify(vr)

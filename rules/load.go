@@ -396,6 +396,7 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			keys[k.Value] = k
 			c.Tolerance = d.duration(v, "verify.tolerance")
 		},
+		"url": strOpt(&c.URL),
 		"public_key": func(k, v *yaml.Node) {
 			keys[k.Value] = k
 			c.PublicKeys = append(c.PublicKeys, d.str(v, "verify.public_key"))
@@ -452,6 +453,9 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			}
 			if fe.Field == "secret" && keys["secret"] == nil && keys["secrets"] != nil {
 				at = keys["secrets"]
+			}
+			if fe.Field == "public_key" && keys["public_key"] == nil && keys["public_keys"] != nil {
+				at = keys["public_keys"]
 			}
 		}
 		d.errf(at, "verify: %s", err)
