@@ -43,12 +43,14 @@ const AnswerMax = 64 << 10
 // (docs.github.com, "Handling failed webhook deliveries"); Shopify: 5 s
 // (shopify.dev, "HTTPS webhook delivery"); Discord: an interaction's
 // initial response within 3 s (discord.com/developers/docs/interactions/
-// receiving-and-responding).
+// receiving-and-responding); Twilio: 15 s for the whole request, TCP
+// connection included (twilio.com/docs/api/errors/11205).
 var senderDeadline = map[string]time.Duration{
 	"discord": 3 * time.Second,
 	"slack":   3 * time.Second,
 	"github":  10 * time.Second,
 	"shopify": 5 * time.Second,
+	"twilio":  15 * time.Second,
 }
 
 const (

@@ -167,3 +167,45 @@ func TestRespondDiscordInteractionExample(t *testing.T) {
 		return strings.Contains(out, "deploying prod at HEAD (pushed by ada")
 	})
 }
+
+// TestRespondTwilioSMSExample serves examples/twilio-sms.yaml: an SMS
+// signed as Twilio signs it (the URL called plus the sorted form) gets the
+// TwiML reply, and the script sees the message.
+func TestRespondTwilioSMSExample(t *testing.T) {
+	example, err := os.ReadFile("../examples/twilio-sms.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSite(t, string(example), "")
+	const token = "systest-twilio-auth-token"
+	s.env = append(s.env, "TWILIO_AUTH_TOKEN="+token)
+	s.start()
+
+	body := url.Values{"From": {"+15551230001"}, "To": {"+15559870002"}, "Body": {"is the <deploy> done?"},
+		"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "AccountSid": {"AC0123"}}.Encode()
+	f := filepath.Join(s.dir, "sms.form")
+	writeFile(t, f, body)
+	target := "http://" + s.addr + "/hooks/twilio-sms"
+	code, stdout, stderr := run(t, nil, "sign", "-provider", "twilio", "-secret", token, "-url", target, "-body", f)
+	if code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, stderr)
+	}
+	h := http.Header{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		h.Set(k, v)
+	}
+	code, hdr, got := s.rawPost(t, "/hooks/twilio-sms", h, []byte(body))
+	if code != 200 || hdr.Get("Content-Type") != "text/xml" || !strings.Contains(got, "<Response><Message>Thanks, we got your message.") {
+		t.Fatalf("SMS answered %d %q %q", code, hdr.Get("Content-Type"), got)
+	}
+	// A forged SMS (the same signature over another text) is refused.
+	forged := strings.Replace(body, "done", "undone", 1)
+	if code, _, _ := s.rawPost(t, "/hooks/twilio-sms", h, []byte(forged)); code != 401 {
+		t.Fatalf("forged SMS answered %d, want 401", code)
+	}
+	eventually(t, "the script to see the message", 10*time.Second, func() bool {
+		out, _, _ := s.cli(t, "", "show", "1")
+		return strings.Contains(out, "SMS from +15551230001: is the <deploy> done?")
+	})
+}
