@@ -67,7 +67,7 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 		Path: r.URL.Path, RemoteAddr: "admin", Headers: headers, Body: in.Body, Status: "accepted", Rules: []string{name}}
 	// Unique, so the run is never taken for a redelivery.
 	ev.DeliveryID = "manual-" + strconv.FormatUint(ev.ID, 10)
-	j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
+	j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
 	j.Lane, j.Latest = laneOf(rule, eventEnv(ev))
 	ev.Jobs = []uint64{j.ID}
 	if !e.disp.admit(1) {
