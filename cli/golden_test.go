@@ -76,7 +76,7 @@ func TestGolden(t *testing.T) {
 		{"test-when-error", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-4", "-body", "-"}, `"just a string"`, nil},
 		{"test-run", []string{"test", "-rules", "rules", "-source", "plain", "-body", "-", "-run"}, `{"after":"abc"}`, nil},
 		{"test-run-secrets", []string{"test", "-rules", "runenv", "-source", "plain", "-body", "-", "-run"}, `{"after":"abc"}`,
-			[]string{"RUN_SECRET=golden-run-secret", "ALSO_SECRET=x-golden-run-secret-y", "OTHER=kept"}},
+			[]string{"RUN_SECRET=golden-run-secret", "ALSO_SECRET=x-golden-run-secret-y", "OTHER=not-passed", "TZ=Etc/UTC"}},
 		{"test-invalid-json", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "Content-Type: application/json", "-body", "-"}, `{"ref":"refs/heads/main",after:1}`, nil},
 		{"test-gzip", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "Content-Type: application/json", "-header", "Content-Encoding: gzip", "-body", "push-main.json.gz"}, "", nil},
 		{"test-unknown-encoding", []string{"test", "-rules", "rules", "-source", "github", "-header", "Content-Encoding: br", "-body", "push-main.json"}, "", nil},

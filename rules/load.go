@@ -234,7 +234,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	for _, s := range set.Sources {
 		s.index = buildIndex(s.Rules)
 	}
-	checkScripts(scripts, set, values, lookup, &diags)
+	checkScripts(scripts, values, lookup, &diags)
 	redactDiags(diags, set)
 	sortDiags(diags)
 	for f, src := range srcs {
