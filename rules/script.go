@@ -40,7 +40,7 @@ func checkScripts(scripts []scriptAt, values map[string]string, lookup func(stri
 	for _, sc := range scripts {
 		seen := map[string]bool{}
 		for _, name := range scriptVars(sc.node.Value) {
-			if seen[name] || sc.action.env[name] != nil || Inherited(name) || strings.HasPrefix(name, "HOOKD_") {
+			if seen[name] || sc.action.env[name] != nil || Inherited(name) || shellOwn[name] || strings.HasPrefix(name, "HOOKD_") {
 				continue
 			}
 			seen[name] = true
@@ -53,6 +53,10 @@ func checkScripts(scripts []scriptAt, values map[string]string, lookup func(stri
 		}
 	}
 }
+
+// shellOwn are the variables /bin/sh sets itself.
+var shellOwn = map[string]bool{"PWD": true, "OLDPWD": true, "PPID": true, "IFS": true, "OPTIND": true, "OPTARG": true,
+	"PS1": true, "PS2": true, "PS4": true, "LINENO": true}
 
 // assigns reports whether a script gives name a value itself: NAME=, for NAME,
 // read ... NAME, export/local/readonly NAME.

@@ -47,7 +47,7 @@ rules:
     concurrency: serial
     actions:
       - shell:
-          env: {AFTER: "{{ body.after }}", TARGET: "{{ headers['x-target'] }}", SRC: "{{ source }}"}
+          env: {AFTER: "{{ body.after }}", TARGET: "{{ headers['x-target'] }}", SRC: "{{ source }}", OUT: "${OUT}"}
           script: |
             printf 'start %s %s %s %s\n' "$SRC" "$AFTER" "$TARGET" "$HOOKD_EVENT_ID" >> "$OUT"
             sleep 0.3
