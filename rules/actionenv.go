@@ -19,9 +19,6 @@ var actionEnvNames = map[string]bool{
 	"INVOCATION_ID": true, "JOURNAL_STREAM": true,
 }
 
-// ActionEnvNames lists, for messages, the variables an action inherits.
-const ActionEnvNames = "PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR, INVOCATION_ID, JOURNAL_STREAM"
-
 // Inherited reports whether an action inherits the daemon's variable name.
 func Inherited(name string) bool {
 	return actionEnvNames[name] || strings.HasPrefix(name, "LC_")
