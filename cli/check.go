@@ -41,7 +41,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := cf.load()
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "check", err)
 		return 1
 	}
 	var set *rules.Set
@@ -52,7 +52,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	var errs rules.Errors
 	if err != nil && !errors.As(err, &errs) {
-		printErr(stderr, err)
+		printErr(stderr, "check", err)
 		return 1
 	}
 	var diags []rules.Diag
@@ -73,7 +73,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	failed := len(errs) > 0
 	for _, err := range engine.Preflight(cfg) {
 		failed = true
-		where := "hookd"
+		where := "hookd check"
 		if cfg.File != "" {
 			where = cfg.File
 		}

@@ -55,6 +55,7 @@ func TestGolden(t *testing.T) {
 		{"check-config-syntax", []string{"check", "-config", "badconfig/hookd.yaml", "-rules", "rules"}, "", nil},
 		{"serve-config-syntax", []string{"serve", "-config", "badconfig/hookd.yaml", "-rules", "rules", "-data", "nodata"}, "", nil},
 		{"check-file", []string{"check", "rules/hooks.yaml"}, "", nil},
+		{"check-file-alone", []string{"check", "alone/new.yaml"}, "", nil},
 		{"check-paths", []string{"check", "rules", "more/extra.yaml"}, "", nil},
 		{"check-same-file-twice", []string{"check", "rules", "rules/hooks.yaml"}, "", nil},
 		{"check-paths-clash", []string{"check", "rules", "bad/bad.yaml"}, "", nil},

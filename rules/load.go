@@ -222,7 +222,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 						n = n.Content[i]
 					}
 				}
-				ra.d.errf(n, "rule %q: unknown source %q (defined: %s)", r.Name, sn, strings.Join(sortedKeys(set.Sources), ", "))
+				ra.d.errf(n, "rule %q: unknown source %q (%s)", r.Name, sn, definedSources(set))
 				continue
 			}
 			s.Rules = append(s.Rules, r)
@@ -542,4 +542,14 @@ func (d *decoder) retry(n *yaml.Node, r Retry) Retry {
 		r.MaxBackoff = r.Backoff
 	}
 	return r
+}
+
+// definedSources lists the sources defined, for an unknown source's error;
+// none defined usually means a file was checked without the one that
+// defines them.
+func definedSources(set *Set) string {
+	if len(set.Sources) == 0 {
+		return "no source is defined in the files loaded; a source defined in another file counts only when both are loaded together: hookd check rules.d new.yaml"
+	}
+	return "defined: " + strings.Join(sortedKeys(set.Sources), ", ")
 }
