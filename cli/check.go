@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"hookd/engine"
 	"hookd/rules"
@@ -22,6 +23,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if f := fs.Lookup("rules"); f != nil {
 		f.Usage += "; or give rules files and directories as arguments: hookd check [flags] PATH..."
 	}
+	reload := fs.Bool("reload", false, "check as a reload of the running daemon would (systemctl reload): a reload to no source is refused, so none left fails")
 	var paths []string
 	for rest := args; ; rest = fs.Args()[1:] {
 		// Flags may come after the paths: parse again after each one.
@@ -78,6 +80,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			where = cfg.File
 		}
 		fmt.Fprintf(stderr, "%s: %v\n", where, err)
+	}
+	if !failed && *reload && len(set.Sources) == 0 {
+		where := cfg.RulesDir
+		if len(paths) > 0 {
+			where = strings.Join(paths, " ")
+		}
+		printDiag(stderr, engine.NoSourcesLeft(where, 0))
+		failed = true
 	}
 	if failed {
 		return 1

@@ -66,6 +66,10 @@ func TestGolden(t *testing.T) {
 		{"check-flag-after-path", []string{"check", "more", "-config", "tls/hookd.yaml"}, "", nil},
 		{"check-rules-and-paths", []string{"check", "-rules", "rules", "more"}, "", nil},
 		{"check-empty", []string{"check", "-rules", "empty"}, "", nil},
+		// systemctl reload runs check -reload: a reload to no source is
+		// refused by serve, so it fails there too.
+		{"check-reload-empty", []string{"check", "-reload", "-rules", "empty"}, "", nil},
+		{"check-reload-ok", []string{"check", "-reload", "-rules", "rules"}, "", nil},
 		{"check-respond", []string{"check", "-rules", "respond"}, "", nil},
 		{"check-respond-errors", []string{"check", "-rules", "badrespond"}, "", nil},
 		{"test-respond", []string{"test", "-rules", "respond", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "respond/deploy.form"}, "", nil},
