@@ -66,6 +66,7 @@ func TestGolden(t *testing.T) {
 		{"check-flag-after-path", []string{"check", "more", "-config", "tls/hookd.yaml"}, "", nil},
 		{"check-rules-and-paths", []string{"check", "-rules", "rules", "more"}, "", nil},
 		{"check-empty", []string{"check", "-rules", "empty"}, "", nil},
+		{"check-miscased", []string{"check", "-rules", "miscased"}, "", nil},
 		// systemctl reload runs check -reload: a reload to no source is
 		// refused by serve, so it fails there too.
 		{"check-reload-empty", []string{"check", "-reload", "-rules", "empty"}, "", nil},

@@ -19,6 +19,7 @@ import (
 func (e *Engine) Reload() (err error) {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
+	defer e.watch.refresh() // the ${file:} references may have changed
 	if e.opts.BeforeReload != nil {
 		after := e.opts.BeforeReload()
 		defer func() { after(err) }()

@@ -255,6 +255,16 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	return set, nil
 }
 
+// Misnamed is the warning for a name that is only nearly a rule file's.
+const Misnamed = "not loaded: only names ending in .yaml or .yml, in lower case, are rule files"
+
+// IsMisnamed reports whether name is nearly a rule file's: deploy.YAML.
+func IsMisnamed(name string) bool {
+	ext := filepath.Ext(name)
+	return ext != ".yaml" && ext != ".yml" && !strings.HasPrefix(name, ".") &&
+		(strings.EqualFold(ext, ".yaml") || strings.EqualFold(ext, ".yml"))
+}
+
 // ruleFiles lists the rule files of dir, sorted. Hidden files (editor swap
 // files, Kubernetes' ..data) are skipped; symlinks are followed. A *.yaml
 // entry that cannot be read as a file is an error rather than a rule file
@@ -278,8 +288,7 @@ func ruleFiles(dir string, diags *[]Diag) ([]string, error) {
 		ext := filepath.Ext(name)
 		if ext != ".yaml" && ext != ".yml" {
 			if strings.EqualFold(ext, ".yaml") || strings.EqualFold(ext, ".yml") {
-				*diags = append(*diags, Diag{File: p, Warning: true,
-					Msg: "not loaded: only names ending in .yaml or .yml, in lower case, are rule files"})
+				*diags = append(*diags, Diag{File: p, Warning: true, Msg: Misnamed})
 			}
 			continue
 		}
