@@ -38,7 +38,7 @@ type watcher struct {
 	// each until they go.
 	misnamed map[string]bool
 	done     chan struct{}
-	wg    sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 func (e *Engine) startWatch() (*watcher, error) {
