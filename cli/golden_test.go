@@ -51,10 +51,14 @@ func TestGolden(t *testing.T) {
 		// A syntax error is reported where it is, the same by check and
 		// serve, for a rules file as for hookd.yaml.
 		{"check-syntax", []string{"check", "-rules", "badyaml"}, "", nil},
+		// A quote not closed on its line is shown where it opens, however
+		// far yaml.v3 ran the string on; a legit multi-line string is not.
+		{"check-quotes", []string{"check", "-rules", "quotes"}, "", nil},
 		{"serve-syntax", []string{"serve", "-rules", "badyaml", "-data", "nodata"}, "", nil},
 		{"check-config-syntax", []string{"check", "-config", "badconfig/hookd.yaml", "-rules", "rules"}, "", nil},
 		{"serve-config-syntax", []string{"serve", "-config", "badconfig/hookd.yaml", "-rules", "rules", "-data", "nodata"}, "", nil},
 		{"check-file", []string{"check", "rules/hooks.yaml"}, "", nil},
+		{"check-file-alone", []string{"check", "alone/new.yaml"}, "", nil},
 		{"check-paths", []string{"check", "rules", "more/extra.yaml"}, "", nil},
 		{"check-same-file-twice", []string{"check", "rules", "rules/hooks.yaml"}, "", nil},
 		{"check-paths-clash", []string{"check", "rules", "bad/bad.yaml"}, "", nil},
@@ -65,6 +69,11 @@ func TestGolden(t *testing.T) {
 		{"check-flag-after-path", []string{"check", "more", "-config", "tls/hookd.yaml"}, "", nil},
 		{"check-rules-and-paths", []string{"check", "-rules", "rules", "more"}, "", nil},
 		{"check-empty", []string{"check", "-rules", "empty"}, "", nil},
+		{"check-miscased", []string{"check", "-rules", "miscased"}, "", nil},
+		// systemctl reload runs check -reload: a reload to no source is
+		// refused by serve, so it fails there too.
+		{"check-reload-empty", []string{"check", "-reload", "-rules", "empty"}, "", nil},
+		{"check-reload-ok", []string{"check", "-reload", "-rules", "rules"}, "", nil},
 		{"check-respond", []string{"check", "-rules", "respond"}, "", nil},
 		{"check-respond-errors", []string{"check", "-rules", "badrespond"}, "", nil},
 		{"test-respond", []string{"test", "-rules", "respond", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "respond/deploy.form"}, "", nil},

@@ -92,6 +92,6 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintln(stderr, "note:", out.Note)
 	}
 	fmt.Fprintf(stdout, "event %s: rule %s queued as job %s (source %s)\n", out.ID, out.Rule, out.Job, engine.ManualSource)
-	fmt.Fprintf(stdout, "follow it with: hookd show %s\n", out.ID)
+	fmt.Fprintf(stdout, "follow it with: hookd show%s %s\n", af.located(), out.ID)
 	return 0
 }

@@ -139,7 +139,11 @@ func New(opts Options) (*Engine, error) {
 
 func (e *Engine) logWarnings(set *rules.Set) {
 	for _, w := range set.Warnings {
-		e.log.Warn(w.Msg, "at", fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col))
+		at := w.File
+		if w.Line > 0 {
+			at = fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col)
+		}
+		e.log.Warn(w.Msg, "at", at)
 	}
 }
 

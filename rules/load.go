@@ -222,7 +222,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 						n = n.Content[i]
 					}
 				}
-				ra.d.errf(n, "rule %q: unknown source %q (defined: %s)", r.Name, sn, strings.Join(sortedKeys(set.Sources), ", "))
+				ra.d.errf(n, "rule %q: unknown source %q (%s)", r.Name, sn, definedSources(set))
 				continue
 			}
 			s.Rules = append(s.Rules, r)
@@ -255,6 +255,16 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	return set, nil
 }
 
+// Misnamed is the warning for a name that is only nearly a rule file's.
+const Misnamed = "not loaded: only names ending in .yaml or .yml, in lower case, are rule files"
+
+// IsMisnamed reports whether name is nearly a rule file's: deploy.YAML.
+func IsMisnamed(name string) bool {
+	ext := filepath.Ext(name)
+	return ext != ".yaml" && ext != ".yml" && !strings.HasPrefix(name, ".") &&
+		(strings.EqualFold(ext, ".yaml") || strings.EqualFold(ext, ".yml"))
+}
+
 // ruleFiles lists the rule files of dir, sorted. Hidden files (editor swap
 // files, Kubernetes' ..data) are skipped; symlinks are followed. A *.yaml
 // entry that cannot be read as a file is an error rather than a rule file
@@ -278,8 +288,7 @@ func ruleFiles(dir string, diags *[]Diag) ([]string, error) {
 		ext := filepath.Ext(name)
 		if ext != ".yaml" && ext != ".yml" {
 			if strings.EqualFold(ext, ".yaml") || strings.EqualFold(ext, ".yml") {
-				*diags = append(*diags, Diag{File: p, Warning: true,
-					Msg: "not loaded: only names ending in .yaml or .yml, in lower case, are rule files"})
+				*diags = append(*diags, Diag{File: p, Warning: true, Msg: Misnamed})
 			}
 			continue
 		}
@@ -542,4 +551,14 @@ func (d *decoder) retry(n *yaml.Node, r Retry) Retry {
 		r.MaxBackoff = r.Backoff
 	}
 	return r
+}
+
+// definedSources lists the sources defined, for an unknown source's error;
+// none defined usually means a file was checked without the one that
+// defines them.
+func definedSources(set *Set) string {
+	if len(set.Sources) == 0 {
+		return "no source is defined in the files loaded; a source defined in another file counts only when both are loaded together: hookd check rules.d new.yaml"
+	}
+	return "defined: " + strings.Join(sortedKeys(set.Sources), ", ")
 }
