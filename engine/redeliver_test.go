@@ -107,12 +107,23 @@ func TestRedeliveryOfFailedEventRunsItsRulesAgainOnce(t *testing.T) {
 
 // Two copies of a redelivery at once: one runs the rules, the other is a
 // duplicate, whichever order they commit in.
+//
+// The job waits for $DIR/release, so that it cannot fail again, making a
+// later copy a legitimate redelivery, before every copy is answered.
 func TestConcurrentRedeliveriesRunOnce(t *testing.T) {
-	te := startEngine(t, "", redeliveryRules, nil)
+	gated := strings.Replace(redeliveryRules, `'echo`, `'until test -f "$DIR/release"; do sleep 0.01; done; echo`, 1)
+	te := startEngine(t, "", gated, nil)
+	release := filepath.Join(te.dir, "release")
 	const rounds, copies = 5, 4
 	for r := range rounds {
 		delivery := fmt.Sprintf("d-%d", r)
+		if err := os.WriteFile(release, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		id := failedEvent(t, te, "github", delivery, 2*r+1)
+		if err := os.Remove(release); err != nil {
+			t.Fatal(err)
+		}
 		var wg sync.WaitGroup
 		got := make([]answer, copies)
 		for i := range copies {
@@ -131,6 +142,9 @@ func TestConcurrentRedeliveriesRunOnce(t *testing.T) {
 		}
 		if n != 1 {
 			t.Fatalf("round %d: %d of %d copies accepted, want 1", r, n, copies)
+		}
+		if err := os.WriteFile(release, nil, 0o644); err != nil {
+			t.Fatal(err)
 		}
 		te.waitJobs(2*r + 2)
 	}
