@@ -133,7 +133,7 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 			it.Outcome = "would_run"
 		}
 		if it.Outcome == "" {
-			j := &store.Job{ID: e.store.NewID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: now, Updated: now}
+			j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: now, Updated: now}
 			j.Lane, j.Latest = laneOf(rule, env)
 			jobs = append(jobs, j)
 			continue

@@ -265,7 +265,7 @@ func (s *Store) Event(id uint64) (*Event, error) {
 		err = s.db.View(read)
 	}
 	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("no event %d", id)
+		return nil, notFound(id)
 	}
 	return ev, err
 }
@@ -344,6 +344,30 @@ func (s *Store) SaveJob(j *Job, how Save, failed func(error)) error {
 		after(ErrClosed)
 	}
 	return nil
+}
+
+// Claim returns the jobs that were not final when the database was
+// opened, oldest first, the first time it is called, and none after: a
+// bbolt database is held by one process (its file lock is the lease), so
+// what an earlier process left unfinished is this one's to run, as are the
+// jobs it writes itself.
+func (s *Store) Claim() ([]*Job, error) {
+	if s.claimed.Swap(true) {
+		return nil, nil
+	}
+	jobs, err := s.OpenJobs()
+	if err != nil {
+		s.claimed.Store(false)
+		return nil, err
+	}
+	n := 0
+	for _, j := range jobs {
+		if j.ID <= s.lastOld {
+			jobs[n] = j
+			n++
+		}
+	}
+	return jobs[:n], nil
 }
 
 // OpenJobs returns every job that is not final, oldest first.
