@@ -30,6 +30,7 @@ Usage:
   hookd run     RULE [-body FILE|-] [-header 'Name: value']... [-json]   record a manual event and queue the rule
   hookd compact [-config FILE] [-data DIR]   shrink the database (daemon stopped)
   hookd backup  [-config FILE] [-data DIR] FILE   a consistent copy of the database, online
+  hookd hash-password [-cost N]   a bcrypt hash of a password read from stdin, for ui.users
   hookd version
 
 events, show, replay and run talk to the running daemon's admin socket, found
@@ -69,6 +70,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return cmdBackup(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdin, stdout, stderr)
+	case "hash-password":
+		return cmdHashPassword(rest, stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "hookd", versionLine())
 		return 0

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"hookd/engine"
 	"hookd/sdnotify"
+	"hookd/ui"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -32,7 +34,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	var e *engine.Engine
-	e, err = engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(), Listener: ln,
+	dashboard := func(e *engine.Engine) (http.Handler, error) {
+		s, err := ui.New(e, log)
+		if err != nil {
+			return nil, err
+		}
+		return s.Handler(), nil
+	}
+	e, err = engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(), Listener: ln, UI: dashboard,
 		BeforeReload: func() func(error) {
 			if _, err := sdnotify.Reloading(); err != nil {
 				log.Warn("sd_notify", "error", err)

@@ -25,7 +25,7 @@ line, so that
 sends a request that hookd serve accepts. Without -body the body is empty;
 -body - reads it from standard input. -event and -id set the event type and
 the delivery id for providers that send them in headers (github, gitlab,
-gitea, bitbucket, shopify; standard's id): the same -id twice is a
+gitea, bitbucket, shopify, twitch; standard's id): the same -id twice is a
 redelivery, which hookd answers as a duplicate.
 
 Gitea, Forgejo and Gogs sign the JSON payload however they send it; with
@@ -36,6 +36,19 @@ their "HTTP method: GET" (the payload in the query):
         curl -H @- --data-urlencode payload@body.json URL
 
 GitLab's signing token is signed when -secret starts with whsec_.
+
+Schemes with a public key sign with the private key: -private-key takes
+discord's as 64 hex digits (the 32-byte seed), standard's v1a as whsk_ and
+the base64 of the seed; the source's public_key must be its pair. A pair
+for tests, with openssl:
+
+    openssl genpkey -algorithm ed25519 -out key.pem
+    openssl pkey -in key.pem -outform DER | tail -c 32 | xxd -p -c 32           # seed
+    openssl pkey -in key.pem -pubout -outform DER | tail -c 32 | xxd -p -c 32   # public key
+
+(base64 in place of xxd -p -c 32 for whsk_/whpk_). Graph sends its secret in
+the body (each notification's clientState): sign checks the body and prints
+its Content-Type.
 
 Options for the generic providers (hmac, token, basic) are named as in the
 rules file: -header, -query, -algorithm, -encoding, -prefix,
@@ -55,6 +68,7 @@ var signFlags = map[string]string{
 	"template":         "template",
 	"username":         "username",
 	"password":         "password",
+	"private-key":      "public_key", // a scheme with a public key signs with the private one
 }
 
 // cmdSign implements `hookd sign`. It returns 2 for usage errors (bad flags,
@@ -81,6 +95,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&form, "form", false, "gitea: headers for a form (or GET) delivery of the payload")
 	fs.StringVar(&c.Username, "username", "", "basic: the user name")
 	fs.StringVar(&c.Password, "password", "", "basic: the password")
+	fs.StringVar(&c.PrivateKey, "private-key", "", "discord, standard: the Ed25519 private `key` (discord: hex seed; standard: whsk_ and the base64 seed)")
 
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookd sign: "+format+" (see hookd sign -h)\n", a...)
@@ -134,6 +149,9 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		var fe *verify.FieldError
 		if errors.As(err, &fe) {
+			if fe.Field == "public_key" { // sign has no public key: it takes the private one
+				return usageErr("-private-key: provider %s signs with a private key, the pair of the source's public_key", c.Provider)
+			}
 			return usageErr("-%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Msg)
 		}
 		fmt.Fprintf(stderr, "hookd sign: %v\n", err)

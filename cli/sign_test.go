@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -48,6 +49,10 @@ func TestSignRoundTrip(t *testing.T) {
 			verify.Config{Secrets: []string{"s"}, Header: "X-Sig", Algorithm: "sha1", Encoding: "base64", Prefix: "sha1=", TimestampHeader: "X-Ts", Template: "{timestamp}:{body}"},
 		},
 		"none":     {nil, verify.Config{}},
+		"discord":  {[]string{"-private-key", testSeed}, verify.Config{PublicKeys: []string{testPub}}},
+		"twitch":   {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
+		"zoom":     {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
+		"meta":     {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
 		"shopify":  {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
 		"slack":    {[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}},
 		"standard": {[]string{"-secret", standardSecret}, verify.Config{Secrets: []string{standardSecret}}},
@@ -61,6 +66,9 @@ func TestSignRoundTrip(t *testing.T) {
 	}
 	for _, name := range verify.Names() {
 		t.Run(name, func(t *testing.T) {
+			if name == "graph" {
+				t.Skip("graph's secret is in the body: TestSignKeysAndBodies")
+			}
 			tc, ok := cases[name]
 			if !ok {
 				t.Fatalf("no sign test for provider %s", name)
@@ -191,4 +199,63 @@ func TestSignGiteaForm(t *testing.T) {
 	if err := p.Verify(&verify.Request{Method: "POST", Header: h, Body: []byte(form)}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// RFC 8032's first test key pair.
+const (
+	testSeed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+	testPub  = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+)
+
+// Public-key schemes sign with -private-key, and only they take it; graph's
+// secret is checked in the body.
+func TestSignKeysAndBodies(t *testing.T) {
+	whsk := "whsk_" + base64.StdEncoding.EncodeToString(mustHex(t, testSeed))
+	whpk := "whpk_" + base64.StdEncoding.EncodeToString(mustHex(t, testPub))
+	graphBody := `{"value":[{"clientState":"state-1","changeType":"created"}]}`
+	for _, tc := range []struct {
+		args   []string
+		body   string
+		code   int
+		stderr string
+		verify verify.Config
+	}{
+		{[]string{"-provider", "standard", "-private-key", whsk}, `{"type":"a.b"}`, 0, "", verify.Config{Provider: "standard", PublicKeys: []string{whpk}}},
+		{[]string{"-provider", "graph", "-secret", "state-1"}, graphBody, 0, "", verify.Config{Provider: "graph", Secrets: []string{"state-1"}}},
+		{[]string{"-provider", "graph", "-secret", "state-2"}, graphBody, 2, "-secret: graph sends its secret in the body", verify.Config{}},
+		{[]string{"-provider", "discord"}, "{}", 2, "-private-key: provider discord signs with a private key", verify.Config{}},
+		{[]string{"-provider", "discord", "-private-key", "abcd"}, "{}", 2, "-private-key: an Ed25519 private key is 64 hex digits", verify.Config{}},
+		{[]string{"-provider", "standard", "-private-key", testSeed}, "{}", 2, "-private-key: an Ed25519 private key is whsk_", verify.Config{}},
+		{[]string{"-provider", "github", "-secret", "s", "-private-key", testSeed}, "{}", 2, "-private-key does not apply to provider github", verify.Config{}},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"-body", "-"}, tc.args...)
+		code := cmdSign(args, strings.NewReader(tc.body), &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("sign %v = %d %q, want %d %q", tc.args, code, stderr.String(), tc.code, tc.stderr)
+			continue
+		}
+		if strings.Contains(stderr.String(), testSeed) {
+			t.Errorf("sign %v: the private key is in the message", tc.args)
+		}
+		if code != 0 {
+			continue
+		}
+		p, err := verify.New(tc.verify)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Verify(&verify.Request{Header: parseHeaders(t, stdout.String()), Body: []byte(tc.body), Now: time.Now()}); err != nil {
+			t.Errorf("sign %v: %v\n%s", tc.args, err, stdout.String())
+		}
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

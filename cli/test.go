@@ -131,28 +131,12 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		rep.BodyError = bodyErr.Error()
 	}
 	failed := false
-	for _, r := range src.Rules {
-		rr := ruleReport{Rule: r.Name, When: r.WhenSrc}
-		ok, err := r.Match(env)
-		switch {
-		case err != nil:
-			rr.Error = runner.Redact(err.Error())
-		case !ok:
-			rr.Why = r.Explain(env)
-		default:
-			rr.Matched = true
-			for _, a := range r.Actions {
-				d, err := a.Describe(&rules.Call{Env: env})
-				if err != nil {
-					d = map[string]any{"kind": a.Kind, "error": err.Error()}
-				}
-				rr.Actions = append(rr.Actions, redactValue(d, runner.Redact).(map[string]any))
-			}
-			if *run {
-				rr.Ran = runRule(ctx, runner, r, env, raw)
-				for _, x := range rr.Ran {
-					failed = failed || !x.OK
-				}
+	for i, v := range engine.Verdicts(src, env, runner.Redact) {
+		rr := ruleReport{Rule: v.Rule, When: v.When, Matched: v.Matched, Error: v.Error, Why: v.Why, Actions: v.Actions}
+		if v.Matched && *run {
+			rr.Ran = runRule(ctx, runner, src.Rules[i], env, raw)
+			for _, x := range rr.Ran {
+				failed = failed || !x.OK
 			}
 		}
 		rep.Rules = append(rep.Rules, rr)
@@ -184,39 +168,6 @@ func runRule(ctx context.Context, runner *engine.Runner, r *rules.Rule, env *rul
 			Status: st.Status, Output: st.Output, Error: st.Error})
 	}
 	return out
-}
-
-// redactValue hides secrets in every string of an action's description.
-func redactValue(v any, redact func(string) string) any {
-	switch x := v.(type) {
-	case string:
-		return redact(x)
-	case []string:
-		out := make([]string, len(x))
-		for i, s := range x {
-			out[i] = redact(s)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = redactValue(e, redact)
-		}
-		return out
-	case map[string]string:
-		out := make(map[string]string, len(x))
-		for k, s := range x {
-			out[k] = redact(s)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = redactValue(e, redact)
-		}
-		return out
-	}
-	return v
 }
 
 func printTestReport(w io.Writer, rep *testReport) {

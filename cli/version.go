@@ -12,6 +12,12 @@ import (
 // `go build` stamps in a checkout.
 var Version = ""
 
+// Commit is the full git commit hash, set with -ldflags
+// "-X hookd/cli.Commit=..." by packaging/build, which builds with
+// -buildvcs=false (Go stamps no commit from a git worktree). The commit Go
+// stamps itself, when there is one, wins.
+var Commit = ""
+
 // build describes the binary: its version and, when known, its commit.
 type build struct {
 	version  string // 1.2.3, or 0.0.0~git20261130.9a5f34d for a commit
@@ -20,8 +26,8 @@ type build struct {
 	modified bool   // built from a checkout with uncommitted changes
 }
 
-func buildOf(ldVersion string, bi *debug.BuildInfo) build {
-	var b build
+func buildOf(ldVersion, ldCommit string, bi *debug.BuildInfo) build {
+	b := build{revision: ldCommit}
 	if bi != nil {
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -63,15 +69,16 @@ func short(rev string) string { return rev[:min(len(rev), 12)] }
 
 func currentBuild() build {
 	bi, _ := debug.ReadBuildInfo()
-	return buildOf(Version, bi)
+	return buildOf(Version, Commit, bi)
 }
 
 // version is the version string, also in User-Agent and hookd_build_info.
 func version() string { return currentBuild().version }
 
 // versionLine is what `hookd version` prints after "hookd ".
-func versionLine() string {
-	b := currentBuild()
+func versionLine() string { return lineOf(currentBuild()) }
+
+func lineOf(b build) string {
 	line := b.version
 	if b.revision != "" && !strings.Contains(b.version, short(b.revision)) {
 		line += " (commit " + short(b.revision)

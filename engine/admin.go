@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -19,7 +18,7 @@ import (
 // AdminNetwork tells how an admin address is reached: "tcp" for host:port
 // (a ':' and no '/'), otherwise "unix" for a socket path.
 func AdminNetwork(addr string) string {
-	if strings.Contains(addr, ":") && !strings.Contains(addr, "/") {
+	if rules.AdminTCP(addr) {
 		return "tcp"
 	}
 	return "unix"
@@ -196,39 +195,18 @@ func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ev, err := e.store.Event(id)
-	if err != nil {
-		errorJSON(w, http.StatusNotFound, fmt.Sprintf("no event %d", id))
-		return
-	}
-	jobs, names, gone := e.rerunJobs(e.live.Load(), ev, time.Now().UTC())
-	if len(jobs) == 0 {
-		msg := fmt.Sprintf("event %d matched no rule", id)
-		if len(gone) > 0 {
-			msg = fmt.Sprintf("no rule of event %d remains in the configuration (%s)", id, strings.Join(gone, ", "))
+	res, err := e.Replay(id, "")
+	var re *ReplayError
+	if errors.As(err, &re) {
+		if re.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "30")
 		}
-		errorJSON(w, http.StatusConflict, msg)
+		errorJSON(w, re.Status, re.Msg)
 		return
 	}
-	if !e.disp.admit(len(jobs)) {
-		w.Header().Set("Retry-After", "30")
-		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
-		return
-	}
-	if err := e.store.AddJobs(ev.ID, jobs); err != nil {
-		e.disp.unadmit(len(jobs))
-		errorJSON(w, http.StatusInternalServerError, "cannot store the jobs: "+err.Error())
-		return
-	}
-	e.disp.submit(jobs)
-	ids := make([]string, len(jobs))
-	for i, j := range jobs {
-		ids[i] = strconv.FormatUint(j.ID, 10)
-	}
-	e.log.Info("event replayed", "event_id", ev.ID, "rules", names, "jobs", ids)
-	out := map[string]any{"status": "replayed", "id": strconv.FormatUint(ev.ID, 10), "rules": names, "jobs": ids}
-	if len(gone) > 0 {
-		out["skipped"] = gone
+	out := map[string]any{"status": "replayed", "id": strconv.FormatUint(id, 10), "rules": res.Rules, "jobs": res.Jobs}
+	if len(res.Skipped) > 0 {
+		out["skipped"] = res.Skipped
 	}
 	writeJSON(w, 200, out)
 }

@@ -49,6 +49,8 @@ type Options struct {
 	// file watcher), and the function it returns as the reload ends: the
 	// systemd notify protocol wants RELOADING=1 ... READY=1 around both.
 	BeforeReload func() (after func(error))
+	// UI, when set, builds the dashboard, served on Config.UI.Listen.
+	UI func(*Engine) (http.Handler, error)
 }
 
 // live is what requests and jobs read: swapped whole on reload.
@@ -83,11 +85,15 @@ type Engine struct {
 	adminLn  net.Listener
 	ops      *http.Server // ops.listen's server, nil when unset
 	opsLn    net.Listener
+	ui       *http.Server // the dashboard's server, nil when it does not listen
+	uiLn     net.Listener
 	stopBg   chan struct{} // closed at shutdown: the pruner
 	bg       sync.WaitGroup
 	reloadAt atomic.Int64 // unix nanoseconds of the last reload
 	reloadOK atomic.Bool
-	watch    *watcher
+	// reloadErrs holds the errors of the last reload when it failed.
+	reloadErrs atomic.Pointer[[]string]
+	watch      *watcher
 }
 
 // New loads the rules and opens the store. Nothing listens yet.
@@ -208,6 +214,14 @@ func (e *Engine) Start() error {
 		e.store.Close()
 		return err
 	}
+	if err := e.startUI(); err != nil {
+		e.stopAdmin()
+		e.disp.stop(context.Background())
+		e.stopOps()
+		ln.Close()
+		e.store.Close()
+		return err
+	}
 	if !e.opts.NoWatch {
 		w, err := e.startWatch()
 		if err != nil {
@@ -261,6 +275,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		err = nil
 	}
 	e.stopAdmin()
+	e.stopUI()
 	e.stopOps()
 	e.refusals.stop()
 	close(e.stopBg)

@@ -103,16 +103,25 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
-	if err := src.Verifier.Verify(vr); err != nil {
+	a, greeted, err := greet(src.Verifier, vr)
+	if !greeted {
+		err = src.Verifier.Verify(vr)
+	}
+	if err != nil {
 		e.refused(r, src, "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
 		e.met.request(src.Name, "unauthorized")
 		errorJSON(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
+	if greeted {
+		e.handshake(w, src.Name, log, a)
+		return
+	}
 	if e.overRate(w, lv, src, log) {
 		return
 	}
-	raw = unwrapPayload(src.Verifier, vr)
+	unwrapPayload(src.Verifier, vr)
+	raw = redactBody(src.Verifier, vr)
 	if int64(len(raw)) > lv.cfg.MaxBody { // a GET's payload came in the URL
 		e.refused(r, src, "too_large", vr, slog.Int("bytes", len(raw)))
 		e.met.request(src.Name, "too_large")
@@ -140,14 +149,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		parse()
 	}
 	if ch, ok := src.Verifier.(verify.Challenger); ok {
-		if resp, ok := ch.Challenge(vr); ok {
-			log.Info("webhook handshake answered", slog.String("outcome", "challenge"))
-			e.met.request(src.Name, "challenge")
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(resp)
+		if a, ok := ch.Challenge(vr); ok {
+			e.handshake(w, src.Name, log, a)
 			return
 		}
 	}
+	ack := acknowledgement(src.Verifier, vr)
 
 	env, evalErrs := RequestEnv(src, vr, bodyErr, r.Method, r.URL.Path, remote)
 	log = log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
@@ -156,12 +163,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	// arriving at once; one that matches nothing, by Record, before it is
 	// queued.
 	duplicate := func(prev uint64) {
-		if src.RetryFailed && e.redeliver(w, lv, src.Name, prev, log) {
+		if src.RetryFailed && e.redeliver(w, lv, src.Name, prev, log, ack) {
 			return
 		}
 		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
-		writeStatus(w, "duplicate", prev, nil)
+		writeStatusOr(w, ack, "duplicate", prev, nil)
 	}
 
 	ev := &store.Event{ID: e.store.NewEventID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
@@ -217,7 +224,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		logCondErrs()
 		log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 		e.met.request(src.Name, "ignored")
-		writeStatus(w, "ignored", ev.ID, nil)
+		writeStatusOr(w, ack, "ignored", ev.ID, nil)
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
@@ -252,7 +259,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	logCondErrs()
 	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
-	writeStatus(w, "accepted", ev.ID, ev.Rules)
+	writeStatusOr(w, ack, "accepted", ev.ID, ev.Rules)
 }
 
 // readBody reads a body of the announced length into a buffer of that

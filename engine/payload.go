@@ -44,3 +44,12 @@ func unwrapPayload(p verify.Provider, vr *verify.Request) []byte {
 	vr.Body = payload
 	return payload
 }
+
+// redactBody records and parses the body with the secret a sender put in it
+// replaced (Graph's clientState).
+func redactBody(p verify.Provider, vr *verify.Request) []byte {
+	if r, ok := p.(verify.BodyRedactor); ok {
+		vr.Body = r.RedactBody(vr.Body)
+	}
+	return vr.Body
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net"
 
@@ -20,6 +21,13 @@ func Preflight(cfg rules.Config) []error {
 			errs = append(errs, fmt.Errorf("ops.%w", err))
 		} else if cfg.OpsListen == cfg.Listen {
 			errs = append(errs, fmt.Errorf("ops.listen %s is the webhook listen address; give the operations endpoints their own port, or remove ops.listen to serve them on listen", cfg.OpsListen))
+		}
+	}
+	if cfg.UI.Listen != "" {
+		if err := listenAddrErr(cfg.UI.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("ui.%w", err))
+		} else if cfg.UI.Listen == cfg.Listen {
+			errs = append(errs, fmt.Errorf("ui.listen %s is the webhook listen address; the dashboard never listens on the public webhook port", cfg.UI.Listen))
 		}
 	}
 	if cfg.TLSCert != "" {
@@ -48,6 +56,9 @@ func listenAddrErr(addr string) error {
 func adminAddrErr(addr string) error {
 	if AdminNetwork(addr) == "unix" && len(addr) > 104 { // sun_path is 104 bytes on BSDs, 108 on Linux
 		return fmt.Errorf("admin socket path %s is too long for a unix socket; set admin: in hookd.yaml to a shorter path", addr)
+	}
+	if rules.AdminTCP(addr) && !rules.Loopback(addr) {
+		return errors.New(rules.AdminReachableErr(addr))
 	}
 	return nil
 }

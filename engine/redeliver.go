@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"hookd/verify"
 )
 
 // redeliver handles a delivery already recorded as event prev, on a source
@@ -11,7 +13,8 @@ import (
 // or cancelled, its rules that still exist run again, as `hookd replay`
 // runs them, and the answer is accepted with the event's id. It reports
 // whether it answered; false leaves the answer (duplicate) to the caller.
-func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev uint64, log reqLog) bool {
+// ack is the provider's fixed answer, if it has one.
+func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev uint64, log reqLog, ack *verify.Answer) bool {
 	ev, ok := e.store.Retryable(prev)
 	if !ok {
 		return false
@@ -44,6 +47,6 @@ func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev 
 	e.disp.submit(jobs)
 	log.Info("webhook received", slog.String("outcome", "redelivered"), slog.Uint64("event_id", prev), slog.Any("rules", names))
 	e.met.request(source, "redelivered")
-	writeStatus(w, "accepted", prev, names)
+	writeStatusOr(w, ack, "accepted", prev, names)
 	return true
 }

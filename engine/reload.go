@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -58,6 +60,8 @@ func (e *Engine) Reload() (err error) {
 
 func (e *Engine) reloadFailed(err error) {
 	e.markReload(false)
+	msgs := reloadErrText(err)
+	e.reloadErrs.Store(&msgs)
 	e.met.loaded(nil, err)
 	var errs rules.Errors
 	if errors.As(err, &errs) {
@@ -70,6 +74,9 @@ func (e *Engine) reloadFailed(err error) {
 }
 
 func (e *Engine) markReload(ok bool) {
+	if ok {
+		e.reloadErrs.Store(nil)
+	}
 	e.reloadOK.Store(ok)
 	e.reloadAt.Store(time.Now().UnixNano())
 }
@@ -116,6 +123,7 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	note("tls", next.TLSCert != old.TLSCert || next.TLSKey != old.TLSKey)
 	note("workers", next.Workers != old.Workers)
 	note("log.format", next.LogFormat != old.LogFormat)
+	note("ui", next.UI.Listen != old.UI.Listen || !maps.EqualFunc(next.UI.Users, old.UI.Users, bytes.Equal))
 	if len(changed) > 0 {
 		e.log.Warn("hookd.yaml changed settings that need a restart; they keep their running values until then",
 			"settings", changed)

@@ -29,6 +29,7 @@ type Config struct {
 	MaxQueued       int // queued jobs past which intake answers 503
 	RuleGrace       time.Duration
 	Rules           Defaults
+	UI              UI // the dashboard (ui:)
 	// Secrets holds the values hookd.yaml read with ${file:...} or
 	// ${credential:...}, kept out of its messages.
 	Secrets []string
@@ -49,6 +50,7 @@ func DefaultConfig() Config {
 		MaxQueued:       10000,
 		RuleGrace:       5 * time.Minute, // a git pull or an rsync --delete removes a rules file for a moment
 		Rules:           DefaultRuleDefaults,
+		UI:              UI{Listen: DefaultUIListen},
 	}
 }
 
@@ -87,7 +89,13 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 			"listen":    func(k, v *yaml.Node) { c.Listen = d.str(v, "listen") },
 			"rules_dir": func(k, v *yaml.Node) { c.RulesDir = rel(d.str(v, "rules_dir")) },
 			"data_dir":  func(k, v *yaml.Node) { c.DataDir = rel(d.str(v, "data_dir")) },
-			"admin":     func(k, v *yaml.Node) { c.Admin = d.str(v, "admin") },
+			"admin": func(k, v *yaml.Node) {
+				c.Admin = d.str(v, "admin")
+				if AdminTCP(c.Admin) && !Loopback(c.Admin) {
+					d.errf(v, "%s", AdminReachableErr(c.Admin))
+				}
+			},
+			"ui":        func(k, v *yaml.Node) { d.ui(v, &c) },
 			"workers":   func(k, v *yaml.Node) { c.Workers = d.integer(v, "workers", 1) },
 			"max_body":  func(k, v *yaml.Node) { c.MaxBody = d.size(v, "max_body") },
 			"retention": func(k, v *yaml.Node) { c.Retention = d.duration(v, "retention") },

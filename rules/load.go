@@ -381,6 +381,18 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			keys[k.Value] = k
 			c.Tolerance = d.duration(v, "verify.tolerance")
 		},
+		"public_key": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			c.PublicKeys = append(c.PublicKeys, d.str(v, "verify.public_key"))
+		},
+		"public_keys": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			c.PublicKeys = append(c.PublicKeys, d.strs(v, "verify.public_keys")...)
+		},
+		"verify_token": func(k, v *yaml.Node) {
+			secretNodes[v] = "verify.verify_token"
+			strOpt(&c.VerifyToken)(k, v)
+		},
 	})
 	if !ok {
 		return nil, ""
@@ -412,6 +424,9 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 	*secrets = append(*secrets, c.Secrets...)
 	if c.Password != "" {
 		*secrets = append(*secrets, c.Password)
+	}
+	if c.VerifyToken != "" {
+		*secrets = append(*secrets, c.VerifyToken)
 	}
 	p, err := spec.New(c)
 	if err != nil {

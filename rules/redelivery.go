@@ -21,7 +21,8 @@ func (d *decoder) redelivery(v *yaml.Node) bool {
 
 // bodyHashIDs are the providers whose requests carry no delivery id: hookd
 // takes a hash of the source and body instead (verify.BodyHash).
-var bodyHashIDs = map[string]bool{"hmac": true, "token": true, "basic": true, "none": true}
+var bodyHashIDs = map[string]bool{"hmac": true, "token": true, "basic": true, "none": true,
+	"zoom": true, "meta": true, "graph": true}
 
 // checkRedelivery warns where retry_failed cannot tell a redelivery: a
 // source whose ids are body hashes, unless its id: names the sender's id.

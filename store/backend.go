@@ -97,6 +97,20 @@ type Reader interface {
 	// ListEvents returns events newest first, and the cursor for the next
 	// page (0 when there are no more).
 	ListEvents(o ListOptions) ([]EventBrief, uint64, error)
+
+	// The dashboard's reads.
+
+	// QueryEvents is ListEvents with a rule, a time range and a lower id
+	// bound (the live stream).
+	QueryEvents(q EventQuery) ([]EventBrief, uint64, error)
+	// NewestEventID returns the id of the newest event recorded (0: none),
+	// by any process: a poller compares it with the last it showed.
+	NewestEventID() uint64
+	// FailedJobs returns jobs that ended failed, newest first, with ids
+	// below before (0: from the newest), and the cursor of the next page.
+	FailedJobs(before uint64, since time.Time, limit, maxScan int) ([]FailedJob, uint64, error)
+	// Stats summarises the events received from since to now.
+	Stats(since, now time.Time, slowest int) (*Stats, error)
 }
 
 // Backuper is a backend that streams a consistent copy of itself (bbolt's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +20,9 @@ func fuzzVerify(f *testing.F, provider string, names ...string) {
 	wrong := c
 	wrong.Secrets = []string{"whsec_d3Jvbmcga2V5"}
 	wrong.Password = "wrong"
+	if c.PrivateKey != "" {
+		wrong.PrivateKey = strings.Repeat("cd", 32)
+	}
 	seed, err := Sign(wrong, []byte(testBody), t0)
 	if err != nil {
 		f.Fatal(err)
@@ -76,3 +80,38 @@ func FuzzVerifyStandard(f *testing.F) {
 func FuzzVerifyHMAC(f *testing.F)  { fuzzVerify(f, "hmac", "X-Signature", "X-Timestamp") }
 func FuzzVerifyToken(f *testing.F) { fuzzVerify(f, "token", "X-Token") }
 func FuzzVerifyBasic(f *testing.F) { fuzzVerify(f, "basic", "Authorization") }
+func FuzzVerifyDiscord(f *testing.F) {
+	fuzzVerify(f, "discord", "X-Signature-Ed25519", "X-Signature-Timestamp")
+}
+func FuzzVerifyTwitch(f *testing.F) {
+	fuzzVerify(f, "twitch", "Twitch-Eventsub-Message-Signature", "Twitch-Eventsub-Message-Timestamp")
+}
+func FuzzVerifyZoom(f *testing.F) { fuzzVerify(f, "zoom", "x-zm-signature", "x-zm-request-timestamp") }
+func FuzzVerifyMeta(f *testing.F) { fuzzVerify(f, "meta", "X-Hub-Signature-256") }
+
+// An unsigned handshake's echo never carries markup or a line break, and
+// Meta's never answers without the verify token.
+func FuzzGreet(f *testing.F) {
+	f.Add("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock", "GET")
+	f.Add("validationToken=Validation%3A+x", "POST")
+	f.Add("validationtoken=%3Cb%3E", "POST")
+	meta, graph := mustNew(f, testConfigs["meta"]).(Greeter), mustNew(f, testConfigs["graph"]).(Greeter)
+	f.Fuzz(func(t *testing.T, query, method string) {
+		q, _ := url.ParseQuery(query)
+		for _, g := range []Greeter{meta, graph} {
+			a, greeted, err := g.Greet(&Request{Method: method, Query: q})
+			if err != nil && !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("error %v does not wrap ErrUnauthorized", err)
+			}
+			if !greeted || err != nil {
+				continue
+			}
+			if strings.ContainsAny(string(a.Body), "<>\"'&\r\n\x00") || len(a.Body) == 0 {
+				t.Fatalf("echoed %q", a.Body)
+			}
+			if g == meta && q.Get("hub.verify_token") != "meatyhamhock" {
+				t.Fatalf("answered with verify token %q", q.Get("hub.verify_token"))
+			}
+		}
+	})
+}

@@ -14,6 +14,9 @@ func TestSignMeta(t *testing.T) {
 	m := Meta{Event: "pull_request", ID: "delivery-42"}
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
+			if bodyInSecret[name] {
+				t.Skip("the secret travels in the body")
+			}
 			c := testConfigs[name]
 			p := mustNew(t, c)
 			h, err := SignMeta(c, []byte(testBody), t0, m)
@@ -42,7 +45,7 @@ func TestSignMeta(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"github", "gitlab", "gitea", "bitbucket", "shopify"} {
+	for _, name := range []string{"github", "gitlab", "gitea", "bitbucket", "shopify", "twitch"} {
 		if _, err := SignMeta(testConfigs[name], nil, t0, m); err != nil {
 			t.Errorf("%s sends both in headers, yet: %v", name, err)
 		}

@@ -58,7 +58,7 @@ func (s *slack) Verify(r *Request) error {
 
 // Challenge answers the url_verification handshake Slack sends when a
 // Request URL is saved: the challenge echoed back, nothing recorded.
-func (s *slack) Challenge(r *Request) ([]byte, bool) {
+func (s *slack) Challenge(r *Request) (*Answer, bool) {
 	v := r.JSON
 	if v == nil {
 		if err := json.Unmarshal(r.Body, &v); err != nil {
@@ -72,7 +72,7 @@ func (s *slack) Challenge(r *Request) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return resp, true
+	return &Answer{ContentType: "application/json", Body: resp}, true
 }
 
 // DeliveryID is the Events API's event_id, which Slack keeps across

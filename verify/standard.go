@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -17,20 +18,36 @@ import (
 // The secret is "whsec_" followed by the base64 of the key; the reference
 // libraries accept it without the prefix too. Svix sends the same headers
 // named svix-id, svix-timestamp and svix-signature.
+// The asymmetric v1a is the base64 Ed25519 signature of the same content;
+// its public keys are "whpk_" and the base64 of the 32-byte key, and
+// `hookd sign -private-key` takes "whsk_" and the base64 of the 32-byte
+// seed. A source may set secrets, public keys or both: a request verifies
+// when one of its v1 or v1a signatures matches.
 // https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
 // https://docs.svix.com/receiving/verifying-payloads/how-manual
 type standard struct {
 	keys [][]byte
+	pub  []ed25519.PublicKey
+	priv ed25519.PrivateKey
 	tol  time.Duration
 }
 
 func init() {
 	register("standard", Spec{
-		Options: []string{"secret", "secrets", "tolerance"},
+		Options: []string{"secret", "secrets", "public_key", "public_keys", "tolerance"},
 		New: func(c Config) (Provider, error) {
-			secrets, err := requireSecrets(c)
+			pub, priv, err := edKeys(c, whKeys)
 			if err != nil {
 				return nil, err
+			}
+			var secrets [][]byte
+			switch {
+			case len(c.Secrets) == 0 && len(pub) == 0:
+				return nil, &FieldError{Field: "secret", Msg: "provider standard needs a secret (whsec_...) or a public_key (whpk_...; hookd sign takes its private key, whsk_...)"}
+			case len(c.Secrets) > 0:
+				if secrets, err = requireSecrets(c); err != nil {
+					return nil, err
+				}
 			}
 			keys := make([][]byte, 0, len(secrets))
 			for _, s := range secrets {
@@ -44,7 +61,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return &standard{keys: keys, tol: tol}, nil
+			return &standard{keys: keys, pub: pub, priv: priv, tol: tol}, nil
 		},
 	})
 }
@@ -74,20 +91,44 @@ func (s *standard) check(r *Request, id, ts, sigs, p string) error {
 	if err := checkTimestamp(p+"timestamp", ts, clock(r), s.tol); err != nil {
 		return err
 	}
-	got, err := signatureList(p+"signature", sigs, " ", func(item string) []byte {
+	var v1, v1a [][]byte
+	_, err := signatureList(p+"signature", sigs, " ", func(item string) []byte {
 		version, b64, _ := strings.Cut(item, ",")
-		if version != "v1" {
-			return nil // other versions (v1a: asymmetric) are not ours to check
+		var sig []byte
+		switch {
+		case version == "v1" && len(s.keys) > 0:
+			if sig = decodeBase64Digest(sha256.New, b64); sig != nil {
+				v1 = append(v1, sig)
+			}
+		case version == "v1a" && len(s.pub) > 0:
+			if sig = decodeEd25519Sig(b64); sig != nil {
+				v1a = append(v1a, sig)
+			}
 		}
-		return decodeBase64Digest(sha256.New, b64)
+		return sig // nil: malformed, or a version this source has no key for
 	})
 	if err != nil {
 		return err
 	}
-	if !matchAny(sha256.New, s.keys, got, []byte(id+"."+ts+"."), r.Body) {
-		return fail("no v1 signature matches")
+	prefix := []byte(id + "." + ts + ".")
+	ok := len(v1) > 0 && matchAny(sha256.New, s.keys, v1, prefix, r.Body)
+	if len(v1a) > 0 {
+		msg := append(prefix, r.Body...)
+		ok = anyEd25519(s.pub, v1a, msg) || ok
+	}
+	if !ok {
+		return fail("no v1 or v1a signature matches")
 	}
 	return nil
+}
+
+// decodeEd25519Sig decodes a strict base64 Ed25519 signature, or returns nil.
+func decodeEd25519Sig(s string) []byte {
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != ed25519.SignatureSize {
+		return nil
+	}
+	return b
 }
 
 // whsecKey decodes a secret of the form whsec_<base64 of the key>; the
@@ -109,6 +150,9 @@ func (s *standard) DeliveryID(r *Request) string {
 func (s *standard) Event(r *Request) string { return field(r.JSON, "type") }
 
 func (s *standard) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
+	if len(s.keys) == 0 && s.priv == nil {
+		return nil, &FieldError{Field: "private_key", Msg: "a source with only public keys signs with the private key (whsk_...)"}
+	}
 	id := m.id(func() string {
 		var b [12]byte
 		_, _ = rand.Read(b[:])
@@ -128,9 +172,18 @@ func (s *standard) sign(h http.Header, id string, body []byte, now time.Time) {
 	h.Set("webhook-signature", s.signature(id, ts, body))
 }
 
-// signature is the v1 signature under the first key.
+// signature is the v1 signature under the first secret and the v1a one
+// under the private key, each when there is one.
 func (s *standard) signature(id, ts string, body []byte) string {
-	return "v1," + base64.StdEncoding.EncodeToString(mac(sha256.New, s.keys[0], []byte(id+"."+ts+"."), body))
+	var sigs []string
+	if len(s.keys) > 0 {
+		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(mac(sha256.New, s.keys[0], []byte(id+"."+ts+"."), body)))
+	}
+	if s.priv != nil {
+		msg := append([]byte(id+"."+ts+"."), body...)
+		sigs = append(sigs, "v1a,"+base64.StdEncoding.EncodeToString(ed25519.Sign(s.priv, msg)))
+	}
+	return strings.Join(sigs, " ")
 }
 
 // ReadsBody: the delivery id and event type come from the body.

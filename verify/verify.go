@@ -66,11 +66,39 @@ func (m Meta) id(random func() string) string {
 	return random()
 }
 
-// Challenger is implemented by providers with a handshake that must be
-// answered instead of recorded (Slack's url_verification). ok reports whether
-// the verified request was such a handshake; resp is the body to answer.
+// Answer is an HTTP answer a provider gives in place of hookd's status
+// JSON: to a handshake, or to every recorded event of a sender that expects
+// a fixed one.
+type Answer struct {
+	Status      int    // 0 is 200
+	ContentType string // "" when Body is empty
+	Body        []byte
+}
+
+// Challenger is implemented by providers whose sender signs its handshake
+// (Slack's url_verification, Twitch's webhook_callback_verification, Zoom's
+// endpoint.url_validation, Discord's PING): Challenge runs on a verified
+// request, after its body is parsed. ok reports whether the request was such
+// a handshake; it is then answered with a and never recorded.
 type Challenger interface {
-	Challenge(r *Request) (resp []byte, ok bool)
+	Challenge(r *Request) (a *Answer, ok bool)
+}
+
+// Greeter is implemented by providers whose sender does not sign its
+// handshake (Meta's GET with hub.verify_token, Graph's validationToken).
+// Greet runs before Verify: ok reports whether r is such a handshake; err,
+// wrapping ErrUnauthorized, refuses one that fails its own check (a wrong
+// verify token). A request that is not a handshake goes on to Verify.
+type Greeter interface {
+	Greet(r *Request) (a *Answer, ok bool, err error)
+}
+
+// Acknowledger is implemented by providers whose sender expects a fixed
+// answer to every delivered event (Discord's Webhook Events: 204, no body).
+// Acknowledge returns it for a verified, recorded request (accepted,
+// ignored or duplicate), or nil for hookd's status JSON.
+type Acknowledger interface {
+	Acknowledge(r *Request) *Answer
 }
 
 // BodyReader is implemented by providers whose DeliveryID, Event or
@@ -121,6 +149,13 @@ type Sensitive interface {
 	SensitiveQuery() []string
 }
 
+// BodyRedactor is implemented by providers whose sender puts the secret
+// itself in the body (Graph's clientState): RedactBody returns the verified
+// body with it replaced, which is what is recorded and what rules see.
+type BodyRedactor interface {
+	RedactBody(body []byte) []byte
+}
+
 // Config holds every option a verify block may set. Each provider declares
 // which of them it accepts; the loader rejects the others.
 type Config struct {
@@ -137,6 +172,14 @@ type Config struct {
 	Tolerance       time.Duration
 	Username        string
 	Password        string
+	// PublicKeys are `public_key` and `public_keys` together, as the sender
+	// shows them (hex for Discord, whpk_ for Standard Webhooks).
+	PublicKeys []string
+	// VerifyToken is Meta's `verify_token`, a string apart from the secret.
+	VerifyToken string
+	// PrivateKey is what `hookd sign -private-key` signs with, for schemes
+	// with a public key; never a configuration key.
+	PrivateKey string
 }
 
 // FieldError is a configuration error about one option, so that the loader

@@ -1,0 +1,95 @@
+package rules
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// DefaultUIListen is where the dashboard listens when hookd.yaml says
+// nothing: this machine only.
+const DefaultUIListen = "127.0.0.1:9001"
+
+// UI is the dashboard's block of hookd.yaml (ui:).
+type UI struct {
+	// Listen is host:port, or "" when the dashboard is off (listen: off).
+	Listen string
+	// Configured tells that listen was written in hookd.yaml: an address
+	// the user chose that cannot be bound is an error; the default taken
+	// by another daemon is only a warning.
+	Configured bool
+	// Users maps a user name to its bcrypt hash (hookd hash-password), as
+	// Prometheus' web configuration does with basic_auth_users. Empty: no
+	// authentication, allowed on loopback only.
+	Users map[string][]byte
+}
+
+// Loopback reports whether host:port can be reached from this machine only:
+// its host is localhost or a loopback IP. An empty host is every interface.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// ui reads the ui block: listen and users.
+func (d *decoder) ui(n *yaml.Node, c *Config) {
+	var listenNode *yaml.Node
+	d.fields(n, "ui", map[string]func(k, v *yaml.Node){
+		"listen": func(k, v *yaml.Node) {
+			listenNode = v
+			c.UI.Configured = true
+			c.UI.Listen = d.str(v, "ui.listen")
+			if c.UI.Listen == "off" {
+				c.UI.Listen = ""
+				return
+			}
+			if _, _, err := net.SplitHostPort(c.UI.Listen); err != nil {
+				d.errf(v, "ui.listen must be an address (host:port, such as 127.0.0.1:9001) or off: %v", err)
+			}
+		},
+		"users": func(k, v *yaml.Node) { c.UI.Users = d.users(v) },
+	})
+	if c.UI.Listen != "" && len(c.UI.Users) == 0 && listenNode != nil && !Loopback(c.UI.Listen) {
+		d.errf(listenNode, "ui.listen %s is reachable beyond this machine: set ui.users (make a hash with hookd hash-password), or listen on 127.0.0.1", c.UI.Listen)
+	}
+}
+
+// users reads ui.users: user name to bcrypt hash.
+func (d *decoder) users(n *yaml.Node) map[string][]byte {
+	m, nodes := d.strMap(n, "ui.users")
+	out := make(map[string][]byte, len(m))
+	for name, hash := range m {
+		if name == "" || strings.ContainsAny(name, ":") {
+			d.errf(nodes[name], "ui.users: a user name must not be empty or hold ':'")
+			continue
+		}
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+			d.errf(nodes[name], "ui.users.%s must be a bcrypt hash (make one with hookd hash-password): %v", name, err)
+			continue
+		}
+		out[name] = []byte(hash)
+	}
+	return out
+}
+
+// AdminReachableErr is the message for an admin API on TCP beyond this
+// machine: it has no authentication, so it listens on loopback only.
+func AdminReachableErr(addr string) string {
+	return "admin " + addr + " is reachable beyond this machine, and the admin API has no authentication: use a unix socket path or a loopback address such as 127.0.0.1:9002"
+}
+
+// AdminTCP tells whether an admin address is host:port (a ':' and no
+// '/') rather than a unix socket path.
+func AdminTCP(addr string) bool {
+	return strings.Contains(addr, ":") && !strings.Contains(addr, "/")
+}

@@ -1,0 +1,280 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"hookd/rules"
+	"hookd/store"
+)
+
+// statuses are the outcomes and job states the events page filters by.
+var statuses = []string{"accepted", "ignored", store.Queued, store.Running, store.Retrying, store.Done, store.Failed, store.Superseded, store.Cancelled}
+
+// filters are the events page's query parameters.
+type filters struct {
+	Source, Rule, Status, Since, Until, Delivery string
+	Before                                       uint64
+}
+
+func readFilters(q url.Values) filters {
+	f := filters{Source: q.Get("source"), Rule: q.Get("rule"), Status: q.Get("status"), Since: q.Get("since"), Until: q.Get("until"),
+		Delivery: strings.TrimSpace(q.Get("delivery"))}
+	f.Before, _ = strconv.ParseUint(q.Get("before"), 10, 64)
+	return f
+}
+
+// values are the filters as a query string, without the cursor.
+func (f filters) values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"source": f.Source, "rule": f.Rule, "status": f.Status, "since": f.Since, "until": f.Until, "delivery": f.Delivery} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+// query turns the filters into a store query; an error is for the user.
+func (f filters) query(now time.Time) (store.EventQuery, error) {
+	q := store.EventQuery{Source: f.Source, Rule: f.Rule, Status: f.Status, Before: f.Before}
+	if q.Status != "" && !contains(statuses, q.Status) {
+		return q, fmt.Errorf("unknown state %q", q.Status)
+	}
+	var err error
+	if q.Since, err = parseTime(f.Since, now); err != nil {
+		return q, fmt.Errorf("since: %w", err)
+	}
+	if q.Until, err = parseTime(f.Until, now); err != nil {
+		return q, fmt.Errorf("until: %w", err)
+	}
+	return q, nil
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// row is one line of the events table.
+type row struct {
+	store.EventBrief
+	Duration time.Duration // from receipt to the last job's end, when all ended
+}
+
+func rowOf(b store.EventBrief) row {
+	r := row{EventBrief: b}
+	var last time.Time
+	for _, j := range b.Jobs {
+		if !store.Final(j.State) {
+			return r
+		}
+		if j.Updated.After(last) {
+			last = j.Updated
+		}
+	}
+	if !last.IsZero() {
+		r.Duration = last.Sub(b.ReceivedAt)
+	}
+	return r
+}
+
+type eventsData struct {
+	F        filters
+	Sources  []string
+	Rules    []string
+	Statuses []string
+	Rows     []row
+	Error    string
+	Next     string // the next page's URL, "" on the last
+	First    bool   // the first page: live rows are added on top
+	Newest   uint64
+	Examples []example // for the empty state
+	Stream   string    // the live stream's URL
+	Listen   string    // the webhook listener's URL, for the empty state
+}
+
+// example is how to send a first webhook to a source.
+type example struct {
+	Source, Path, Provider string
+	Sign                   string // the hookd sign command, "" when it needs the provider's own options
+}
+
+// signArgs are the hookd sign arguments of the providers that need only a
+// secret (the generic hmac, token and basic need their options).
+var signArgs = map[string]string{"none": "-provider none", "github": "-provider github -secret \"$SECRET\"",
+	"gitlab": "-provider gitlab -secret \"$SECRET\"", "gitea": "-provider gitea -secret \"$SECRET\"",
+	"bitbucket": "-provider bitbucket -secret \"$SECRET\"", "stripe": "-provider stripe -secret \"$SECRET\"",
+	"shopify": "-provider shopify -secret \"$SECRET\"", "slack": "-provider slack -secret \"$SECRET\"",
+	"standard": "-provider standard -secret \"$SECRET\""}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	f := readFilters(r.URL.Query())
+	d := &eventsData{F: f, Sources: s.e.SourceNames(), Rules: ruleNames(s.e.Rules().Rules), Statuses: statuses, First: f.Before == 0}
+	q, err := f.query(time.Now().UTC())
+	if err != nil {
+		d.Error = err.Error()
+		s.render(w, http.StatusBadRequest, "events", "Events", d)
+		return
+	}
+	var evs []store.EventBrief
+	var next uint64
+	if f.Delivery != "" {
+		evs, err = s.byDelivery(f)
+	} else {
+		evs, next, err = s.e.Store().QueryEvents(q)
+	}
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	for _, b := range evs {
+		d.Rows = append(d.Rows, rowOf(b))
+	}
+	if next != 0 {
+		v := f.values()
+		v.Set("before", strconv.FormatUint(next, 10))
+		d.Next = "/events?" + v.Encode()
+	}
+	d.Newest = s.e.Store().NewestEventID()
+	if len(d.Rows) > 0 && d.Rows[0].ID > d.Newest {
+		d.Newest = d.Rows[0].ID
+	}
+	d.Stream = "/events/stream?" + f.values().Encode()
+	if len(d.Rows) == 0 {
+		d.Listen = webhookURL(s.e.Config(), s.e.Addr())
+		set := s.e.Rules()
+		for _, name := range d.Sources {
+			src := set.Sources[name]
+			ex := example{Source: name, Path: src.Path, Provider: src.Provider}
+			if a, ok := signArgs[src.Provider]; ok {
+				ex.Sign = "hookd sign " + a + " -body body.json"
+			}
+			d.Examples = append(d.Examples, ex)
+		}
+	}
+	s.render(w, http.StatusOK, "events", "Events", d)
+}
+
+// byDelivery finds events by delivery id: a lookup in the de-duplication
+// index of each source (or the one chosen), not a scan.
+func (s *Server) byDelivery(f filters) ([]store.EventBrief, error) {
+	srcs := s.e.SourceNames()
+	if f.Source != "" {
+		srcs = []string{f.Source}
+	}
+	var out []store.EventBrief
+	for _, src := range srcs {
+		id := s.e.Store().Seen(src, f.Delivery)
+		if id == 0 {
+			continue
+		}
+		evs, _, err := s.e.Store().QueryEvents(store.EventQuery{Before: id + 1, After: id - 1, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	return out, nil
+}
+
+// stream sends the events that arrive, as rendered table rows, to the
+// events page (server-sent events). Each poll reads the new events in one
+// short transaction, then writes: a slow client holds no transaction.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	f := readFilters(r.URL.Query())
+	f.Before = 0
+	q, err := f.query(time.Now().UTC())
+	if err != nil || f.Delivery != "" {
+		http.Error(w, "no live stream for these filters", http.StatusBadRequest)
+		return
+	}
+	q.NoWait = true // what is still queued comes at the next poll
+	if f.Until != "" {
+		http.Error(w, "no live stream for a closed time range", http.StatusBadRequest)
+		return
+	}
+	after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	fmt.Fprint(w, "retry: 2000\n\n")
+	fl.Flush()
+	tick := time.NewTicker(s.poll)
+	defer tick.Stop()
+	idle := 0
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
+		if s.e.Store().NewestEventID() <= after {
+			if idle++; idle*int(s.poll) >= int(15*time.Second) { // a comment keeps proxies from closing the stream
+				idle = 0
+				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+					return
+				}
+				fl.Flush()
+			}
+			continue
+		}
+		top := s.e.Store().NewestEventID()
+		q.After = after
+		evs, _, err := s.e.Store().QueryEvents(q)
+		if err != nil {
+			return
+		}
+		after = max(after, top)
+		var msg bytes.Buffer
+		for i := len(evs) - 1; i >= 0; i-- { // oldest first: each goes on top
+			after = max(after, evs[i].ID)
+			var buf bytes.Buffer
+			if err := s.rows.ExecuteTemplate(&buf, "row", rowOf(evs[i])); err != nil {
+				return
+			}
+			msg.WriteString("event: row\nid: " + strconv.FormatUint(evs[i].ID, 10) + "\n")
+			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				msg.WriteString("data: " + line + "\n")
+			}
+			msg.WriteString("\n")
+		}
+		if msg.Len() > 0 {
+			if _, err := msg.WriteTo(w); err != nil {
+				return
+			}
+			fl.Flush()
+		}
+	}
+}
+
+// webhookURL is where the webhook listener is reached from this machine.
+func webhookURL(c rules.Config, addr string) string {
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return scheme + "://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}

@@ -1,0 +1,92 @@
+package verify
+
+import (
+	"net/http"
+)
+
+// Meta (Facebook, Instagram, WhatsApp Cloud API, Messenger) signs event
+// notifications with X-Hub-Signature-256: "sha256=" and the hex
+// HMAC-SHA256 of the raw body under the app secret (`secret`); there is no
+// timestamp. The subscription check is an unsigned GET with hub.mode=
+// subscribe, hub.challenge and hub.verify_token: answered with the
+// challenge as text/plain when the verify token, a string of the user's
+// choosing apart from the app secret, equals `verify_token`.
+// https://developers.facebook.com/docs/graph-api/webhooks/getting-started
+type meta struct {
+	*genericHMAC
+	verifyToken []byte // nil: the subscription check is refused
+}
+
+func init() {
+	register("meta", Spec{
+		Options: []string{"secret", "secrets", "verify_token"},
+		New: func(c Config) (Provider, error) {
+			c.Header, c.Prefix = "X-Hub-Signature-256", "sha256="
+			g, err := newGenericHMAC(c)
+			if err != nil {
+				return nil, err
+			}
+			m := &meta{genericHMAC: g.(*genericHMAC)}
+			if c.VerifyToken != "" {
+				m.verifyToken = []byte(c.VerifyToken)
+			}
+			return m, nil
+		},
+	})
+}
+
+// Greet answers the subscription check. Meta sends an integer challenge;
+// anything beyond URL-safe characters is refused rather than echoed.
+func (m *meta) Greet(r *Request) (*Answer, bool, error) {
+	if r.Method != http.MethodGet || !r.Query.Has("hub.mode") {
+		return nil, false, nil
+	}
+	switch {
+	case r.Query.Get("hub.mode") != "subscribe":
+		return nil, true, fail("hub.mode is not subscribe")
+	case m.verifyToken == nil:
+		return nil, true, fail("a subscription check came, and the source sets no verify_token")
+	case !sameSecret([][]byte{m.verifyToken}, []byte(r.Query.Get("hub.verify_token"))):
+		return nil, true, fail("hub.verify_token does not match verify_token")
+	}
+	c := r.Query.Get("hub.challenge")
+	if !echoable(c, 256, false) {
+		return nil, true, fail("hub.challenge is empty, long, or has characters Meta never sends")
+	}
+	return textAnswer(c), true, nil
+}
+
+// echoable reports whether an unsigned handshake's token may be echoed: not
+// empty, at most max bytes, and free of what could turn the answer into
+// markup or another header (spaces and punctuation only when text).
+func echoable(s string, max int, text bool) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == '~':
+		case text && c >= ' ' && c < 0x7f && c != '<' && c != '>' && c != '&' && c != '"' && c != '\'':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// AcceptsGET: the subscription check is a GET (event notifications are
+// POSTs; a GET that is not the check fails Verify, unsigned).
+func (*meta) AcceptsGET() {}
+
+func (*meta) SensitiveHeaders() []string { return nil }
+func (*meta) SensitiveQuery() []string   { return []string{"hub.verify_token"} }
+
+// DeliveryID: Meta sends none; hookd hashes the body.
+func (m *meta) DeliveryID(*Request) string { return "" }
+
+// Event is the body's object: page, instagram, whatsapp_business_account.
+func (m *meta) Event(r *Request) string { return field(r.JSON, "object") }
+
+// ReadsBody: the event type comes from the body.
+func (*meta) ReadsBody() {}
