@@ -39,6 +39,9 @@ func Run(t *testing.T, fresh Fresh) {
 		{"RematchOnce", testRematch},
 		{"PruneFinishedOldEvents", testPrune},
 		{"WritesAfterCloseFail", testClosed},
+		{"DashboardQuery", testQuery},
+		{"DashboardFailedJobs", testFailedJobs},
+		{"DashboardStats", testStats},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, newHarness(t, fresh(t)))
