@@ -9,7 +9,9 @@ import (
 // Backend is the store as the engine uses it, in the engine's own terms.
 // The types it speaks (Event, Job, Attempt) live in this package; bbolt,
 // the default, is Store (Open). The conformance suite in store/storetest
-// holds every backend to this contract.
+// holds every backend to this contract. It lives here rather than in the
+// engine because the suite and every backend (in packages under store/)
+// name it and its types, and nothing under store imports the engine.
 //
 // A backend may be shared by several processes (a database server): ids
 // are unique across all of them, de-duplication holds across them, and a
