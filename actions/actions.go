@@ -21,9 +21,13 @@ type Input struct {
 
 // Result describes one finished attempt, successful or not.
 type Result struct {
-	Exit       int           // a process's exit status; -1 when it did not exit by itself
-	Status     int           // an HTTP answer's status code, 0 when there was none
-	Output     []byte        // the bounded tail of output or response body
+	Exit   int    // a process's exit status; -1 when it did not exit by itself
+	Status int    // an HTTP answer's status code, 0 when there was none
+	Output []byte // the bounded tail of output or response body
+	// Answer is what a sender may be answered with (respond.wait): a
+	// process's stdout alone, an HTTP answer's body; nil when it was
+	// longer than MaxOutput or cut short.
+	Answer     []byte
 	RetryAfter time.Duration // a wait the server asked for (Retry-After), 0 when none
 }
 

@@ -261,6 +261,9 @@ func (x *exchange) doKeep(ctx context.Context, keep int) (Result, []byte, error)
 	}
 	_, rerr := io.Copy(w, resp.Body)
 	res.Output = x.scrub(t.Bytes())
+	if rerr == nil && !t.truncated {
+		res.Answer = res.Output
+	}
 	if rerr != nil {
 		// The status is in; a body cut short is recorded, not fatal: judging
 		// the answer is the caller's.

@@ -1,9 +1,11 @@
 package actions
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -18,6 +20,10 @@ type Shell struct {
 	Script string
 	Dir    string
 	Env    []string // the complete environment, "K=V"
+	// KeepStdout keeps stdout alone in Result.Answer (respond.wait). It
+	// then travels through a pipe of its own, apart from stderr, so the
+	// order of their lines in Output is only as close as the reads were.
+	KeepStdout bool
 	// WaitDelay bounds how long output pipes are drained after the process
 	// is killed (a grandchild may hold them open).
 	WaitDelay time.Duration
@@ -56,8 +62,12 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		cmd.Env = []string{}
 	}
 	out := &lockedTail{t: newTail(MaxOutput)}
-	cmd.Stdout = out
-	cmd.Stderr = out
+	cmd.Stdout, cmd.Stderr = out, out // one pipe: lines keep their order
+	var stdout *capped
+	if s.KeepStdout {
+		stdout = &capped{buf: new(bytes.Buffer), max: MaxOutput}
+		cmd.Stdout = io.MultiWriter(out, stdout)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = s.WaitDelay
 	if cmd.WaitDelay == 0 {
@@ -104,6 +114,9 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 
 	res := Result{Exit: -1, Output: out.bytes()}
+	if stdout != nil && stdout.buf.Len() <= MaxOutput {
+		res.Answer = stdout.buf.Bytes()
+	}
 	if cmd.ProcessState != nil && cmd.ProcessState.Exited() {
 		res.Exit = cmd.ProcessState.ExitCode()
 	}

@@ -398,3 +398,30 @@ func TestShellRejects(t *testing.T) {
 		})
 	}
 }
+
+// KeepStdout: Answer is stdout alone, and nil when stdout is longer than
+// MaxOutput (an answer cut short would be a broken one); without it, none.
+func TestShellKeepStdout(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script string
+		keep   bool
+		want   string
+		isNil  bool
+	}{
+		{"stdout only", "echo out; echo err >&2", true, "out\n", false},
+		{"not asked", "echo out", false, "", true},
+		{"too long", "head -c 70000 /dev/zero | tr '\\0' x", true, "", true},
+		{"exactly the cap", "head -c 65536 /dev/zero | tr '\\0' x", true, strings.Repeat("x", 65536), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := (&Shell{Script: tc.script, KeepStdout: tc.keep}).Run(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (res.Answer == nil) != tc.isNil || string(res.Answer) != tc.want {
+				t.Fatalf("answer %.40q (nil %v), want %.40q", res.Answer, res.Answer == nil, tc.want)
+			}
+		})
+	}
+}

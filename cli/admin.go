@@ -254,6 +254,9 @@ func printEvent(w io.Writer, v *engine.EventView) {
 	for _, e := range ev.Errors {
 		fmt.Fprintf(tw, "error\t%s\n", e)
 	}
+	if a := ev.Answer; a != nil {
+		fmt.Fprintf(tw, "answered\t%d %s, %d bytes (by respond; -json shows it)\n", a.Status, dash(a.Headers["Content-Type"]), len(a.Body))
+	}
 	for _, r := range ev.Redeliveries {
 		fmt.Fprintf(tw, "redelivered\t%s, rules queued again (job %s)\n", r.At.Local().Format(time.RFC3339), strings.Trim(fmt.Sprint(r.Jobs), "[]"))
 	}

@@ -50,6 +50,16 @@ for tests, with openssl:
 the body (each notification's clientState): sign checks the body and prints
 its Content-Type.
 
+Twilio, Square and HubSpot sign the URL they call: -url gives it, as in
+the source's url: (without placeholders). Twilio signs a form body.
+SendGrid's -private-key is its ECDSA P-256 key, PEM or base64 DER.
+
+Mailgun puts its signature in the body, and Linear its timestamp: -o FILE
+writes the body to send, which differs from -body:
+
+    hookd sign -provider mailgun -secret S -body event.json -o signed.json |
+        curl -H @- --data-binary @signed.json URL
+
 Options for the generic providers (hmac, token, basic) are named as in the
 rules file: -header, -query, -algorithm, -encoding, -prefix,
 -timestamp-header, -template, -username, -password.
@@ -68,6 +78,7 @@ var signFlags = map[string]string{
 	"template":         "template",
 	"username":         "username",
 	"password":         "password",
+	"url":              "url",
 	"private-key":      "public_key", // a scheme with a public key signs with the private one
 }
 
@@ -92,10 +103,13 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Prefix, "prefix", "", "hmac: text before the signature, e.g. sha256=")
 	fs.StringVar(&c.TimestampHeader, "timestamp-header", "", "hmac: the header `name` that carries the unix time")
 	fs.StringVar(&c.Template, "template", "", "hmac: the signed content, from {timestamp} and {body}")
-	fs.BoolVar(&form, "form", false, "gitea: headers for a form (or GET) delivery of the payload")
+	fs.BoolVar(&form, "form", false, "gitea: headers for a form (or GET) delivery of the payload; slack: for a form body (slash commands)")
 	fs.StringVar(&c.Username, "username", "", "basic: the user name")
 	fs.StringVar(&c.Password, "password", "", "basic: the password")
-	fs.StringVar(&c.PrivateKey, "private-key", "", "discord, standard: the Ed25519 private `key` (discord: hex seed; standard: whsk_ and the base64 seed)")
+	fs.StringVar(&c.URL, "url", "", "twilio, square, hubspot: the `URL` the request is sent to")
+	fs.StringVar(&c.PrivateKey, "private-key", "", "discord, standard: the Ed25519 private `key` (discord: hex seed; standard: whsk_ and the base64 seed); sendgrid: its P-256 key, PEM or base64 DER")
+	var outFile string
+	fs.StringVar(&outFile, "o", "", "write the body to send to `FILE` (needed for mailgun and linear, which sign inside the body)")
 
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookd sign: "+format+" (see hookd sign -h)\n", a...)
@@ -145,7 +159,12 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	h, err := verify.SignMeta(c, data, time.Now(), meta)
+	if p, _ := verify.New(c); p != nil && outFile == "" {
+		if _, ok := p.(verify.BodySigner); ok {
+			return usageErr("provider %s signs inside the body: -o FILE writes the body to send", c.Provider)
+		}
+	}
+	sent, h, err := verify.SignRequest(c, data, time.Now(), meta)
 	if err != nil {
 		var fe *verify.FieldError
 		if errors.As(err, &fe) {
@@ -158,10 +177,17 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if form {
-		if p, _ := verify.New(c); p == nil || !verify.WrapsPayload(p) {
+		// Slack signs the raw body, a form for slash commands.
+		if p, _ := verify.New(c); p == nil || !verify.WrapsPayload(p) && c.Provider != "slack" {
 			return usageErr("-form does not apply to provider %s: it signs the request body", c.Provider)
 		}
 		h.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if outFile != "" {
+		if err := os.WriteFile(outFile, sent, 0o600); err != nil {
+			fmt.Fprintf(stderr, "hookd sign: -o: %v\n", err)
+			return 1
+		}
 	}
 	names := make([]string, 0, len(h))
 	for n := range h {

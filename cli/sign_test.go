@@ -17,6 +17,12 @@ import (
 	"hookd/verify"
 )
 
+// The key pair of sendgrid-go's helpers/eventwebhook tests.
+const (
+	sendgridPublic  = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+	sendgridPrivate = "MHcCAQEEIEQmZgBEh9DcU9zMl34czK3xov4AYvm9P3r7rNB2dNXtoAoGCCqGSM49AwEHoUQDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+)
+
 // parseHeaders reads sign's output the way curl -H @- does: one
 // "Name: value" a line.
 func parseHeaders(t *testing.T, out string) http.Header {
@@ -58,6 +64,16 @@ func TestSignRoundTrip(t *testing.T) {
 		"standard": {[]string{"-secret", standardSecret}, verify.Config{Secrets: []string{standardSecret}}},
 		"stripe":   {[]string{"-secret", "whsec_s"}, verify.Config{Secrets: []string{"whsec_s"}}},
 		"token":    {[]string{"-secret", "s", "-header", "X-Token"}, verify.Config{Secrets: []string{"s"}, Header: "X-Token"}},
+		"sendgrid": {[]string{"-private-key", sendgridPrivate}, verify.Config{PublicKeys: []string{sendgridPublic}}},
+		"square":   {[]string{"-secret", "s", "-url", "https://h.example/hooks/square"}, verify.Config{Secrets: []string{"s"}, URL: "https://h.example/hooks/square"}},
+		"hubspot":  {[]string{"-secret", "s", "-url", "https://h.example/hooks/hs?a=1"}, verify.Config{Secrets: []string{"s"}, URL: "https://h.example/hooks/hs?a=1"}},
+		"twilio":   {[]string{"-secret", "s", "-url", "https://h.example/sms"}, verify.Config{Secrets: []string{"s"}, URL: "https://h.example/sms"}},
+	}
+	for _, name := range []string{"linear", "sentry", "pagerduty", "paddle", "jira", "buildkite", "circleci", "vercel", "heroku", "typeform", "intercom", "mailgun"} {
+		cases[name] = struct {
+			args []string
+			c    verify.Config
+		}{[]string{"-secret", "s"}, verify.Config{Secrets: []string{"s"}}}
 	}
 	body := []byte(`{"id":"evt_1","type":"ping"}` + "\n")
 	file := filepath.Join(t.TempDir(), "body.json")
@@ -81,6 +97,13 @@ func TestSignRoundTrip(t *testing.T) {
 			for _, src := range []string{file, "-"} {
 				var stdout, stderr bytes.Buffer
 				args := append([]string{"-provider", name, "-body", src}, tc.args...)
+				// Mailgun and Linear sign inside the body: -o writes it.
+				body := body
+				signedFile := ""
+				if name == "mailgun" || name == "linear" {
+					signedFile = filepath.Join(t.TempDir(), "signed.json")
+					args = append(args, "-o", signedFile)
+				}
 				if code := cmdSign(args, bytes.NewReader(body), &stdout, &stderr); code != 0 {
 					t.Fatalf("cmdSign %v = %d: %s", args, code, stderr.String())
 				}
@@ -96,11 +119,16 @@ func TestSignRoundTrip(t *testing.T) {
 					t.Fatalf("headers not sorted:\n%s", stdout.String())
 				}
 				h := parseHeaders(t, stdout.String())
+				if signedFile != "" {
+					if body, err = os.ReadFile(signedFile); err != nil {
+						t.Fatal(err)
+					}
+				}
 				if err := p.Verify(&verify.Request{Header: h, Body: body, Now: time.Now()}); err != nil {
 					t.Fatalf("-body %s: Verify: %v\n%s", src, err, stdout.String())
 				}
 				// Schemes that sign the body must not accept another one.
-				if !slices.Contains([]string{"none", "basic", "token", "gitlab"}, name) {
+				if !slices.Contains([]string{"none", "basic", "token", "gitlab", "mailgun"}, name) {
 					if err := p.Verify(&verify.Request{Header: h, Body: body[1:], Now: time.Now()}); err == nil {
 						t.Fatal("signature verified for another body")
 					}
@@ -146,6 +174,14 @@ func TestSignErrors(t *testing.T) {
 		{"token in query", []string{"-provider", "token", "-secret", "s", "-query", "key"}, 1, "?key="},
 		{"unreadable body", []string{"-provider", "github", "-secret", "s", "-body", missing}, 1, "reading the body"},
 		{"form for a provider that signs the body", []string{"-provider", "github", "-secret", "s", "-form"}, 2, "-form does not apply to provider github"},
+		{"url not for provider", []string{"-provider", "github", "-secret", "s", "-url", "https://x"}, 2, "-url does not apply to provider github"},
+		{"private key not for provider", []string{"-provider", "github", "-secret", "s", "-private-key", "k"}, 2, "-private-key does not apply to provider github"},
+		{"twilio without url", []string{"-provider", "twilio", "-secret", "s"}, 2, "-url:"},
+		{"square url with placeholder", []string{"-provider", "square", "-secret", "s", "-url", "https://x{uri}"}, 2, "-url:"},
+		{"sendgrid without private key", []string{"-provider", "sendgrid"}, 2, "-private-key: provider sendgrid signs with a private key"},
+		{"sendgrid bad private key", []string{"-provider", "sendgrid", "-private-key", "bm9wZQ=="}, 2, "-private-key:"},
+		{"mailgun without -o", []string{"-provider", "mailgun", "-secret", "s"}, 2, "-o FILE"},
+		{"linear body not an object", []string{"-provider", "linear", "-secret", "s", "-o", os.DevNull}, 1, "JSON object"},
 		{"line break in secret", []string{"-provider", "gitlab", "-secret", "a\nX-Evil: 1"}, 1, "line break"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

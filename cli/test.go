@@ -30,9 +30,20 @@ type testReport struct {
 	Event  string `json:"event"`
 	ID     string `json:"id"`
 	// BodyError says why body is nil: the body could not be read.
-	BodyError string       `json:"body_error,omitempty"`
-	Errors    []string     `json:"errors,omitempty"`
-	Rules     []ruleReport `json:"rules"`
+	BodyError string        `json:"body_error,omitempty"`
+	Errors    []string      `json:"errors,omitempty"`
+	Rules     []ruleReport  `json:"rules"`
+	Answer    *answerReport `json:"answer,omitempty"`
+}
+
+// answerReport is a respond block's answer (SPEC section 6).
+type answerReport struct {
+	By      string            `json:"by"` // rule NAME, or source NAME
+	Status  int               `json:"status,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+	Wait    string            `json:"wait,omitempty"` // the fallback's wait for the first action's output
+	Error   string            `json:"error,omitempty"`
 }
 
 type ruleReport struct {
@@ -131,8 +142,13 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		rep.BodyError = bodyErr.Error()
 	}
 	failed := false
+	answering, answerBy := src.Respond, "source "+src.Name
+	firstRespond := true
 	for i, v := range engine.Verdicts(src, env, runner.Redact) {
 		rr := ruleReport{Rule: v.Rule, When: v.When, Matched: v.Matched, Error: v.Error, Why: v.Why, Actions: v.Actions}
+		if r := src.Rules[i]; v.Matched && r.Respond != nil && firstRespond {
+			answering, answerBy, firstRespond = r.Respond, "rule "+r.Name, false
+		}
 		if v.Matched && *run {
 			rr.Ran = runRule(ctx, runner, src.Rules[i], env, raw)
 			for _, x := range rr.Ran {
@@ -140,6 +156,9 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			}
 		}
 		rep.Rules = append(rep.Rules, rr)
+	}
+	if answering != nil {
+		rep.Answer = renderAnswer(answering, answerBy, env, runner.Redact)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -168,6 +187,24 @@ func runRule(ctx context.Context, runner *engine.Runner, r *rules.Rule, env *rul
 			Status: st.Status, Output: st.Output, Error: st.Error})
 	}
 	return out
+}
+
+// renderAnswer renders the answer a respond block gives the request.
+func renderAnswer(r *rules.Respond, by string, env *rules.Env, redact func(string) string) *answerReport {
+	a := &answerReport{By: by}
+	if r.Wait > 0 {
+		a.Wait = r.Wait.String()
+	}
+	got, err := r.Render(env)
+	if err != nil {
+		a.Error = redact(err.Error())
+		return a
+	}
+	a.Status, a.Body, a.Headers = got.Status, redact(string(got.Body)), map[string]string{}
+	for k, v := range got.Header {
+		a.Headers[k] = redact(v)
+	}
+	return a
 }
 
 func printTestReport(w io.Writer, rep *testReport) {
@@ -230,6 +267,32 @@ func printTestReport(w io.Writer, rep *testReport) {
 				}
 			}
 		}
+	}
+	if rep.Answer != nil {
+		printAnswer(w, rep.Answer)
+	}
+}
+
+func printAnswer(w io.Writer, a *answerReport) {
+	fmt.Fprintf(w, "\nANSWER    by %s, once the event is recorded\n", a.By)
+	if a.Error != "" {
+		fmt.Fprintf(w, "  failed, the status JSON answers: %s\n", a.Error)
+		return
+	}
+	if a.Wait != "" {
+		fmt.Fprintf(w, "  the first action's output if it succeeds within %s, else:\n", a.Wait)
+	}
+	fmt.Fprintf(w, "  status %d\n", a.Status)
+	names := make([]string, 0, len(a.Headers))
+	for k := range a.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(w, "  %s: %s\n", k, a.Headers[k])
+	}
+	if a.Body != "" {
+		fmt.Fprintln(w, indent(a.Body, "  | "))
 	}
 }
 

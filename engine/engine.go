@@ -73,6 +73,9 @@ type Engine struct {
 	met   *metrics
 	// refusals rate-limits the log lines of refused requests.
 	refusals *refusals
+	// waits holds the requests a respond.wait keeps open for a job's
+	// first action.
+	waits answerWaits
 
 	srv      *http.Server
 	ln       net.Listener

@@ -103,6 +103,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
+	if verify.ReadsURL(src.Verifier) {
+		vr.Scheme, vr.Host, vr.URI = requestScheme(r, lv.cfg.TrustedProxies), r.Host, r.RequestURI
+		if !strings.HasPrefix(vr.URI, "/") { // absolute-form: "POST https://host/path"
+			vr.URI = r.URL.RequestURI()
+		}
+	}
 	a, greeted, err := greet(src.Verifier, vr)
 	if !greeted {
 		err = src.Verifier.Verify(vr)
@@ -168,13 +174,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
-		writeStatusOr(w, ack, "duplicate", prev, nil)
+		e.answerDuplicate(w, src, prev, ack)
 	}
 
 	ev := &store.Event{ID: e.store.NewEventID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
 	env.EventID = ev.ID
 	var jobs []*store.Job
+	var pick answerPick
 	var condErrs []string // rule, error: logged unless the event is a duplicate
 	for _, rule := range src.Candidates(env, parse) {
 		if rule.UsesBody {
@@ -202,10 +209,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		jobs = append(jobs, j)
+		pick.add(rule, j)
 		ev.Rules = append(ev.Rules, rule.Name)
 		ev.Jobs = append(ev.Jobs, j.ID)
 	}
 	ev.Errors = evalErrs
+	pa := e.prepareAnswer(lv, src, &pick, env, parse, ev, received)
 	logCondErrs := func() {
 		for i := 0; i < len(condErrs); i += 2 {
 			log.Warn("rule not matched: its condition failed", slog.String("rule", condErrs[i]), slog.String("error", condErrs[i+1]))
@@ -213,10 +222,13 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(jobs) == 0 {
 		ev.Status = "ignored"
-		prev, err := e.store.Record(ev)
+		prev, err := e.recordIgnored(ev, pa)
 		switch {
 		case errors.Is(err, store.ErrDuplicate):
 			duplicate(prev)
+			return
+		case err != nil && pa != nil: // its answer would say it is recorded
+			e.storeFailed(w, src.Name, log, err)
 			return
 		case err != nil:
 			log.Error("recording ignored event failed", slog.Any("error", err))
@@ -224,7 +236,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		logCondErrs()
 		log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 		e.met.request(src.Name, "ignored")
-		writeStatusOr(w, ack, "ignored", ev.ID, nil)
+		e.respond(w, r, pa, ack, "ignored", ev, log)
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
@@ -249,17 +261,15 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		e.disp.unadmit(len(jobs))
-		log.Error("webhook not stored", slog.String("outcome", "store_error"), slog.Any("error", err))
-		e.met.request(src.Name, "store_error")
-		w.Header().Set("Retry-After", "10")
-		errorJSON(w, http.StatusServiceUnavailable, "cannot store the event, retry later")
+		e.storeFailed(w, src.Name, log, err)
 		return
 	}
+	pa.arm(&e.waits)
 	e.disp.submit(jobs)
 	logCondErrs()
 	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
-	writeStatusOr(w, ack, "accepted", ev.ID, ev.Rules)
+	e.respond(w, r, pa, ack, "accepted", ev, log)
 }
 
 // readBody reads a body of the announced length into a buffer of that

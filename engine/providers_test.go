@@ -15,6 +15,12 @@ import (
 	"hookd/verify"
 )
 
+// The key pair of sendgrid-go's helpers/eventwebhook tests.
+const (
+	sendgridPublic  = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+	sendgridPrivate = "MHcCAQEEIEQmZgBEh9DcU9zMl34czK3xov4AYvm9P3r7rNB2dNXtoAoGCCqGSM49AwEHoUQDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+)
+
 // Every provider end to end through the real server: what `hookd sign`
 // produces is accepted and runs, the same headers on a changed body are
 // refused, and the delivery id and event type come from the provider.
@@ -39,6 +45,23 @@ func TestProvidersEndToEnd(t *testing.T) {
 		{"token", `{provider: token, secret: tok-0123, header: X-Token}`, verify.Config{Provider: "token", Secrets: []string{"tok-0123"}, Header: "X-Token"}, ""},
 		{"basic", `{provider: basic, username: hook, password: "pa:ss w0rd"}`, verify.Config{Provider: "basic", Username: "hook", Password: "pa:ss w0rd"}, ""},
 		{"none", `{provider: none}`, verify.Config{Provider: "none"}, ""},
+		{"linear", `{provider: linear, secret: lin}`, verify.Config{Provider: "linear", Secrets: []string{"lin"}}, "Issue"},
+		{"sentry", `{provider: sentry, secret: sen}`, verify.Config{Provider: "sentry", Secrets: []string{"sen"}}, "issue"},
+		{"pagerduty", `{provider: pagerduty, secret: pd}`, verify.Config{Provider: "pagerduty", Secrets: []string{"pd"}}, ""},
+		{"paddle", `{provider: paddle, secret: pdl}`, verify.Config{Provider: "paddle", Secrets: []string{"pdl"}}, ""},
+		{"jira", `{provider: jira, secret: ji}`, verify.Config{Provider: "jira", Secrets: []string{"ji"}}, ""},
+		{"buildkite", `{provider: buildkite, secret: bk}`, verify.Config{Provider: "buildkite", Secrets: []string{"bk"}}, "build.finished"},
+		{"circleci", `{provider: circleci, secret: cci}`, verify.Config{Provider: "circleci", Secrets: []string{"cci"}}, "workflow-completed"},
+		{"vercel", `{provider: vercel, secret: ve}`, verify.Config{Provider: "vercel", Secrets: []string{"ve"}}, "thing.happened"},
+		{"heroku", `{provider: heroku, secret: he}`, verify.Config{Provider: "heroku", Secrets: []string{"he"}}, ""},
+		{"typeform", `{provider: typeform, secret: tf}`, verify.Config{Provider: "typeform", Secrets: []string{"tf"}}, ""},
+		{"intercom", `{provider: intercom, secret: ic}`, verify.Config{Provider: "intercom", Secrets: []string{"ic"}}, ""},
+		{"mailgun", `{provider: mailgun, secret: mg}`, verify.Config{Provider: "mailgun", Secrets: []string{"mg"}}, ""},
+		{"sendgrid", `{provider: sendgrid, public_key: "` + sendgridPublic + `"}`, verify.Config{Provider: "sendgrid", PrivateKey: sendgridPrivate}, ""},
+		// The URL providers reconstruct the URL called; the signer is told it.
+		{"square", `{provider: square, secret: sq}`, verify.Config{Provider: "square", Secrets: []string{"sq"}, URL: "@"}, "thing.happened"},
+		{"hubspot", `{provider: hubspot, secret: hs}`, verify.Config{Provider: "hubspot", Secrets: []string{"hs"}, URL: "@"}, ""},
+		{"twilio", `{provider: twilio, secret: tw}`, verify.Config{Provider: "twilio", Secrets: []string{"tw"}, URL: "@"}, ""},
 		{"discord", `{provider: discord, public_key: ` + discordPub + `}`, verify.Config{Provider: "discord", PrivateKey: discordSeed}, ""},
 		{"twitch", `{provider: twitch, secret: twitch-secret}`, verify.Config{Provider: "twitch", Secrets: []string{"twitch-secret"}}, "channel.follow"},
 		{"zoom", `{provider: zoom, secret: zoom-secret}`, verify.Config{Provider: "zoom", Secrets: []string{"zoom-secret"}}, ""},
@@ -64,33 +87,38 @@ func TestProvidersEndToEnd(t *testing.T) {
 		fmt.Fprintf(&sb, "  - name: run-%s\n    source: %s\n    actions: [{shell: {script: 'printf \"%%s|%%s|%%s\\n\" \"$HOOKD_SOURCE\" \"$HOOKD_EVENT\" \"$HOOKD_DELIVERY_ID\" >> \"$OUT\"', env: {OUT: \"$DIR/ran\"}}}]\n", p.name, p.name)
 	}
 	te := startEngine(t, "", sb.String(), nil)
-	const body = `{"id":"evt_1","type":"thing.happened","event_id":"Ev1","event":{"type":"app_mention"}}`
+	const testBody = `{"id":"evt_1","type":"thing.happened","event_id":"Ev1","event":{"type":"app_mention"}}`
 	for _, p := range providers {
 		t.Run(p.name, func(t *testing.T) {
-			body := body
-			if b, ok := bodies[p.name]; ok {
-				body = b
+			c := p.config
+			if c.URL == "@" {
+				c.URL = te.url + "/hooks/" + p.name
 			}
-			h, err := verify.Sign(p.config, []byte(body), time.Now())
+			in := testBody
+			if b, ok := bodies[p.name]; ok {
+				in = b
+			}
+			body, h, err := verify.SignRequest(c, []byte(in), time.Now(), verify.Meta{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			// gitlab, token and basic carry a secret, not a signature of the
-			// body; graph's is in the body.
-			signsBody := p.name != "none" && p.name != "gitlab" && p.name != "token" && p.name != "basic" && p.name != "graph"
+			// gitlab, token and basic carry a secret, not a signature of
+			// the body; mailgun signs a timestamp and token in the body;
+			// graph's secret is in the body.
+			signsBody := !strings.Contains(" none gitlab token basic mailgun graph ", " "+p.name+" ")
 			if signsBody {
-				tampered := te.send("POST", "/hooks/"+p.name, h, []byte(strings.Replace(body, "evt_1", "evt_2", 1)))
+				tampered := te.send("POST", "/hooks/"+p.name, h, bytes.Replace(body, []byte("evt_1"), []byte("evt_2"), 1))
 				if tampered.code != http.StatusUnauthorized {
 					t.Fatalf("changed body: %d %s", tampered.code, tampered.raw)
 				}
 			}
 			if p.name != "none" && p.name != "graph" {
-				if unsigned := te.send("POST", "/hooks/"+p.name, http.Header{"Content-Type": {"application/json"}}, []byte(body)); unsigned.code != http.StatusUnauthorized {
+				if unsigned := te.send("POST", "/hooks/"+p.name, http.Header{"Content-Type": {"application/json"}}, []byte(in)); unsigned.code != http.StatusUnauthorized {
 					t.Fatalf("no signature: %d %s", unsigned.code, unsigned.raw)
 				}
 			}
-			a := te.send("POST", "/hooks/"+p.name, h, []byte(body))
-			again := te.send("POST", "/hooks/"+p.name, h, []byte(body))
+			a := te.send("POST", "/hooks/"+p.name, h, body)
+			again := te.send("POST", "/hooks/"+p.name, h, body)
 			if acked[p.name] {
 				// The run count below tells accepted from duplicate.
 				for _, a := range []answer{a, again} {
@@ -176,8 +204,10 @@ sources:
     verify: {provider: token, secret: tok-query-a94b17, query: key}
   basic:
     verify: {provider: basic, username: hook, password: "pw-basic-3c81f0"}
+  buildkite:
+    verify: {provider: buildkite, secret: bk-token-6e02d4}
 rules:
-  - {name: a, sources: [gitlab, tokh, tokq, basic], actions: [{shell: {command: ["true"]}}]}
+  - {name: a, sources: [gitlab, tokh, tokq, basic, buildkite], actions: [{shell: {command: ["true"]}}]}
 `, nil)
 	body := []byte(`{"x":1}`)
 	for _, tc := range []struct {
@@ -188,12 +218,13 @@ rules:
 		{"/hooks/tokh", http.Header{"X-Token": {"tok-header-51d2e8"}}},
 		{"/hooks/tokq?key=tok-query-a94b17&other=1", nil},
 		{"/hooks/basic", http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("hook:pw-basic-3c81f0"))}}},
+		{"/hooks/buildkite", http.Header{"X-Buildkite-Token": {"bk-token-6e02d4"}, "X-Buildkite-Event": {"build.finished"}}},
 	} {
 		if a := te.send("POST", tc.path, tc.h, body); a.body["status"] != "accepted" {
 			t.Fatalf("%s: %d %s", tc.path, a.code, a.raw)
 		}
 	}
-	te.waitJobs(4)
+	te.waitJobs(5)
 	for id := uint64(1); id <= te.bolt().LastID(); id++ {
 		ev, err := te.store.Event(id)
 		if err != nil {
@@ -209,7 +240,7 @@ rules:
 		t.Fatal(err)
 	}
 	basicAuth := base64.StdEncoding.EncodeToString([]byte("hook:pw-basic-3c81f0"))
-	for _, secret := range []string{"gl-token-7f3a9c", "tok-header-51d2e8", "tok-query-a94b17", "pw-basic-3c81f0", basicAuth} {
+	for _, secret := range []string{"gl-token-7f3a9c", "tok-header-51d2e8", "tok-query-a94b17", "pw-basic-3c81f0", basicAuth, "bk-token-6e02d4"} {
 		if bytes.Contains(db, []byte(secret)) {
 			t.Errorf("the database holds the secret %q", secret)
 		}

@@ -79,3 +79,32 @@ func contains(list []netip.Prefix, a netip.Addr) bool {
 	}
 	return false
 }
+
+// requestScheme is the scheme the sender called: https on a TLS
+// listener, else http; when the peer is a trusted proxy, the first entry
+// of its X-Forwarded-Proto (http or https) instead. A client that is not
+// a trusted proxy cannot choose it.
+func requestScheme(r *http.Request, trusted []netip.Prefix) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	fp := r.Header.Get("X-Forwarded-Proto")
+	if fp == "" || len(trusted) == 0 {
+		return scheme
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !contains(trusted, peer.Unmap()) {
+		return scheme
+	}
+	first, _, _ := strings.Cut(fp, ",")
+	switch p := strings.ToLower(strings.TrimSpace(first)); p {
+	case "http", "https":
+		return p
+	}
+	return scheme
+}

@@ -52,8 +52,9 @@ func (d *dispatcher) run(j *store.Job) {
 	defer cleanup()
 	vars := hookdVars(ev.ID, env, rule, n, bodyFile)
 	ua := UserAgent(e.opts.Version)
-	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua}
-	steps, retryAfter, runErr := lv.runActions(d.runCtx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met)
+	first := e.waits.firstOutput(j, n, lv)
+	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua, KeepStdout: first != nil}
+	steps, retryAfter, runErr := lv.runActions(d.runCtx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
 
 	att := &j.Attempts[len(j.Attempts)-1]
 	att.Steps, att.End = steps, time.Now().UTC()
@@ -95,7 +96,7 @@ func (d *dispatcher) run(j *store.Job) {
 	if len(rule.OnFailure) > 0 {
 		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n, Output: failedOutput(steps)}
 		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua}
-		j.OnFailure, _, _ = lv.runActions(d.runCtx, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true), e.met)
+		j.OnFailure, _, _ = lv.runActions(d.runCtx, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true), e.met, nil)
 	}
 	d.save(j, store.Later, log)
 	log.Error("job failed", "attempts", n, "error", att.Error)

@@ -40,7 +40,7 @@ func (r *Runner) Run(ctx context.Context, rule *rules.Rule, env *rules.Env, body
 	bodyFile, cleanup := writeBodyFile(os.TempDir(), body, rule, log)
 	defer cleanup()
 	call := &rules.Call{Env: env, Vars: hookdVars(0, env, rule, 1, bodyFile), BaseEnv: r.lv.baseEnv, UserAgent: r.userAgent}
-	steps, _, err := r.lv.runActions(ctx, rule, rule.Actions, call, body, log, nil)
+	steps, _, err := r.lv.runActions(ctx, rule, rule.Actions, call, body, log, nil, nil)
 	return steps, err
 }
 
@@ -86,8 +86,9 @@ func hookdVars(eventID uint64, env *rules.Env, rule *rules.Rule, attempt int, bo
 }
 
 // runActions runs actions in order; a failure stops the rest.
-// met, when set, records each action's duration.
-func (lv *live) runActions(ctx context.Context, rule *rules.Rule, list []*rules.Action, call *rules.Call, body []byte, log *slog.Logger, met *metrics) ([]store.Step, time.Duration, error) {
+// met, when set, records each action's duration; first, when set, gets
+// the first action's result (a respond.wait's answer).
+func (lv *live) runActions(ctx context.Context, rule *rules.Rule, list []*rules.Action, call *rules.Call, body []byte, log *slog.Logger, met *metrics, first func(actions.Result, error)) ([]store.Step, time.Duration, error) {
 	var steps []store.Step
 	for i, a := range list {
 		start := time.Now()
@@ -108,6 +109,9 @@ func (lv *live) runActions(ctx context.Context, rule *rules.Rule, list []*rules.
 			cancel()
 		}
 		step.Duration = time.Since(start)
+		if i == 0 && first != nil {
+			first(res, err)
+		}
 		if met != nil {
 			met.action(rule.Name, a.Kind, step.Duration)
 		}

@@ -27,6 +27,9 @@ type Call struct {
 	// UserAgent is what http and slack actions send unless a rule sets
 	// one: hookd/<version>.
 	UserAgent string
+	// KeepStdout asks a shell action for its stdout alone, to answer a
+	// sender with (respond.wait).
+	KeepStdout bool
 }
 
 // actionImpl is one action kind at load time: it renders itself into an
@@ -205,7 +208,7 @@ func (s *shellAction) build(c *Call) (actions.Action, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &actions.Shell{Argv: argv, Script: s.script, Dir: dir, Env: env}, nil
+	return &actions.Shell{Argv: argv, Script: s.script, Dir: dir, Env: env, KeepStdout: c.KeepStdout}, nil
 }
 
 func (s *shellAction) describe(c *Call) (map[string]any, error) {

@@ -65,6 +65,12 @@ type Source struct {
 	// RetryFailed: a redelivery of an event whose jobs all failed runs
 	// its rules again (redelivery: retry_failed).
 	RetryFailed bool
+	// Respond answers the source's recorded events that no matching
+	// rule's respond answers; nil: the status JSON.
+	Respond *Respond
+	// Answers tells whether the source or one of its rules has a
+	// respond: a duplicate is then answered what the original was.
+	Answers bool
 }
 
 // Rule is one rule: when a source's event matches, run actions.
@@ -81,8 +87,11 @@ type Rule struct {
 	Retry     Retry
 	Actions   []*Action
 	OnFailure []*Action
-	File      string
-	Line      int
+	// Respond, when set, is the answer to an event this rule matches (the
+	// first such rule in load order answers).
+	Respond *Respond
+	File    string
+	Line    int
 }
 
 // Retry is a rule's retry policy.
@@ -217,8 +226,11 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 				continue
 			}
 			s.Rules = append(s.Rules, r)
+			s.Answers = s.Answers || r.Respond != nil
+			ra.d.checkWait(r.Respond, s)
 		}
 	}
+	checkResponders(set, &diags)
 	for _, s := range set.Sources {
 		s.index = buildIndex(s.Rules)
 	}
@@ -314,10 +326,13 @@ func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
 			s.IDUsesBody = s.IDUsesBody || usesName(v.Value, "body")
 		},
 		"redelivery": func(k, v *yaml.Node) { redelivery = v; s.RetryFailed = d.redelivery(v) },
+		"respond":    func(k, v *yaml.Node) { s.Respond = d.respond(v) },
 	})
 	if !ok {
 		return nil
 	}
+	s.Answers = s.Respond != nil
+	d.checkWait(s.Respond, s)
 	d.checkRedelivery(s, redelivery)
 	if verifyNode == nil {
 		d.errf(nk, "source %q has no verify block (write verify: {provider: none} to accept unsigned requests)", s.Name)
@@ -381,6 +396,7 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			keys[k.Value] = k
 			c.Tolerance = d.duration(v, "verify.tolerance")
 		},
+		"url": strOpt(&c.URL),
 		"public_key": func(k, v *yaml.Node) {
 			keys[k.Value] = k
 			c.PublicKeys = append(c.PublicKeys, d.str(v, "verify.public_key"))
@@ -438,6 +454,9 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			if fe.Field == "secret" && keys["secret"] == nil && keys["secrets"] != nil {
 				at = keys["secrets"]
 			}
+			if fe.Field == "public_key" && keys["public_key"] == nil && keys["public_keys"] != nil {
+				at = keys["public_keys"]
+			}
 		}
 		d.errf(at, "verify: %s", err)
 		return nil, c.Provider
@@ -475,6 +494,7 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		"retry":      at(func(k, v *yaml.Node) { r.Retry = d.retry(v, r.Retry) }),
 		"actions":    at(func(k, v *yaml.Node) { r.Actions = d.actionList(v, "actions", false, &set.Secrets) }),
 		"on_failure": at(func(k, v *yaml.Node) { r.OnFailure = d.actionList(v, "on_failure", true, &set.Secrets) }),
+		"respond":    at(func(k, v *yaml.Node) { r.Respond = d.respond(v) }),
 	})
 	if !ok {
 		return nil, nil
@@ -497,6 +517,9 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		d.errf(n, "rule %q has no actions", r.Name)
 	} else if len(r.Actions) == 0 && len(*d.diags) == errsBefore {
 		d.errf(nodes["actions"], "rule %q: actions is empty", r.Name)
+	}
+	if rs := r.Respond; rs != nil && rs.Wait > 0 && len(r.Actions) > 0 && r.Actions[0].Kind == "slack" {
+		d.warnf(rs.waitNode, "rule %q: respond.wait answers with the first action's output, and a slack action has none to give: the fallback is always sent", r.Name)
 	}
 	if r.Key != nil && r.Concurrency == "parallel" {
 		d.errf(nodes["key"], "rule %q: key applies to concurrency serial or latest", r.Name)

@@ -63,6 +63,8 @@ var foreignYAML = map[string]bool{
 var docEnv = map[string]string{
 	"GITHUB_WEBHOOK_SECRET": "doc-github-secret",
 	"STATUS_TOKEN":          "doc-status-token",
+	"SLACK_SIGNING_SECRET":  "doc-slack-secret",
+	"TWILIO_AUTH_TOKEN":     "doc-twilio-token",
 	"DISCORD_PUBLIC_KEY":    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
 	"META_APP_SECRET":       "doc-meta-app-secret",
 	"META_VERIFY_TOKEN":     "doc-meta-verify-token",

@@ -1,6 +1,10 @@
 package rules
 
-import "go.yaml.in/yaml/v3"
+import (
+	"go.yaml.in/yaml/v3"
+
+	"hookd/verify"
+)
 
 // redelivery reads a source's redelivery setting: duplicate (the default:
 // a delivery id seen before runs nothing) or retry_failed.
@@ -19,15 +23,10 @@ func (d *decoder) redelivery(v *yaml.Node) bool {
 	return false
 }
 
-// bodyHashIDs are the providers whose requests carry no delivery id: hookd
-// takes a hash of the source and body instead (verify.BodyHash).
-var bodyHashIDs = map[string]bool{"hmac": true, "token": true, "basic": true, "none": true,
-	"zoom": true, "meta": true, "graph": true}
-
 // checkRedelivery warns where retry_failed cannot tell a redelivery: a
 // source whose ids are body hashes, unless its id: names the sender's id.
 func (d *decoder) checkRedelivery(s *Source, at *yaml.Node) {
-	if !s.RetryFailed || s.ID != nil || !bodyHashIDs[s.Provider] {
+	if !s.RetryFailed || s.ID != nil || !verify.HashesIDs(s.Provider) {
 		return
 	}
 	d.warnf(at, "source %q: redelivery: retry_failed cannot tell a redelivery here: provider %s sends no delivery id, so hookd's id is a hash of the body, and any request with the same body counts as a redelivery; set id: to the sender's delivery id (for example id: headers[\"x-request-id\"])", s.Name, s.Provider)

@@ -41,6 +41,11 @@ type Backend interface {
 	// Seen returns the id of the event recorded for (source, delivery id),
 	// or 0.
 	Seen(source, delivery string) uint64
+	// SetAnswer records what an event's sender was answered once that is
+	// known after the event was recorded (respond.wait), without waiting
+	// for durability; a failure goes to failed, if not nil. An event
+	// pruned meanwhile is left alone.
+	SetAnswer(eventID uint64, a *Answer, failed func(error))
 
 	// Claim returns, oldest first, the jobs not final that no live process
 	// holds, and holds them for this process from then on, as it holds

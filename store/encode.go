@@ -79,6 +79,11 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"redeliveries":`...)
 		b = append(b, r...)
 	}
+	if ev.Answer != nil { // rare too
+		r, _ := json.Marshal(ev.Answer)
+		b = append(b, `,"answer":`...)
+		b = append(b, r...)
+	}
 	return append(b, '}')
 }
 

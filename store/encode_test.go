@@ -17,7 +17,8 @@ func TestAppendEventMatchesEncodingJSON(t *testing.T) {
 		{ID: 1, Source: "github", DeliveryID: "d-1", Event: "push", ReceivedAt: time.Date(2026, 11, 28, 1, 2, 3, 456789, time.UTC),
 			Method: "POST", Path: "/hooks/github", RemoteAddr: "203.0.113.5", Headers: map[string]string{"content-type": "application/json", "x-a": tricky},
 			Body: []byte(`{"a":1}`), Status: "accepted", Rules: []string{"deploy", tricky}, Jobs: []uint64{2, 3}, Errors: []string{tricky},
-			Redeliveries: []Redelivery{{At: time.Date(2026, 11, 29, 1, 2, 3, 4, time.UTC), Jobs: []uint64{4}}}},
+			Redeliveries: []Redelivery{{At: time.Date(2026, 11, 29, 1, 2, 3, 4, time.UTC), Jobs: []uint64{4}}},
+			Answer:       &Answer{Status: 202, Headers: map[string]string{"Content-Type": "text/plain"}, Body: tricky}},
 		{ID: 1 << 60, Source: tricky, Query: map[string]string{"k": tricky, tricky: "v"}, Body: []byte{0, 1, 2, 0xff}, Headers: map[string]string{}, Status: "ignored",
 			ReceivedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600))},
 	}

@@ -31,6 +31,17 @@ type Event struct {
 	Rematched  []string          `json:"rematched,omitempty"` // rules queued by replay -rematch
 	// Redeliveries that ran the event's rules again (redelivery: retry_failed).
 	Redeliveries []Redelivery `json:"redeliveries,omitempty"`
+	// Answer is what the sender was answered when a respond block set it
+	// (nil: the status JSON), for a duplicate to get the same.
+	Answer *Answer `json:"answer,omitempty"`
+}
+
+// Answer is an HTTP answer as sent: secrets already redacted, a body of at
+// most 64 KiB (text: bytes that are not UTF-8 are stored as U+FFFD).
+type Answer struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
 }
 
 // Job states.

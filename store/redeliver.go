@@ -94,3 +94,25 @@ func putJobs(tx *bolt.Tx, ev *Event, jobs []*Job) error {
 	}
 	return appending(tx, bEvents).Put(itob(ev.ID), appendEvent(nil, ev))
 }
+
+// SetAnswer records what an event's sender was answered once it is known
+// after the event was recorded (respond.wait), without waiting for the
+// disk: a crash before the commit leaves the answer recorded with the
+// event, the fallback. An event pruned meanwhile is left alone.
+func (s *Store) SetAnswer(eventID uint64, a *Answer, failed func(error)) {
+	w := &write{fn: func(tx *bolt.Tx) error {
+		ev, err := getEvent(tx, eventID)
+		if err != nil {
+			return nil
+		}
+		ev.Answer = a
+		return appending(tx, bEvents).Put(itob(ev.ID), appendEvent(nil, ev))
+	}, after: func(err error) {
+		if err != nil && failed != nil {
+			failed(err)
+		}
+	}}
+	if !s.send(w) && failed != nil {
+		failed(ErrClosed)
+	}
+}

@@ -1,7 +1,9 @@
 package systest
 
 import (
+	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -96,4 +98,53 @@ func eventID(t *testing.T, s *site, delivery string) string {
 	}
 	t.Fatalf("no event for delivery %s in\n%s", delivery, out)
 	return ""
+}
+
+// TestJobIDsNeverShared: jobs queued by hookd run, by intake and by replay
+// -rematch draw from one job sequence, so no job's record overwrites
+// another's: each event shows its own jobs, and every job id is distinct.
+func TestJobIDsNeverShared(t *testing.T) {
+	s := newSite(t, rematchRules("a", `body.ref == "refs/heads/main"`), "")
+	s.start()
+	ran := filepath.Join(s.dir, "ran")
+	jobs := map[string]string{} // job id -> the event that queued it
+	queued := regexp.MustCompile(`event (\d+)\D.*queued as job (\d+)`)
+	note := func(out string) {
+		t.Helper()
+		for _, m := range queued.FindAllStringSubmatch(out, -1) {
+			if prev, ok := jobs[m[2]]; ok {
+				t.Fatalf("job %s queued for event %s and for event %s", m[2], prev, m[1])
+			}
+			jobs[m[2]] = m[1]
+		}
+	}
+	for i, ref := range []string{"main", "dev", "main"} {
+		if out, errOut, code := s.cli(t, "{}", "run", "a", "-body", "-"); code != 0 {
+			t.Fatalf("hookd run: exit %d\n%s%s", code, out, errOut)
+		} else {
+			note(out)
+		}
+		if r, err := s.post(fmt.Sprintf("d%d", i), []byte(`{"ref":"refs/heads/`+ref+`"}`)); err != nil || r.code != 200 {
+			t.Fatalf("post: %v %+v", err, r)
+		}
+	}
+	writeFile(t, filepath.Join(s.dir, "rules", "rules.yaml"),
+		rematchRules("a", `body.ref == "refs/heads/main"`, "b", `body.ref == "refs/heads/dev"`))
+	eventually(t, "the new rule loads", 20*time.Second, func() bool { return strings.Contains(s.logs.String(), "rules=2") })
+	out, errOut, code := s.cli(t, "", "replay", "-rematch", "-since", "1h")
+	if code != 0 || !strings.Contains(out, "queued as job") {
+		t.Fatalf("rematch: exit %d\n%s%s", code, out, errOut)
+	}
+	note(out)
+	if r, err := s.post("d9", []byte(`{"ref":"refs/heads/main"}`)); err != nil || r.code != 200 {
+		t.Fatalf("post: %v %+v", err, r)
+	}
+	eventually(t, "every job to run", 20*time.Second, func() bool { return len(lines(t, ran)) == len(jobs)+3 })
+	// Each event lists exactly the jobs it queued, under their own rules.
+	for job, ev := range jobs {
+		show, _, _ := s.cli(t, "", "show", ev, "-json")
+		if !strings.Contains(show, `"id":`+job+`,"event_id":`+ev+",") {
+			t.Errorf("event %s does not hold its job %s:\n%s", ev, job, show)
+		}
+	}
 }

@@ -118,6 +118,14 @@ var signArgs = map[string]string{"none": "-provider none", "github": "-provider 
 	"shopify": "-provider shopify -secret \"$SECRET\"", "slack": "-provider slack -secret \"$SECRET\"",
 	"standard": "-provider standard -secret \"$SECRET\""}
 
+func init() {
+	// The preset senders that sign the body as it is (not linear, which
+	// signs inside it).
+	for _, p := range []string{"sentry", "pagerduty", "paddle", "jira", "buildkite", "circleci", "vercel", "heroku", "typeform", "intercom"} {
+		signArgs[p] = "-provider " + p + " -secret \"$SECRET\""
+	}
+}
+
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	f := readFilters(r.URL.Query())
 	d := &eventsData{F: f, Sources: s.e.SourceNames(), Rules: ruleNames(s.e.Rules().Rules), Statuses: statuses, First: f.Before == 0}

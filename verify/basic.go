@@ -22,6 +22,7 @@ type basic struct {
 
 func init() {
 	register("basic", Spec{
+		HashIDs: true,
 		Options: []string{"username", "password"},
 		New: func(c Config) (Provider, error) {
 			switch {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"hash"
 	"strconv"
 	"time"
@@ -124,4 +125,39 @@ func timestamped(c Config, build func(keys [][]byte, tol time.Duration) Provider
 		return nil, err
 	}
 	return build(keys, tol), nil
+}
+
+// checkMillis is checkTimestamp for a unix time in milliseconds (HubSpot's
+// X-HubSpot-Request-Timestamp, Linear's webhookTimestamp).
+func checkMillis(name, ts string, now time.Time, tol time.Duration) error {
+	if ts == "" || len(ts) > 14 {
+		return fail("%s is missing or not a unix time in milliseconds", name)
+	}
+	for i := 0; i < len(ts); i++ {
+		if ts[i] < '0' || ts[i] > '9' {
+			return fail("%s is not a unix time in milliseconds", name)
+		}
+	}
+	ms, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fail("%s is not a unix time in milliseconds", name)
+	}
+	d := now.Sub(time.UnixMilli(ms))
+	if d > tol {
+		return fail("%s is %s old, beyond the tolerance of %s", name, d.Truncate(time.Millisecond), tol)
+	}
+	if -d > tol {
+		return fail("%s is %s in the future, beyond the tolerance of %s", name, (-d).Truncate(time.Millisecond), tol)
+	}
+	return nil
+}
+
+// checkBodyMillis reads the top-level JSON number key of body, a unix time
+// in milliseconds, and checks it with checkMillis.
+func checkBodyMillis(key string, body []byte, now time.Time, tol time.Duration) error {
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fail("body is not a JSON object with %s", key)
+	}
+	return checkMillis("body "+key, string(v[key]), now, tol)
 }

@@ -21,9 +21,9 @@ func fuzzVerify(f *testing.F, provider string, names ...string) {
 	wrong.Secrets = []string{"whsec_d3Jvbmcga2V5"}
 	wrong.Password = "wrong"
 	if c.PrivateKey != "" {
-		wrong.PrivateKey = strings.Repeat("cd", 32)
+		wrong.PrivateKey, wrong.PublicKeys = otherPrivateKey(provider), nil
 	}
-	seed, err := Sign(wrong, []byte(testBody), t0)
+	seedBody, seed, err := SignRequest(wrong, []byte(testBody), t0, Meta{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func fuzzVerify(f *testing.F, provider string, names ...string) {
 		}
 		return ""
 	}
-	f.Add(get(0), get(1), []byte(testBody))
+	f.Add(get(0), get(1), seedBody)
 	f.Add("", "", []byte(""))
 	f.Add(get(0), "", []byte(`{"type":"url_verification","challenge":"x"}`))
 	f.Fuzz(func(t *testing.T, a, b string, body []byte) {
@@ -80,6 +80,30 @@ func FuzzVerifyStandard(f *testing.F) {
 func FuzzVerifyHMAC(f *testing.F)  { fuzzVerify(f, "hmac", "X-Signature", "X-Timestamp") }
 func FuzzVerifyToken(f *testing.F) { fuzzVerify(f, "token", "X-Token") }
 func FuzzVerifyBasic(f *testing.F) { fuzzVerify(f, "basic", "Authorization") }
+
+func FuzzVerifyLinear(f *testing.F)    { fuzzVerify(f, "linear", "Linear-Signature") }
+func FuzzVerifySentry(f *testing.F)    { fuzzVerify(f, "sentry", "Sentry-Hook-Signature") }
+func FuzzVerifyPagerDuty(f *testing.F) { fuzzVerify(f, "pagerduty", "X-PagerDuty-Signature") }
+func FuzzVerifyPaddle(f *testing.F)    { fuzzVerify(f, "paddle", "Paddle-Signature") }
+func FuzzVerifyJira(f *testing.F)      { fuzzVerify(f, "jira", "X-Hub-Signature") }
+func FuzzVerifyBuildkite(f *testing.F) {
+	fuzzVerify(f, "buildkite", "X-Buildkite-Signature", "X-Buildkite-Token")
+}
+func FuzzVerifyCircleCI(f *testing.F) { fuzzVerify(f, "circleci", "Circleci-Signature") }
+func FuzzVerifyVercel(f *testing.F)   { fuzzVerify(f, "vercel", "X-Vercel-Signature") }
+func FuzzVerifyHeroku(f *testing.F)   { fuzzVerify(f, "heroku", "Heroku-Webhook-Hmac-SHA256") }
+func FuzzVerifyTypeform(f *testing.F) { fuzzVerify(f, "typeform", "Typeform-Signature") }
+func FuzzVerifyIntercom(f *testing.F) { fuzzVerify(f, "intercom", "X-Hub-Signature") }
+func FuzzVerifyMailgun(f *testing.F)  { fuzzVerify(f, "mailgun", "Content-Type") }
+func FuzzVerifySendGrid(f *testing.F) {
+	fuzzVerify(f, "sendgrid", sendgridSig, sendgridTS)
+}
+func FuzzVerifySquare(f *testing.F) { fuzzVerify(f, "square", "X-Square-Hmacsha256-Signature") }
+func FuzzVerifyHubSpot(f *testing.F) {
+	fuzzVerify(f, "hubspot", "X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp")
+}
+func FuzzVerifyTwilio(f *testing.F) { fuzzVerify(f, "twilio", "X-Twilio-Signature", "Content-Type") }
+
 func FuzzVerifyDiscord(f *testing.F) {
 	fuzzVerify(f, "discord", "X-Signature-Ed25519", "X-Signature-Timestamp")
 }

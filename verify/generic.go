@@ -48,6 +48,7 @@ var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
 
 func init() {
 	register("hmac", Spec{
+		HashIDs: true,
 		Options: []string{"secret", "secrets", "header", "algorithm", "encoding", "prefix", "separator", "timestamp_header", "template", "tolerance"},
 		New:     newGenericHMAC,
 	})

@@ -24,6 +24,7 @@ type graph struct {
 
 func init() {
 	register("graph", Spec{
+		HashIDs: true,
 		Options: []string{"secret", "secrets"},
 		New: func(c Config) (Provider, error) {
 			keys, err := requireSecrets(c)

@@ -19,6 +19,7 @@ type meta struct {
 
 func init() {
 	register("meta", Spec{
+		HashIDs: true,
 		Options: []string{"secret", "secrets", "verify_token"},
 		New: func(c Config) (Provider, error) {
 			c.Header, c.Prefix = "X-Hub-Signature-256", "sha256="

@@ -19,7 +19,7 @@ func TestSignMeta(t *testing.T) {
 			}
 			c := testConfigs[name]
 			p := mustNew(t, c)
-			h, err := SignMeta(c, []byte(testBody), t0, m)
+			b, h, err := SignRequest(c, []byte(testBody), t0, m)
 			var fe *FieldError
 			if err != nil {
 				if !errors.As(err, &fe) || (fe.Field != "event" && fe.Field != "id") {
@@ -30,13 +30,13 @@ func TestSignMeta(t *testing.T) {
 				if fe.Field == "id" {
 					only = Meta{Event: m.Event}
 				}
-				_, err = SignMeta(c, []byte(testBody), t0, only)
+				_, _, err = SignRequest(c, []byte(testBody), t0, only)
 				if err != nil && !errors.As(err, &fe) {
 					t.Fatal(err)
 				}
 				return
 			}
-			r := &Request{Header: h, Query: url.Values{}, Body: []byte(testBody), Now: t0.Add(time.Minute)}
+			r := &Request{Header: h, Query: url.Values{}, Body: b, Now: t0.Add(time.Minute)}
 			if err := p.Verify(r); err != nil {
 				t.Fatalf("signed with an id, it does not verify: %v", err)
 			}

@@ -20,6 +20,7 @@ type token struct {
 
 func init() {
 	register("token", Spec{
+		HashIDs: true,
 		Options: []string{"secret", "secrets", "header", "query"},
 		New: func(c Config) (Provider, error) {
 			keys, err := requireSecrets(c)

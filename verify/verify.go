@@ -1,6 +1,7 @@
 // Package verify authenticates incoming webhooks. Each provider is one small
-// file that registers itself; the rules loader builds a Provider from the
-// options of a source's verify block.
+// file that registers itself, or, for senders whose scheme is an HMAC of the
+// body in one header, a row of the preset table (presets.go); the rules
+// loader builds a Provider from the options of a source's verify block.
 package verify
 
 import (
@@ -26,6 +27,11 @@ type Request struct {
 	Now  time.Time
 	// Source is the source's name; it seeds the fallback delivery id.
 	Source string
+	// Scheme ("http" or "https"), Host and URI (the request target as
+	// sent: path and raw query) say which URL was called, for providers
+	// that sign it (URLReader). The caller sets them for those only;
+	// Scheme is the listener's unless a trusted proxy says otherwise.
+	Scheme, Host, URI string
 }
 
 // Provider authenticates requests of one scheme and knows the scheme's
@@ -141,6 +147,26 @@ func WrapsPayload(p Provider) bool {
 	return ok
 }
 
+// URLReader is implemented by providers whose senders sign the URL they
+// called (Twilio, Square, HubSpot): the caller fills Request.Scheme, Host
+// and URI for them.
+type URLReader interface {
+	ReadsURL()
+}
+
+// ReadsURL reports whether p needs the URL the request was sent to.
+func ReadsURL(p Provider) bool {
+	_, ok := p.(URLReader)
+	return ok
+}
+
+// BodySigner is implemented by providers whose senders put signed values
+// in the body (Mailgun's signature, Linear's webhookTimestamp): SignBody
+// returns the body to send with the headers.
+type BodySigner interface {
+	SignBody(body []byte, now time.Time, m Meta) ([]byte, http.Header, error)
+}
+
 // Sensitive is implemented by providers that receive a secret in clear
 // (a token header, a query parameter, basic auth): those values are redacted
 // before a request is logged or stored.
@@ -172,8 +198,11 @@ type Config struct {
 	Tolerance       time.Duration
 	Username        string
 	Password        string
+	// URL is the URL the sender calls, for schemes that sign it; it may
+	// hold {scheme}, {host}, {uri}, {path} and {query} (see urlsigned.go).
+	URL string
 	// PublicKeys are `public_key` and `public_keys` together, as the sender
-	// shows them (hex for Discord, whpk_ for Standard Webhooks).
+	// shows them (hex for Discord, whpk_ for Standard Webhooks, base64 for SendGrid).
 	PublicKeys []string
 	// VerifyToken is Meta's `verify_token`, a string apart from the secret.
 	VerifyToken string
@@ -196,6 +225,9 @@ type Spec struct {
 	// Options lists the keys this provider accepts besides `provider`.
 	Options []string
 	New     func(c Config) (Provider, error)
+	// HashIDs is set for senders that carry no delivery id: hookd's id is
+	// then a hash of the source and body (BodyHash).
+	HashIDs bool
 }
 
 var registry = map[string]Spec{}
@@ -223,6 +255,10 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// HashesIDs reports whether the named provider's delivery ids are body
+// hashes because its senders carry none.
+func HashesIDs(name string) bool { return registry[name].HashIDs }
 
 // New builds the provider named by c.Provider.
 func New(c Config) (Provider, error) {
@@ -283,6 +319,26 @@ func Sign(c Config, body []byte, now time.Time) (http.Header, error) {
 	return SignMeta(c, body, now, Meta{})
 }
 
+// SignRequest is SignMeta for providers that may change the body too
+// (BodySigner): it returns the body to send, which is body itself for the
+// others.
+func SignRequest(c Config, body []byte, now time.Time, m Meta) ([]byte, http.Header, error) {
+	p, err := New(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	bs, ok := p.(BodySigner)
+	if !ok {
+		h, err := SignMeta(c, body, now, m)
+		return body, h, err
+	}
+	out, h, err := bs.SignBody(body, now, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, h, checkMeta(c, p, h, out, now, m)
+}
+
 // SignMeta is Sign with the event type and delivery id set. A provider
 // that does not take them from headers (Stripe reads the body, hmac has
 // none) refuses them, naming the field (event, id).
@@ -299,12 +355,18 @@ func SignMeta(c Config, body []byte, now time.Time, m Meta) (http.Header, error)
 	if err != nil {
 		return nil, err
 	}
+	return h, checkMeta(c, p, h, body, now, m)
+}
+
+// checkMeta refuses an event type or delivery id the signed request does
+// not carry in a header.
+func checkMeta(c Config, p Provider, h http.Header, body []byte, now time.Time, m Meta) error {
 	r := &Request{Header: h, Body: body, Now: now}
 	if m.Event != "" && p.Event(r) != m.Event {
-		return nil, &FieldError{Field: "event", Msg: "provider " + c.Provider + " does not send the event type in a header"}
+		return &FieldError{Field: "event", Msg: "provider " + c.Provider + " does not send the event type in a header"}
 	}
 	if m.ID != "" && p.DeliveryID(r) != m.ID {
-		return nil, &FieldError{Field: "id", Msg: "provider " + c.Provider + " does not send the delivery id in a header"}
+		return &FieldError{Field: "id", Msg: "provider " + c.Provider + " does not send the delivery id in a header"}
 	}
-	return h, nil
+	return nil
 }

@@ -22,6 +22,7 @@ type zoom struct {
 
 func init() {
 	register("zoom", Spec{
+		HashIDs: true,
 		Options: []string{"secret", "secrets", "tolerance"},
 		New: func(c Config) (Provider, error) {
 			c.Header, c.Prefix = "x-zm-signature", "v0="

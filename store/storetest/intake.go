@@ -225,3 +225,27 @@ func testIDs(t *testing.T, h *harness) {
 		t.Errorf("after a restart, job id %d, not above %d (pruned)", id, jobs[0].ID)
 	}
 }
+
+// An answer set after the event was recorded is kept with it; one for an
+// unknown event is no error.
+func testSetAnswer(t *testing.T, h *harness) {
+	ev, _ := h.accept("slack", "a1", base, "reply")
+	a := &store.Answer{Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: `{"text":"done"}`}
+	var failed error
+	h.b.SetAnswer(ev.ID, a, func(err error) { failed = err })
+	h.b.SetAnswer(9999, a, func(err error) { failed = err })
+	if err := h.b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if failed != nil {
+		t.Fatalf("SetAnswer: %v", failed)
+	}
+	for _, restart := range []bool{false, true} {
+		if restart {
+			h.reopen()
+		}
+		if got, _ := h.show(ev.ID); !reflect.DeepEqual(got.Answer, a) {
+			t.Errorf("answer read back (restart %v): %+v, want %+v", restart, got.Answer, a)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package verify
+
+import (
+	"regexp"
+	"strings"
+)
+
+// calledURL is the URL a sender signs (Twilio, Square, HubSpot): the
+// configured `url`, whose placeholders {scheme}, {host}, {uri} (path and
+// raw query as sent), {path} and {query} ("?" and the raw query, or
+// nothing) are filled from the request; without `url`, scheme://host/uri
+// as hookd sees the request. Behind a proxy that changes the host or the
+// path, set `url` to what the sender calls.
+type calledURL struct {
+	tmpl    string
+	literal bool // no placeholders: usable by Sign
+}
+
+var urlPlaceholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+func newCalledURL(s string) (*calledURL, error) {
+	for _, p := range urlPlaceholder.FindAllString(s, -1) {
+		switch p {
+		case "{scheme}", "{host}", "{uri}", "{path}", "{query}":
+		default:
+			return nil, &FieldError{Field: "url", Msg: "unknown placeholder " + p + " (known: {scheme}, {host}, {uri}, {path}, {query})"}
+		}
+	}
+	if s != "" && !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "{scheme}://") {
+		return nil, &FieldError{Field: "url", Msg: "must start with https:// or http:// (the URL the sender calls)"}
+	}
+	return &calledURL{tmpl: s, literal: !urlPlaceholder.MatchString(s)}, nil
+}
+
+// of returns the URL r was sent to.
+func (u *calledURL) of(r *Request) (string, error) {
+	if u.tmpl != "" && u.literal {
+		return u.tmpl, nil
+	}
+	if r.Host == "" || r.Scheme == "" {
+		return "", fail("the URL the request was sent to is unknown")
+	}
+	if u.tmpl == "" {
+		return r.Scheme + "://" + r.Host + r.URI, nil
+	}
+	path, query, _ := strings.Cut(r.URI, "?")
+	if query != "" {
+		query = "?" + query
+	}
+	return urlPlaceholder.ReplaceAllStringFunc(u.tmpl, func(p string) string {
+		switch p {
+		case "{scheme}":
+			return r.Scheme
+		case "{host}":
+			return r.Host
+		case "{uri}":
+			return r.URI
+		case "{path}":
+			return path
+		}
+		return query
+	}), nil
+}
+
+// forSign returns the configured URL, which Sign needs as it is.
+func (u *calledURL) forSign(provider string) (string, error) {
+	if u.tmpl == "" || !u.literal {
+		return "", &FieldError{Field: "url", Msg: "provider " + provider + " signs the URL the request is sent to: set it, without placeholders"}
+	}
+	return u.tmpl, nil
+}
