@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -54,6 +56,9 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 				return Result{Exit: -1}, Permanent(fmt.Errorf("shell: argument %d contains a NUL byte", i))
 			}
 		}
+	}
+	if err := checkDir(s.Dir); err != nil {
+		return Result{Exit: -1}, err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = s.Dir
@@ -142,6 +147,31 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		return res, fmt.Errorf("shell: %w", werr)
 	}
 	return res, nil
+}
+
+// checkDir fails when dir is not a directory that exists, naming it: exec
+// would blame the program ("fork/exec /usr/bin/pwd: no such file or
+// directory") for a missing working directory.
+func checkDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		err = fmt.Errorf("shell: dir %s: %w", dir, err)
+		if startIsPermanent(err) {
+			err = Permanent(err)
+		}
+		return err
+	}
+	if !st.IsDir() {
+		return Permanent(fmt.Errorf("shell: dir %s: %w", dir, syscall.ENOTDIR))
+	}
+	return nil
 }
 
 // name is the variable name of a "K=V" entry, never any of the value

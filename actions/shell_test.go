@@ -150,8 +150,19 @@ func TestShellDir(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (&Shell{Argv: []string{"/bin/pwd"}, Dir: filepath.Join(dir, "missing")}).Run(context.Background(), &Input{}); !IsPermanent(err) {
-		t.Errorf("missing dir: err = %v, want permanent", err)
+	// A dir that is missing or not a directory is named as the fault,
+	// never the program (exec says "fork/exec /bin/pwd: no such file").
+	for _, tc := range []struct{ dir, want string }{
+		{filepath.Join(dir, "missing"), "shell: dir " + filepath.Join(dir, "missing") + ": no such file or directory"},
+		{filepath.Join(dir, "deploy.sh"), "shell: dir " + filepath.Join(dir, "deploy.sh") + ": not a directory"},
+	} {
+		for _, s := range []Shell{{Argv: []string{"/bin/pwd"}}, {Script: "pwd"}} {
+			s.Dir = tc.dir
+			res, err := s.Run(context.Background(), &Input{})
+			if err == nil || err.Error() != tc.want || !IsPermanent(err) || res.Exit != -1 {
+				t.Errorf("dir %s: err = %v (exit %d), want permanent %q", tc.dir, err, res.Exit, tc.want)
+			}
+		}
 	}
 }
 

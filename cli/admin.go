@@ -34,6 +34,28 @@ func addAdminFlags(fs *flag.FlagSet) *adminFlags {
 	}
 }
 
+// located is the flags given that locate the daemon (-config, -data,
+// -admin), quoted for a shell, each after a space: a hint that names
+// another command works when run as printed.
+func (a *adminFlags) located() string {
+	var b strings.Builder
+	a.cf.fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "config", "data", "admin":
+			b.WriteString(" -" + f.Name + " " + shellQuote(f.Value.String()))
+		}
+	})
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell, unless it needs none.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // fetch calls the admin API and decodes its answer into out. It reports
 // true with an exit code when the command is finished: the call failed, or
 // -json asked for the answer as it came, which it has printed.
@@ -42,19 +64,23 @@ func (a *adminFlags) fetch(ctx context.Context, method, path string, out any, st
 }
 
 // send is fetch with a request body, in, sent as JSON unless nil. A read
-// (no body) of a stopped daemon opens its database read-only instead.
+// (GET) of a stopped daemon opens its database read-only instead.
 func (a *adminFlags) send(ctx context.Context, method, path string, in, out any, stdout, stderr io.Writer) (bool, int) {
 	cfg, err := a.cf.load()
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, a.cf.fs.Name(), err)
 		return true, 1
 	}
 	raw, err := newAdminClient(cfg.AdminPath()).send(ctx, method, path, in, out)
-	if in == nil && errors.Is(err, errNotRunning) {
-		raw, err = readStopped(ctx, cfg, method, path, out, err, stderr)
+	if errors.Is(err, errNotRunning) {
+		if method != http.MethodGet {
+			err = fmt.Errorf("%v: %s needs the running daemon; start it (systemctl start hookd) and try again", err, a.cf.fs.Name())
+		} else {
+			raw, err = readStopped(ctx, cfg, path, out, err, stderr)
+		}
 	}
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, a.cf.fs.Name(), err)
 		return true, 1
 	}
 	if *a.json {
@@ -192,9 +218,17 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("replay", stdout, stderr)
 	af := addAdminFlags(fs)
+	rf := addRematchFlags(fs)
+	if isRematch(args) {
+		return cmdRematch(ctx, fs, af, rf, args, stdout, stderr)
+	}
 	id, code, ok := parseWithID(fs, "replay", args, stderr)
 	if !ok {
 		return code
+	}
+	if name := onlyRematch(fs); name != "" {
+		fmt.Fprintf(stderr, "hookd replay: -%s goes with -rematch (run 'hookd replay -h' for its flags)\n", name)
+		return 2
 	}
 	var out struct {
 		Rules   []string `json:"rules"`
@@ -210,7 +244,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	for _, r := range out.Skipped {
 		fmt.Fprintf(stdout, "event %d: rule %s skipped: no longer in the configuration\n", id, r)
 	}
-	fmt.Fprintf(stdout, "follow it with: hookd show %d\n", id)
+	fmt.Fprintf(stdout, "follow it with: hookd show%s %d\n", af.located(), id)
 	return 0
 }
 
@@ -224,12 +258,12 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := cf.load()
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "compact", err)
 		return 1
 	}
 	before, after, err := store.Compact(cfg.DataDir)
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "compact", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "compacted %s/hookd.db: %s -> %s\n", cfg.DataDir, size(before), size(after))

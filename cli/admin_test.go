@@ -110,7 +110,7 @@ func TestEventsShowReplayThroughTheCLI(t *testing.T) {
 
 	// Nothing ran yet: a clear one-line error.
 	code, _, stderr := hookdCLI(t, "events", "-data", data)
-	want := "hookd: no hookd answers at " + filepath.Join(data, "admin.sock") + ", and there is no database at " +
+	want := "hookd events: no hookd answers at " + filepath.Join(data, "admin.sock") + ", and there is no database at " +
 		filepath.Join(data, "hookd.db") + ": pass the -config (or -data) the daemon uses\n"
 	if code != 1 || stderr != want {
 		t.Fatalf("daemon down: %d %q, want %q", code, stderr, want)
@@ -167,7 +167,7 @@ func TestEventsShowReplayThroughTheCLI(t *testing.T) {
 		return json.Unmarshal([]byte(out), &view) == nil && len(view.Jobs) == 3 && view.Status == "done"
 	})
 
-	if code, _, stderr := hookdCLI(t, "replay", "999", "-data", data); code != 1 || stderr != "hookd: no event 999\n" {
+	if code, _, stderr := hookdCLI(t, "replay", "999", "-data", data); code != 1 || stderr != "hookd replay: no event 999\n" {
 		t.Fatalf("unknown id: %d %q", code, stderr)
 	}
 	if code, _, _ := hookdCLI(t, "show", "-data", data); code != 2 {

@@ -27,7 +27,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	cfg, err := cf.load()
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "backup", err)
 		return 1
 	}
 	p := newProgress(stderr)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"hookd/engine"
 	"hookd/rules"
@@ -22,6 +23,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if f := fs.Lookup("rules"); f != nil {
 		f.Usage += "; or give rules files and directories as arguments: hookd check [flags] PATH..."
 	}
+	reload := fs.Bool("reload", false, "check as a reload of the running daemon would (systemctl reload): a reload to no source is refused, so none left fails")
 	var paths []string
 	for rest := args; ; rest = fs.Args()[1:] {
 		// Flags may come after the paths: parse again after each one.
@@ -41,7 +43,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := cf.load()
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "check", err)
 		return 1
 	}
 	var set *rules.Set
@@ -52,7 +54,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	var errs rules.Errors
 	if err != nil && !errors.As(err, &errs) {
-		printErr(stderr, err)
+		printErr(stderr, "check", err)
 		return 1
 	}
 	var diags []rules.Diag
@@ -73,11 +75,19 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	failed := len(errs) > 0
 	for _, err := range engine.Preflight(cfg) {
 		failed = true
-		where := "hookd"
+		where := "hookd check"
 		if cfg.File != "" {
 			where = cfg.File
 		}
 		fmt.Fprintf(stderr, "%s: %v\n", where, err)
+	}
+	if !failed && *reload && len(set.Sources) == 0 {
+		where := cfg.RulesDir
+		if len(paths) > 0 {
+			where = strings.Join(paths, " ")
+		}
+		printDiag(stderr, engine.NoSourcesLeft(where, 0))
+		failed = true
 	}
 	if failed {
 		return 1

@@ -16,28 +16,61 @@ import (
 	"hookd/rules"
 )
 
-const usage = `hookd turns webhooks into actions.
+// verbs are hookd's verbs in the order usage lists them: their positional
+// arguments and what they do. Each verb's flags come from its flag set, so
+// that 'hookd VERB -h' prints them all (systest's TestHelpListsEveryFlag).
+var verbs = []struct{ name, args, summary string }{
+	{"serve", "", "receive webhooks and run the rules' actions"},
+	{"check", "[PATH...]", "load the configuration as serve does; PATHs: rules files and directories, as one"},
+	{"test", "", "which rules of -source match a request, and why the others do not"},
+	{"sign", "", "the headers a provider would send with a body"},
+	{"events", "", "recent events (from the daemon, or its database when it is stopped)"},
+	{"show", "ID", "one event (ID from hookd events): request, rules, attempts, output"},
+	{"replay", "ID | [ID] -rematch", "run an event's rules again; -rematch: match stored events against the rules now"},
+	{"run", "RULE", "record a manual event and queue the rule"},
+	{"compact", "", "shrink the database (daemon stopped)"},
+	{"backup", "FILE", "a consistent copy of the database, online"},
+	{"hash-password", "", "a bcrypt hash of a password read from stdin, for ui.users"},
+	{"version", "", "print the version"},
+}
 
-Usage:
-  hookd serve   [-config FILE] [-rules DIR] [-data DIR] [-listen ADDR] [-admin ADDR]
-  hookd check   [-config FILE] [-rules DIR | PATH...]   rules files and directories as one configuration
-  hookd test    [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json] [-expect match|nomatch|RULE,...]
-  hookd sign    -provider P -secret S [-body FILE|-] [-event TYPE] [-id ID]
-  hookd events  [-status S] [-source NAME] [-limit N] [-json]   recent events
-  hookd show    ID [-json]          one event: request, rules, attempts, output
-  hookd replay  ID [-json]          run the event's matched rules again
-  hookd replay  [ID] -rematch [-source NAME] [-since T] [-status S] [-dry-run] [-force]   match stored events against the rules now
-  hookd run     RULE [-body FILE|-] [-header 'Name: value']... [-json]   record a manual event and queue the rule
-  hookd compact [-config FILE] [-data DIR]   shrink the database (daemon stopped)
-  hookd backup  [-config FILE] [-data DIR] FILE   a consistent copy of the database, online
-  hookd hash-password [-cost N]   a bcrypt hash of a password read from stdin, for ui.users
-  hookd version
-
-events, show, replay and run talk to the running daemon's admin socket, found
-from -config, -data DIR or -admin ADDR as serve would.
+// usage is hookd's usage text, from verbs.
+var usage = func() string {
+	var b strings.Builder
+	b.WriteString("hookd turns webhooks into actions.\n\nUsage:\n")
+	for _, v := range verbs {
+		fmt.Fprintf(&b, "  %-42s %s\n", usageLine(v.name, v.args), v.summary)
+	}
+	b.WriteString(`
+events, show, replay, run and backup talk to the running daemon's admin
+socket, found from -config, -data DIR or -admin ADDR as serve would.
 
 Run 'hookd VERB -h' for a verb's flags.
-`
+`)
+	return b.String()
+}()
+
+// usageLine is how a verb is called: hookd VERB [flags] ARGS.
+func usageLine(name, args string) string {
+	line := "hookd " + name
+	if name != "version" {
+		line += " [flags]"
+	}
+	if args != "" {
+		line += " " + args
+	}
+	return line
+}
+
+// verbUsage is the first lines of a verb's -h: how to call it, what it does.
+func verbUsage(name string) string {
+	for _, v := range verbs {
+		if v.name == name {
+			return "usage: " + usageLine(name, v.args) + "\n\n" + v.summary + "\n\nflags:\n"
+		}
+	}
+	return "usage: " + usageLine(name, "") + "\n\nflags:\n"
+}
 
 // Main runs the command line; it returns the process's exit status.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -60,9 +93,6 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "show":
 		return cmdShow(ctx, rest, stdout, stderr)
 	case "replay":
-		if isRematch(rest) {
-			return cmdRematch(ctx, rest, stdout, stderr)
-		}
 		return cmdReplay(ctx, rest, stdout, stderr)
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
@@ -123,7 +153,7 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 // printHelp prints a verb's usage text, if any, and its flags.
 func printHelp(fs *flag.FlagSet, text string, w io.Writer) {
 	if text == "" {
-		text = "Usage of hookd " + fs.Name() + ":\n"
+		text = verbUsage(fs.Name())
 	}
 	fmt.Fprint(w, text)
 	fs.SetOutput(w)
@@ -132,8 +162,8 @@ func printHelp(fs *flag.FlagSet, text string, w io.Writer) {
 }
 
 // printErr prints an error: a load error as its file:line:col lines, any
-// other one as one line.
-func printErr(stderr io.Writer, err error) {
+// other one as one line that starts "hookd VERB:", as every verb's do.
+func printErr(stderr io.Writer, verb string, err error) {
 	var errs rules.Errors
 	if errors.As(err, &errs) {
 		for _, d := range errs {
@@ -141,7 +171,7 @@ func printErr(stderr io.Writer, err error) {
 		}
 		return
 	}
-	fmt.Fprintln(stderr, "hookd:", err)
+	fmt.Fprintf(stderr, "hookd %s: %v\n", verb, err)
 }
 
 // printDiag prints a load error or warning, and the line it points at.

@@ -27,8 +27,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		{name: "bad flag", args: []string{"serve", "-bogus"}, code: 2, stderr: "hookd serve: flag provided but not defined: -bogus", lines: 1},
 		{name: "double-dash flag", args: []string{"check", "--rules", "/nonexistent/rules"}, code: 1, stderr: "rules directory does not exist", lines: 1},
 		{name: "bad flag value", args: []string{"events", "-limit", "many"}, code: 2, stderr: `invalid value "many" for flag -limit`, lines: 1},
-		{name: "help", args: []string{"check", "-h"}, code: 0, stdout: "Usage of hookd check:"},
-		{name: "double-dash help", args: []string{"serve", "--help"}, code: 0, stdout: "Usage of hookd serve:"},
+		{name: "help", args: []string{"check", "-h"}, code: 0, stdout: "usage: hookd check [flags] [PATH...]"},
+		{name: "double-dash help", args: []string{"serve", "--help"}, code: 0, stdout: "usage: hookd serve [flags]"},
 		{name: "missing config file", args: []string{"check", "-config", "/nonexistent/hookd.yaml"}, code: 1, stderr: "/nonexistent/hookd.yaml", lines: 1},
 		{name: "daemon not running", args: []string{"events", "-data", "/nonexistent/data"}, code: 1, stderr: "no hookd answers at /nonexistent/data/admin.sock", lines: 1},
 	} {

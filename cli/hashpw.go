@@ -22,7 +22,7 @@ func cmdHashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: hookd hash-password [-cost N] < password  (the password is read from stdin, never from the command line)")
+		fmt.Fprintf(stderr, "hookd hash-password: unexpected argument %q: the password is read from stdin, never from the command line\n", fs.Arg(0))
 		return 2
 	}
 	if *cost < bcrypt.MinCost || *cost > bcrypt.MaxCost {

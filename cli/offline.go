@@ -42,12 +42,8 @@ func dialError(addr string, err error) error {
 }
 
 // readStopped answers a read (events, show) from the database itself when
-// no daemon runs: opened read-only, and only when no daemon holds it. A
-// write (replay) needs the daemon.
-func readStopped(ctx context.Context, cfg rules.Config, method, path string, out any, dialErr error, stderr io.Writer) ([]byte, error) {
-	if method != http.MethodGet {
-		return nil, fmt.Errorf("%v: replay needs the running daemon; start it (systemctl start hookd) and try again", dialErr)
-	}
+// no daemon runs: opened read-only, and only when no daemon holds it.
+func readStopped(ctx context.Context, cfg rules.Config, path string, out any, dialErr error, stderr io.Writer) ([]byte, error) {
 	db := filepath.Join(cfg.DataDir, "hookd.db")
 	st, err := store.OpenReadOnly(cfg.DataDir, 500*time.Millisecond)
 	switch {
@@ -63,7 +59,7 @@ func readStopped(ctx context.Context, cfg rules.Config, method, path string, out
 	defer st.Close()
 	fmt.Fprintf(stderr, "hookd is not running: reading %s\n", db)
 	c := &adminClient{addr: db, hc: &http.Client{Transport: handlerTransport{engine.ReadAdmin(st)}}}
-	return c.send(ctx, method, path, nil, out)
+	return c.send(ctx, http.MethodGet, path, nil, out)
 }
 
 // handlerTransport answers requests with a handler, in process.

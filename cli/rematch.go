@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -20,17 +21,40 @@ func isRematch(args []string) bool {
 	return false
 }
 
+// rematchFlags are replay's flags for -rematch. Replay defines them
+// whether or not -rematch is given, so that -h lists them all.
+type rematchFlags struct {
+	source, since, status *string
+	dry, force            *bool
+}
+
+func addRematchFlags(fs *flag.FlagSet) *rematchFlags {
+	fs.Bool("rematch", false, "match the events against the rules in force now, and queue the rules that match")
+	return &rematchFlags{
+		source: fs.String("source", "", "-rematch: only events of this source `name`"),
+		since:  fs.String("since", "", "-rematch: only events received since a `time` (RFC 3339) or for a duration (2h, 30m)"),
+		status: fs.String("status", "", "-rematch: only events in this `state` (ignored: those that matched nothing)"),
+		dry:    fs.Bool("dry-run", false, "-rematch: list what would run, queue nothing"),
+		force:  fs.Bool("force", false, "-rematch: queue rules already run for the event"),
+	}
+}
+
+// onlyRematch names a -rematch flag given without -rematch, or "".
+func onlyRematch(fs *flag.FlagSet) string {
+	name := ""
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "source", "since", "status", "dry-run", "force":
+			name = f.Name
+		}
+	})
+	return name
+}
+
 // cmdRematch is `hookd replay [ID] -rematch`: stored events matched
 // against the rules in force now, through the daemon.
-func cmdRematch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("replay", stdout, stderr)
-	af := addAdminFlags(fs)
-	fs.Bool("rematch", false, "match the events against the rules in force now, and queue the rules that match")
-	source := fs.String("source", "", "only events of this source `name`")
-	since := fs.String("since", "", "only events received since a `time` (RFC 3339) or for a duration (2h, 30m)")
-	status := fs.String("status", "", "only events in this `state` (ignored: those that matched nothing)")
-	dry := fs.Bool("dry-run", false, "list what would run, queue nothing")
-	force := fs.Bool("force", false, "queue rules already run for the event")
+func cmdRematch(ctx context.Context, fs *flag.FlagSet, af *adminFlags, rf *rematchFlags, args []string, stdout, stderr io.Writer) int {
+	source, since, status, dry, force := rf.source, rf.since, rf.status, rf.dry, rf.force
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

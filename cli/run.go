@@ -88,7 +88,10 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if done, code := af.send(ctx, "POST", "/rules/"+url.PathEscape(rule)+"/run", in, &out, stdout, stderr); done {
 		return code
 	}
+	if out.Note != "" {
+		fmt.Fprintln(stderr, "note:", out.Note)
+	}
 	fmt.Fprintf(stdout, "event %s: rule %s queued as job %s (source %s)\n", out.ID, out.Rule, out.Job, engine.ManualSource)
-	fmt.Fprintf(stdout, "follow it with: hookd show %s\n", out.ID)
+	fmt.Fprintf(stdout, "follow it with: hookd show%s %s\n", af.located(), out.ID)
 	return 0
 }

@@ -23,14 +23,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cfg, err := cf.load()
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "serve", err)
 		return 1
 	}
 	log, level := newLogger(cfg, stderr)
 	// Before engine.New, which passes the environment on to actions.
 	ln, err := inheritedListener(cfg, log)
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "serve", err)
 		return 1
 	}
 	var e *engine.Engine
@@ -55,14 +55,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 		}})
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "serve", err)
 		return 1
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	if err := e.Start(); err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "serve", err)
 		return 1
 	}
 	// Rules loaded, database open, listener bound: only now is hookd ready.

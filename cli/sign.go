@@ -14,9 +14,9 @@ import (
 	"hookd/verify"
 )
 
-const signUsage = `usage: hookd sign -provider P [-secret S] [-body FILE|-] [-event TYPE] [-id ID] [options]
+const signUsage = `usage: hookd sign [flags]
 
-Prints the headers provider P would send with the body, one "Name: value" a
+Prints the headers provider P (-provider P -secret S) would send with the body, one "Name: value" a
 line, so that
 
     hookd sign -provider github -secret S -body body.json |

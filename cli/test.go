@@ -84,32 +84,36 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return code
 	}
 	if *source == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: hookd test [-config FILE] [-rules DIR] -source NAME [-header 'Name: value']... [-body FILE|-] [-query Q] [-run] [-json] [-expect match|nomatch|RULE,...]")
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "hookd test: unexpected argument %q (run 'hookd test -h' for its flags)\n", fs.Arg(0))
+		} else {
+			fmt.Fprintln(stderr, "hookd test: -source NAME is required: the source the request is sent to (run 'hookd test -h' for its flags)")
+		}
 		return 2
 	}
 	h, err := headerFlagValues(headers)
 	if err != nil {
-		fmt.Fprintln(stderr, "hookd:", err)
+		fmt.Fprintln(stderr, "hookd test:", err)
 		return 2
 	}
 	q, err := url.ParseQuery(*query)
 	if err != nil {
-		fmt.Fprintf(stderr, "hookd: -query: %v\n", err)
+		fmt.Fprintf(stderr, "hookd test: -query: %v\n", err)
 		return 2
 	}
 	raw, err := readBodyFlag(*bodyFile, stdin)
 	if err != nil {
-		fmt.Fprintln(stderr, "hookd: -body:", err)
+		fmt.Fprintln(stderr, "hookd test: -body:", err)
 		return 1
 	}
 	cfg, set, err := cf.loadRules()
 	if err != nil {
-		printErr(stderr, err)
+		printErr(stderr, "test", err)
 		return 1
 	}
 	if ce := h.Values("Content-Encoding"); len(ce) > 0 {
 		if raw, err = engine.DecodeContent(ce, raw, cfg.MaxBody); err != nil {
-			fmt.Fprintln(stderr, "hookd: -body:", err)
+			fmt.Fprintln(stderr, "hookd test: -body:", err)
 			return 1
 		}
 	}
@@ -120,7 +124,11 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		fmt.Fprintf(stderr, "hookd: no source %q (defined: %s)\n", *source, strings.Join(names, ", "))
+		if len(names) == 0 {
+			fmt.Fprintf(stderr, "hookd test: no source %q: the rules loaded (%s) define no source\n", *source, cfg.RulesDir)
+			return 1
+		}
+		fmt.Fprintf(stderr, "hookd test: no source %q (defined: %s)\n", *source, strings.Join(names, ", "))
 		return 1
 	}
 	if err := checkExpect(*expect, src); err != nil {

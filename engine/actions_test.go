@@ -568,18 +568,25 @@ func TestShellPayloadNeverBecomesCode(t *testing.T) {
 	}
 }
 
-// Processes get the daemon's environment minus anything holding a secret.
-func TestActionEnvironmentExcludesSecrets(t *testing.T) {
+// Processes get an allow-list of the daemon's environment (less any value
+// holding a secret), HOOKD_* and their env:, nothing else: hookd cannot know
+// which other inherited variables are secrets, such as an env-file line no
+// rule names.
+func TestActionEnvironmentIsAllowListed(t *testing.T) {
 	t.Setenv("ACT_PLAIN_VAR", "plain-value")
-	t.Setenv("ACT_LEAKY_VAR", "prefix-"+secret)
+	t.Setenv("GITHUB_WEBHOOK_SECRET", "s3cret-gh-unused") // left in the env file, named by no rule
 	t.Setenv("ACT_SLACK_TOKEN", "xoxb-env-token-5555")
+	t.Setenv("LC_TIME", "C")
+	t.Setenv("LC_LEAKY", "prefix-"+secret)
+	t.Setenv("TZ", "UTC")
+	t.Setenv("CREDENTIALS_DIRECTORY", t.TempDir())
 	te := startEngine(t, "", withRules("", `
   - name: env
     source: github
     actions:
       - shell:
           script: 'env > "$OUT"'
-          env: {OUT: "$DIR/env", MINE: "{{ body.after }}"}
+          env: {OUT: "$DIR/env", MINE: "{{ body.after }}", PASSED: "${ACT_PLAIN_VAR}"}
   - name: never
     source: github
     when: "false"
@@ -592,10 +599,16 @@ func TestActionEnvironmentExcludesSecrets(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	if env["ACT_PLAIN_VAR"] != "plain-value" || env["MINE"] != "abc" || env["HOOKD_ATTEMPT"] != "1" || env["HOOKD_RULE"] != "env" {
+	if env["PASSED"] != "plain-value" || env["MINE"] != "abc" || env["HOOKD_ATTEMPT"] != "1" || env["HOOKD_RULE"] != "env" ||
+		env["PATH"] != os.Getenv("PATH") || env["LC_TIME"] != "C" || env["TZ"] != "UTC" {
 		t.Fatalf("expected variables missing: %v", env)
 	}
-	for _, k := range []string{"TEST_SECRET", "ACT_LEAKY_VAR", "ACT_SLACK_TOKEN"} {
+	for k := range env {
+		if !rules.Inherited(k) && !strings.HasPrefix(k, "HOOKD_") && k != "OUT" && k != "MINE" && k != "PASSED" && k != "PWD" {
+			t.Errorf("%s reached the process: only the allow-list, HOOKD_* and env: should", k)
+		}
+	}
+	for _, k := range []string{"TEST_SECRET", "ACT_PLAIN_VAR", "GITHUB_WEBHOOK_SECRET", "ACT_SLACK_TOKEN", "LC_LEAKY", "CREDENTIALS_DIRECTORY"} {
 		if _, ok := env[k]; ok {
 			t.Errorf("%s reached the process", k)
 		}

@@ -114,10 +114,10 @@ func parseOther(mt string, params map[string]string, raw []byte) (any, error) {
 		return parseXML(raw)
 	case strings.HasSuffix(mt, "json"): // +json, x-json; ndjson fails as JSON would
 		return parseJSON(raw)
-	case mt == "": // none, or one that does not parse: JSON is the norm
+	case mt == "": // none: JSON is the norm
 		v, err := readJSON(raw)
 		if err != nil {
-			return nil, fmt.Errorf("body: no known Content-Type, and %w", err)
+			return nil, fmt.Errorf("body: no Content-Type, and %w", err)
 		}
 		return v, nil
 	}

@@ -26,8 +26,8 @@ import (
 type Options struct {
 	Config rules.Config
 	Logger *slog.Logger
-	// Environ is the daemon's environment, passed on to processes minus
-	// secrets (default os.Environ()).
+	// Environ is the daemon's environment, of which processes get only
+	// the allow-list of rules.Set.ActionEnviron (default os.Environ()).
 	Environ []string
 	// Lookup reads variables for ${VAR} in rules (default os.LookupEnv).
 	Lookup func(string) (string, bool)
@@ -57,7 +57,7 @@ type Options struct {
 type live struct {
 	set     *rules.Set
 	cfg     rules.Config // the settings in force; see reload.go
-	baseEnv []string     // Environ minus secrets
+	baseEnv []string     // what actions inherit of Environ
 	redact  *strings.Replacer
 	limits  map[string]*sourceLimiter // by source name; see ratelimit.go
 }
@@ -141,7 +141,11 @@ func New(opts Options) (*Engine, error) {
 
 func (e *Engine) logWarnings(set *rules.Set) {
 	for _, w := range set.Warnings {
-		e.log.Warn(w.Msg, "at", fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col))
+		at := w.File
+		if w.Line > 0 {
+			at = fmt.Sprintf("%s:%d:%d", w.File, w.Line, w.Col)
+		}
+		e.log.Warn(w.Msg, "at", at)
 	}
 }
 

@@ -313,6 +313,13 @@ func parseBody(contentType string, raw []byte) (any, error) {
 		}
 		return m, nil
 	}
+	if mt == "" && strings.TrimSpace(contentType) != "" {
+		v, err := readJSON(raw)
+		if err != nil {
+			return nil, fmt.Errorf("body: Content-Type %q does not parse, and %w", contentType, err)
+		}
+		return v, nil
+	}
 	return parseOther(mt, params, raw)
 }
 

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"hookd/rules"
 	"hookd/store"
 )
 
@@ -28,10 +30,14 @@ type RunAnswer struct {
 	ID     string `json:"id"`
 	Rule   string `json:"rule"`
 	Job    string `json:"job"`
+	// Note says, when the rule's `when` is false or fails for this
+	// request, why: the job runs anyway, and the operator should know.
+	Note string `json:"note,omitempty"`
 }
 
 // adminRun is POST /rules/{name}/run: an event of source "manual" and one
-// job for the rule, whatever its `when` says, recorded durably before the
+// job for the rule, whatever its `when` says (the answer's Note says when it
+// does not hold), recorded durably before the
 // answer and queued in the rule's lane as intake would queue it.
 func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
@@ -68,7 +74,9 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	// Unique, so the run is never taken for a redelivery.
 	ev.DeliveryID = "manual-" + strconv.FormatUint(ev.ID, 10)
 	j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
-	j.Lane, j.Latest = laneOf(rule, eventEnv(ev))
+	env := eventEnv(ev)
+	j.Lane, j.Latest = laneOf(rule, env)
+	note := whenNote(rule, env, lv.redact.Replace)
 	ev.Jobs = []uint64{j.ID}
 	if !e.disp.admit(1) {
 		w.Header().Set("Retry-After", "30")
@@ -84,5 +92,22 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	e.disp.submit([]*store.Job{j})
 	e.met.request(ManualSource, "accepted")
 	e.log.Info("manual run queued", "source", ManualSource, "event_id", ev.ID, "rule", name, "job", j.ID)
-	writeJSON(w, http.StatusOK, RunAnswer{Status: "queued", ID: strconv.FormatUint(ev.ID, 10), Rule: name, Job: strconv.FormatUint(j.ID, 10)})
+	writeJSON(w, http.StatusOK, RunAnswer{Status: "queued", ID: strconv.FormatUint(ev.ID, 10), Rule: name, Job: strconv.FormatUint(j.ID, 10), Note: note})
+}
+
+// whenNote says why a rule's `when` does not hold for a manual run's
+// request, as `hookd test` explains it; "" when it holds.
+func whenNote(rule *rules.Rule, env *rules.Env, redact func(string) string) string {
+	ok, err := rule.Match(env)
+	switch {
+	case err != nil:
+		return redact(fmt.Sprintf("rule %s's when fails for this body (%s: %v); it runs anyway", rule.Name, rule.WhenSrc, err))
+	case ok:
+		return ""
+	}
+	why := rule.Explain(env)
+	for i := range why {
+		why[i] = strings.TrimSpace(why[i])
+	}
+	return redact(fmt.Sprintf("rule %s's when is false for this body (%s); it runs anyway", rule.Name, strings.Join(why, "; ")))
 }

@@ -19,6 +19,7 @@ import (
 func (e *Engine) Reload() (err error) {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
+	defer e.watch.refresh() // the ${file:} references may have changed
 	if e.opts.BeforeReload != nil {
 		after := e.opts.BeforeReload()
 		defer func() { after(err) }()
@@ -39,8 +40,7 @@ func (e *Engine) Reload() (err error) {
 	if n := len(e.Rules().Sources); n > 0 && len(set.Sources) == 0 {
 		// A rules file removed for a moment (git checkout, rsync --delete)
 		// must not turn every webhook into a 404 and cancel queued jobs.
-		err = rules.Errors{{File: e.cfg.RulesDir, Msg: fmt.Sprintf("no sources left: reload refused, the %d sources in force keep serving "+
-			"(restore the rules files, or restart hookd to run with none)", n)}}
+		err = rules.Errors{NoSourcesLeft(e.cfg.RulesDir, n)}
 		e.reloadFailed(err)
 		return err
 	}
@@ -56,6 +56,17 @@ func (e *Engine) Reload() (err error) {
 	e.log.Info("reloaded", "sources", len(set.Sources), "rules", len(set.Rules), "files", len(set.Files))
 	e.disp.poke()
 	return nil
+}
+
+// NoSourcesLeft is why a reload to no source is refused: inForce sources
+// keep serving (0: not known, as in hookd check -reload).
+func NoSourcesLeft(rulesDir string, inForce int) rules.Diag {
+	n := "the sources"
+	if inForce > 0 {
+		n = fmt.Sprintf("the %d sources", inForce)
+	}
+	return rules.Diag{File: rulesDir, Msg: "no sources left: reload refused, " + n + " in force keep serving " +
+		"(restore the rules files, or restart hookd to run with none)"}
 }
 
 func (e *Engine) reloadFailed(err error) {

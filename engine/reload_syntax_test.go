@@ -17,7 +17,7 @@ func TestReloadLogsSyntaxErrorAtTheMistake(t *testing.T) {
       - shell: {command: [/bin/true, "{{ id }}"]}
 `
 	writeFile(t, filepath.Join(rd, "extra.yaml"), bad)
-	te.waitLog(filepath.Join(rd, "extra.yaml") + `:7:11: this quoted string runs on to line 9`)
+	te.waitLog(filepath.Join(rd, "extra.yaml") + `:7:11: this quoted string is not closed on its line; it runs on to line 9`)
 	if ok, _ := te.LastReload(); ok {
 		t.Fatal("LastReload reports success after a syntax error")
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"hookd/actions"
@@ -16,7 +15,7 @@ import (
 
 // Runner runs a rule's actions the one way hookd does. The daemon's workers
 // and `hookd test -run` both use it, so that a test run sees what serve
-// would: the daemon's environment minus its secrets, the HOOKD_* variables,
+// would: the allow-listed part of the daemon's environment, the HOOKD_* variables,
 // a body file, and every output and error with its secrets redacted.
 type Runner struct {
 	lv        *live
@@ -53,24 +52,11 @@ func UserAgent(version string) string {
 }
 
 // newLive builds what requests and jobs read for a configuration: the
-// environment passed to processes is environ minus every variable holding
-// one of its secrets.
+// environment passed to processes is the allow-list of
+// rules.Set.ActionEnviron, never the whole of environ.
 func newLive(set *rules.Set, cfg rules.Config, environ []string) *live {
-	l := &live{set: set, cfg: cfg}
-	l.redact = set.Redactor()
-	for _, kv := range environ {
-		name, val, _ := strings.Cut(kv, "=")
-		if secretEnvSkip[name] || strings.HasPrefix(name, "HOOKD_") || set.IsSecret(val) {
-			continue
-		}
-		l.baseEnv = append(l.baseEnv, kv)
-	}
-	return l
+	return &live{set: set, cfg: cfg, redact: set.Redactor(), baseEnv: set.ActionEnviron(environ)}
 }
-
-// secretEnvSkip lists variables that belong to the daemon's supervisor and
-// mean nothing (or the wrong thing) to a child process.
-var secretEnvSkip = map[string]bool{"CREDENTIALS_DIRECTORY": true, "NOTIFY_SOCKET": true, "LISTEN_FDS": true, "LISTEN_PID": true, "LISTEN_FDNAMES": true, "WATCHDOG_USEC": true, "WATCHDOG_PID": true}
 
 // hookdVars are the HOOKD_* variables of one attempt.
 func hookdVars(eventID uint64, env *rules.Env, rule *rules.Rule, attempt int, bodyFile string) []string {

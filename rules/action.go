@@ -23,7 +23,7 @@ type Action struct {
 type Call struct {
 	Env     any      // *Env, or *FailureEnv for on_failure
 	Vars    []string // HOOKD_* variables, "K=V"
-	BaseEnv []string // the daemon's environment minus its secrets
+	BaseEnv []string // what actions inherit of the daemon's environment (Set.ActionEnviron)
 	// UserAgent is what http and slack actions send unless a rule sets
 	// one: hookd/<version>.
 	UserAgent string
@@ -184,9 +184,15 @@ func (s *shellAction) render(c *Call) (argv []string, dir string, env []string, 
 		}
 		argv = append(argv, v)
 	}
+	// Without dir, the process starts where a relative dir would: in the
+	// rules file's directory, never in hookd's working directory.
+	dir = s.base
 	if s.dir != nil {
 		if dir, err = s.dir.Render(c.Env); err != nil {
 			return nil, "", nil, fmt.Errorf("shell.dir: %w", err)
+		}
+		if dir == "" {
+			dir = s.base
 		}
 		dir = resolvePath(s.base, dir)
 	}
@@ -222,7 +228,7 @@ func (s *shellAction) describe(c *Call) (map[string]any, error) {
 	} else {
 		m["command"] = argv
 	}
-	if dir != "" {
+	if s.dir != nil {
 		m["dir"] = dir
 	}
 	if len(s.env) > 0 {

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -222,7 +220,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 						n = n.Content[i]
 					}
 				}
-				ra.d.errf(n, "rule %q: unknown source %q (defined: %s)", r.Name, sn, strings.Join(sortedKeys(set.Sources), ", "))
+				ra.d.errf(n, "rule %q: unknown source %q (%s)", r.Name, sn, definedSources(set))
 				continue
 			}
 			s.Rules = append(s.Rules, r)
@@ -234,7 +232,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	for _, s := range set.Sources {
 		s.index = buildIndex(s.Rules)
 	}
-	checkScripts(scripts, set, values, lookup, &diags)
+	checkScripts(scripts, values, lookup, &diags)
 	redactDiags(diags, set)
 	sortDiags(diags)
 	for f, src := range srcs {
@@ -253,50 +251,6 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	}
 	set.Warnings = append(set.Warnings, noSources(where, set)...)
 	return set, nil
-}
-
-// ruleFiles lists the rule files of dir, sorted. Hidden files (editor swap
-// files, Kubernetes' ..data) are skipped; symlinks are followed. A *.yaml
-// entry that cannot be read as a file is an error rather than a rule file
-// quietly missing; a name that is only nearly a rule file (deploy.YAML) is
-// a warning.
-func ruleFiles(dir string, diags *[]Diag) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("rules directory does not exist (create it, or pass -rules DIR)")
-		}
-		return nil, err
-	}
-	var files []string
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		ext := filepath.Ext(name)
-		if ext != ".yaml" && ext != ".yml" {
-			if strings.EqualFold(ext, ".yaml") || strings.EqualFold(ext, ".yml") {
-				*diags = append(*diags, Diag{File: p, Warning: true,
-					Msg: "not loaded: only names ending in .yaml or .yml, in lower case, are rule files"})
-			}
-			continue
-		}
-		st, err := os.Stat(p)
-		switch {
-		case err != nil:
-			*diags = append(*diags, Diag{File: p, Msg: "cannot read this rule file: " + err.Error()})
-		case st.IsDir():
-			*diags = append(*diags, Diag{File: p, Warning: true, Msg: "not loaded: a directory, not a rule file (rules are not read from subdirectories)"})
-		case !st.Mode().IsRegular():
-			*diags = append(*diags, Diag{File: p, Msg: "not a regular file: rule files must be files"})
-		default:
-			files = append(files, p)
-		}
-	}
-	sort.Strings(files)
-	return files, nil
 }
 
 func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
@@ -354,114 +308,6 @@ func validName(s string) bool {
 		}
 	}
 	return true
-}
-
-// verify decodes a verify block and builds its provider.
-func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, string) {
-	var c verify.Config
-	keys := map[string]*yaml.Node{}
-	secretNodes := map[*yaml.Node]string{} // value node: its field
-	strOpt := func(dst *string) func(k, v *yaml.Node) {
-		return func(k, v *yaml.Node) { keys[k.Value] = k; *dst = d.str(v, "verify."+k.Value) }
-	}
-	ok := d.fields(n, "verify", map[string]func(k, v *yaml.Node){
-		"provider": strOpt(&c.Provider),
-		"secret": func(k, v *yaml.Node) {
-			keys[k.Value] = k
-			secretNodes[v] = "verify.secret"
-			c.Secrets = append(c.Secrets, d.str(v, "verify.secret"))
-		},
-		"secrets": func(k, v *yaml.Node) {
-			keys[k.Value] = k
-			secretNodes[v] = "verify.secrets"
-			for _, it := range v.Content {
-				secretNodes[resolve(it)] = "verify.secrets"
-			}
-			c.Secrets = append(c.Secrets, d.strs(v, "verify.secrets")...)
-		},
-		"header":           strOpt(&c.Header),
-		"query":            strOpt(&c.Query),
-		"algorithm":        strOpt(&c.Algorithm),
-		"encoding":         strOpt(&c.Encoding),
-		"prefix":           strOpt(&c.Prefix),
-		"separator":        strOpt(&c.Separator),
-		"timestamp_header": strOpt(&c.TimestampHeader),
-		"template":         strOpt(&c.Template),
-		"username":         strOpt(&c.Username),
-		"password": func(k, v *yaml.Node) {
-			secretNodes[v] = "verify.password"
-			strOpt(&c.Password)(k, v)
-		},
-		"tolerance": func(k, v *yaml.Node) {
-			keys[k.Value] = k
-			c.Tolerance = d.duration(v, "verify.tolerance")
-		},
-		"url": strOpt(&c.URL),
-		"public_key": func(k, v *yaml.Node) {
-			keys[k.Value] = k
-			c.PublicKeys = append(c.PublicKeys, d.str(v, "verify.public_key"))
-		},
-		"public_keys": func(k, v *yaml.Node) {
-			keys[k.Value] = k
-			c.PublicKeys = append(c.PublicKeys, d.strs(v, "verify.public_keys")...)
-		},
-		"verify_token": func(k, v *yaml.Node) {
-			secretNodes[v] = "verify.verify_token"
-			strOpt(&c.VerifyToken)(k, v)
-		},
-	})
-	if !ok {
-		return nil, ""
-	}
-	if keys["provider"] == nil {
-		d.errf(n, "verify needs a provider (one of: %s)", strings.Join(verify.Names(), ", "))
-		return nil, ""
-	}
-	spec, known := verify.Lookup(c.Provider)
-	if !known {
-		d.errf(keys["provider"], "verify: unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
-		return nil, c.Provider
-	}
-	allowed := map[string]bool{"provider": true}
-	for _, o := range spec.Options {
-		allowed[o] = true
-	}
-	bad := false
-	for _, k := range sortedKeys(keys) {
-		if !allowed[k] {
-			d.errf(keys[k], "verify: provider %s does not take %q (it takes: %s)", c.Provider, k, strings.Join(spec.Options, ", "))
-			bad = true
-		}
-	}
-	if bad {
-		return nil, c.Provider
-	}
-	d.warnDefaultSecrets(secretNodes)
-	*secrets = append(*secrets, c.Secrets...)
-	if c.Password != "" {
-		*secrets = append(*secrets, c.Password)
-	}
-	if c.VerifyToken != "" {
-		*secrets = append(*secrets, c.VerifyToken)
-	}
-	p, err := spec.New(c)
-	if err != nil {
-		at := keys["provider"]
-		if fe, ok := err.(*verify.FieldError); ok {
-			if k := keys[fe.Field]; k != nil {
-				at = k
-			}
-			if fe.Field == "secret" && keys["secret"] == nil && keys["secrets"] != nil {
-				at = keys["secrets"]
-			}
-			if fe.Field == "public_key" && keys["public_key"] == nil && keys["public_keys"] != nil {
-				at = keys["public_keys"]
-			}
-		}
-		d.errf(at, "verify: %s", err)
-		return nil, c.Provider
-	}
-	return p, c.Provider
 }
 
 var concurrencies = map[string]bool{"parallel": true, "serial": true, "latest": true}
@@ -542,4 +388,14 @@ func (d *decoder) retry(n *yaml.Node, r Retry) Retry {
 		r.MaxBackoff = r.Backoff
 	}
 	return r
+}
+
+// definedSources lists the sources defined, for an unknown source's error;
+// none defined usually means a file was checked without the one that
+// defines them.
+func definedSources(set *Set) string {
+	if len(set.Sources) == 0 {
+		return "no source is defined in the files loaded; a source defined in another file counts only when both are loaded together: hookd check rules.d new.yaml"
+	}
+	return "defined: " + strings.Join(sortedKeys(set.Sources), ", ")
 }

@@ -12,7 +12,8 @@ import (
 
 // Relative paths of a shell action (command[0] with a slash, dir) resolve
 // against the directory of the rules file that declares them, not hookd's
-// working directory, which is / under systemd (SPEC section 2).
+// working directory, which is / under systemd (SPEC section 2); an action
+// without dir runs in that directory too.
 
 // baseDir is the absolute directory of the file being decoded.
 func (d *decoder) baseDir() string {

@@ -2,19 +2,18 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // minSecretLen is the length from which a secret is redacted from output
-// and a variable holding it is kept out of actions' environments: shorter
-// ones would redact ordinary words.
+// and an inherited variable holding it is kept out of actions'
+// environments: shorter ones would redact ordinary words.
 const minSecretLen = 4
 
 // IsSecret reports whether v holds one of the configuration's secrets.
-// A variable of the daemon's environment that does is not passed on to
-// actions.
 func (s *Set) IsSecret(v string) bool {
 	for _, sec := range s.Secrets {
 		if len(sec) >= minSecretLen && strings.Contains(v, sec) {
@@ -31,26 +30,39 @@ type scriptAt struct {
 	action *shellAction
 }
 
-// checkScripts warns of a script that reads a variable holding a secret:
-// the variable is kept out of the action's environment, so the script
-// would read nothing. values holds what each variable of the configuration
-// expanded to, so that a secret given by a default counts too.
-func checkScripts(scripts []scriptAt, set *Set, values map[string]string, lookup func(string) (string, bool), diags *[]Diag) {
+// checkScripts warns of a script that reads a variable hookd does not give
+// it: one that is set in hookd's environment (or expanded in the
+// configuration, a default included) but is neither inherited (Inherited),
+// nor HOOKD_*, nor in the action's env:, nor assigned by the script itself.
+// The script would read nothing. A name only the script knows is not
+// warned of: hookd cannot tell it from a typo.
+func checkScripts(scripts []scriptAt, values map[string]string, lookup func(string) (string, bool), diags *[]Diag) {
 	for _, sc := range scripts {
 		seen := map[string]bool{}
 		for _, name := range scriptVars(sc.node.Value) {
-			if seen[name] || sc.action.env[name] != nil {
-				continue // the action's env: gives it
+			if seen[name] || sc.action.env[name] != nil || Inherited(name) || shellOwn[name] || strings.HasPrefix(name, "HOOKD_") {
+				continue
 			}
 			seen[name] = true
-			v, _ := lookup(name)
-			if !set.IsSecret(v) && !set.IsSecret(values[name]) {
+			_, set := lookup(name)
+			if _, used := values[name]; !set && !used || assigns(sc.node.Value, name) {
 				continue
 			}
 			*diags = append(*diags, Diag{File: sc.file, Line: sc.node.Line, Col: sc.node.Column, Warning: true,
-				Msg: fmt.Sprintf("shell.script reads $%s, which holds a secret: hookd keeps it out of actions' environments; pass it with env: {%s: \"${%s}\"}", name, name, name)})
+				Msg: fmt.Sprintf("shell.script reads $%s, which hookd does not pass to actions: pass it with env: {%s: \"${%s}\"}", name, name, name)})
 		}
 	}
+}
+
+// shellOwn are the variables /bin/sh sets itself.
+var shellOwn = map[string]bool{"PWD": true, "OLDPWD": true, "PPID": true, "IFS": true, "OPTIND": true, "OPTARG": true,
+	"PS1": true, "PS2": true, "PS4": true, "LINENO": true}
+
+// assigns reports whether a script gives name a value itself: NAME=, for NAME,
+// read ... NAME, export/local/readonly NAME.
+func assigns(script, name string) bool {
+	q := regexp.QuoteMeta(name)
+	return regexp.MustCompile(`(^|[\s;&|(])` + q + `=|\bfor\s+` + q + `\b|\bread\b[^;\n]*\s` + q + `\b|\b(export|local|readonly)\s+` + q + `\b`).MatchString(script)
 }
 
 // scriptVars lists the variables a shell script reads as $NAME or ${NAME...}.

@@ -75,3 +75,36 @@ func readSecretFile(pre, path string) (string, string) {
 	}
 	return v, ""
 }
+
+// FileRefs lists the paths the ${file:PATH} references of src name,
+// resolved as a load resolves them (a relative path against the directory
+// of file), whether or not they can be read: the files a watcher must
+// watch so that a secret rotated, or its permissions fixed, reloads.
+// ${credential:NAME} is not listed: systemd sets those up at start only.
+func FileRefs(file string, src []byte) []string {
+	var out []string
+	s := string(src)
+	for i := 0; i+1 < len(s); i++ {
+		switch {
+		case s[i] != '$':
+			continue
+		case s[i+1] == '$':
+			i++ // $$ is a literal $
+			continue
+		case s[i+1] != '{':
+			continue
+		}
+		rest := s[i+2:]
+		end := strings.IndexAny(rest, "}\n")
+		if end < 0 || rest[end] != '}' {
+			continue
+		}
+		if kind, arg, ok := strings.Cut(rest[:end], ":"); ok && kind == "file" && arg != "" {
+			if !filepath.IsAbs(arg) {
+				arg = filepath.Join(filepath.Dir(file), arg)
+			}
+			out = append(out, filepath.Clean(arg))
+		}
+	}
+	return out
+}

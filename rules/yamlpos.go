@@ -103,6 +103,15 @@ func firstFailingRune(src string, start int, fails func(int) bool) int {
 func refineSyntaxError(src string, pos int, problem string) (int, string) {
 	st := scanOpen(src[:pos])
 	line := lineOf(src, pos)
+	if q := st.runOn; q >= 0 && lineOf(src, q) < line {
+		// The quote was not closed on its line, and yaml.v3 ran the string
+		// on over lines that look like keys to a quote further down.
+		end := line
+		if st.runOnEnd >= 0 {
+			end = lineOf(src, st.runOnEnd)
+		}
+		return q, fmt.Sprintf("this quoted string is not closed on its line; it runs on to line %d", end)
+	}
 	if q := st.lastQuote; q >= 0 && lineOf(src, q) < line && lineOf(src, st.lastQuoteEnd) == line {
 		// A string that runs over lines up to the failure is most likely
 		// missing its closing quote where it starts.

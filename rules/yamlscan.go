@@ -1,5 +1,7 @@
 package rules
 
+import "strings"
+
 // A light scan of YAML text for what a cut-off prefix leaves open: a
 // quoted string and flow brackets. It serves only to place a syntax error
 // that yaml.v3 found (see yamlpos.go); yaml.v3 stays the judge of validity.
@@ -15,6 +17,11 @@ type openState struct {
 	// lastQuote and lastQuoteEnd are where the last closed quoted string
 	// starts and ends.
 	lastQuote, lastQuoteEnd int
+	// runOn is the last quoted string that runs over a line looking like
+	// YAML structure (a "key:" or "- key:" line): most likely one whose
+	// closing quote is missing, which yaml.v3 ran on to the next quote.
+	// runOnEnd is where it ends (-1: still open).
+	runOn, runOnEnd int
 }
 
 // closer returns the text that closes what s leaves open.
@@ -36,7 +43,7 @@ func (st openState) closer() string {
 // scanOpen reads s and tells what is open at its end. Block scalars (| and
 // >) are skipped by indentation, comments to the end of their line.
 func scanOpen(s string) openState {
-	st := openState{lastQuote: -1}
+	st := openState{lastQuote: -1, runOn: -1, runOnEnd: -1}
 	tokenStart := true // the next character may start a token
 	lineStart := true
 	indent, blockIndent := 0, -1
@@ -65,9 +72,15 @@ func scanOpen(s string) openState {
 				i++
 			case c == st.quote.ch:
 				st.lastQuote, st.lastQuoteEnd = st.quote.at, i
+				if st.runOn == st.quote.at {
+					st.runOnEnd = i
+				}
 				st.quote, tokenStart = nil, false
 			case c == '\n':
 				lineStart = true
+				if keyLine(s[i+1 : skipLine(s, i+1)]) {
+					st.runOn, st.runOnEnd = st.quote.at, -1
+				}
 			}
 			continue
 		}
@@ -108,4 +121,20 @@ func skipLine(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// keyLine tells whether a line looks like YAML structure: "key:" or
+// "- key:", the key a plain word, followed by a blank or the line's end.
+// Text a quoted string spans rarely does.
+func keyLine(line string) bool {
+	line = strings.TrimLeft(line, " ")
+	if rest, ok := strings.CutPrefix(line, "- "); ok {
+		line = strings.TrimLeft(rest, " ")
+	}
+	i := 0
+	for i < len(line) && (line[i] == '_' || line[i] == '-' || line[i] == '.' ||
+		'a' <= line[i] && line[i] <= 'z' || 'A' <= line[i] && line[i] <= 'Z' || '0' <= line[i] && line[i] <= '9') {
+		i++
+	}
+	return i > 0 && i < len(line) && line[i] == ':' && (i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\r')
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -48,6 +49,10 @@ func Compact(dir string) (before, after int64, err error) {
 		os.Remove(tmp)
 		return 0, 0, err
 	}
+	if err := keepOwner(tmp, fi); err != nil {
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("compacting %s: %w", path, err)
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return 0, 0, err
@@ -60,4 +65,28 @@ func Compact(dir string) (before, after int64, err error) {
 		after = fi.Size()
 	}
 	return before, after, nil
+}
+
+// keepOwner gives path the mode, owner and group of the file fi describes,
+// which it replaces: `hookd compact` run as root must not leave hookd a
+// database it cannot open. Chown needs root unless nothing changes.
+func keepOwner(path string, fi os.FileInfo) error {
+	if err := os.Chmod(path, fi.Mode().Perm()); err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	now, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if cur, ok := now.Sys().(*syscall.Stat_t); ok && cur.Uid == st.Uid && cur.Gid == st.Gid {
+		return nil
+	}
+	if err := os.Chown(path, int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("cannot give the compacted file the owner of the database (uid %d, gid %d): %w; run hookd compact as that user or as root", st.Uid, st.Gid, err)
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ func TestBodyFilesStayPrivateAndAreCleanedAtStart(t *testing.T) {
     source: github
     actions:
       - shell:
+          env: {OUT: "${OUT}"}
           script: |
             echo "$HOOKD_BODY_FILE" >> "$OUT"
             [ -e "$OUT.again" ] || { touch "$OUT.again"; sleep 5; }

@@ -30,6 +30,7 @@ rules:
     source: github
     actions:
       - shell:
+          env: {OUT: "${OUT}"}
           script: 'printf "%s %s\n" "$HOOKD_DELIVERY_ID" "$HOOKD_ATTEMPT" >> "$OUT"; sleep 0.02'
 `
 

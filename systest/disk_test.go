@@ -26,6 +26,7 @@ rules:
     source: github
     actions:
       - shell:
+          env: {OUT: "${OUT}"}
           script: 'printf "%s\n" "$HOOKD_DELIVERY_ID" >> "$OUT"'
 `
 

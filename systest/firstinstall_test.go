@@ -12,7 +12,9 @@ import (
 )
 
 // A rules file's relative command and dir start at its own directory, not
-// at the daemon's working directory (/ under systemd).
+// at the daemon's working directory (/ under systemd), and so does every
+// shell action without dir, command or script. A dir missing at run time is
+// named as the fault (not the program), and check warns of it.
 func TestRelativePathsFromRulesFile(t *testing.T) {
 	s := newSite(t, `
 sources:
@@ -21,8 +23,14 @@ rules:
   - name: deploy
     source: github
     actions:
-      - shell: {command: [./deploy.sh, "{{ body.after }}"]}
-      - shell: {script: 'echo "dir $PWD" >> "$OUT"', dir: site}
+      - shell: {command: [./deploy.sh, "{{ body.after }}"], env: {OUT: "${OUT}"}}
+      - shell: {script: 'echo "dir $PWD" >> "$OUT"', dir: site, env: {OUT: "${OUT}"}}
+      - shell: {script: 'echo "script $(pwd)" >> "$OUT"; ./deploy.sh from-script', env: {OUT: "${OUT}"}}
+      - shell: {command: [/bin/sh, -c, 'echo "command $(pwd)" >> "$OUT"'], env: {OUT: "${OUT}"}}
+  - name: missing-dir
+    source: github
+    actions:
+      - shell: {command: [pwd], dir: work}
 `, "")
 	rules := filepath.Join(s.dir, "rules")
 	if err := os.WriteFile(filepath.Join(rules, "deploy.sh"), []byte("#!/bin/sh\necho \"deployed $1\" >> \"$OUT\"\n"), 0o755); err != nil {
@@ -37,10 +45,27 @@ rules:
 		t.Fatalf("post: %v %+v", err, r)
 	}
 	out := filepath.Join(s.dir, "ran")
-	eventually(t, "both actions ran", 20*time.Second, func() bool { return len(lines(t, out)) == 2 })
-	want := []string{"deployed abc123", "dir " + filepath.Join(rules, "site")}
+	eventually(t, "every action ran", 20*time.Second, func() bool { return len(lines(t, out)) == 5 })
+	want := []string{"deployed abc123", "dir " + filepath.Join(rules, "site"), "script " + rules, "deployed from-script", "command " + rules}
 	if got := lines(t, out); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("ran:\n%q\nwant:\n%q", got, want)
+	}
+
+	wantErr := "shell: dir " + filepath.Join(rules, "work") + ": no such file or directory"
+	var shown []byte
+	eventually(t, "the missing dir is recorded", 20*time.Second, func() bool {
+		show := exec.Command(bin, "show", "-data", filepath.Join(s.dir, "data"), "1")
+		shown, _ = show.CombinedOutput()
+		return strings.Contains(string(shown), "missing-dir") && strings.Contains(string(shown), "failed")
+	})
+	if !strings.Contains(string(shown), wantErr) {
+		t.Errorf("hookd show:\n%s\nwant the error %q", shown, wantErr)
+	}
+	check := exec.Command(bin, "check", "-rules", rules)
+	check.Env = s.env
+	said, err := check.CombinedOutput()
+	if want := "warning: shell.dir: " + filepath.Join(rules, "work") + " does not exist now"; err != nil || !strings.Contains(string(said), want) {
+		t.Errorf("check: %v\n%s\nwant a line with %q", err, said, want)
 	}
 }
 
@@ -92,7 +117,7 @@ rules:
       - shell:
           script: |
             echo "user=${DEPLOY_USER:-deploy} pid=$$ env=[$WEBHOOK_SECRET] text=[${WEBHOOK_SECRET}]" >> "$OUT"
-          env: {DEPLOY_USER: alice}
+          env: {DEPLOY_USER: alice, OUT: "${OUT}"}
 `, "")
 	s.start()
 	if r, err := s.post("script-1", []byte(`{}`)); err != nil || r.code != 200 {
@@ -104,7 +129,7 @@ rules:
 	if !regexp.MustCompile(`^user=alice pid=[0-9]+ env=\[\] text=\[\]$`).MatchString(got) {
 		t.Errorf("the script printed %q, want user=alice pid=<its pid> env=[] text=[]", got)
 	}
-	if !strings.Contains(s.logs.String(), "shell.script reads $WEBHOOK_SECRET, which holds a secret") {
+	if !strings.Contains(s.logs.String(), "shell.script reads $WEBHOOK_SECRET, which hookd does not pass to actions") {
 		t.Errorf("no warning of the script reading a secret variable in:\n%s", s.logs.String())
 	}
 }

@@ -140,7 +140,7 @@ func forgeryRules() string {
 	b.WriteString("rules:\n")
 	for _, c := range forgeCases {
 		// The marker comes from the body: each request has its own.
-		fmt.Fprintf(&b, "  - name: run-%s\n    source: %s\n    actions:\n      - shell:\n          env: {MARK: \"{{ body.mark }}\"}\n          script: 'printf \"%%s\\n\" \"$MARK\" >> \"$OUT\"'\n", c.name, c.name)
+		fmt.Fprintf(&b, "  - name: run-%s\n    source: %s\n    actions:\n      - shell:\n          env: {MARK: \"{{ body.mark }}\", OUT: \"${OUT}\"}\n          script: 'printf \"%%s\\n\" \"$MARK\" >> \"$OUT\"'\n", c.name, c.name)
 	}
 	return b.String()
 }

@@ -26,6 +26,7 @@ rules:
     when: body != nil
     actions:
       - shell:
+          env: {OUT: "${OUT}"}
           script: 'printf "%s\n" "$HOOKD_DELIVERY_ID" >> "$OUT"'
 `
 

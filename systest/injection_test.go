@@ -54,6 +54,7 @@ rules:
     actions:
       - shell:
           command: [/bin/sh, -c, 'printf "%s" "$1" > "$ODIR/argv-$HOOKD_DELIVERY_ID"', sh, "{{ body.v }}"]
+          env: {ODIR: "${ODIR}"}
   - name: argv-lead
     source: github
     actions:
@@ -63,7 +64,7 @@ rules:
     source: github
     actions:
       - shell:
-          env: {V: "{{ body.v }}"}
+          env: {V: "{{ body.v }}", ODIR: "${ODIR}"}
           script: 'printf "%s" "$V" > "$ODIR/env-$HOOKD_DELIVERY_ID"; printf "%s" "$V" | cat > /dev/null'
   - name: http
     source: github

@@ -36,6 +36,17 @@ func TestDeleteLastRulesFile(t *testing.T) {
 	if v := s.metric(t, "hookd_config_last_reload_successful"); v != "0" {
 		t.Fatalf("hookd_config_last_reload_successful %s, want 0", v)
 	}
+	// The unit's ExecReload, hookd check -reload, agrees: it fails with
+	// the reason serve logged; plain check (a fresh install with no
+	// source) still passes with a warning.
+	rulesDir := filepath.Join(s.dir, "rules")
+	code, out, errOut := run(t, nil, "check", "-reload", "-config", filepath.Join(s.dir, "hookd.yaml"), "-rules", rulesDir)
+	if want := rulesDir + ": no sources left: reload refused, the sources in force keep serving"; code != 1 || !strings.Contains(errOut, want) {
+		t.Fatalf("hookd check -reload on an empty rules directory: exit %d\n%s%s\nwant %q", code, out, errOut, want)
+	}
+	if code, out, errOut := run(t, nil, "check", "-config", filepath.Join(s.dir, "hookd.yaml"), "-rules", rulesDir); code != 0 {
+		t.Fatalf("hookd check on an empty rules directory: exit %d\n%s%s", code, out, errOut)
+	}
 	r, err := s.post("after-rm", []byte(`{"ref":"refs/heads/main"}`))
 	if err != nil || r.code != 200 || r.Status != "accepted" {
 		t.Fatalf("after deleting the last rules file: %v %+v", err, r)

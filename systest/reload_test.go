@@ -22,7 +22,7 @@ rules:
     source: github
     actions:
       - shell:
-          env: {V: "%s"}
+          env: {V: "%s", OUT: "${OUT}"}
           script: 'printf "%%s %%s\n" "$HOOKD_DELIVERY_ID" "$V" >> "$OUT"'
 `
 

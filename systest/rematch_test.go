@@ -15,7 +15,7 @@ const rematchRule = `
     source: github
     when: %s
     actions:
-      - shell: {script: 'printf "%%s %%s\n" "$HOOKD_RULE" "$HOOKD_DELIVERY_ID" >> "$OUT"'}
+      - shell: {script: 'printf "%%s %%s\n" "$HOOKD_RULE" "$HOOKD_DELIVERY_ID" >> "$OUT"', env: {OUT: "${OUT}"}}
 `
 
 func rematchRules(rules ...string) string {

@@ -47,11 +47,16 @@ rules:
     concurrency: serial
     actions:
       - shell:
-          env: {AFTER: "{{ body.after }}", TARGET: "{{ headers['x-target'] }}", SRC: "{{ source }}"}
+          env: {AFTER: "{{ body.after }}", TARGET: "{{ headers['x-target'] }}", SRC: "{{ source }}", OUT: "${OUT}"}
           script: |
             printf 'start %s %s %s %s\n' "$SRC" "$AFTER" "$TARGET" "$HOOKD_EVENT_ID" >> "$OUT"
             sleep 0.3
             printf 'end %s\n' "$HOOKD_EVENT_ID" >> "$OUT"
+  - name: on-push
+    source: github
+    when: body.n > 1 && event == "push"
+    actions:
+      - shell: {command: ["true"]}
 `
 
 // TestRunRule: `hookd run` records a manual event, durably, and queues the
@@ -74,8 +79,22 @@ func TestRunRule(t *testing.T) {
 			t.Fatalf("hookd run: exit %d\n%s%s", code, out, errOut)
 		}
 	}
+	// It runs whatever its when says; a when that does not hold for the
+	// body is one note on stderr, as hookd test would explain it.
+	for _, tc := range []struct{ rule, body, note string }{
+		{"deploy", `{"after":"def"}`, "note: rule deploy's when is false for this body (`body.ref == \"refs/heads/never\"` was false: body.ref is nil); it runs anyway\n"},
+		{"deploy", `{"ref":"refs/heads/never"}`, ""},
+		{"on-push", `{"n":2}`, "note: rule on-push's when is false for this body (`event == \"push\"` was false: event is \"\"); it runs anyway\n"},
+		{"on-push", `[1]`, "note: rule on-push's when fails for this body (body.n > 1 && event == \"push\": "},
+	} {
+		out, errOut, code := s.cli(t, tc.body, "run", tc.rule, "-body", "-")
+		if code != 0 || !strings.Contains(out, "queued as job") || !strings.HasPrefix(errOut, tc.note) || tc.note == "" && errOut != "" ||
+			strings.Count(errOut, "\n") > 1 {
+			t.Errorf("hookd run %s with %s: exit %d\n%s%s\nwant stderr %q", tc.rule, tc.body, code, out, errOut, tc.note)
+		}
+	}
 	ran := filepath.Join(s.dir, "ran")
-	eventually(t, "three runs", 20*time.Second, func() bool { return len(lines(t, ran)) == 6 })
+	eventually(t, "five runs", 20*time.Second, func() bool { return len(lines(t, ran)) == 10 })
 	got := lines(t, ran)
 	if want := "start manual abc123 prod " + ans.ID; got[0] != want {
 		t.Errorf("first run saw %q, want %q", got[0], want)
@@ -87,7 +106,7 @@ func TestRunRule(t *testing.T) {
 	}
 
 	list, _, code := s.cli(t, "", "events", "-source", "manual")
-	if code != 0 || strings.Count(list, " manual ") != 3 {
+	if code != 0 || strings.Count(list, " manual ") != 7 {
 		t.Errorf("hookd events -source manual:\n%s", list)
 	}
 	show, _, _ := s.cli(t, "", "show", ans.ID)
@@ -95,8 +114,8 @@ func TestRunRule(t *testing.T) {
 		!strings.Contains(show, "rule deploy   done") {
 		t.Errorf("hookd show %s:\n%s", ans.ID, show)
 	}
-	if m := s.metricLine(t, `hookd_requests_total{outcome="accepted",source="manual"}`); m != "3" {
-		t.Errorf("manual runs counted %q in hookd_requests_total, want 3", m)
+	if m := s.metricLine(t, `hookd_requests_total{outcome="accepted",source="manual"}`); m != "7" {
+		t.Errorf("manual runs counted %q in hookd_requests_total, want 7", m)
 	}
 	if !strings.Contains(s.logs.String(), `msg="manual run queued" source=manual event_id=`+ans.ID+" rule=deploy") {
 		t.Errorf("no log line for the manual run")

@@ -23,7 +23,7 @@ rules:
     actions:
       - shell:
           script: 'env > "$OUT.env"; echo ran >> "$OUT"; cat "$SECRET_FILE"; echo "token=$DEPLOY_TOKEN"; exit 3'
-          env: {DEPLOY_TOKEN: "${file:deploy-token}"}
+          env: {DEPLOY_TOKEN: "${file:deploy-token}", OUT: "${OUT}", SECRET_FILE: "${SECRET_FILE}"}
 `, "")
 	// A relative ${file:...} is read beside the rules file that names it.
 	writeFile(t, filepath.Join(s.dir, "rules", "deploy-token"), "deploy-token-5e7a\n")

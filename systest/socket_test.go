@@ -23,6 +23,7 @@ rules:
     source: github
     actions:
       - shell:
+          env: {OUT: "${OUT}"}
           script: 'printf "%s %s\n" "$HOOKD_DELIVERY_ID" "${LISTEN_FDS:-unset}" >> "$OUT"'
 `
 

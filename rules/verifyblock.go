@@ -1,0 +1,117 @@
+package rules
+
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"hookd/verify"
+)
+
+// verify decodes a verify block and builds its provider.
+func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, string) {
+	var c verify.Config
+	keys := map[string]*yaml.Node{}
+	secretNodes := map[*yaml.Node]string{} // value node: its field
+	strOpt := func(dst *string) func(k, v *yaml.Node) {
+		return func(k, v *yaml.Node) { keys[k.Value] = k; *dst = d.str(v, "verify."+k.Value) }
+	}
+	ok := d.fields(n, "verify", map[string]func(k, v *yaml.Node){
+		"provider": strOpt(&c.Provider),
+		"secret": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			secretNodes[v] = "verify.secret"
+			c.Secrets = append(c.Secrets, d.str(v, "verify.secret"))
+		},
+		"secrets": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			secretNodes[v] = "verify.secrets"
+			for _, it := range v.Content {
+				secretNodes[resolve(it)] = "verify.secrets"
+			}
+			c.Secrets = append(c.Secrets, d.strs(v, "verify.secrets")...)
+		},
+		"header":           strOpt(&c.Header),
+		"query":            strOpt(&c.Query),
+		"algorithm":        strOpt(&c.Algorithm),
+		"encoding":         strOpt(&c.Encoding),
+		"prefix":           strOpt(&c.Prefix),
+		"separator":        strOpt(&c.Separator),
+		"timestamp_header": strOpt(&c.TimestampHeader),
+		"template":         strOpt(&c.Template),
+		"username":         strOpt(&c.Username),
+		"password": func(k, v *yaml.Node) {
+			secretNodes[v] = "verify.password"
+			strOpt(&c.Password)(k, v)
+		},
+		"tolerance": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			c.Tolerance = d.duration(v, "verify.tolerance")
+		},
+		"url": strOpt(&c.URL),
+		"public_key": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			c.PublicKeys = append(c.PublicKeys, d.str(v, "verify.public_key"))
+		},
+		"public_keys": func(k, v *yaml.Node) {
+			keys[k.Value] = k
+			c.PublicKeys = append(c.PublicKeys, d.strs(v, "verify.public_keys")...)
+		},
+		"verify_token": func(k, v *yaml.Node) {
+			secretNodes[v] = "verify.verify_token"
+			strOpt(&c.VerifyToken)(k, v)
+		},
+	})
+	if !ok {
+		return nil, ""
+	}
+	if keys["provider"] == nil {
+		d.errf(n, "verify needs a provider (one of: %s)", strings.Join(verify.Names(), ", "))
+		return nil, ""
+	}
+	spec, known := verify.Lookup(c.Provider)
+	if !known {
+		d.errf(keys["provider"], "verify: unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
+		return nil, c.Provider
+	}
+	allowed := map[string]bool{"provider": true}
+	for _, o := range spec.Options {
+		allowed[o] = true
+	}
+	bad := false
+	for _, k := range sortedKeys(keys) {
+		if !allowed[k] {
+			d.errf(keys[k], "verify: provider %s does not take %q (it takes: %s)", c.Provider, k, strings.Join(spec.Options, ", "))
+			bad = true
+		}
+	}
+	if bad {
+		return nil, c.Provider
+	}
+	d.warnDefaultSecrets(secretNodes)
+	*secrets = append(*secrets, c.Secrets...)
+	if c.Password != "" {
+		*secrets = append(*secrets, c.Password)
+	}
+	if c.VerifyToken != "" {
+		*secrets = append(*secrets, c.VerifyToken)
+	}
+	p, err := spec.New(c)
+	if err != nil {
+		at := keys["provider"]
+		if fe, ok := err.(*verify.FieldError); ok {
+			if k := keys[fe.Field]; k != nil {
+				at = k
+			}
+			if fe.Field == "secret" && keys["secret"] == nil && keys["secrets"] != nil {
+				at = keys["secrets"]
+			}
+			if fe.Field == "public_key" && keys["public_key"] == nil && keys["public_keys"] != nil {
+				at = keys["public_keys"]
+			}
+		}
+		d.errf(at, "verify: %s", err)
+		return nil, c.Provider
+	}
+	return p, c.Provider
+}
