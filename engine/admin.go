@@ -70,7 +70,7 @@ func (e *Engine) readMux() *http.ServeMux {
 
 // ReadAdmin serves the admin API's reads (events, show) from a store opened
 // without a daemon, so that they work while hookd is stopped.
-func ReadAdmin(st *store.Store) http.Handler { return (&Engine{store: st}).readMux() }
+func ReadAdmin(st store.Backend) http.Handler { return (&Engine{store: st}).readMux() }
 
 func (e *Engine) stopAdmin() {
 	if e.admin != nil {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"hookd/store"
 )
 
 // adminBackup is GET /backup: a consistent copy of the database, streamed
@@ -12,7 +14,12 @@ import (
 func (e *Engine) adminBackup(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	started := false
-	n, err := e.store.Backup(w, func(size int64) {
+	b, ok := e.store.(store.Backuper)
+	if !ok {
+		errorJSON(w, http.StatusNotImplemented, "this store cannot be copied by hookd: back it up with its own tools")
+		return
+	}
+	n, err := b.Backup(w, func(size int64) {
 		started = true
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))

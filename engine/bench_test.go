@@ -386,7 +386,7 @@ func BenchmarkExecution(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i := 0; i < b.N; i++ {
-		ev := &store.Event{ID: st.NewID(), Source: "github", DeliveryID: fmt.Sprint(i), Event: "push", Status: "accepted", Body: []byte(`{}`)}
+		ev := &store.Event{ID: st.NewEventID(), Source: "github", DeliveryID: fmt.Sprint(i), Event: "push", Status: "accepted", Body: []byte(`{}`)}
 		j := &store.Job{ID: st.NewJobID(), EventID: ev.ID, Rule: "run", State: store.Queued}
 		ev.Jobs = []uint64{j.ID}
 		if _, err := st.Accept(ev, []*store.Job{j}); err != nil {

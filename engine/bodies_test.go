@@ -198,7 +198,7 @@ func TestBodyRefusals(t *testing.T) {
 	if err := te.store.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	if n := te.store.LastID(); n != 0 {
+	if n := te.bolt().LastID(); n != 0 {
 		t.Fatalf("a refused body was recorded (last id %d)", n)
 	}
 }

@@ -45,7 +45,7 @@ func newDispatcher(e *Engine) *dispatcher {
 
 // start recovers unfinished jobs and starts the workers.
 func (d *dispatcher) start() error {
-	jobs, err := d.e.store.OpenJobs()
+	jobs, err := d.e.store.Claim()
 	if err != nil {
 		return err
 	}

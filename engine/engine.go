@@ -67,7 +67,7 @@ type Engine struct {
 	opts  Options
 	cfg   rules.Config
 	log   *slog.Logger
-	store *store.Store
+	store store.Backend
 	live  atomic.Pointer[live]
 	disp  *dispatcher
 	met   *metrics
@@ -132,7 +132,9 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.store = st
-	st.SetCommitHook(e.met.commit)
+	if co, ok := e.store.(store.CommitObserver); ok {
+		co.SetCommitHook(e.met.commit)
+	}
 	e.disp = newDispatcher(e)
 	return e, nil
 }
@@ -157,7 +159,7 @@ func (e *Engine) makeLive(set *rules.Set) *live {
 func (e *Engine) Rules() *rules.Set { return e.live.Load().set }
 
 // Store returns the engine's store.
-func (e *Engine) Store() *store.Store { return e.store }
+func (e *Engine) Store() store.Backend { return e.store }
 
 // Addr returns the address the HTTP server listens on.
 func (e *Engine) Addr() string { return e.ln.Addr().String() }

@@ -34,6 +34,10 @@ type testEngine struct {
 	stopped bool
 }
 
+// bolt is the engine's store as the bbolt database it is in these tests,
+// for what only it can tell (ids allocated, open jobs).
+func (te *testEngine) bolt() *store.Store { return te.store.(*store.Store) }
+
 // startEngine writes rules (with $DIR replaced by the temp dir) and starts
 // an engine; dir reuses a directory from an earlier engine.
 func startEngine(t testing.TB, dir, rulesYAML string, mod func(*rules.Config)) *testEngine {
@@ -145,7 +149,7 @@ func (te *testEngine) waitJobs(want int) []*store.Job {
 		te.t.Fatal(err)
 	}
 	for {
-		open, err := te.store.OpenJobs()
+		open, err := te.bolt().OpenJobs()
 		if err != nil {
 			te.t.Fatal(err)
 		}
@@ -158,7 +162,7 @@ func (te *testEngine) waitJobs(want int) []*store.Job {
 		time.Sleep(10 * time.Millisecond)
 	}
 	var jobs []*store.Job
-	for id := uint64(1); id <= te.store.LastJobID(); id++ {
+	for id := uint64(1); id <= te.bolt().LastJobID(); id++ {
 		if j, err := te.store.Job(id); err == nil {
 			jobs = append(jobs, j)
 		}
@@ -308,7 +312,7 @@ func TestStoredJobRunsAfterRestart(t *testing.T) {
 	// leaves a queued job behind.
 	te := startEngine(t, dir, deployRules, func(c *rules.Config) { c.Workers = 1 })
 	body := push("refs/heads/main", "queued1")
-	ev := &store.Event{ID: te.store.NewID(), Source: "github", DeliveryID: "stored-1", Event: "push", ReceivedAt: time.Now(),
+	ev := &store.Event{ID: te.store.NewEventID(), Source: "github", DeliveryID: "stored-1", Event: "push", ReceivedAt: time.Now(),
 		Method: "POST", Path: "/hooks/github", Headers: map[string]string{"content-type": "application/json"}, Body: body, Status: "accepted", Rules: []string{"deploy"}}
 	job := &store.Job{ID: te.store.NewJobID(), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: time.Now()}
 	ev.Jobs = []uint64{job.ID}

@@ -131,8 +131,8 @@ func TestHandshakes(t *testing.T) {
 	}
 
 	te.waitJobs(0)
-	if te.store.LastID() != 0 {
-		t.Fatalf("a handshake was recorded (last id %d)", te.store.LastID())
+	if te.bolt().LastID() != 0 {
+		t.Fatalf("a handshake was recorded (last id %d)", te.bolt().LastID())
 	}
 	fams := te.scrape()
 	for src, n := range map[string]float64{"discord": 2, "twitch": 1, "zoom": 1, "meta": 1, "graph": 2} {

@@ -177,7 +177,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		e.answerDuplicate(w, src, prev, ack)
 	}
 
-	ev := &store.Event{ID: e.store.NewID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
+	ev := &store.Event{ID: e.store.NewEventID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
 	env.EventID = ev.ID
 	var jobs []*store.Job

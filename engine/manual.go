@@ -69,7 +69,7 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	}
 	headers, _ := redacted(nil, h, nil)
 	now := time.Now().UTC()
-	ev := &store.Event{ID: e.store.NewID(), Source: ManualSource, ReceivedAt: now, Method: http.MethodPost,
+	ev := &store.Event{ID: e.store.NewEventID(), Source: ManualSource, ReceivedAt: now, Method: http.MethodPost,
 		Path: r.URL.Path, RemoteAddr: "admin", Headers: headers, Body: in.Body, Status: "accepted", Rules: []string{name}}
 	// Unique, so the run is never taken for a redelivery.
 	ev.DeliveryID = "manual-" + strconv.FormatUint(ev.ID, 10)

@@ -186,8 +186,8 @@ rules:
 		t.Fatalf("unsigned handshake answered: %d %s", a.code, a.raw)
 	}
 	te.waitJobs(0)
-	if te.store.LastID() != 0 {
-		t.Fatalf("the handshake was recorded as an event (last id %d)", te.store.LastID())
+	if te.bolt().LastID() != 0 {
+		t.Fatalf("the handshake was recorded as an event (last id %d)", te.bolt().LastID())
 	}
 }
 
@@ -225,7 +225,7 @@ rules:
 		}
 	}
 	te.waitJobs(5)
-	for id := uint64(1); id <= te.store.LastID(); id++ {
+	for id := uint64(1); id <= te.bolt().LastID(); id++ {
 		ev, err := te.store.Event(id)
 		if err != nil {
 			continue

@@ -113,7 +113,7 @@ rules:
 	}
 	te.waitJobs(5)
 	n := 0
-	for id := uint64(1); id <= te.store.LastID(); id++ {
+	for id := uint64(1); id <= te.bolt().LastID(); id++ {
 		if _, err := te.store.Event(id); err == nil {
 			n++
 		}

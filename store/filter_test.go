@@ -52,7 +52,7 @@ func TestSeenFilterAcrossBuilds(t *testing.T) {
 	}
 	old := time.Now().Add(-48 * time.Hour)
 	for i := 0; i < 300; i++ {
-		if _, err := s.Record(&Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("old%d", i), Status: "ignored", ReceivedAt: old}); err != nil {
+		if _, err := s.Record(&Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprintf("old%d", i), Status: "ignored", ReceivedAt: old}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,7 +71,7 @@ func TestSeenFilterAcrossBuilds(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < 2000; i++ {
-			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("new%d", i), Status: "ignored", ReceivedAt: time.Now()}
+			ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprintf("new%d", i), Status: "ignored", ReceivedAt: time.Now()}
 			if i%2 == 0 {
 				if _, err := s.Record(ev); err != nil {
 					t.Error(err)
@@ -147,7 +147,7 @@ func TestSeenInFlightAcrossRebuild(t *testing.T) {
 			s.rebuildFilter()
 		}()
 		for i := range ids {
-			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("r%d-%d", round, i), Status: "ignored"}
+			ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprintf("r%d-%d", round, i), Status: "ignored"}
 			if _, err := s.Record(ev); err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestAcceptDedupDuringRebuilds(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			d := fmt.Sprintf("d%d", i/2)
-			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: d, Status: "accepted"}
+			ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: d, Status: "accepted"}
 			j := &Job{ID: s.NewJobID(), EventID: ev.ID, Rule: "r", State: Queued}
 			ev.Jobs = []uint64{j.ID}
 			if _, err := s.Accept(ev, []*Job{j}); err == nil {

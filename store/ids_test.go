@@ -17,7 +17,7 @@ func TestEventAndJobIDsHaveTheirOwnSequences(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {
-		ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: string(rune('a' + i)), Status: "accepted"}
+		ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: string(rune('a' + i)), Status: "accepted"}
 		j := &Job{ID: s.NewJobID(), EventID: ev.ID, Rule: "r", State: Queued}
 		if ev.ID != uint64(i) || j.ID != uint64(i) {
 			t.Fatalf("event %d, job %d; want both %d", ev.ID, j.ID, i)
@@ -28,7 +28,7 @@ func TestEventAndJobIDsHaveTheirOwnSequences(t *testing.T) {
 	}
 	s = reopen(t, s, dir)
 	defer s.Close()
-	if ev, j := s.NewID(), s.NewJobID(); ev != 4 || j != 4 {
+	if ev, j := s.NewEventID(), s.NewJobID(); ev != 4 || j != 4 {
 		t.Fatalf("after a restart: event %d, job %d; want 4 and 4", ev, j)
 	}
 }
@@ -78,7 +78,7 @@ func TestSharedCounterDatabaseContinues(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if ev, j := s.NewID(), s.NewJobID(); ev != tc.wantEv || j != tc.wantJob {
+			if ev, j := s.NewEventID(), s.NewJobID(); ev != tc.wantEv || j != tc.wantJob {
 				t.Fatalf("next event %d, job %d; want %d and %d", ev, j, tc.wantEv, tc.wantJob)
 			}
 		})

@@ -167,7 +167,7 @@ func (s *Store) eventJobs(id uint64) (*Event, []*Job, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bEvents).Get(itob(id))
 		if v == nil {
-			return ErrNotFound
+			return notFound(id)
 		}
 		ev = new(Event)
 		if err := decodeEvent(v, ev); err != nil {

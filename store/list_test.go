@@ -24,7 +24,7 @@ func openTemp(t *testing.T) (*Store, string) {
 // ignored event) and returns its id.
 func add(t *testing.T, s *Store, delivery string, at time.Time, states ...string) uint64 {
 	t.Helper()
-	ev := &Event{ID: s.NewID(), Source: "github", DeliveryID: delivery, ReceivedAt: at, Status: "accepted", Body: []byte(`{}`)}
+	ev := &Event{ID: s.NewEventID(), Source: "github", DeliveryID: delivery, ReceivedAt: at, Status: "accepted", Body: []byte(`{}`)}
 	var jobs []*Job
 	for i, st := range states {
 		j := &Job{ID: s.NewJobID(), EventID: ev.ID, Rule: "r" + strconv.Itoa(i), State: st, Created: at, Updated: at}
@@ -88,7 +88,7 @@ func TestPruneRemovesOldFinishedEventsAndTheirDedupKeys(t *testing.T) {
 		t.Fatal("dedup key of a kept event pruned")
 	}
 	// A redelivery of a pruned event is accepted as new.
-	ev := &Event{ID: s.NewID(), Source: "github", DeliveryID: "old-done-0", ReceivedAt: time.Now(), Status: "ignored"}
+	ev := &Event{ID: s.NewEventID(), Source: "github", DeliveryID: "old-done-0", ReceivedAt: time.Now(), Status: "ignored"}
 	if _, err := s.Accept(ev, nil); err != nil {
 		t.Fatalf("redelivery after prune: %v", err)
 	}
@@ -179,7 +179,7 @@ func TestCompactShrinksAndRefusesWhileOpen(t *testing.T) {
 	}
 	old := time.Now().Add(-48 * time.Hour)
 	for i := range 300 {
-		ev := &Event{ID: s.NewID(), Source: "github", DeliveryID: strconv.Itoa(i), ReceivedAt: old, Status: "ignored", Body: make([]byte, 4096)}
+		ev := &Event{ID: s.NewEventID(), Source: "github", DeliveryID: strconv.Itoa(i), ReceivedAt: old, Status: "ignored", Body: make([]byte, 4096)}
 		if _, err := s.Accept(ev, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +209,7 @@ func TestCompactShrinksAndRefusesWhileOpen(t *testing.T) {
 	if evs, _, _ := s.ListEvents(ListOptions{}); len(evs) != 0 {
 		t.Fatalf("events after compaction: %d", len(evs))
 	}
-	if id := s.NewID(); id != 301 {
+	if id := s.NewEventID(); id != 301 {
 		t.Fatalf("id after pruning everything: %d, want 301 (never reused)", id)
 	}
 }

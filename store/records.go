@@ -276,7 +276,7 @@ func (s *Store) Event(id uint64) (*Event, error) {
 		err = s.db.View(read)
 	}
 	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("no event %d", id)
+		return nil, notFound(id)
 	}
 	return ev, err
 }
@@ -355,22 +355,6 @@ func (s *Store) SaveJob(j *Job, how Save, failed func(error)) error {
 		after(ErrClosed)
 	}
 	return nil
-}
-
-// OpenJobs returns every job that is not final, oldest first.
-func (s *Store) OpenJobs() ([]*Job, error) {
-	var out []*Job
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bOpen).ForEach(func(k, _ []byte) error {
-			j, err := getJob(tx, btoi(k))
-			if err != nil {
-				return err
-			}
-			out = append(out, j)
-			return nil
-		})
-	})
-	return out, err
 }
 
 // AddJobs records new jobs for an existing event (replay) durably.

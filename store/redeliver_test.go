@@ -30,7 +30,7 @@ func TestRedeliverOnlyFailedEvents(t *testing.T) {
 		if _, ok := s.Retryable(id); ok != tc.want {
 			t.Errorf("%v: Retryable %v, want %v", tc.states, ok, tc.want)
 		}
-		j := &Job{ID: s.NewID(), EventID: id, Rule: "r", State: Queued}
+		j := &Job{ID: s.NewEventID(), EventID: id, Rule: "r", State: Queued}
 		at := time.Date(2026, 11, 30, 1, 2, 3, 0, time.UTC)
 		added, err := s.Redeliver(id, []*Job{j}, at)
 		if err != nil || added != tc.want {
@@ -57,7 +57,7 @@ func TestRedeliverConcurrentOnce(t *testing.T) {
 	added := 0
 	for range 16 {
 		wg.Go(func() {
-			j := &Job{ID: s.NewID(), EventID: id, Rule: "r", State: Queued}
+			j := &Job{ID: s.NewEventID(), EventID: id, Rule: "r", State: Queued}
 			ok, err := s.Redeliver(id, []*Job{j}, time.Now())
 			if err != nil {
 				t.Error(err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,7 +17,7 @@ func (s *Store) Rematch(eventID uint64, jobs []*Job, force bool) ([]*Job, error)
 		done = done[:0]
 		ev, err := getEvent(tx, eventID)
 		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("no event %d", eventID)
+			return notFound(eventID)
 		}
 		if err != nil {
 			return err

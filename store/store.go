@@ -49,6 +49,10 @@ type Store struct {
 	closed  atomic.Bool
 	nextID  atomic.Uint64 // events
 	nextJob atomic.Uint64 // jobs: a sequence of their own, so events are 1, 2, 3
+	claimed atomic.Bool   // Claim has handed out the unfinished jobs
+	// lastOld is the highest job id allocated before this process: higher
+	// ones are jobs this process wrote, which Claim leaves to it.
+	lastOld uint64
 	// inflight holds the dedup keys of ignored events queued but not yet
 	// committed, so that a quick redelivery is still seen as a duplicate.
 	inflight sync.Map
@@ -120,6 +124,7 @@ func Open(dir string) (*Store, error) {
 	}
 	s.nextID.Store(lastEvent)
 	s.nextJob.Store(lastJob)
+	s.lastOld = lastJob
 	s.filter.Store(newFilter()) // not ready: Seen reads until it is built
 	go s.commitLoop()
 	s.rebuildFilter()
@@ -129,8 +134,8 @@ func Open(dir string) (*Store, error) {
 // SetCommitHook sets a function told each commit's duration and size.
 func (s *Store) SetCommitHook(f func(d time.Duration, writes int)) { s.commitHook.Store(&f) }
 
-// NewID allocates an event id. Ids grow, so keys sort by age.
-func (s *Store) NewID() uint64 { return s.nextID.Add(1) }
+// NewEventID allocates an event id. Ids grow, so keys sort by age.
+func (s *Store) NewEventID() uint64 { return s.nextID.Add(1) }
 
 // NewJobID allocates a job id, from a sequence of its own.
 func (s *Store) NewJobID() uint64 { return s.nextJob.Add(1) }

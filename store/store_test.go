@@ -31,7 +31,7 @@ func TestAcceptConcurrentDedup(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i%(n/2)), Body: []byte("x"), Status: "accepted"}
+			ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i%(n/2)), Body: []byte("x"), Status: "accepted"}
 			j := &Job{ID: s.NewJobID(), EventID: ev.ID, Rule: "r", State: Queued}
 			ev.Jobs = []uint64{j.ID}
 			_, err := s.Accept(ev, []*Job{j})
@@ -107,7 +107,7 @@ func TestRecordIgnoredIsDurableAfterSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: "ign", Status: "ignored"}
+	ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: "ign", Status: "ignored"}
 	if _, err := s.Record(ev); err != nil {
 		t.Fatal(err)
 	}
@@ -139,13 +139,13 @@ func TestRecordDuplicateAndIntact(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i), Status: "ignored", Body: []byte(fmt.Sprintf(`{"n":%d,"pad":"%0*d"}`, i, i%300, 0))}
+			ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i), Status: "ignored", Body: []byte(fmt.Sprintf(`{"n":%d,"pad":"%0*d"}`, i, i%300, 0))}
 			id, err := s.Record(ev)
 			if err != nil || id != ev.ID {
 				t.Errorf("record %d: %d %v", i, id, err)
 			}
 			ids[i] = id
-			again := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i), Status: "ignored"}
+			again := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i), Status: "ignored"}
 			if prev, err := s.Record(again); !errors.Is(err, ErrDuplicate) || prev != ev.ID {
 				t.Errorf("queued redelivery %d: %d %v, want %d ErrDuplicate", i, prev, err, ev.ID)
 			}
@@ -156,7 +156,7 @@ func TestRecordDuplicateAndIntact(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
-		if prev, err := s.Record(&Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i)}); !errors.Is(err, ErrDuplicate) || prev != ids[i] {
+		if prev, err := s.Record(&Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprintf("d%d", i)}); !errors.Is(err, ErrDuplicate) || prev != ids[i] {
 			t.Fatalf("stored redelivery %d: %d %v, want %d ErrDuplicate", i, prev, err, ids[i])
 		}
 		ev, err := s.Event(ids[i])
@@ -179,7 +179,7 @@ func TestEventBodiesRoundTrip(t *testing.T) {
 	defer s.Close()
 	bodies := []string{`{"ref":"refs/heads/main","n":1}`, "{\"a\":1}\n", "a=1&b=2", "\x00\xff"}
 	for i, body := range bodies {
-		ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprintf("b%d", i), Body: []byte(body), Status: "accepted", Headers: map[string]string{"x": "y"}}
+		ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprintf("b%d", i), Body: []byte(body), Status: "accepted", Headers: map[string]string{"x": "y"}}
 		j := &Job{ID: s.NewJobID(), EventID: ev.ID, Rule: "r", State: Done}
 		ev.Jobs = []uint64{j.ID}
 		if _, err := s.Accept(ev, []*Job{j}); err != nil {
@@ -198,7 +198,7 @@ func TestEventBodiesRoundTrip(t *testing.T) {
 		}
 	}
 	// A record as earlier versions wrote it.
-	old := &Event{ID: s.NewID(), Source: "s", DeliveryID: "old", Body: []byte(`{"a":1}`), Status: "ignored"}
+	old := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: "old", Body: []byte(`{"a":1}`), Status: "ignored"}
 	data, _ := json.Marshal(old)
 	if err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bEvents).Put(itob(old.ID), data) }); err != nil {
 		t.Fatal(err)
@@ -228,7 +228,7 @@ func TestRecordedEventReadableAtOnce(t *testing.T) {
 		}},
 	} {
 		for i := range 10 {
-			ev := &Event{ID: s.NewID(), Source: "s", DeliveryID: fmt.Sprint(tc.name, i), Status: "ignored"}
+			ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: fmt.Sprint(tc.name, i), Status: "ignored"}
 			if _, err := s.Record(ev); err != nil {
 				t.Fatal(err)
 			}

@@ -40,7 +40,7 @@ func benchEngine(b *testing.B, n int) *engine.Engine {
 			defer wg.Done()
 			for i := int(next.Add(1)); i <= n; i = int(next.Add(1)) {
 				at := t0.Add(time.Duration(i) * 20 * time.Hour / time.Duration(n))
-				ev := &store.Event{ID: st.NewID(), Source: "github", DeliveryID: "d-" + strconv.Itoa(i), Event: "push", ReceivedAt: at,
+				ev := &store.Event{ID: st.NewEventID(), Source: "github", DeliveryID: "d-" + strconv.Itoa(i), Event: "push", ReceivedAt: at,
 					Method: "POST", Path: "/hooks/github", Headers: map[string]string{"content-type": "application/json"}, Status: "ignored",
 					Body: []byte(`{"ref":"refs/heads/dev","after":"` + strconv.Itoa(i) + `","repository":{"full_name":"acme/site"}}`)}
 				if i%10 != 0 {

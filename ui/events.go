@@ -232,7 +232,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 		}
-		if s.e.Store().LastID() <= after {
+		if s.e.Store().NewestEventID() <= after {
 			if idle++; idle*int(s.poll) >= int(15*time.Second) { // a comment keeps proxies from closing the stream
 				idle = 0
 				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
