@@ -224,7 +224,7 @@ func TestRespondTwilioSMSExample(t *testing.T) {
 	})
 	// A picture with no text: the same reply, and the script runs too.
 	media := url.Values{"From": {"+15551230001"}, "To": {"+15559870002"}, "Body": {""}, "NumMedia": {"1"},
-		"MediaUrl0": {"https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages/MM1/Media/ME1"},
+		"MediaUrl0":  {"https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages/MM1/Media/ME1"},
 		"MessageSid": {"MM0123456789abcdef0123456789abcdef"}, "AccountSid": {"AC0123"}}.Encode()
 	writeFile(t, f, media)
 	code, stdout, stderr = run(t, nil, "sign", "-provider", "twilio", "-secret", token, "-url", target, "-body", f)
