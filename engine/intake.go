@@ -377,7 +377,7 @@ func init() {
 		"X-Gitlab-Event", "X-Gitlab-Token", "X-Gitlab-Event-Uuid", "X-Gitlab-Instance", "X-Gitlab-Webhook-Uuid", "Idempotency-Key",
 		"X-Gitea-Event", "X-Gitea-Delivery", "X-Gitea-Signature", "X-Forgejo-Event", "X-Forgejo-Delivery", "X-Forgejo-Signature",
 		"X-Event-Key", "X-Request-Uuid", "Stripe-Signature", "X-Slack-Signature", "X-Slack-Request-Timestamp",
-		"X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Shop-Domain", "X-Shopify-Api-Version",
+		"X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Triggered-At", "X-Shopify-Shop-Domain", "X-Shopify-Api-Version",
 		"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Svix-Id", "Svix-Timestamp", "Svix-Signature"} {
 		lowerNames[n] = strings.ToLower(n)
 	}
