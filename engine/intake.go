@@ -113,6 +113,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	if !greeted {
 		err = src.Verifier.Verify(vr)
 	}
+	if err != nil && errors.Is(err, verify.ErrBadRequest) { // a handshake hookd cannot echo
+		e.refused(r, src, "bad_request", vr, slog.String("reason", lv.redact.Replace(err.Error())))
+		e.met.request(src.Name, "bad_request")
+		errorJSON(w, http.StatusBadRequest, "bad request")
+		return
+	}
 	if err != nil {
 		e.refused(r, src, "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
 		e.met.request(src.Name, "unauthorized")
