@@ -178,7 +178,8 @@ type Sensitive interface {
 }
 
 // BodyRedactor is implemented by providers whose sender puts the secret
-// itself in the body (Graph's clientState): RedactBody returns the verified
+// or another credential in the body (Graph's clientState, Slack's
+// verification token): RedactBody returns the verified
 // body with it replaced, which is what is recorded and what rules see.
 type BodyRedactor interface {
 	RedactBody(body []byte) []byte
