@@ -19,6 +19,9 @@ func (s *slack) RedactBody(body []byte) []byte {
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		return redactJSONToken(body)
 	}
+	if !bytes.Contains(body, []byte("token=")) && !bytes.Contains(body, []byte("payload=")) {
+		return body
+	}
 	parts := strings.Split(string(body), "&")
 	changed := false
 	for i, p := range parts {
@@ -52,6 +55,9 @@ const redacted = "[redacted]"
 // redactJSONToken replaces the JSON string that is a body's top-level
 // "token" by "[redacted]", wherever that string appears.
 func redactJSONToken(body []byte) []byte {
+	if !bytes.Contains(body, []byte(`"token"`)) {
+		return body
+	}
 	var top struct {
 		Token json.RawMessage `json:"token"`
 	}
