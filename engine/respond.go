@@ -154,6 +154,10 @@ func (e *Engine) awaitOutput(r *http.Request, pa *pendingAnswer, eventID uint64,
 	if ctype != "application/json" {
 		out = bytes.TrimSuffix(out, []byte("\n")) // as $(...) does, but one only
 	}
+	if len(out) == 0 { // a blank line says nothing either
+		log.Info("answered with the fallback: the first action printed nothing")
+		return pa.answer
+	}
 	a := &store.Answer{Status: pa.answer.Status, Headers: make(map[string]string, len(pa.answer.Headers)+1), Body: string(out)}
 	for k, v := range pa.answer.Headers {
 		a.Headers[k] = v

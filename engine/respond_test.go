@@ -152,6 +152,12 @@ func TestRespondWaitAnswersWithOutput(t *testing.T) {
     respond: {wait: 2s, body: "still working"}
     actions:
       - shell: {script: 'echo "fast answer for Steve"; echo'}
+  - name: blank
+    source: slack
+    when: body.text == "blank"
+    respond: {wait: 2s, body: "still working"}
+    actions:
+      - shell: {script: 'echo'}
 `), nil)
 	h, body := slashCommand(t, "json", "t1")
 	a := te.send("POST", "/hooks/slack", h, body)
@@ -168,7 +174,12 @@ func TestRespondWaitAnswersWithOutput(t *testing.T) {
 	if a = te.send("POST", "/hooks/slack", h3, body3); a.raw != "fast answer for Steve\n" {
 		t.Fatalf("text answer %q", a.raw)
 	}
-	te.waitJobs(3)
+	// A lone newline is no answer: the fallback.
+	h4, body4 := slashCommand(t, "blank", "t4")
+	if a = te.send("POST", "/hooks/slack", h4, body4); a.raw != "still working" {
+		t.Fatalf("blank answer %q", a.raw)
+	}
+	te.waitJobs(4)
 	// The output, not the fallback, is what a duplicate gets.
 	if err := te.store.Sync(); err != nil {
 		t.Fatal(err)
