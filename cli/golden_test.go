@@ -77,6 +77,7 @@ func TestGolden(t *testing.T) {
 		{"check-respond", []string{"check", "-rules", "respond"}, "", nil},
 		{"check-respond-errors", []string{"check", "-rules", "badrespond"}, "", nil},
 		{"test-respond", []string{"test", "-rules", "respond", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "respond/deploy.form"}, "", nil},
+		{"test-respond-fallback", []string{"test", "-rules", "respondfail", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "respond/deploy.form"}, "", nil},
 		{"test-respond-wait", []string{"test", "-rules", "respond", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "respond/status.form", "-json"}, "", nil},
 		{"check-help", []string{"check", "-h"}, "", nil},
 		{"test-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-1", "-header", "Content-Type: application/json", "-body", "push-main.json"}, "", nil},

@@ -44,6 +44,7 @@ type answerReport struct {
 	Body    string            `json:"body,omitempty"`
 	Wait    string            `json:"wait,omitempty"` // the fallback's wait for the first action's output
 	Error   string            `json:"error,omitempty"`
+	Failed  string            `json:"failed,omitempty"` // the rule's respond that failed before this one
 }
 
 type ruleReport struct {
@@ -167,6 +168,12 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	if answering != nil {
 		rep.Answer = renderAnswer(answering, answerBy, env, runner.Redact)
+		// As the daemon does: a rule's respond that fails falls back to the source's.
+		if rep.Answer.Error != "" && src.Respond != nil && answering != src.Respond {
+			failed := rep.Answer
+			rep.Answer = renderAnswer(src.Respond, "source "+src.Name, env, runner.Redact)
+			rep.Answer.Failed = failed.By + "'s respond failed: " + failed.Error
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -283,8 +290,11 @@ func printTestReport(w io.Writer, rep *testReport) {
 
 func printAnswer(w io.Writer, a *answerReport) {
 	fmt.Fprintf(w, "\nANSWER    by %s, once the event is recorded\n", a.By)
+	if a.Failed != "" {
+		fmt.Fprintf(w, "  (%s)\n", a.Failed)
+	}
 	if a.Error != "" {
-		fmt.Fprintf(w, "  failed, the status JSON answers: %s\n", a.Error)
+		fmt.Fprintf(w, "  failed, the provider's answer or the status JSON answers: %s\n", a.Error)
 		return
 	}
 	if a.Wait != "" {

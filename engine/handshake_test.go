@@ -90,6 +90,9 @@ func TestHandshakes(t *testing.T) {
 		{"meta subscription check", "GET", "/hooks/meta?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock-51d2", http.Header{"User-Agent": {"facebookexternalua"}}, "", 200, "text/plain; charset=utf-8", "1158201444"},
 		{"graph validationToken", "POST", "/hooks/graph?validationToken=" + url.QueryEscape(graphToken), http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, "", 200, "text/plain; charset=utf-8", graphToken},
 		{"sharepoint validationtoken", "POST", "/hooks/graph?validationtoken=" + url.QueryEscape(graphToken), http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, "", 200, "text/plain; charset=utf-8", graphToken},
+		// Tokens are opaque: quotes, markup and non-ASCII text are echoed as they came.
+		{"graph token of any text", "POST", "/hooks/graph?validationToken=" + url.QueryEscape(`Prüfung ✓ &'"<b>`), nil, "", 200, "text/plain; charset=utf-8", `Prüfung ✓ &'"<b>`},
+		{"meta challenge of any text", "GET", "/hooks/meta?hub.mode=subscribe&hub.challenge=%3Cb%3E%26%27%22&hub.verify_token=meatyhamhock-51d2", nil, "", 200, "text/plain; charset=utf-8", `<b>&'"`},
 	} {
 		a := te.send(tc.method, tc.path, tc.h, []byte(tc.body))
 		if a.code != tc.code || a.header.Get("Content-Type") != tc.ctype || a.raw != tc.answer || a.header.Get("X-Content-Type-Options") != "nosniff" {
@@ -119,11 +122,22 @@ func TestHandshakes(t *testing.T) {
 		{"zoom validation, unsigned", "POST", "/hooks/zoom", http.Header{"Content-Type": {"application/json"}}, zoomValidation},
 		{"meta, wrong verify token", "GET", "/hooks/meta?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guess", nil, ""},
 		{"meta, GET without the check", "GET", "/hooks/meta", nil, ""},
-		{"graph, markup as a token", "POST", "/hooks/graph?validationToken=%3Cscript%3E", nil, ""},
 	} {
 		a := te.send(tc.method, tc.path, tc.h, []byte(tc.body))
 		if a.code != 401 || strings.Contains(a.raw, "1158201444") || strings.Contains(a.raw, "Token") || strings.Contains(a.raw, "type\":1") || strings.Contains(a.raw, "pogchamp") {
 			t.Errorf("%s: %d %s", tc.name, a.code, a.raw)
+		}
+	}
+	// A token that cannot be echoed (a control character, a line break,
+	// not UTF-8): a bad request, 400, not an authentication failure.
+	for _, path := range []string{"/hooks/graph?validationToken=a%09b", "/hooks/graph?validationtoken=a%0D%0AX-Injected:%201",
+		"/hooks/graph?validationToken=%FF", "/hooks/meta?hub.mode=subscribe&hub.challenge=1%0A2&hub.verify_token=meatyhamhock-51d2"} {
+		method := "POST"
+		if strings.Contains(path, "meta") {
+			method = "GET"
+		}
+		if a := te.send(method, path, nil, nil); a.code != 400 || a.header.Get("X-Injected") != "" || strings.Contains(a.raw, "a\tb") {
+			t.Errorf("%s: %d %s", path, a.code, a.raw)
 		}
 	}
 	if a := te.send("GET", "/hooks/twitch", nil, nil); a.code != 405 {
@@ -135,13 +149,18 @@ func TestHandshakes(t *testing.T) {
 		t.Fatalf("a handshake was recorded (last id %d)", te.bolt().LastID())
 	}
 	fams := te.scrape()
-	for src, n := range map[string]float64{"discord": 2, "twitch": 1, "zoom": 1, "meta": 1, "graph": 2} {
+	for src, n := range map[string]float64{"graph": 3, "meta": 1} {
+		if got := metricValue(fams, "hookd_requests_total", "source", src, "outcome", "bad_request"); got != n {
+			t.Errorf("%s: %v bad requests counted, want %v", src, got, n)
+		}
+	}
+	for src, n := range map[string]float64{"discord": 2, "twitch": 1, "zoom": 1, "meta": 2, "graph": 3} {
 		if got := metricValue(fams, "hookd_requests_total", "source", src, "outcome", "challenge"); got != n {
 			t.Errorf("%s: %v challenges counted, want %v", src, got, n)
 		}
 	}
-	if n := strings.Count(te.logs.String(), "webhook handshake answered"); n != 7 {
-		t.Errorf("%d handshake log lines, want 7:\n%s", n, te.logs.String())
+	if n := strings.Count(te.logs.String(), "webhook handshake answered"); n != 9 {
+		t.Errorf("%d handshake log lines, want 9:\n%s", n, te.logs.String())
 	}
 	if strings.Contains(te.logs.String(), "meatyhamhock-51d2") {
 		t.Error("the log holds the verify token")

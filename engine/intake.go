@@ -113,6 +113,12 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	if !greeted {
 		err = src.Verifier.Verify(vr)
 	}
+	if err != nil && errors.Is(err, verify.ErrBadRequest) { // a handshake hookd cannot echo
+		e.refused(r, src, "bad_request", vr, slog.String("reason", lv.redact.Replace(err.Error())))
+		e.met.request(src.Name, "bad_request")
+		errorJSON(w, http.StatusBadRequest, "bad request")
+		return
+	}
 	if err != nil {
 		e.refused(r, src, "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
 		e.met.request(src.Name, "unauthorized")
@@ -384,7 +390,7 @@ func init() {
 		"X-Gitlab-Event", "X-Gitlab-Token", "X-Gitlab-Event-Uuid", "X-Gitlab-Instance", "X-Gitlab-Webhook-Uuid", "Idempotency-Key",
 		"X-Gitea-Event", "X-Gitea-Delivery", "X-Gitea-Signature", "X-Forgejo-Event", "X-Forgejo-Delivery", "X-Forgejo-Signature",
 		"X-Event-Key", "X-Request-Uuid", "Stripe-Signature", "X-Slack-Signature", "X-Slack-Request-Timestamp",
-		"X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Shop-Domain", "X-Shopify-Api-Version",
+		"X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Triggered-At", "X-Shopify-Shop-Domain", "X-Shopify-Api-Version",
 		"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Svix-Id", "Svix-Timestamp", "Svix-Signature"} {
 		lowerNames[n] = strings.ToLower(n)
 	}

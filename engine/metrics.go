@@ -34,7 +34,7 @@ type metrics struct {
 
 // Request outcomes that every source gets a zero series for, so rate()
 // and absent() work before the first such request.
-var requestOutcomes = []string{"accepted", "redelivered", "ignored", "duplicate", "unauthorized", "forbidden", "too_large", "queue_full", "store_error", "rate_limited"}
+var requestOutcomes = []string{"accepted", "redelivered", "ignored", "duplicate", "unauthorized", "bad_request", "forbidden", "too_large", "queue_full", "store_error", "rate_limited"}
 
 // Job outcomes, likewise.
 var jobOutcomes = []string{"done", "failed", "retry", "superseded", "cancelled", "interrupted"}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -44,33 +45,49 @@ type pendingAnswer struct {
 }
 
 // prepareAnswer renders the answer a respond block gives an event, and sets
-// ev.Answer to it; nil when no respond applies (or it failed to render: the
-// error joins the event's and the status JSON answers).
+// ev.Answer to it; nil when no respond applies. A rule's respond that fails
+// to render falls back to the source's respond, and one that fails too to
+// the provider's fixed answer or the status JSON (in respond): each failure
+// joins the event's errors and is logged.
 func (e *Engine) prepareAnswer(lv *live, src *rules.Source, p *answerPick, env *rules.Env, parse func(), ev *store.Event, received time.Time) *pendingAnswer {
-	r, job := p.rule, p.ruleJob
-	if r == nil {
-		r, job = src.Respond, p.firstJob
+	type choice struct {
+		r   *rules.Respond
+		job *store.Job
 	}
-	if r == nil {
+	var chain []choice
+	if p.rule != nil {
+		chain = append(chain, choice{p.rule, p.ruleJob})
+	}
+	if src.Respond != nil && src.Respond != p.rule {
+		chain = append(chain, choice{src.Respond, p.firstJob})
+	}
+	if len(chain) == 0 {
 		return nil
 	}
 	parse()
-	a, err := r.Render(env)
-	if err != nil {
-		msg := lv.redact.Replace(err.Error())
-		ev.Errors = append(ev.Errors, msg)
-		e.log.Warn("respond failed: the status JSON answers", "source", src.Name, "event_id", ev.ID, "error", msg)
-		return nil
+	for i, c := range chain {
+		a, err := c.r.Render(env)
+		if err != nil {
+			msg := lv.redact.Replace(err.Error())
+			ev.Errors = append(ev.Errors, msg)
+			next := "the provider's answer or the status JSON answers"
+			if i+1 < len(chain) {
+				next = "the source's respond answers"
+			}
+			e.log.Warn("respond failed: "+next, "source", src.Name, "event_id", ev.ID, "error", msg)
+			continue
+		}
+		for k, v := range a.Header {
+			a.Header[k] = lv.redact.Replace(v)
+		}
+		pa := &pendingAnswer{answer: &store.Answer{Status: a.Status, Headers: a.Header, Body: lv.redact.Replace(string(a.Body))}}
+		if c.r.Wait > 0 && c.job != nil {
+			pa.wait, pa.job, pa.deadline = c.r, c.job, received.Add(c.r.Wait)
+		}
+		ev.Answer = pa.answer
+		return pa
 	}
-	for k, v := range a.Header {
-		a.Header[k] = lv.redact.Replace(v)
-	}
-	pa := &pendingAnswer{answer: &store.Answer{Status: a.Status, Headers: a.Header, Body: lv.redact.Replace(string(a.Body))}}
-	if r.Wait > 0 && job != nil {
-		pa.wait, pa.job, pa.deadline = r, job, received.Add(r.Wait)
-	}
-	ev.Answer = pa.answer
-	return pa
+	return nil
 }
 
 // recordIgnored records an event no rule matched: in the background, or
@@ -133,12 +150,20 @@ func (e *Engine) awaitOutput(r *http.Request, pa *pendingAnswer, eventID uint64,
 		log.Info("answered with the fallback: the first action failed or its output is too long to answer with")
 		return pa.answer
 	}
+	ctype := sniffType(out)
+	if ctype != "application/json" {
+		out = bytes.TrimSuffix(out, []byte("\n")) // as $(...) does, but one only
+	}
+	if len(out) == 0 { // a blank line says nothing either
+		log.Info("answered with the fallback: the first action printed nothing")
+		return pa.answer
+	}
 	a := &store.Answer{Status: pa.answer.Status, Headers: make(map[string]string, len(pa.answer.Headers)+1), Body: string(out)}
 	for k, v := range pa.answer.Headers {
 		a.Headers[k] = v
 	}
 	if !pa.wait.TypeSet {
-		a.Headers["Content-Type"] = sniffType(out)
+		a.Headers["Content-Type"] = ctype
 	}
 	e.store.SetAnswer(eventID, a, func(err error) {
 		e.log.Warn("cannot record the answer sent", "event_id", eventID, "error", err)

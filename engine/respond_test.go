@@ -146,6 +146,18 @@ func TestRespondWaitAnswersWithOutput(t *testing.T) {
     respond: {wait: 2s, body: "still working"}
     actions:
       - shell: {command: [printf, "secret is ${TEST_SECRET}"]}
+  - name: lines
+    source: slack
+    when: body.text == "lines"
+    respond: {wait: 2s, body: "still working"}
+    actions:
+      - shell: {script: 'echo "fast answer for Steve"; echo'}
+  - name: blank
+    source: slack
+    when: body.text == "blank"
+    respond: {wait: 2s, body: "still working"}
+    actions:
+      - shell: {script: 'echo'}
 `), nil)
 	h, body := slashCommand(t, "json", "t1")
 	a := te.send("POST", "/hooks/slack", h, body)
@@ -157,7 +169,17 @@ func TestRespondWaitAnswersWithOutput(t *testing.T) {
 	if a.raw != "secret is [redacted]" || a.header.Get("Content-Type") != "text/plain; charset=utf-8" {
 		t.Fatalf("text answer %q %q", a.header.Get("Content-Type"), a.raw)
 	}
-	te.waitJobs(2)
+	// Text output loses one trailing newline, as $(...) would, and no more.
+	h3, body3 := slashCommand(t, "lines", "t3")
+	if a = te.send("POST", "/hooks/slack", h3, body3); a.raw != "fast answer for Steve\n" {
+		t.Fatalf("text answer %q", a.raw)
+	}
+	// A lone newline is no answer: the fallback.
+	h4, body4 := slashCommand(t, "blank", "t4")
+	if a = te.send("POST", "/hooks/slack", h4, body4); a.raw != "still working" {
+		t.Fatalf("blank answer %q", a.raw)
+	}
+	te.waitJobs(4)
 	// The output, not the fallback, is what a duplicate gets.
 	if err := te.store.Sync(); err != nil {
 		t.Fatal(err)
@@ -210,22 +232,73 @@ func TestRespondWaitFallsBack(t *testing.T) {
 	}
 }
 
-func TestRespondRenderErrorAnswersStatus(t *testing.T) {
-	te := startEngine(t, "", slackRules(`
+// A rule's respond that fails to render falls back to the source's
+// respond, then to the provider's own answer, then to the status JSON; the
+// failures are recorded with the event.
+func TestRespondRenderErrorFallsBack(t *testing.T) {
+	te := startEngine(t, "", `
+sources:
+  slack:
+    verify: {provider: slack, secret: "${TEST_SECRET}"}
+  slack-default:
+    verify: {provider: slack, secret: "${TEST_SECRET}"}
+    respond: {body: "Working on {{ body.command }}"}
+  slack-bad-default:
+    verify: {provider: slack, secret: "${TEST_SECRET}"}
+    respond: {body: "{{ body.nope.deeper }}"}
+  discord:
+    verify: {provider: discord, public_key: `+discordPub+`}
+    respond: {json: {type: 4, data: {content: "{{ body.nope.deeper }}"}}}
+rules:
   - name: r
     source: slack
     respond: {json: {text: "{{ body.nope.deeper }}"}}
     actions: [{shell: {command: ["true"]}}]
-`), nil)
-	h, body := slashCommand(t, "x", "t1")
-	a := te.send("POST", "/hooks/slack", h, body)
-	if a.code != 200 || a.body["status"] != "accepted" {
-		t.Fatalf("answer %d %q", a.code, a.raw)
-	}
-	jobs := te.waitJobs(1)
-	ev, _ := te.store.Event(jobs[0].EventID)
-	if len(ev.Errors) != 1 || !strings.Contains(ev.Errors[0], "respond.json") || ev.Answer != nil {
-		t.Fatalf("event %+v", ev)
+  - name: r2
+    source: slack-default
+    respond: {json: {text: "{{ body.nope.deeper }}"}}
+    actions: [{shell: {command: ["true"]}}]
+  - name: r3
+    source: slack-bad-default
+    respond: {json: {text: "{{ body.nope.deeper }}"}}
+    actions: [{shell: {command: ["true"]}}]
+  - name: events
+    source: discord
+    respond: {json: {type: 4, data: {content: "{{ body.member.user.username }}"}}}
+    actions: [{shell: {command: ["true"]}}]
+`, nil)
+	event := `{"version":1,"application_id":"1234567890","type":1,"event":{"type":"ENTITLEMENT_CREATE","timestamp":"2024-10-18T14:42:53.064834","data":{}}}`
+	for i, tc := range []struct {
+		path, trigger, body string
+		code                int
+		want                string // the answer; "" for the status JSON
+		errs                int
+	}{
+		{path: "/hooks/slack", trigger: "t1", code: 200, errs: 1},
+		{path: "/hooks/slack-default", trigger: "t2", code: 200, want: "Working on /deploy", errs: 1},
+		{path: "/hooks/slack-bad-default", trigger: "t3", code: 200, errs: 2},
+		{path: "/hooks/discord", body: event, code: 204, want: "-", errs: 2},
+	} {
+		var h http.Header
+		var body []byte
+		if tc.body != "" {
+			body = []byte(tc.body)
+			h = signedAs(t, verify.Config{Provider: "discord", PrivateKey: discordSeed}, tc.body, nil)
+		} else {
+			h, body = slashCommand(t, "x", tc.trigger)
+		}
+		a := te.send("POST", tc.path, h, body)
+		switch {
+		case tc.want == "" && (a.code != 200 || a.body["status"] != "accepted"),
+			tc.want == "-" && (a.code != tc.code || a.raw != ""),
+			tc.want != "" && tc.want != "-" && (a.code != tc.code || a.raw != tc.want):
+			t.Fatalf("%s: answer %d %q", tc.path, a.code, a.raw)
+		}
+		jobs := te.waitJobs(i + 1)
+		ev, _ := te.store.Event(jobs[i].EventID)
+		if len(ev.Errors) != tc.errs || !strings.Contains(ev.Errors[0], "respond.") || (ev.Answer != nil) != (tc.want != "" && tc.want != "-") {
+			t.Fatalf("%s: event errors %q, answer %+v", tc.path, ev.Errors, ev.Answer)
+		}
 	}
 }
 

@@ -36,21 +36,50 @@ type Respond struct {
 const AnswerMax = 64 << 10
 
 // senderDeadline is how long a sender documents it waits for an answer,
-// by provider; a provider not listed is held to defaultDeadline. `wait`
-// must end respondMargin before it, leaving time to send the answer.
-// Slack: slash commands must be answered within 3000 ms
-// (api.slack.com/interactivity/slash-commands); GitHub: 10 s
-// (docs.github.com, "Handling failed webhook deliveries"); Shopify: 5 s
-// (shopify.dev, "HTTPS webhook delivery"); Discord: an interaction's
-// initial response within 3 s (discord.com/developers/docs/interactions/
-// receiving-and-responding); Twilio: 15 s for the whole request, TCP
-// connection included (twilio.com/docs/api/errors/11205).
+// by provider; a provider not listed documents no number and is held to
+// defaultDeadline. `wait` must end respondMargin before it, leaving time
+// to send the answer. Each from the sender's own documentation:
 var senderDeadline = map[string]time.Duration{
+	// An interaction's initial response within 3 s:
+	// https://discord.com/developers/docs/interactions/receiving-and-responding
 	"discord": 3 * time.Second,
-	"slack":   3 * time.Second,
-	"github":  10 * time.Second,
+	// Slash commands and interactivity within 3000 ms (Events API: 3 s):
+	// https://api.slack.com/interactivity/slash-commands
+	"slack": 3 * time.Second,
+	// 10 s: https://docs.github.com/en/webhooks/using-webhooks/handling-webhook-deliveries
+	"github": 10 * time.Second,
+	// 10 s on GitLab.com and by default on self-managed (webhook_timeout):
+	// https://docs.gitlab.com/ee/user/project/integrations/webhooks.html#webhook-timeout-limits
+	"gitlab": 10 * time.Second,
+	// 5 s: https://shopify.dev/docs/apps/build/webhooks/subscribe/https
 	"shopify": 5 * time.Second,
-	"twilio":  15 * time.Second,
+	// 15 s for the whole request, TCP connection included:
+	// https://www.twilio.com/docs/api/errors/11205
+	"twilio": 15 * time.Second,
+	// 200 or 204 within three seconds:
+	// https://developers.zoom.us/blog/webhook-delays/
+	"zoom": 3 * time.Second,
+	// 200 within five seconds:
+	// https://developer.paddle.com/webhooks/respond-to-webhooks
+	"paddle": 5 * time.Second,
+	// A change notification answered within 3 s (the validation request,
+	// answered by the provider before any rule, 10 s):
+	// https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks
+	"graph": 3 * time.Second,
+	// A batch answered within five seconds, else retried (up to 10 times):
+	// https://developers.hubspot.com/docs/api/webhooks
+	"hubspot": 5 * time.Second,
+	// 200 within five seconds: https://linear.app/developers/webhooks
+	"linear": 5 * time.Second,
+	// Within 1 second, else a timeout (1000 in 24 h unsubscribe):
+	// https://sentry.io/changelog/2023-10-3-change-to-integration-platform-webhook-handling
+	"sentry": 1 * time.Second,
+	// A 2xx within 10 seconds:
+	// https://developer.squareup.com/docs/webhooks/troubleshooting
+	"square": 10 * time.Second,
+	// "Within a few seconds", no number: its smallest reading, 3 s.
+	// https://dev.twitch.tv/docs/eventsub/handling-webhook-events/
+	"twitch": 3 * time.Second,
 }
 
 const (

@@ -162,10 +162,24 @@ func TestRespondDiscordInteractionExample(t *testing.T) {
 		got != `{"type":4,"data":{"content":"Unknown command /status","flags":64}}` {
 		t.Fatalf("unknown command answered %d %q", code, got)
 	}
-	eventually(t, "the deploy to run", 10*time.Second, func() bool {
-		out, _, _ := s.cli(t, "", "show", "1")
-		return strings.Contains(out, "deploying prod at HEAD (pushed by ada")
-	})
+	// In a DM Discord sends user, not member; ref is optional and left out.
+	code, _, got = interaction("dm", `{"id":"103","application_id":"1","type":2,"token":"x","version":1,"context":2,`+
+		`"data":{"id":"7","name":"deploy","type":1},"user":{"id":"10","username":"grace"}}`)
+	if want := `{"type":4,"data":{"content":"Deploying main for grace...","flags":64}}`; code != 200 || got != want {
+		t.Fatalf("/deploy in a DM answered %d %q, want %s", code, got, want)
+	}
+	code, _, got = interaction("noref", `{"id":"104","application_id":"1","type":2,"token":"x","version":1,`+
+		`"data":{"id":"7","name":"deploy","type":1,"options":[]},"member":{"user":{"id":"9","username":"ada"}}}`)
+	if want := `{"type":4,"data":{"content":"Deploying main for ada...","flags":64}}`; code != 200 || got != want {
+		t.Fatalf("/deploy without ref answered %d %q, want %s", code, got, want)
+	}
+	for id, want := range map[string]string{"1": "deploying prod at HEAD (pushed by ada", "3": "deploying main at HEAD (pushed by grace",
+		"4": "deploying main at HEAD (pushed by ada"} {
+		eventually(t, "deploy "+id+" to run", 10*time.Second, func() bool {
+			out, _, _ := s.cli(t, "", "show", id)
+			return strings.Contains(out, want) && !strings.Contains(out, "cannot fetch")
+		})
+	}
 }
 
 // TestRespondTwilioSMSExample serves examples/twilio-sms.yaml: an SMS
@@ -207,5 +221,26 @@ func TestRespondTwilioSMSExample(t *testing.T) {
 	eventually(t, "the script to see the message", 10*time.Second, func() bool {
 		out, _, _ := s.cli(t, "", "show", "1")
 		return strings.Contains(out, "SMS from +15551230001: is the <deploy> done?")
+	})
+	// A picture with no text: the same reply, and the script runs too.
+	media := url.Values{"From": {"+15551230001"}, "To": {"+15559870002"}, "Body": {""}, "NumMedia": {"1"},
+		"MediaUrl0":  {"https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages/MM1/Media/ME1"},
+		"MessageSid": {"MM0123456789abcdef0123456789abcdef"}, "AccountSid": {"AC0123"}}.Encode()
+	writeFile(t, f, media)
+	code, stdout, stderr = run(t, nil, "sign", "-provider", "twilio", "-secret", token, "-url", target, "-body", f)
+	if code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, stderr)
+	}
+	h = http.Header{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		h.Set(k, v)
+	}
+	if code, _, got := s.rawPost(t, "/hooks/twilio-sms", h, []byte(media)); code != 200 || !strings.Contains(got, "Thanks, we got your message.") {
+		t.Fatalf("media SMS answered %d %q", code, got)
+	}
+	eventually(t, "the script to see the media message", 10*time.Second, func() bool {
+		out, _, _ := s.cli(t, "", "show", "2")
+		return strings.Contains(out, "SMS from +15551230001: ") && strings.Contains(out, "sms-inbox")
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // fuzzVerify feeds a provider requests whose two main header values (a and
@@ -113,8 +115,9 @@ func FuzzVerifyTwitch(f *testing.F) {
 func FuzzVerifyZoom(f *testing.F) { fuzzVerify(f, "zoom", "x-zm-signature", "x-zm-request-timestamp") }
 func FuzzVerifyMeta(f *testing.F) { fuzzVerify(f, "meta", "X-Hub-Signature-256") }
 
-// An unsigned handshake's echo never carries markup or a line break, and
-// Meta's never answers without the verify token.
+// An unsigned handshake's echo is text without a control character (no
+// line break), within challengeMax, and Meta's never answers without the
+// verify token.
 func FuzzGreet(f *testing.F) {
 	f.Add("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock", "GET")
 	f.Add("validationToken=Validation%3A+x", "POST")
@@ -124,13 +127,13 @@ func FuzzGreet(f *testing.F) {
 		q, _ := url.ParseQuery(query)
 		for _, g := range []Greeter{meta, graph} {
 			a, greeted, err := g.Greet(&Request{Method: method, Query: q})
-			if err != nil && !errors.Is(err, ErrUnauthorized) {
-				t.Fatalf("error %v does not wrap ErrUnauthorized", err)
+			if err != nil && !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrBadRequest) {
+				t.Fatalf("error %v wraps neither ErrUnauthorized nor ErrBadRequest", err)
 			}
 			if !greeted || err != nil {
 				continue
 			}
-			if strings.ContainsAny(string(a.Body), "<>\"'&\r\n\x00") || len(a.Body) == 0 {
+			if !utf8.Valid(a.Body) || strings.IndexFunc(string(a.Body), unicode.IsControl) >= 0 || len(a.Body) == 0 || len(a.Body) > challengeMax {
 				t.Fatalf("echoed %q", a.Body)
 			}
 			if g == meta && q.Get("hub.verify_token") != "meatyhamhock" {

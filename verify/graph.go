@@ -36,8 +36,9 @@ func init() {
 	})
 }
 
-// Greet answers the validation request. Graph says its tokens hold no HTML
-// or script and to escape any: those are refused instead of echoed.
+// Greet answers the validation request. Graph's tokens are opaque: any
+// text echoable allows is echoed as it came (text/plain, nosniff), the
+// rest refused (400).
 func (g *graph) Greet(r *Request) (*Answer, bool, error) {
 	tok, name := r.Query.Get("validationToken"), "validationToken"
 	if !r.Query.Has(name) {
@@ -46,8 +47,8 @@ func (g *graph) Greet(r *Request) (*Answer, bool, error) {
 			return nil, false, nil
 		}
 	}
-	if !echoable(tok, 1024, true) {
-		return nil, true, fail("%s is empty, long, or has characters Graph never sends", name)
+	if !echoable(tok, challengeMax) {
+		return nil, true, malformed("%s is empty, over %d bytes, not UTF-8, or holds a control character", name, challengeMax)
 	}
 	return textAnswer(tok), true, nil
 }

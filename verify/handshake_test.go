@@ -140,7 +140,8 @@ func TestMeta(t *testing.T) {
 		{"GET", strings.Replace(q, "meatyhamhock", "meatyhamhocK", 1), testConfigs["meta"], true, false},
 		{"GET", strings.Replace(q, "&hub.verify_token=meatyhamhock", "", 1), testConfigs["meta"], true, false},
 		{"GET", strings.Replace(q, "subscribe", "unsubscribe", 1), testConfigs["meta"], true, false},
-		{"GET", strings.Replace(q, "1158201444", "%3Cscript%3E", 1), testConfigs["meta"], true, false},
+		{"GET", strings.Replace(q, "1158201444", "11582%0901444", 1), testConfigs["meta"], true, false},
+		{"GET", strings.Replace(q, "1158201444", "11582%0D%0A01444", 1), testConfigs["meta"], true, false},
 		{"GET", strings.Replace(q, "hub.challenge=1158201444", "hub.challenge=", 1), testConfigs["meta"], true, false},
 		{"GET", q, Config{Provider: "meta", Secrets: []string{"meta-app-secret"}}, true, false}, // no verify_token set
 		{"POST", q, testConfigs["meta"], false, false},
@@ -152,8 +153,9 @@ func TestMeta(t *testing.T) {
 			t.Errorf("%s ?%s: Greet = %+v, %v, %v", tc.method, tc.query, a, greeted, err)
 			continue
 		}
-		if err != nil && !errors.Is(err, ErrUnauthorized) {
-			t.Errorf("%v does not wrap ErrUnauthorized", err)
+		// A bad challenge is a bad request (400); a bad token, unauthorized.
+		if err != nil && errors.Is(err, ErrBadRequest) != (strings.Contains(tc.query, "%0") || strings.Contains(tc.query, "challenge=&")) {
+			t.Errorf("%v: the wrong kind of refusal", err)
 		}
 		if tc.ok && (string(a.Body) != "1158201444" || !strings.HasPrefix(a.ContentType, "text/plain")) {
 			t.Errorf("answer %+v", a)
@@ -202,27 +204,39 @@ func TestGraph(t *testing.T) {
 	if _, err := Sign(c, []byte(`{"value":[`+other+`]}`), t0); !errors.As(err, &fe) || strings.Contains(err.Error(), "secretClientValue") {
 		t.Fatalf("signing a body without the secret: %v", err)
 	}
-	// Validation: the token URL-decoded, as text/plain; Graph's and SharePoint's spelling.
+	// Validation: the token URL-decoded, as text/plain; Graph's and
+	// SharePoint's spelling. Tokens are opaque: any text is echoed as it
+	// came; control characters, invalid UTF-8 or a token too long are a
+	// bad request.
 	token := "Validation: Testing client application reachability for subscription Request-Id: 522a8e7e-096a-494c-aaf1-ac0dcfca45b7"
 	for _, tc := range []struct {
-		query string
+		token string
 		ok    bool
 	}{
-		{"validationToken=" + url.QueryEscape(token), true},
-		{"validationtoken=" + url.QueryEscape(token), true},
-		{"validationToken=" + url.QueryEscape("<script>alert(1)</script>"), false},
-		{"validationToken=a%0d%0ab", false},
-		{"validationToken=", false},
-		{"validationToken=" + strings.Repeat("a", 1025), false},
+		{token, true},
+		{`a&b'c"d<e>f`, true},
+		{"<script>alert(1)</script>", true},
+		{"Überprüfung ✓ 検証", true},
+		{strings.Repeat("a", 4096), true},
+		{"a\tb", false},
+		{"a\r\nb", false},
+		{"a\nb", false},
+		{"a\x00b", false},
+		{"a\x7fb", false},
+		{"a\u0085b", false},
+		{"a\xffb", false},
+		{"", false},
+		{strings.Repeat("a", 4097), false},
 	} {
-		qv, _ := url.ParseQuery(tc.query)
-		a, greeted, err := p.(Greeter).Greet(&Request{Method: "POST", Query: qv})
-		if !greeted || (err == nil) != tc.ok {
-			t.Errorf("?%.40s: Greet = %+v, %v, %v", tc.query, a, greeted, err)
-			continue
-		}
-		if tc.ok && (string(a.Body) != token || !strings.HasPrefix(a.ContentType, "text/plain")) {
-			t.Errorf("answer %q %s", a.Body, a.ContentType)
+		for _, name := range []string{"validationToken", "validationtoken"} {
+			a, greeted, err := p.(Greeter).Greet(&Request{Method: "POST", Query: url.Values{name: {tc.token}}})
+			if !greeted || (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrBadRequest)) {
+				t.Errorf("%s=%.40q: Greet = %+v, %v, %v", name, tc.token, a, greeted, err)
+				continue
+			}
+			if tc.ok && (string(a.Body) != tc.token || !strings.HasPrefix(a.ContentType, "text/plain")) {
+				t.Errorf("answer %q %s", a.Body, a.ContentType)
+			}
 		}
 	}
 	// The secret is not recorded: each clientState, and nothing else, redacted.

@@ -3,6 +3,9 @@ package verify
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,8 +30,6 @@ type hubspot struct {
 func init() {
 	register("hubspot", Spec{
 		Options: []string{"secret", "secrets", "url", "tolerance"},
-		// A batch of events, each with its eventId: no id for the request.
-		HashIDs: true,
 		New: func(c Config) (Provider, error) {
 			keys, err := requireSecrets(c)
 			if err != nil {
@@ -89,7 +90,36 @@ func method(r *Request) string {
 	return r.Method
 }
 
-func (h *hubspot) DeliveryID(*Request) string { return "" }
+// DeliveryID identifies the batch across HubSpot's retries, which resend
+// it with each event's attemptNumber raised (up to 10 attempts): a hash of
+// the fields that stay, in every event of the batch, "hubspot:" and hex
+// SHA-256. HubSpot documents eventId as not guaranteed unique, so it is
+// taken with subscriptionId, portalId, appId, occurredAt, subscriptionType
+// and objectId. A body that is not such a batch gets "": hookd then hashes
+// the body.
+// https://developers.hubspot.com/docs/api/webhooks#webhook-payloads
+func (h *hubspot) DeliveryID(r *Request) string {
+	list, ok := bodyJSON(r).([]any)
+	if !ok || len(list) == 0 {
+		return ""
+	}
+	d := sha256.New()
+	for _, it := range list {
+		m, ok := it.(map[string]any)
+		if !ok || !hasField(m, "eventId") {
+			return ""
+		}
+		for _, k := range hubspotStable {
+			v, _ := json.Marshal(m[k])
+			fmt.Fprintf(d, "%s=%s\x00", k, v)
+		}
+		d.Write([]byte{'\n'})
+	}
+	return "hubspot:" + hex.EncodeToString(d.Sum(nil))
+}
+
+// hubspotStable are the fields of an event that a retry keeps.
+var hubspotStable = []string{"eventId", "subscriptionId", "portalId", "appId", "occurredAt", "subscriptionType", "objectId"}
 
 // Event is the subscriptionType of the batch's first event.
 func (h *hubspot) Event(r *Request) string {

@@ -2,7 +2,13 @@ package verify
 
 import (
 	"net/http"
+	"unicode"
+	"unicode/utf8"
 )
+
+// challengeMax bounds an echoed handshake token: Graph's and Meta's are
+// far shorter.
+const challengeMax = 4096
 
 // Meta (Facebook, Instagram, WhatsApp Cloud API, Messenger) signs event
 // notifications with X-Hub-Signature-256: "sha256=" and the hex
@@ -36,8 +42,9 @@ func init() {
 	})
 }
 
-// Greet answers the subscription check. Meta sends an integer challenge;
-// anything beyond URL-safe characters is refused rather than echoed.
+// Greet answers the subscription check. Meta documents the challenge as
+// an integer but sends it as an opaque string to echo: any text echoable
+// allows is echoed; the rest is refused (400).
 func (m *meta) Greet(r *Request) (*Answer, bool, error) {
 	if r.Method != http.MethodGet || !r.Query.Has("hub.mode") {
 		return nil, false, nil
@@ -51,25 +58,24 @@ func (m *meta) Greet(r *Request) (*Answer, bool, error) {
 		return nil, true, fail("hub.verify_token does not match verify_token")
 	}
 	c := r.Query.Get("hub.challenge")
-	if !echoable(c, 256, false) {
-		return nil, true, fail("hub.challenge is empty, long, or has characters Meta never sends")
+	if !echoable(c, challengeMax) {
+		return nil, true, malformed("hub.challenge is empty, over %d bytes, not UTF-8, or holds a control character", challengeMax)
 	}
 	return textAnswer(c), true, nil
 }
 
-// echoable reports whether an unsigned handshake's token may be echoed: not
-// empty, at most max bytes, and free of what could turn the answer into
-// markup or another header (spaces and punctuation only when text).
-func echoable(s string, max int, text bool) bool {
-	if s == "" || len(s) > max {
+// echoable reports whether an unsigned handshake's token may be echoed:
+// not empty, at most max bytes, valid UTF-8 with no control character (no
+// CR or LF that could end the answer early, no tab, no NUL, no DEL or C1
+// control). Anything else, quotes and angle brackets included, is echoed:
+// the answer is text/plain with X-Content-Type-Options: nosniff, so it
+// stays text.
+func echoable(s string, max int) bool {
+	if s == "" || len(s) > max || !utf8.ValidString(s) {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == '~':
-		case text && c >= ' ' && c < 0x7f && c != '<' && c != '>' && c != '&' && c != '"' && c != '\'':
-		default:
+	for _, c := range s {
+		if unicode.IsControl(c) {
 			return false
 		}
 	}

@@ -229,6 +229,7 @@ func TestDeliveryIDAndEvent(t *testing.T) {
 		{"gitea", map[string]string{"X-Forgejo-Delivery": "d2", "X-Forgejo-Event": "issues"}, nil, "d2", "issues"},
 		{"gitea", map[string]string{"X-Gogs-Delivery": "d3", "X-Gogs-Event": "create"}, nil, "d3", "create"},
 		{"bitbucket", map[string]string{"X-Request-UUID": "r1", "X-Event-Key": "repo:push"}, nil, "r1", "repo:push"},
+		{"shopify", map[string]string{"X-Shopify-Webhook-Id": "w1", "X-Shopify-Event-Id": "e1", "X-Shopify-Topic": "orders/create"}, nil, "e1:orders/create", "orders/create"},
 		{"shopify", map[string]string{"X-Shopify-Webhook-Id": "w1", "X-Shopify-Topic": "orders/create"}, nil, "w1", "orders/create"},
 		{"stripe", nil, parsed, "evt_1", "thing.happened"},
 		{"stripe", nil, nil, "", ""},

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -40,14 +41,37 @@ func (s *shopify) Verify(r *Request) error {
 	return nil
 }
 
-func (s *shopify) DeliveryID(r *Request) string { return r.Header.Get("X-Shopify-Webhook-Id") }
-func (s *shopify) Event(r *Request) string      { return r.Header.Get("X-Shopify-Topic") }
+// DeliveryID is X-Shopify-Event-Id and the topic, "EVENT-ID:TOPIC":
+// Shopify's "Ignore duplicate webhooks" keys duplicates on the event id,
+// which a retry keeps, while one event can also reach the same URL as
+// webhooks of different topics (a product created and published: the
+// products/create and products/update webhooks), which are not duplicates.
+// Without the event id header (older deliveries), X-Shopify-Webhook-Id.
+// https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates
+func (s *shopify) DeliveryID(r *Request) string {
+	if id := r.Header.Get("X-Shopify-Event-Id"); id != "" {
+		return id + ":" + r.Header.Get("X-Shopify-Topic")
+	}
+	return r.Header.Get("X-Shopify-Webhook-Id")
+}
 
+func (s *shopify) Event(r *Request) string { return r.Header.Get("X-Shopify-Topic") }
+
+// Sign takes the delivery id as hookd shows it, EVENT-ID:TOPIC.
 func (s *shopify) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
+	topic, event := m.event("orders/create"), newUUID()
+	if m.ID != "" {
+		e, t, ok := strings.Cut(m.ID, ":")
+		if !ok || e == "" || t == "" || (m.Event != "" && t != m.Event) {
+			return nil, &FieldError{Field: "id", Msg: "a shopify delivery id is X-Shopify-Event-Id:X-Shopify-Topic (for example 7a1c...:" + topic + ")"}
+		}
+		event, topic = e, t
+	}
 	h := http.Header{}
 	h.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac(sha256.New, s.keys[0], body)))
-	h.Set("X-Shopify-Topic", m.event("orders/create"))
-	h.Set("X-Shopify-Webhook-Id", m.id(newUUID))
+	h.Set("X-Shopify-Topic", topic)
+	h.Set("X-Shopify-Webhook-Id", newUUID())
+	h.Set("X-Shopify-Event-Id", event)
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }

@@ -45,7 +45,10 @@ func TestSignMeta(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"github", "gitlab", "gitea", "bitbucket", "shopify", "twitch"} {
+	if _, err := SignMeta(testConfigs["shopify"], nil, t0, Meta{Event: "orders/paid", ID: "e1:orders/paid"}); err != nil {
+		t.Errorf("shopify sends both in headers, yet: %v", err)
+	}
+	for _, name := range []string{"github", "gitlab", "gitea", "bitbucket", "twitch"} {
 		if _, err := SignMeta(testConfigs[name], nil, t0, m); err != nil {
 			t.Errorf("%s sends both in headers, yet: %v", name, err)
 		}

@@ -92,9 +92,11 @@ type Challenger interface {
 
 // Greeter is implemented by providers whose sender does not sign its
 // handshake (Meta's GET with hub.verify_token, Graph's validationToken).
-// Greet runs before Verify: ok reports whether r is such a handshake; err,
-// wrapping ErrUnauthorized, refuses one that fails its own check (a wrong
-// verify token). A request that is not a handshake goes on to Verify.
+// Greet runs before Verify: ok reports whether r is such a handshake; err
+// refuses one: wrapping ErrUnauthorized when it fails its own check (a
+// wrong verify token), ErrBadRequest when what it asks to echo cannot be
+// (empty, too long, control characters). A request that is not a
+// handshake goes on to Verify.
 type Greeter interface {
 	Greet(r *Request) (a *Answer, ok bool, err error)
 }
@@ -176,7 +178,8 @@ type Sensitive interface {
 }
 
 // BodyRedactor is implemented by providers whose sender puts the secret
-// itself in the body (Graph's clientState): RedactBody returns the verified
+// or another credential in the body (Graph's clientState, Slack's
+// verification token): RedactBody returns the verified
 // body with it replaced, which is what is recorded and what rules see.
 type BodyRedactor interface {
 	RedactBody(body []byte) []byte
@@ -271,6 +274,14 @@ func New(c Config) (Provider, error) {
 
 // ErrUnauthorized is the error every failed verification wraps.
 var ErrUnauthorized = errors.New("unauthorized")
+
+// ErrBadRequest is the error of a handshake that is malformed rather than
+// unauthenticated: hookd answers it 400, not 401.
+var ErrBadRequest = errors.New("bad request")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+}
 
 func fail(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUnauthorized, fmt.Sprintf(format, args...))
