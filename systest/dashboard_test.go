@@ -174,7 +174,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	uiAddr := freeAddr(t)
-	s := newSite(t, dashboardRules, fmt.Sprintf("ui:\n  listen: %s\n  users: {alice: '%s'}\n", uiAddr, hash))
+	s := newSite(t, dashboardRulesYAML(), fmt.Sprintf("ui:\n  listen: %s\n  users: {alice: '%s'}\n", uiAddr, hash))
+	s.env = append(s.env, "SLACK_SIGNING_SECRET="+slackSecret, "DISCORD_PUBLIC_KEY="+discordPublic)
 	s.start()
 	d := &dash{t: t, s: s, ui: "http://" + uiAddr}
 	d.refusesStrangers()
@@ -184,6 +185,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	d.explains()
 	d.replays()
 	d.showsEveryPage()
+	d.sendsOtherSenders()
+	d.fitsEveryWidth()
 	d.refusesCrossSitePosts()
 }
 
@@ -290,7 +293,7 @@ func (d *dash) showsEveryPage() {
 		b.waitFor(p.want)
 		b.shot(strings.TrimPrefix(p.path, "/"))
 	}
-	b.run("try a payload",
+	b.run("try a payload", chromedp.SetValue(chromedp.CSS("#t-source"), "github"),
 		chromedp.SetValue(chromedp.CSS("#t-headers"), "Content-Type: application/json\nX-GitHub-Event: push"),
 		chromedp.SetValue(chromedp.CSS("#t-body"), `{"ref":"refs/heads/dev"}`),
 		chromedp.Click(chromedp.CSS(`form.try button`)), chromedp.WaitVisible(chromedp.CSS("#result")))
