@@ -101,7 +101,7 @@ func BenchmarkEventsPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := s.Handler()
-	for _, q := range []string{"", "status=failed", "rule=deploy&source=github", "before=20000", "since=19h&until=18h", "delivery=d-50000"} {
+	for _, q := range []string{"", "state=failed", "rule=deploy&source=github", "before=20000", "since=19h&until=18h", "delivery=d-50000"} {
 		b.Run("q="+q, func(b *testing.B) {
 			for b.Loop() {
 				w := httptest.NewRecorder()

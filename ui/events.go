@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,21 +21,53 @@ var statuses = []string{"accepted", "ignored", store.Queued, store.Running, stor
 
 // filters are the events page's query parameters.
 type filters struct {
-	Source, Rule, Status, Since, Until, Delivery string
-	Before                                       uint64
+	Source, Rule, State, Since, Until, Delivery string
+	Before                                      uint64
 }
 
-func readFilters(q url.Values) filters {
-	f := filters{Source: q.Get("source"), Rule: q.Get("rule"), Status: q.Get("status"), Since: q.Get("since"), Until: q.Get("until"),
+// filterNames are the events page's query parameters. status is the state
+// filter's former name, still read for links and bookmarks that use it.
+var filterNames = []string{"source", "rule", "state", "status", "since", "until", "delivery", "before"}
+
+// readFilters reads the events page's query; a parameter it does not know,
+// or state and status that disagree, is an error for the user, never
+// silently ignored.
+func readFilters(q url.Values) (filters, error) {
+	f := filters{Source: q.Get("source"), Rule: q.Get("rule"), State: q.Get("state"), Since: q.Get("since"), Until: q.Get("until"),
 		Delivery: strings.TrimSpace(q.Get("delivery"))}
-	f.Before, _ = strconv.ParseUint(q.Get("before"), 10, 64)
-	return f
+	if old := q.Get("status"); old != "" {
+		if f.State != "" && f.State != old {
+			return f, fmt.Errorf("state=%s and status=%s disagree: status is the former name of state; give only state", f.State, old)
+		}
+		f.State = old
+	}
+	var unknown []string
+	for k := range q {
+		if !slices.Contains(filterNames, k) {
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		what := "an unknown filter"
+		if len(unknown) > 1 {
+			what = "unknown filters"
+		}
+		return f, fmt.Errorf("%s %s: the events page filters by source, rule, state, since, until and delivery", what, strings.Join(unknown, ", "))
+	}
+	if b := q.Get("before"); b != "" {
+		var err error
+		if f.Before, err = strconv.ParseUint(b, 10, 64); err != nil {
+			return f, fmt.Errorf("before: %q is not an event id", b)
+		}
+	}
+	return f, nil
 }
 
 // values are the filters as a query string, without the cursor.
 func (f filters) values() url.Values {
 	v := url.Values{}
-	for k, s := range map[string]string{"source": f.Source, "rule": f.Rule, "status": f.Status, "since": f.Since, "until": f.Until, "delivery": f.Delivery} {
+	for k, s := range map[string]string{"source": f.Source, "rule": f.Rule, "state": f.State, "since": f.Since, "until": f.Until, "delivery": f.Delivery} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -43,9 +77,9 @@ func (f filters) values() url.Values {
 
 // query turns the filters into a store query; an error is for the user.
 func (f filters) query(now time.Time) (store.EventQuery, error) {
-	q := store.EventQuery{Source: f.Source, Rule: f.Rule, Status: f.Status, Before: f.Before}
-	if q.Status != "" && !contains(statuses, q.Status) {
-		return q, fmt.Errorf("unknown state %q", q.Status)
+	q := store.EventQuery{Source: f.Source, Rule: f.Rule, Status: f.State, Before: f.Before}
+	if q.Status != "" && !slices.Contains(statuses, q.Status) {
+		return q, fmt.Errorf("unknown state %q: the states are %s", q.Status, strings.Join(statuses, ", "))
 	}
 	var err error
 	if q.Since, err = parseTime(f.Since, now); err != nil {
@@ -55,15 +89,6 @@ func (f filters) query(now time.Time) (store.EventQuery, error) {
 		return q, fmt.Errorf("until: %w", err)
 	}
 	return q, nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // row is one line of the events table.
@@ -127,9 +152,12 @@ func init() {
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	f := readFilters(r.URL.Query())
+	f, err := readFilters(r.URL.Query())
 	d := &eventsData{F: f, Sources: s.e.SourceNames(), Rules: ruleNames(s.e.Rules().Rules), Statuses: statuses, First: f.Before == 0}
-	q, err := f.query(time.Now().UTC())
+	var q store.EventQuery
+	if err == nil {
+		q, err = f.query(time.Now().UTC())
+	}
 	if err != nil {
 		d.Error = err.Error()
 		s.render(w, http.StatusBadRequest, "events", "Events", d)
@@ -205,9 +233,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	f := readFilters(r.URL.Query())
+	qv := r.URL.Query()
+	after, _ := strconv.ParseUint(qv.Get("after"), 10, 64)
+	qv.Del("after")
+	f, err := readFilters(qv)
 	f.Before = 0
-	q, err := f.query(time.Now().UTC())
+	var q store.EventQuery
+	if err == nil {
+		q, err = f.query(time.Now().UTC())
+	}
 	if err != nil || f.Delivery != "" {
 		http.Error(w, "no live stream for these filters", http.StatusBadRequest)
 		return
@@ -217,7 +251,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no live stream for a closed time range", http.StatusBadRequest)
 		return
 	}
-	after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream

@@ -71,10 +71,13 @@ func TestEventsFilters(t *testing.T) {
 		{"source=other", "", 200, "No event matches these filters"},
 		{"rule=deploy", "2,1", 200, ""},
 		{"rule=notify", "3", 200, ""},
-		{"status=failed", "2", 200, ""},
-		{"status=done", "3,1", 200, ""},
-		{"status=ignored", "4", 200, ""},
-		{"status=accepted", "3,2,1", 200, ""},
+		{"state=failed", "2", 200, `<option selected>failed</option>`},
+		{"state=done", "3,1", 200, ""},
+		{"state=ignored", "4", 200, ""},
+		{"state=accepted", "3,2,1", 200, `data-stream="/events/stream?state=accepted"`},
+		{"status=failed", "2", 200, `<option selected>failed</option>`}, // the former name, in older links
+		{"status=failed&state=failed", "2", 200, ""},
+		{"status=done&state=failed", "", 400, "state=failed and status=done disagree"},
 		{"since=1h", "4,3,2,1", 200, ""},
 		{"until=2000-01-01", "", 200, "No event matches"},
 		{"since=2000-01-01&until=1h", "", 200, ""},
@@ -82,7 +85,10 @@ func TestEventsFilters(t *testing.T) {
 		{"delivery=d-2&source=other", "", 200, ""},
 		{"delivery=nope", "", 200, ""},
 		{"since=yesterday", "", 400, "since: &#34;yesterday&#34; is not a time"},
-		{"status=bogus", "", 400, "unknown state"},
+		{"state=bogus", "", 400, "unknown state &#34;bogus&#34;: the states are accepted, ignored"},
+		{"stat=failed", "", 400, "an unknown filter &#34;stat&#34;: the events page filters by source, rule, state, since, until and delivery"},
+		{"source=github&utm_source=x&page=2", "", 400, "unknown filters &#34;page&#34;, &#34;utm_source&#34;:"},
+		{"before=x", "", 400, "before: &#34;x&#34; is not an event id"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			code, body := f.get("/events?" + tc.query)
@@ -204,16 +210,19 @@ func TestFailedAndReplayAllSince(t *testing.T) {
 func TestRulesPage(t *testing.T) {
 	f := seeded(t)
 	_, body := f.get("/rules")
-	must(t, body, "<code>/hooks/github</code>", ">github<", ">none<", "anyone",
+	rulesFile := filepath.Join(f.e.Config().RulesDir, "rules.yaml")
+	must(t, body, "<code>/<wbr>hooks/<wbr>github</code>", ">github<", ">none<", "anyone",
 		`<code>event == &#34;push&#34; &amp;&amp; body.ref == &#34;refs/heads/main&#34;</code>`,
-		`<td class="num">2</td><td class="num bad-text">1</td>`, // deploy: 2 matches, 1 failure
-		`<span class="badge ok">loaded</span>`, "rules.yaml:", `<code class="brief">shell sh -c echo deploying $0; test &#34;$0&#34; != fail {{ body.after }}</code>`)
+		`class="num">2</td><td data-label="Failures 24 h" class="num bad-text">1</td>`, // deploy: 2 matches, 1 failure
+		`<span class="badge ok">loaded</span>`, `<code class="brief">shell sh -c echo deploying $0; test &#34;$0&#34; != fail {{ body.after }}</code>`,
+		// Where each is defined: relative to the rules directory, in full on hover.
+		`<td data-label="Defined at" class="at" title="`+rulesFile+`">rules.yaml:3</td>`, `<td data-label="Defined at" class="at" title="`+rulesFile+`">rules.yaml:10</td>`)
 }
 
 func TestOverviewPage(t *testing.T) {
 	f := seeded(t)
 	_, body := f.get("/overview")
-	must(t, body, "<svg", "<polyline", "github: 4", "4 deliveries", `href="/events?rule=deploy&amp;status=failed">deploy</a>`,
+	must(t, body, "<svg", "<polyline", "github: 4", "4 deliveries", `href="/events?rule=deploy&amp;state=failed">deploy</a>`, `href="/events?state=failed&amp;since=24h">1</a>`,
 		">waiting to retry<", "deploy #1 (shell)")
 	for _, state := range []string{"done", "failed", "ignored"} {
 		must(t, body, `<span class="badge `+stateClass(state)+`">`+state+`</span>`)
@@ -230,7 +239,7 @@ func TestTryPage(t *testing.T) {
 	must(t, body, "✗ not matched", "body.ref is &#34;refs/heads/dev&#34;", "event <code>push</code>")
 	_, body, _ = f.post("/try", url.Values{"source": {"github"}, "headers": {"X-GitHub-Event: push\nContent-Type: application/json"},
 		"body": {push("refs/heads/main", "x")}})
-	must(t, body, "✓ matched", `would run action 1: <code>{&#34;command&#34;:[&#34;sh&#34;,&#34;-c&#34;,&#34;echo deploying $0; test \&#34;$0\&#34; != fail&#34;,&#34;x&#34;],&#34;kind&#34;:&#34;shell&#34;}</code>`)
+	must(t, body, "✓ matched", `would run action 1: <code>{&#34;command&#34;:[&#34;sh&#34;,<wbr>&#34;-c&#34;,<wbr>&#34;echo deploying $0; test \&#34;$0\&#34; != fail&#34;,<wbr>&#34;x&#34;],<wbr>&#34;kind&#34;:&#34;shell&#34;}</code>`)
 	if n := len(f.jobsOf(1)); n != 1 {
 		t.Fatalf("a dry run queued something: %d jobs", n)
 	}
@@ -282,4 +291,39 @@ func TestRulesPageShowsWarningsAndAFailedReload(t *testing.T) {
 	}
 	_, body = f.get("/rules")
 	must(t, body, `<span class="badge bad">failed</span> the previous configuration stays in force`, "rules.yaml:22:", `/events?rule=deploy">deploy</a>`)
+}
+
+// A sender without event types (provider none here, Slack slash commands in
+// life) shows a dash that says why, not an empty cell.
+func TestNoEventTypeShowsADash(t *testing.T) {
+	f := start(t)
+	resp, err := http.Post(f.url+"/hooks/other", "application/x-www-form-urlencoded", strings.NewReader("command=%2Fuptime&text="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	f.waitFinal()
+	const dash = `<span class="none" title="This sender sends no event type (Slack slash commands send none); a source's event: expression can derive one">—</span>`
+	_, body := f.get("/events")
+	must(t, body, `<td class="ev">`+dash+`</td>`)
+	_, body = f.get("/events/1")
+	must(t, body, `<dt>Event</dt><dd>`+dash+`</dd>`)
+	_, body, _ = f.post("/try", url.Values{"source": {"other"}, "body": {"command=%2Fuptime"}})
+	must(t, body, "Source other: event "+dash+", delivery id")
+
+	f.send("push", "d-1", push("refs/heads/dev", "x"))
+	_, body = f.get("/events")
+	must(t, body, `<td class="ev">push</td>`)
+}
+
+func TestBreakableEscapes(t *testing.T) {
+	for in, want := range map[string]string{
+		"/etc/hookd/rules.d/a.yaml:3": "/<wbr>etc/<wbr>hookd/<wbr>rules.d/<wbr>a.yaml:3",
+		`<b a="1">,x&y`:               `&lt;b a=&#34;1&#34;&gt;,<wbr>x&amp;y`,
+		"APPLICATION_COMMAND":         "APPLICATION_COMMAND",
+	} {
+		if got := string(breakable(in)); got != want {
+			t.Errorf("breakable(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

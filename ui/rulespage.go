@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -11,17 +12,18 @@ import (
 )
 
 type sourceRow struct {
-	Name, Path, Provider, Allow, At string
-	Rules                           []string
+	Name, Path, Provider, Allow, At, File string
+	Rules                                 []string
 }
 
 type ruleRow struct {
-	Name, When, Concurrency, Sources, At string
-	Actions                              []string
-	Matches, Failures                    int
+	Name, When, Concurrency, Sources, At, File string
+	Actions                                    []string
+	Matches, Failures                          int
 }
 
 type rulesData struct {
+	Dir      string // the rules directory, which the At columns are relative to
 	Sources  []sourceRow
 	Rules    []ruleRow
 	ReloadOK bool
@@ -49,13 +51,22 @@ func actionBrief(acts []*rules.Action, redact func(string) string) []string {
 	return out
 }
 
+// at is file:line, the file relative to the rules directory when inside it:
+// the full path of every row would be the same long prefix.
+func (d *rulesData) at(file string, line int) string {
+	if rel, err := filepath.Rel(d.Dir, file); err == nil && d.Dir != "" && filepath.IsLocal(rel) {
+		file = rel
+	}
+	return fmt.Sprintf("%s:%d", file, line)
+}
+
 func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request) {
 	set := s.e.Rules()
-	d := &rulesData{Errors: s.e.ReloadErrors()}
+	d := &rulesData{Errors: s.e.ReloadErrors(), Dir: s.e.Config().RulesDir}
 	d.ReloadOK, d.ReloadAt = s.e.LastReload()
 	for _, name := range s.e.SourceNames() {
 		src := set.Sources[name]
-		row := sourceRow{Name: name, Path: src.Path, Provider: src.Provider, At: fmt.Sprintf("%s:%d", src.File, src.Line)}
+		row := sourceRow{Name: name, Path: src.Path, Provider: src.Provider, File: src.File, At: d.at(src.File, src.Line)}
 		var allow []string
 		for _, p := range src.Allow {
 			allow = append(allow, p.String())
@@ -73,7 +84,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request) {
 	for _, name := range ruleNames(set.Rules) {
 		rl := set.Rules[name]
 		row := ruleRow{Name: name, When: rl.WhenSrc, Concurrency: rl.Concurrency, Actions: actionBrief(rl.Actions, s.e.Redact),
-			Sources: strings.Join(rl.Sources, ", "), At: fmt.Sprintf("%s:%d", rl.File, rl.Line)}
+			Sources: strings.Join(rl.Sources, ", "), File: rl.File, At: d.at(rl.File, rl.Line)}
 		if st != nil {
 			row.Matches, row.Failures = st.Matches[name], st.Failures[name]
 		}

@@ -142,6 +142,17 @@ var funcs = template.FuncMap{
 	"tail":  tail,
 	"deref": func(p *int) int { return *p },
 	"json":  jsonText,
+	"brk":   breakable,
+}
+
+// breakable is s, escaped, with a line-break opportunity (<wbr>) after
+// each / and , so that a path, a file:line or a JSON list wraps between
+// its parts rather than inside a name, or widens its table.
+func breakable(s string) template.HTML {
+	e := template.HTMLEscapeString(s)
+	e = strings.ReplaceAll(e, "/", "/<wbr>")
+	e = strings.ReplaceAll(e, ",", ",<wbr>")
+	return template.HTML(e)
 }
 
 // jsonText shows a value as compact JSON, as hookd test prints actions.
