@@ -105,6 +105,13 @@ func (d *dispatcher) admit(n int) bool {
 	return true
 }
 
+// full reports whether admit would refuse a single job.
+func (d *dispatcher) full() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopping || d.pending+1 > d.e.Config().MaxQueued
+}
+
 func (d *dispatcher) unadmit(n int) {
 	d.mu.Lock()
 	d.pending -= n

@@ -189,11 +189,35 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	var jobs []*store.Job
 	var pick answerPick
 	var condErrs []string // rule, error: logged unless the event is a duplicate
-	for _, rule := range src.Candidates(env, parse) {
+	// With the queue full, an event that may match a rule is refused
+	// before its body is parsed and its rules matched (work a 503 does not
+	// need); one that no rule can match is still recorded as ignored.
+	full := e.disp.full()
+	mayMatch := false
+	needBody := parse
+	if full && !parsed {
+		needBody = func() { mayMatch = true }
+	}
+	cands := src.Candidates(env, needBody)
+	if mayMatch { // the index needed the body: every rule is a candidate
+		mayMatch, cands = false, src.Rules
+	}
+	for _, rule := range cands {
+		if full && rule.UsesBody && !parsed {
+			if rule.CannotMatch(env) {
+				continue
+			}
+			mayMatch = true
+			break
+		}
 		if rule.UsesBody {
 			parse()
 		}
 		ok, err := rule.Match(env)
+		if ok && full {
+			mayMatch = true
+			break
+		}
 		if err != nil {
 			msg := "rule " + rule.Name + ": when: " + err.Error()
 			evalErrs = append(evalErrs, msg)
@@ -218,6 +242,10 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		pick.add(rule, j)
 		ev.Rules = append(ev.Rules, rule.Name)
 		ev.Jobs = append(ev.Jobs, j.ID)
+	}
+	if mayMatch {
+		e.queueFull(w, src, env.ID, log, duplicate)
+		return
 	}
 	ev.Errors = evalErrs
 	pa := e.prepareAnswer(lv, src, &pick, env, parse, ev, received)
@@ -246,16 +274,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
-		if prev := e.store.Seen(src.Name, env.ID); prev != 0 {
-			duplicate(prev) // a full queue owes a redelivery its answer all the same
-			return
-		}
-		if e.refusals.allow("queue_full") {
-			log.Warn("webhook refused", slog.String("outcome", "queue_full"))
-		}
-		e.met.request(src.Name, "queue_full")
-		w.Header().Set("Retry-After", "30")
-		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
+		e.queueFull(w, src, env.ID, log, duplicate)
 		return
 	}
 	ev.Status = "accepted"

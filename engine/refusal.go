@@ -136,3 +136,20 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// queueFull answers a verified event that the queue has no room for: a
+// redelivery of a recorded one is still a duplicate (the store's filter
+// answers most new ids without a read); anything else is 503 with
+// Retry-After, logged at the refusal rate.
+func (e *Engine) queueFull(w http.ResponseWriter, src *rules.Source, id string, log reqLog, duplicate func(uint64)) {
+	if prev := e.store.Seen(src.Name, id); prev != 0 {
+		duplicate(prev)
+		return
+	}
+	if e.refusals.allow("queue_full") {
+		log.Warn("webhook refused", slog.String("outcome", "queue_full"))
+	}
+	e.met.request(src.Name, "queue_full")
+	w.Header().Set("Retry-After", "30")
+	errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
+}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -214,4 +215,48 @@ func (s *Source) Candidates(env *Env, needBody func()) []*Rule {
 		return s.Rules
 	}
 	return s.index.candidates(env, s.Rules, needBody)
+}
+
+// bodylessGuard joins with && the operands at the head of when's && chain
+// that cannot fail (comparisons of event, headers, query and other
+// strings, never body): when they are false, `when` is false whatever the
+// body holds. Nil when there are none.
+func bodylessGuard(src string) *vm.Program {
+	tree, err := parser.Parse(src)
+	if src == "" || err != nil {
+		return nil
+	}
+	var head []string
+	var walk func(n ast.Node) bool // false: stop at the first other operand
+	walk = func(n ast.Node) bool {
+		if b, isBin := n.(*ast.BinaryNode); isBin && (b.Operator == "&&" || b.Operator == "and") {
+			return walk(b.Left) && walk(b.Right)
+		}
+		if !cannotFail(n) {
+			return false
+		}
+		head = append(head, "("+n.String()+")")
+		return true
+	}
+	walk(tree.Node)
+	if len(head) == 0 {
+		return nil
+	}
+	p, err := expr.Compile(strings.Join(head, " && "), expr.Env(Env{}), expr.AsBool())
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// CannotMatch reports whether the rule's `when` is false whatever the
+// body holds, from the comparisons at its head that do not read it. With
+// the queue full, intake refuses only the events that may match, without
+// parsing a body to know.
+func (r *Rule) CannotMatch(env *Env) bool {
+	if r.guard == nil {
+		return false
+	}
+	v, err := runExpr(r.guard, env)
+	return err == nil && v == false
 }

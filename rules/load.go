@@ -81,6 +81,7 @@ type Rule struct {
 	Key         *vm.Program
 	// UsesBody tells whether `when` or `key` reads body.
 	UsesBody  bool
+	guard     *vm.Program // see CannotMatch
 	Timeout   time.Duration
 	Retry     Retry
 	Actions   []*Action
@@ -350,6 +351,7 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		return nil, nil
 	}
 	r.UsesBody = usesName(r.WhenSrc, "body") || (nodes["key"] != nil && usesName(nodes["key"].Value, "body"))
+	r.guard = bodylessGuard(r.WhenSrc)
 	if !validName(r.Name) {
 		d.errf(nodes["name"], "rule name %q: use letters, digits, '-', '_' and '.'", r.Name)
 	}
