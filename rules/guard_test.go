@@ -21,8 +21,10 @@ func TestCannotMatchOnlyRulesOutWhatCannotMatch(t *testing.T) {
 		`headers["x-github-event"] == "push" and body.items[0] == "a"`:        true,
 		`source == "s" && (event == "push" && body.ref == "refs/heads/main")`: true,
 		`!(event == "push") && body.ref == "refs/heads/main"`:                 false,
-		`event == "push"`: true,
-		`body.n > 3`:      false,
+		`event == "push"`:                     true,
+		`body.n > 3`:                          false,
+		`event == "release" && body != nil`:   false,
+		`event == "release" && !(body.n > 3)`: false,
 		`method == "POST" && query["k"] == "v" && event == "push" && body.n == 1`: true,
 	}
 	var yaml = "sources:\n  s: {verify: {provider: none}}\nrules:\n"
