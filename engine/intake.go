@@ -244,7 +244,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		ev.Jobs = append(ev.Jobs, j.ID)
 	}
 	if mayMatch {
-		e.queueFull(w, src, env.ID, log, duplicate)
+		e.queueFull(w, r, src, env.ID, log, duplicate)
 		return
 	}
 	ev.Errors = evalErrs
@@ -274,7 +274,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !e.disp.admit(len(jobs)) {
-		e.queueFull(w, src, env.ID, log, duplicate)
+		e.queueFull(w, r, src, env.ID, log, duplicate)
 		return
 	}
 	ev.Status = "accepted"

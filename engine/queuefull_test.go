@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +36,15 @@ func TestFullQueueRefusesBeforeParsing(t *testing.T) {
 	if strings.Contains(te.logs.String(), "body not readable") {
 		t.Fatalf("a refused body was parsed:\n%s", te.logs.String())
 	}
+	// The answer is held for refusalPause: a sender retrying at once
+	// cannot spin on refusals.
 	good := repoPush("o/r", "q2")
+	t0 := time.Now()
 	if a := te.send("POST", "/hooks/github", githubHeaders(good, "push", "d-q2"), good); a.code != 503 {
 		t.Fatalf("matching push while full: %d %s", a.code, a.raw)
+	}
+	if d := time.Since(t0); d < refusalPause {
+		t.Fatalf("refused in %v, before the %v pause", d, refusalPause)
 	}
 	// The same body with room in the queue is parsed, and its warning logged.
 	te.openGate()
@@ -77,27 +86,58 @@ func TestFullQueueKeepsOtherAnswers(t *testing.T) {
 }
 
 // Clients retrying at once against a full queue get a bounded number of
-// log lines, and a summary that counts every refusal.
+// log lines, and summaries that count every other refusal.
 func TestFullQueueRefusalsAreLoggedAtABoundedRate(t *testing.T) {
 	te := fullQueue(t)
 	te.refusals.mu.Lock()
 	te.refusals.every = 200 * time.Millisecond
 	te.refusals.mu.Unlock()
 	const n = 100
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
-		body := repoPush("o/r", fmt.Sprint("r", i))
-		if a := te.send("POST", "/hooks/github", githubHeaders(body, "push", fmt.Sprint("d-r", i)), body); a.code != 503 {
-			t.Fatalf("status %d", a.code)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := repoPush("o/r", fmt.Sprint("r", i))
+			req, _ := http.NewRequest("POST", te.url+"/hooks/github", bytes.NewReader(body))
+			req.Header = githubHeaders(body, "push", fmt.Sprint("d-r", i))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 503 {
+			t.Fatalf("status %d", c)
 		}
 	}
 	te.waitLog("webhook refusals not logged one by one (rate limit)")
-	lines := strings.Count(te.logs.String(), "outcome=queue_full")
+	te.openGate()
+	te.waitJobs(1)
+	te.stop()
+	logs := te.logs.String()
+	lines := strings.Count(logs, "outcome=queue_full")
 	if lines < refusalBurst || lines > refusalBurst+10 {
 		t.Fatalf("%d lines for %d refusals, want about %d", lines, n, refusalBurst)
 	}
-	if !strings.Contains(te.logs.String(), "queue_full="+fmt.Sprint(n-lines)) {
-		t.Fatalf("no summary of %d refusals:\n%s", n-lines, te.logs.String())
+	suppressed := 0
+	for _, l := range strings.Split(logs, "\n") {
+		if i := strings.Index(l, " queue_full="); i >= 0 && strings.Contains(l, "rate limit") {
+			var k int
+			if _, err := fmt.Sscanf(l[i:], " queue_full=%d", &k); err != nil {
+				t.Fatal(err)
+			}
+			suppressed += k
+		}
 	}
-	te.openGate()
-	te.waitJobs(1)
+	if lines+suppressed != n {
+		t.Fatalf("%d lines + %d suppressed, want %d refusals in all\n%s", lines, suppressed, n, logs)
+	}
 }

@@ -20,6 +20,7 @@ const (
 	refusalRate    = 2 // lines per second, per outcome
 	refusalSummary = 10 * time.Second
 	claimedMax     = 128 // bytes kept of a header value nobody verified
+	refusalPause   = 50 * time.Millisecond
 )
 
 // refusals decides which refused requests get a log line.
@@ -140,8 +141,8 @@ func truncate(s string) string {
 // queueFull answers a verified event that the queue has no room for: a
 // redelivery of a recorded one is still a duplicate (the store's filter
 // answers most new ids without a read); anything else is 503 with
-// Retry-After, logged at the refusal rate.
-func (e *Engine) queueFull(w http.ResponseWriter, src *rules.Source, id string, log reqLog, duplicate func(uint64)) {
+// Retry-After, sent after refusalPause and logged at the refusal rate.
+func (e *Engine) queueFull(w http.ResponseWriter, r *http.Request, src *rules.Source, id string, log reqLog, duplicate func(uint64)) {
 	if prev := e.store.Seen(src.Name, id); prev != 0 {
 		duplicate(prev)
 		return
@@ -150,6 +151,15 @@ func (e *Engine) queueFull(w http.ResponseWriter, src *rules.Source, id string, 
 		log.Warn("webhook refused", slog.String("outcome", "queue_full"))
 	}
 	e.met.request(src.Name, "queue_full")
+	// A sender that retries at once would otherwise take, in refusals, the
+	// CPU the workers need to empty the queue: the answer is held for a
+	// moment, which costs a parked goroutine and no CPU.
+	t := time.NewTimer(refusalPause)
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	t.Stop()
 	w.Header().Set("Retry-After", "30")
 	errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
 }
