@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,7 +34,8 @@ const refuseRules = benchSource + `
 
 // BenchmarkRefusal: the intake handler alone, answering GitHub-sized
 // pushes (7.5 KB) that match a rule with 503 because the queue is full.
-// ns/op and allocs/op are the handler's own (no client, no loopback).
+// ns/op and allocs/op are the handler's own (no client, no loopback, no
+// pause).
 func BenchmarkRefusal(b *testing.B) {
 	dir := b.TempDir()
 	recordJobs(b, dir, 1)
@@ -44,8 +46,12 @@ func BenchmarkRefusal(b *testing.B) {
 	te.disp.mu.Unlock()
 	reqs := fullPushes(b.N)
 	hreqs := make([]*http.Request, b.N)
+	// A client already gone: the 503 is not held for refusalPause, so
+	// ns/op is the handler's work.
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
 	for i, r := range reqs {
-		hreqs[i] = httptest.NewRequest("POST", "/hooks/github", bytes.NewReader(r.body))
+		hreqs[i] = httptest.NewRequestWithContext(gone, "POST", "/hooks/github", bytes.NewReader(r.body))
 		hreqs[i].Header = r.hdr
 	}
 	b.ReportAllocs()
