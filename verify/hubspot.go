@@ -22,16 +22,15 @@ import (
 // (and hubspot-api-python's utils/signature.py, whose test vector
 // verify/hubspot_test.go checks).
 type hubspot struct {
-	keys [][]byte
-	tol  time.Duration
-	url  *calledURL
+	urlKeys
+	tol time.Duration
 }
 
 func init() {
 	register("hubspot", Spec{
 		Options: []string{"secret", "secrets", "url", "tolerance"},
 		New: func(c Config) (Provider, error) {
-			keys, err := requireSecrets(c)
+			k, err := newURLKeys(c)
 			if err != nil {
 				return nil, err
 			}
@@ -39,11 +38,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			u, err := newCalledURL(c.URL)
-			if err != nil {
-				return nil, err
-			}
-			return &hubspot{keys: keys, tol: tol, url: u}, nil
+			return &hubspot{urlKeys: k, tol: tol}, nil
 		},
 	})
 }

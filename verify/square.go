@@ -13,24 +13,17 @@ import (
 // alone it does not authenticate a request here. No timestamp is signed:
 // a replay is caught by the event_id, the delivery id.
 // https://developer.squareup.com/docs/webhooks/step3validate
-type square struct {
-	keys [][]byte
-	url  *calledURL
-}
+type square struct{ urlKeys }
 
 func init() {
 	register("square", Spec{
 		Options: []string{"secret", "secrets", "url"},
 		New: func(c Config) (Provider, error) {
-			keys, err := requireSecrets(c)
+			k, err := newURLKeys(c)
 			if err != nil {
 				return nil, err
 			}
-			u, err := newCalledURL(c.URL)
-			if err != nil {
-				return nil, err
-			}
-			return &square{keys: keys, url: u}, nil
+			return &square{k}, nil
 		},
 	})
 }

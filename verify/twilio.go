@@ -26,24 +26,17 @@ import (
 // https://www.twilio.com/docs/usage/webhooks/webhooks-security
 // (twilio-python's RequestValidator, whose test vectors
 // verify/twilio_test.go checks)
-type twilio struct {
-	keys [][]byte
-	url  *calledURL
-}
+type twilio struct{ urlKeys }
 
 func init() {
 	register("twilio", Spec{
 		Options: []string{"secret", "secrets", "url"},
 		New: func(c Config) (Provider, error) {
-			keys, err := requireSecrets(c)
+			k, err := newURLKeys(c)
 			if err != nil {
 				return nil, err
 			}
-			u, err := newCalledURL(c.URL)
-			if err != nil {
-				return nil, err
-			}
-			return &twilio{keys: keys, url: u}, nil
+			return &twilio{k}, nil
 		},
 	})
 }

@@ -32,6 +32,25 @@ func newCalledURL(s string) (*calledURL, error) {
 	return &calledURL{tmpl: s, literal: !urlPlaceholder.MatchString(s)}, nil
 }
 
+// urlKeys is what a URL-signing scheme is built from: its secrets and the
+// URL the sender calls.
+type urlKeys struct {
+	keys [][]byte
+	url  *calledURL
+}
+
+func newURLKeys(c Config) (urlKeys, error) {
+	keys, err := requireSecrets(c)
+	if err != nil {
+		return urlKeys{}, err
+	}
+	u, err := newCalledURL(c.URL)
+	if err != nil {
+		return urlKeys{}, err
+	}
+	return urlKeys{keys: keys, url: u}, nil
+}
+
 // of returns the URL r was sent to.
 func (u *calledURL) of(r *Request) (string, error) {
 	if u.tmpl != "" && u.literal {
