@@ -138,6 +138,7 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 
 	vr := &verify.Request{Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name}
+	raw = engine.RedactBody(src.Verifier, vr)
 	var bodyErr error
 	vr.JSON, bodyErr = engine.ParseBody(h.Get("Content-Type"), raw)
 	env, evalErrs := engine.RequestEnv(src, vr, bodyErr, http.MethodPost, src.Path, "127.0.0.1")

@@ -18,6 +18,11 @@ func DecodeContent(codings []string, raw []byte, max int64) ([]byte, error) {
 // reason.
 func ParseBody(contentType string, raw []byte) (any, error) { return parseBody(contentType, raw) }
 
+// RedactBody replaces, as intake does, a secret the sender put in the body
+// (Graph's clientState, Slack's verification token) and returns the body
+// that is recorded and parsed.
+func RedactBody(p verify.Provider, vr *verify.Request) []byte { return redactBody(p, vr) }
+
 // RequestEnv builds the expression environment of a request as intake
 // matches it: headers and query with secrets redacted, the delivery id and
 // event type from the provider or the source's id and event expressions.
