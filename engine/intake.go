@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"hookd/internal/jsonval"
-	"hookd/rules"
 	"hookd/store"
 	"hookd/verify"
 )
@@ -62,199 +61,47 @@ func cleanPath(p string) bool {
 // delivery id, de-duplication, matching, one durable transaction, answer.
 func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	lv := e.live.Load()
-	src := lv.set.SourceByPath(r.URL.Path)
-	if src == nil {
-		e.refused(r, nil, "not_found", nil)
-		e.met.request("", "not_found")
-		errorJSON(w, http.StatusNotFound, "not found")
+	d := e.authenticate(w, r, lv)
+	if d == nil {
 		return
 	}
-	if allow, ok := allowedMethod(src.Verifier, r.Method); !ok {
-		e.refused(r, src, "method_not_allowed", nil)
-		e.met.request(src.Name, "method_not_allowed")
-		w.Header().Set("Allow", allow)
-		errorJSON(w, http.StatusMethodNotAllowed, "method not allowed: use "+allow)
-		return
-	}
-	received := time.Now().UTC()
-	remote := e.clientIP(r)
-	log := reqLog{l: e.log, base: []slog.Attr{slog.String("source", src.Name), slog.String("remote", remote)}}
-	if len(src.Allow) > 0 && !allowed(src.Allow, remote) {
-		e.refused(r, src, "forbidden", nil)
-		e.met.request(src.Name, "forbidden")
-		errorJSON(w, http.StatusForbidden, "forbidden")
-		return
-	}
-	if r.ContentLength > lv.cfg.MaxBody {
-		e.refused(r, src, "too_large", nil, slog.Int64("bytes", r.ContentLength))
-		e.met.request(src.Name, "too_large")
-		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
-		return
-	}
-	raw, err := readBody(http.MaxBytesReader(w, r.Body, lv.cfg.MaxBody), r.ContentLength)
-	if ce := r.Header["Content-Encoding"]; err == nil && len(ce) > 0 {
-		raw, err = decodeContent(ce, raw, lv.cfg.MaxBody)
-	}
-	if err != nil {
-		status, outcome, msg := bodyRefusal(err)
-		e.refused(r, src, outcome, nil, slog.Any("error", err))
-		e.met.request(src.Name, outcome)
-		errorJSON(w, status, msg)
-		return
-	}
-	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: received, Source: src.Name}
-	if verify.ReadsURL(src.Verifier) {
-		vr.Scheme, vr.Host, vr.URI = requestScheme(r, lv.cfg.TrustedProxies), r.Host, r.RequestURI
-		if !strings.HasPrefix(vr.URI, "/") { // absolute-form: "POST https://host/path"
-			vr.URI = r.URL.RequestURI()
-		}
-	}
-	a, greeted, err := greet(src.Verifier, vr)
-	if !greeted {
-		err = src.Verifier.Verify(vr)
-	}
-	if err != nil && errors.Is(err, verify.ErrBadRequest) { // a handshake hookd cannot echo
-		e.refused(r, src, "bad_request", vr, slog.String("reason", lv.redact.Replace(err.Error())))
-		e.met.request(src.Name, "bad_request")
-		errorJSON(w, http.StatusBadRequest, "bad request")
-		return
-	}
-	if err != nil {
-		e.refused(r, src, "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
-		e.met.request(src.Name, "unauthorized")
-		errorJSON(w, http.StatusUnauthorized, "unauthorized")
-		return
-	}
-	if greeted {
-		e.handshake(w, src.Name, log, a)
-		return
-	}
-	if e.overRate(w, lv, src, log) {
-		return
-	}
-	unwrapPayload(src.Verifier, vr)
-	raw = redactBody(src.Verifier, vr)
-	if int64(len(raw)) > lv.cfg.MaxBody { // a GET's payload came in the URL
-		e.refused(r, src, "too_large", vr, slog.Int("bytes", len(raw)))
-		e.met.request(src.Name, "too_large")
-		errorJSON(w, http.StatusRequestEntityTooLarge, "body too large")
-		return
-	}
-	// The body is parsed only when something reads it: the provider, the
-	// id/event expressions, or a rule that may match.
-	parsed := false
-	var env *rules.Env
-	var bodyErr error
-	parse := func() {
-		if !parsed {
-			parsed = true
-			vr.JSON, bodyErr = parseBody(vr.Header.Get("Content-Type"), raw)
-			if bodyErr != nil {
-				log.Warn("body not readable", slog.String("reason", bodyErr.Error()))
-			}
-			if env != nil {
-				env.Body, env.BodyErr = vr.JSON, bodyErr
-			}
-		}
-	}
+	src, vr := d.src, d.vr
 	if verify.ReadsBody(src.Verifier) || src.IDUsesBody {
-		parse()
+		d.parse()
 	}
 	if ch, ok := src.Verifier.(verify.Challenger); ok {
 		if a, ok := ch.Challenge(vr); ok {
-			e.handshake(w, src.Name, log, a)
+			e.handshake(w, src.Name, d.log, a)
 			return
 		}
 	}
 	ack := acknowledgement(src.Verifier, vr)
-
-	env, evalErrs := RequestEnv(src, vr, bodyErr, r.Method, r.URL.Path, remote)
-	log = log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
+	env, evalErrs := RequestEnv(src, vr, d.bodyErr, r.Method, r.URL.Path, d.remote)
+	d.env = env
+	d.log = d.log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
 	// De-duplication: an event that matches a rule is checked inside the
 	// transaction that records it (Accept), which also settles two copies
 	// arriving at once; one that matches nothing, by Record, before it is
 	// queued.
 	duplicate := func(prev uint64) {
-		if src.RetryFailed && e.redeliver(w, lv, src.Name, prev, log, ack) {
+		if src.RetryFailed && e.redeliver(w, lv, src.Name, prev, d.log, ack) {
 			return
 		}
-		log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
+		d.log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
 		e.met.request(src.Name, "duplicate")
 		e.answerDuplicate(w, src, prev, ack)
 	}
-
-	ev := &store.Event{ID: e.store.NewEventID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: received,
-		Method: r.Method, Path: r.URL.Path, RemoteAddr: remote, Headers: env.Headers, Query: env.Query, Body: raw}
+	ev := &store.Event{ID: e.store.NewEventID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: d.received,
+		Method: r.Method, Path: r.URL.Path, RemoteAddr: d.remote, Headers: env.Headers, Query: env.Query, Body: d.raw}
 	env.EventID = ev.ID
-	var jobs []*store.Job
-	var pick answerPick
-	var condErrs []string // rule, error: logged unless the event is a duplicate
-	// With the queue full, an event that may match a rule is refused
-	// before its body is parsed and its rules matched (work a 503 does not
-	// need); one that no rule can match is still recorded as ignored.
-	full := e.disp.full()
-	mayMatch := false
-	needBody := parse
-	if full && !parsed {
-		needBody = func() { mayMatch = true }
-	}
-	cands := src.Candidates(env, needBody)
-	if mayMatch { // the index needed the body: every rule is a candidate
-		mayMatch, cands = false, src.Rules
-	}
-	for _, rule := range cands {
-		if full && rule.UsesBody && !parsed {
-			if rule.CannotMatch(env) {
-				continue
-			}
-			mayMatch = true
-			break
-		}
-		if rule.UsesBody {
-			parse()
-		}
-		ok, err := rule.Match(env)
-		if ok && full {
-			mayMatch = true
-			break
-		}
-		if err != nil {
-			msg := "rule " + rule.Name + ": when: " + err.Error()
-			evalErrs = append(evalErrs, msg)
-			condErrs = append(condErrs, rule.Name, err.Error())
-			continue
-		}
-		if !ok {
-			continue
-		}
-		j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: received, Updated: received}
-		if rule.Concurrency != "parallel" {
-			j.Lane, j.Latest = rule.Name, rule.Concurrency == "latest"
-			if rule.Key != nil {
-				k, err := rules.EvalString(rule.Key, env)
-				if err != nil {
-					evalErrs = append(evalErrs, "rule "+rule.Name+": key: "+err.Error())
-				}
-				j.Lane += "\x00" + k
-			}
-		}
-		jobs = append(jobs, j)
-		pick.add(rule, j)
-		ev.Rules = append(ev.Rules, rule.Name)
-		ev.Jobs = append(ev.Jobs, j.ID)
-	}
-	if mayMatch {
-		e.queueFull(w, r, src, env.ID, log, duplicate)
+	m := e.match(d, ev)
+	if m.mayMatch {
+		e.queueFull(w, r, src, env.ID, d.log, duplicate)
 		return
 	}
-	ev.Errors = evalErrs
-	pa := e.prepareAnswer(lv, src, &pick, env, parse, ev, received)
-	logCondErrs := func() {
-		for i := 0; i < len(condErrs); i += 2 {
-			log.Warn("rule not matched: its condition failed", slog.String("rule", condErrs[i]), slog.String("error", condErrs[i+1]))
-		}
-	}
-	if len(jobs) == 0 {
+	ev.Errors = append(evalErrs, m.evalErrs...)
+	pa := e.prepareAnswer(lv, src, &m.pick, env, d.parse, ev, d.received)
+	if len(m.jobs) == 0 {
 		ev.Status = "ignored"
 		prev, err := e.recordIgnored(ev, pa)
 		switch {
@@ -262,39 +109,39 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 			duplicate(prev)
 			return
 		case err != nil && pa != nil: // its answer would say it is recorded
-			e.storeFailed(w, src.Name, log, err)
+			e.storeFailed(w, src.Name, d.log, err)
 			return
 		case err != nil:
-			log.Error("recording ignored event failed", slog.Any("error", err))
+			d.log.Error("recording ignored event failed", slog.Any("error", err))
 		}
-		logCondErrs()
-		log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
+		m.logCondErrs(d.log)
+		d.log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 		e.met.request(src.Name, "ignored")
-		e.respond(w, r, pa, ack, "ignored", ev, log)
+		e.respond(w, r, pa, ack, "ignored", ev, d.log)
 		return
 	}
-	if !e.disp.admit(len(jobs)) {
-		e.queueFull(w, r, src, env.ID, log, duplicate)
+	if !e.disp.admit(len(m.jobs)) {
+		e.queueFull(w, r, src, env.ID, d.log, duplicate)
 		return
 	}
 	ev.Status = "accepted"
-	got, err := e.store.Accept(ev, jobs)
+	got, err := e.store.Accept(ev, m.jobs)
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
-		e.disp.unadmit(len(jobs))
+		e.disp.unadmit(len(m.jobs))
 		duplicate(got)
 		return
 	case err != nil:
-		e.disp.unadmit(len(jobs))
-		e.storeFailed(w, src.Name, log, err)
+		e.disp.unadmit(len(m.jobs))
+		e.storeFailed(w, src.Name, d.log, err)
 		return
 	}
 	pa.arm(&e.waits)
-	e.disp.submit(jobs)
-	logCondErrs()
-	log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
+	e.disp.submit(m.jobs)
+	m.logCondErrs(d.log)
+	d.log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
-	e.respond(w, r, pa, ack, "accepted", ev, log)
+	e.respond(w, r, pa, ack, "accepted", ev, d.log)
 }
 
 // readBody reads a body of the announced length into a buffer of that
