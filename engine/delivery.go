@@ -62,17 +62,11 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 	}
 	d := &delivery{src: src, received: time.Now().UTC(), remote: e.clientIP(r)}
 	d.log = reqLog{l: e.log, base: []slog.Attr{slog.String("source", src.Name), slog.String("remote", d.remote)}}
-	refuse := func(status int, outcome, msg string, vr *verify.Request, extra ...slog.Attr) *delivery {
-		e.refused(r, src, outcome, vr, extra...)
-		e.met.request(src.Name, outcome)
-		errorJSON(w, status, msg)
-		return nil
-	}
 	if len(src.Allow) > 0 && !allowed(src.Allow, d.remote) {
-		return refuse(http.StatusForbidden, "forbidden", "forbidden", nil)
+		return e.refuse(w, r, src, http.StatusForbidden, "forbidden", "forbidden", nil)
 	}
 	if r.ContentLength > lv.cfg.MaxBody {
-		return refuse(http.StatusRequestEntityTooLarge, "too_large", "body too large", nil, slog.Int64("bytes", r.ContentLength))
+		return e.refuse(w, r, src, http.StatusRequestEntityTooLarge, "too_large", "body too large", nil, slog.Int64("bytes", r.ContentLength))
 	}
 	raw, err := readBody(http.MaxBytesReader(w, r.Body, lv.cfg.MaxBody), r.ContentLength)
 	if ce := r.Header["Content-Encoding"]; err == nil && len(ce) > 0 {
@@ -80,7 +74,7 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 	}
 	if err != nil {
 		status, outcome, msg := bodyRefusal(err)
-		return refuse(status, outcome, msg, nil, slog.Any("error", err))
+		return e.refuse(w, r, src, status, outcome, msg, nil, slog.Any("error", err))
 	}
 	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: d.received, Source: src.Name}
 	if verify.ReadsURL(src.Verifier) {
@@ -94,10 +88,10 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 		err = src.Verifier.Verify(vr)
 	}
 	if err != nil && errors.Is(err, verify.ErrBadRequest) { // a handshake hookd cannot echo
-		return refuse(http.StatusBadRequest, "bad_request", "bad request", vr, slog.String("reason", lv.redact.Replace(err.Error())))
+		return e.refuse(w, r, src, http.StatusBadRequest, "bad_request", "bad request", vr, slog.String("reason", lv.redact.Replace(err.Error())))
 	}
 	if err != nil {
-		return refuse(http.StatusUnauthorized, "unauthorized", "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
+		return e.refuse(w, r, src, http.StatusUnauthorized, "unauthorized", "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
 	}
 	if greeted {
 		e.handshake(w, src.Name, d.log, a)
@@ -109,7 +103,16 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 	unwrapPayload(src.Verifier, vr)
 	d.vr, d.raw = vr, redactBody(src.Verifier, vr)
 	if int64(len(d.raw)) > lv.cfg.MaxBody { // a GET's payload came in the URL
-		return refuse(http.StatusRequestEntityTooLarge, "too_large", "body too large", vr, slog.Int("bytes", len(d.raw)))
+		return e.refuse(w, r, src, http.StatusRequestEntityTooLarge, "too_large", "body too large", vr, slog.Int("bytes", len(d.raw)))
 	}
 	return d
+}
+
+// refuse answers a refusal of a request to src: logged (at a bounded
+// rate), counted, and answered with status and msg.
+func (e *Engine) refuse(w http.ResponseWriter, r *http.Request, src *rules.Source, status int, outcome, msg string, vr *verify.Request, extra ...slog.Attr) *delivery {
+	e.refused(r, src, outcome, vr, extra...)
+	e.met.request(src.Name, outcome)
+	errorJSON(w, status, msg)
+	return nil
 }

@@ -30,8 +30,7 @@ func (m *matched) logCondErrs(log reqLog) {
 // that may match a rule is refused before its body is parsed and its rules
 // matched (work a 503 does not need); one that no rule can match is still
 // recorded as ignored.
-func (e *Engine) match(d *delivery, ev *store.Event) *matched {
-	m := &matched{}
+func (e *Engine) match(d *delivery, ev *store.Event) (m matched) {
 	env := d.env
 	full := e.disp.full()
 	needBody := d.parse
@@ -48,7 +47,7 @@ func (e *Engine) match(d *delivery, ev *store.Event) *matched {
 				continue
 			}
 			m.mayMatch = true
-			return m
+			return
 		}
 		if rule.UsesBody {
 			d.parse()
@@ -56,7 +55,7 @@ func (e *Engine) match(d *delivery, ev *store.Event) *matched {
 		ok, err := rule.Match(env)
 		if ok && full {
 			m.mayMatch = true
-			return m
+			return
 		}
 		if err != nil {
 			m.evalErrs = append(m.evalErrs, "rule "+rule.Name+": when: "+err.Error())
@@ -67,7 +66,7 @@ func (e *Engine) match(d *delivery, ev *store.Event) *matched {
 			m.add(rule, env, ev, e.store.NewJobID(), d.received)
 		}
 	}
-	return m
+	return
 }
 
 // add queues a job of rule for ev, in the rule's lane.
