@@ -136,6 +136,13 @@ func TestRunRule(t *testing.T) {
 	eventually(t, "the run queued before the kill", 20*time.Second, func() bool {
 		return strings.Contains(strings.Join(lines(t, ran)[before:], "\n"), "end "+ans.ID)
 	})
+	// A run the kill interrupted goes on in its own process group and
+	// writes its end line late: wait for it, so that nothing writes in the
+	// test's directory while it is removed.
+	eventually(t, "every started run to end", 20*time.Second, func() bool {
+		all := strings.Join(lines(t, ran), "\n")
+		return strings.Count(all, "start ") == strings.Count(all, "end ")
+	})
 }
 
 // metricLine returns the value of one labelled series from /metrics.
