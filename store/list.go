@@ -91,51 +91,7 @@ type ListOptions struct {
 // (0 when there are no more). It reads one event at a time: memory is
 // bounded by Limit, not by the number of stored events.
 func (s *Store) ListEvents(o ListOptions) ([]EventBrief, uint64, error) {
-	if o.Limit <= 0 {
-		o.Limit = 50
-	}
-	o.Limit = min(o.Limit, 1000)
-	if o.MaxScan <= 0 {
-		o.MaxScan = 10000
-	}
-	s.fresh()
-	var out []EventBrief
-	var next uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bEvents).Cursor()
-		var k, v []byte
-		if o.Before == 0 {
-			k, v = c.Last()
-		} else {
-			k, _ = c.Seek(itob(o.Before))
-			if k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
-		}
-		for scanned := 0; k != nil; k, v = c.Prev() {
-			if len(out) == o.Limit || scanned == o.MaxScan {
-				next = btoi(k) + 1
-				return nil
-			}
-			scanned++
-			var h eventHead
-			if decodeHead(v, &h) != nil {
-				continue
-			}
-			if o.Source != "" && h.Source != o.Source {
-				continue
-			}
-			b := brief(tx, &h)
-			if o.Status != "" && o.Status != b.Status && !(o.Status == "accepted" && h.Status == "accepted") {
-				continue
-			}
-			out = append(out, b)
-		}
-		return nil
-	})
-	return out, next, err
+	return s.QueryEvents(EventQuery{Before: o.Before, Source: o.Source, Status: o.Status, Limit: o.Limit, MaxScan: o.MaxScan})
 }
 
 func brief(tx *bolt.Tx, h *eventHead) EventBrief {
