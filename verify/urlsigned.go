@@ -13,8 +13,12 @@ import (
 // path, set `url` to what the sender calls.
 type calledURL struct {
 	tmpl    string
-	literal bool // no placeholders: usable by Sign
+	literal bool      // no placeholders: usable by Sign
+	parts   []urlPart // tmpl split at load, so a request only joins strings
 }
+
+// urlPart is a literal, or a placeholder ({host}) when ph is set.
+type urlPart struct{ lit, ph string }
 
 var urlPlaceholder = regexp.MustCompile(`\{[^{}]*\}`)
 
@@ -29,7 +33,14 @@ func newCalledURL(s string) (*calledURL, error) {
 	if s != "" && !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "{scheme}://") {
 		return nil, &FieldError{Field: "url", Msg: "must start with https:// or http:// (the URL the sender calls)"}
 	}
-	return &calledURL{tmpl: s, literal: !urlPlaceholder.MatchString(s)}, nil
+	u := &calledURL{tmpl: s, literal: !urlPlaceholder.MatchString(s)}
+	at := 0
+	for _, m := range urlPlaceholder.FindAllStringIndex(s, -1) {
+		u.parts = append(u.parts, urlPart{lit: s[at:m[0]]}, urlPart{ph: s[m[0]:m[1]]})
+		at = m[1]
+	}
+	u.parts = append(u.parts, urlPart{lit: s[at:]})
+	return u, nil
 }
 
 // urlKeys is what a URL-signing scheme is built from: its secrets and the
@@ -66,19 +77,24 @@ func (u *calledURL) of(r *Request) (string, error) {
 	if query != "" {
 		query = "?" + query
 	}
-	return urlPlaceholder.ReplaceAllStringFunc(u.tmpl, func(p string) string {
-		switch p {
+	var b strings.Builder
+	for _, p := range u.parts {
+		switch p.ph {
+		case "":
+			b.WriteString(p.lit)
 		case "{scheme}":
-			return r.Scheme
+			b.WriteString(r.Scheme)
 		case "{host}":
-			return r.Host
+			b.WriteString(r.Host)
 		case "{uri}":
-			return r.URI
+			b.WriteString(r.URI)
 		case "{path}":
-			return path
+			b.WriteString(path)
+		default: // {query}
+			b.WriteString(query)
 		}
-		return query
-	}), nil
+	}
+	return b.String(), nil
 }
 
 // forSign returns the configured URL, which Sign needs as it is.

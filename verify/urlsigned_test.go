@@ -147,3 +147,28 @@ func TestURLConfig(t *testing.T) {
 		}
 	}
 }
+
+// Every placeholder of url: fills from the request as sent.
+func TestCalledURLPlaceholders(t *testing.T) {
+	r := &Request{Scheme: "http", Host: "10.0.0.1:8080", URI: "/in/hook?a=1&b=2"}
+	for tmpl, want := range map[string]string{
+		"":                                      "http://10.0.0.1:8080/in/hook?a=1&b=2",
+		"https://example.com/fixed":             "https://example.com/fixed",
+		"https://example.com{uri}":              "https://example.com/in/hook?a=1&b=2",
+		"https://example.com/x{path}{query}":    "https://example.com/x/in/hook?a=1&b=2",
+		"{scheme}://{host}{path}":               "http://10.0.0.1:8080/in/hook",
+		"https://example.com{path}/end{query}#": "https://example.com/in/hook/end?a=1&b=2#",
+	} {
+		u, err := newCalledURL(tmpl)
+		if err != nil {
+			t.Fatalf("%q: %v", tmpl, err)
+		}
+		if got, err := u.of(r); err != nil || got != want {
+			t.Errorf("%q: %q %v, want %q", tmpl, got, err, want)
+		}
+	}
+	u, _ := newCalledURL("https://example.com{path}{query}")
+	if got, _ := u.of(&Request{Scheme: "https", Host: "h", URI: "/p"}); got != "https://example.com/p" {
+		t.Errorf("no query: %q", got)
+	}
+}
