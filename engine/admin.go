@@ -213,8 +213,9 @@ func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
 
 // rerunJobs makes new jobs, with new ids, for the event's matched rules
 // that still exist (names), as replay and a redelivery run them again; gone
-// are the rules no longer in the configuration.
-func (e *Engine) rerunJobs(lv *live, ev *store.Event, now time.Time) (jobs []*store.Job, names, gone []string) {
+// are the rules no longer in the configuration. An error is the store's
+// failure to allocate ids.
+func (e *Engine) rerunJobs(lv *live, ev *store.Event, now time.Time) (jobs []*store.Job, names, gone []string, err error) {
 	env := eventEnv(ev)
 	seen := map[string]bool{}
 	for _, name := range ev.Rules {
@@ -227,12 +228,16 @@ func (e *Engine) rerunJobs(lv *live, ev *store.Event, now time.Time) (jobs []*st
 			gone = append(gone, name)
 			continue
 		}
-		j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
+		id, err := e.store.NextJobID()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		j := &store.Job{ID: id, EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
 		j.Lane, j.Latest = laneOf(rule, env)
 		jobs = append(jobs, j)
 		names = append(names, name)
 	}
-	return jobs, names, gone
+	return jobs, names, gone, nil
 }
 
 // laneOf gives a job's lane as intake does: the rule's name, and the key's

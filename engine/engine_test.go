@@ -312,9 +312,9 @@ func TestStoredJobRunsAfterRestart(t *testing.T) {
 	// leaves a queued job behind.
 	te := startEngine(t, dir, deployRules, func(c *rules.Config) { c.Workers = 1 })
 	body := push("refs/heads/main", "queued1")
-	ev := &store.Event{ID: te.store.NewEventID(), Source: "github", DeliveryID: "stored-1", Event: "push", ReceivedAt: time.Now(),
+	ev := &store.Event{ID: te.store.(*store.Store).NewEventID(), Source: "github", DeliveryID: "stored-1", Event: "push", ReceivedAt: time.Now(),
 		Method: "POST", Path: "/hooks/github", Headers: map[string]string{"content-type": "application/json"}, Body: body, Status: "accepted", Rules: []string{"deploy"}}
-	job := &store.Job{ID: te.store.NewJobID(), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: time.Now()}
+	job := &store.Job{ID: te.store.(*store.Store).NewJobID(), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: time.Now()}
 	ev.Jobs = []uint64{job.ID}
 	te.stop() // the dispatcher is gone: the job is only in the store
 	st, err := store.Open(filepath.Join(dir, "data"))

@@ -163,7 +163,10 @@ func (e *Engine) Replay(id uint64, only string) (*Replayed, error) {
 		}
 		ev.Rules = []string{only}
 	}
-	jobs, names, gone := e.rerunJobs(e.live.Load(), ev, time.Now().UTC())
+	jobs, names, gone, err := e.rerunJobs(e.live.Load(), ev, time.Now().UTC())
+	if err != nil {
+		return nil, &ReplayError{http.StatusServiceUnavailable, "cannot store the jobs: " + err.Error()}
+	}
 	if len(jobs) == 0 {
 		msg := fmt.Sprintf("event %d matched no rule", id)
 		if len(gone) > 0 {

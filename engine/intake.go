@@ -91,10 +91,19 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		e.met.request(src.Name, "duplicate")
 		e.answerDuplicate(w, src, prev, ack)
 	}
-	ev := &store.Event{ID: e.store.NewEventID(), Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: d.received,
+	id, err := e.store.NextEventID()
+	if err != nil {
+		e.storeFailed(w, src.Name, d.log, err)
+		return
+	}
+	ev := &store.Event{ID: id, Source: src.Name, DeliveryID: env.ID, Event: env.Event, ReceivedAt: d.received,
 		Method: r.Method, Path: r.URL.Path, RemoteAddr: d.remote, Headers: env.Headers, Query: env.Query, Body: d.raw}
 	env.EventID = ev.ID
 	m := e.match(d, ev)
+	if m.storeErr != nil {
+		e.storeFailed(w, src.Name, d.log, m.storeErr)
+		return
+	}
 	if m.mayMatch {
 		e.queueFull(w, r, src, env.ID, d.log, duplicate)
 		return

@@ -69,11 +69,18 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	}
 	headers, _ := redacted(nil, h, nil)
 	now := time.Now().UTC()
-	ev := &store.Event{ID: e.store.NewEventID(), Source: ManualSource, ReceivedAt: now, Method: http.MethodPost,
+	evID, err1 := e.store.NextEventID()
+	jobID, err2 := e.store.NextJobID()
+	if err := errors.Join(err1, err2); err != nil {
+		w.Header().Set("Retry-After", "10")
+		errorJSON(w, http.StatusServiceUnavailable, "cannot store the event: "+err.Error())
+		return
+	}
+	ev := &store.Event{ID: evID, Source: ManualSource, ReceivedAt: now, Method: http.MethodPost,
 		Path: r.URL.Path, RemoteAddr: "admin", Headers: headers, Body: in.Body, Status: "accepted", Rules: []string{name}}
 	// Unique, so the run is never taken for a redelivery.
 	ev.DeliveryID = "manual-" + strconv.FormatUint(ev.ID, 10)
-	j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
+	j := &store.Job{ID: jobID, EventID: ev.ID, Rule: name, State: store.Queued, Created: now, Updated: now}
 	env := eventEnv(ev)
 	j.Lane, j.Latest = laneOf(rule, env)
 	note := whenNote(rule, env, lv.redact.Replace)

@@ -17,6 +17,8 @@ type matched struct {
 	// mayMatch: the queue is full and a rule may match, so the delivery is
 	// refused; jobs are then incomplete.
 	mayMatch bool
+	// storeErr: no job id could be allocated (a shared store is down).
+	storeErr error
 }
 
 func (m *matched) logCondErrs(log reqLog) {
@@ -63,7 +65,12 @@ func (e *Engine) match(d *delivery, ev *store.Event) (m matched) {
 			continue
 		}
 		if ok {
-			m.add(rule, env, ev, e.store.NewJobID(), d.received)
+			id, err := e.store.NextJobID()
+			if err != nil {
+				m.storeErr = err
+				return
+			}
+			m.add(rule, env, ev, id, d.received)
 		}
 	}
 	return

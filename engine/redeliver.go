@@ -20,7 +20,11 @@ func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev 
 		return false
 	}
 	now := time.Now().UTC()
-	jobs, names, _ := e.rerunJobs(lv, ev, now)
+	jobs, names, _, err := e.rerunJobs(lv, ev, now)
+	if err != nil {
+		e.storeFailed(w, source, log, err)
+		return true
+	}
 	if len(jobs) == 0 {
 		return false // none of its rules remains: nothing to run again
 	}

@@ -133,7 +133,11 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 			it.Outcome = "would_run"
 		}
 		if it.Outcome == "" {
-			j := &store.Job{ID: e.store.NewJobID(), EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: now, Updated: now}
+			id, err := e.store.NextJobID()
+			if err != nil {
+				return nil, err
+			}
+			j := &store.Job{ID: id, EventID: ev.ID, Rule: rule.Name, State: store.Queued, Created: now, Updated: now}
 			j.Lane, j.Latest = laneOf(rule, env)
 			jobs = append(jobs, j)
 			continue

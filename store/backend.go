@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -20,13 +21,14 @@ import (
 type Backend interface {
 	Reader
 
-	// NewEventID and NewJobID allocate ids without touching the disk (a
-	// backend shared by processes reserves them in blocks, or derives them
-	// from a number its process holds). Ids are unique across processes,
-	// grow within one process, and are never reused, even after a prune.
-	// An event's id is known before it is matched: rules may read it.
-	NewEventID() uint64
-	NewJobID() uint64
+	// NextEventID and NextJobID allocate ids. Ids are unique across
+	// processes, grow within one process, and are never reused, even after
+	// a prune; event ids follow arrival across processes (listings sort by
+	// them). An event's id is known before it is matched: rules may read
+	// it. An error means the backend cannot be reached (intake answers
+	// 503); bbolt never fails.
+	NextEventID() (uint64, error)
+	NextJobID() (uint64, error)
 
 	// Accept records an event and its jobs atomically and returns once
 	// they are durable: only then may intake answer accepted. If the
@@ -89,6 +91,45 @@ type Backend interface {
 	// Close makes queued writes durable and releases the store; writes
 	// after it fail with ErrClosed.
 	Close() error
+}
+
+// Shared is a backend that several processes share (a database server).
+// Jobs it stores are held by no process until one claims them, so that a
+// free worker anywhere runs the oldest runnable job: the engine does not
+// queue the jobs it writes, it claims them back (ClaimRunnable), woken by
+// Wake. Claim (of Backend) returns nothing on a Shared backend.
+//
+// A process holds what it claimed under a lease made at each open, which
+// it renews while it lives; jobs whose holder's lease ran out are runnable
+// again. Leases belong to a process, never to a node name.
+type Shared interface {
+	Backend
+	// ClaimRunnable holds for this process at most n jobs that may run
+	// now, in arrival order: not final, NextAt zero or past, held by no
+	// live process, and, for a job with a Lane, the oldest job of its lane
+	// that is not final, while no job of the lane is held. So a lane runs
+	// one job at a time across all processes, in arrival order. A job
+	// whose holder died while it ran comes back as running, its last
+	// attempt without an end (the caller records the interruption).
+	ClaimRunnable(n int) ([]*Job, error)
+	// Wake receives (best effort, never blocking the sender) when jobs may
+	// have become runnable: written or ended by any process, a lease run
+	// out, a retry come due. Callers also claim at a slow interval.
+	Wake() <-chan struct{}
+	// Release gives back jobs this process holds but has not started
+	// (shutdown), so that others claim them at once.
+	Release(jobs []*Job) error
+	// SetMaxQueued bounds the jobs not final in the whole cluster: Accept,
+	// Redeliver, AddJobs and Rematch refuse with ErrFull beyond it.
+	SetMaxQueued(n int)
+	// Queued is the number of jobs not final in the cluster as last seen
+	// (at most a second old): admission decided before any work.
+	Queued() int
+	// Ping returns nil when the backend can commit now (readiness).
+	Ping(ctx context.Context) error
+	// Node is this process's node name and Process its lease holder id.
+	Node() string
+	Process() string
 }
 
 // Reader is the part of a store that listings and pages read (the admin

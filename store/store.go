@@ -38,6 +38,15 @@ var ErrDuplicate = errors.New("duplicate delivery")
 // ErrClosed is returned for writes after Close.
 var ErrClosed = errors.New("store is closed")
 
+// ErrFull is a shared backend's refusal of new jobs beyond max_queued
+// (counted across the cluster): intake answers 503, as for a full queue.
+var ErrFull = errors.New("queue full")
+
+// ErrNotHeld is a shared backend's refusal of a job's progress from a
+// process that no longer holds it (its lease ran out and another process
+// claimed it): the caller drops the job.
+var ErrNotHeld = errors.New("job is held by another process")
+
 // Store is an open database.
 type Store struct {
 	db      *bolt.DB
@@ -139,6 +148,12 @@ func (s *Store) NewEventID() uint64 { return s.nextID.Add(1) }
 
 // NewJobID allocates a job id, from a sequence of its own.
 func (s *Store) NewJobID() uint64 { return s.nextJob.Add(1) }
+
+// NextEventID is NewEventID for the store contract: it never fails.
+func (s *Store) NextEventID() (uint64, error) { return s.NewEventID(), nil }
+
+// NextJobID is NewJobID for the store contract: it never fails.
+func (s *Store) NextJobID() (uint64, error) { return s.NewJobID(), nil }
 
 // LastID returns the newest event id allocated so far.
 func (s *Store) LastID() uint64 { return s.nextID.Load() }

@@ -197,7 +197,7 @@ func testIDs(t *testing.T, h *harness) {
 	seen := map[uint64]bool{}
 	var last uint64
 	for range 100 {
-		id := h.b.NewEventID()
+		id := eventID(h.b)
 		if seen[id] || id <= last || id == 0 {
 			t.Fatalf("event id %d after %d", id, last)
 		}
@@ -205,7 +205,7 @@ func testIDs(t *testing.T, h *harness) {
 	}
 	seen, last = map[uint64]bool{}, 0
 	for range 100 {
-		id := h.b.NewJobID()
+		id := jobID(h.b)
 		if seen[id] || id <= last || id == 0 {
 			t.Fatalf("job id %d after %d", id, last)
 		}
@@ -218,10 +218,10 @@ func testIDs(t *testing.T, h *harness) {
 		t.Fatalf("prune: %d, %v", n, err)
 	}
 	h.reopen()
-	if id := h.b.NewEventID(); id <= ev.ID {
+	if id := eventID(h.b); id <= ev.ID {
 		t.Errorf("after a restart, event id %d, not above %d (pruned)", id, ev.ID)
 	}
-	if id := h.b.NewJobID(); id <= jobs[0].ID {
+	if id := jobID(h.b); id <= jobs[0].ID {
 		t.Errorf("after a restart, job id %d, not above %d (pruned)", id, jobs[0].ID)
 	}
 }

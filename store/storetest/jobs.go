@@ -115,7 +115,7 @@ func testReplay(t *testing.T, h *harness) {
 	ev, old := h.accept("github", "p1", base, "deploy")
 	old[0].State = store.Failed
 	h.save(old[0])
-	again := &store.Job{ID: h.b.NewJobID(), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: base, Updated: base}
+	again := &store.Job{ID: jobID(h.b), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: base, Updated: base}
 	if err := h.b.AddJobs(ev.ID, []*store.Job{again}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func testReplay(t *testing.T, h *harness) {
 	if want := []uint64{old[0].ID, again.ID}; !slices.Equal(ids(jobs), want) || !slices.Equal(got.Jobs, want) {
 		t.Fatalf("after replay the event lists %v and has jobs %v, want %v", got.Jobs, ids(jobs), want)
 	}
-	stray := &store.Job{ID: h.b.NewJobID(), EventID: 9999, Rule: "deploy", State: store.Queued}
+	stray := &store.Job{ID: jobID(h.b), EventID: 9999, Rule: "deploy", State: store.Queued}
 	if err := h.b.AddJobs(9999, []*store.Job{stray}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("replay of an unknown event: %v, want ErrNotFound", err)
 	}
@@ -156,7 +156,7 @@ func testRedeliver(t *testing.T, h *harness) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			j := &store.Job{ID: h.b.NewJobID(), EventID: failed.ID, Rule: "deploy", State: store.Queued, Created: at, Updated: at}
+			j := &store.Job{ID: jobID(h.b), EventID: failed.ID, Rule: "deploy", State: store.Queued, Created: at, Updated: at}
 			ok, err := h.b.Redeliver(failed.ID, []*store.Job{j}, at)
 			if err != nil {
 				t.Error(err)
@@ -177,7 +177,7 @@ func testRedeliver(t *testing.T, h *harness) {
 		!slices.Equal(ids(jobs), []uint64{fj[0].ID, added[0].ID}) {
 		t.Errorf("after the redelivery: %+v, jobs %v", ev.Redeliveries, ids(jobs))
 	}
-	if ok, err := h.b.Redeliver(done.ID, []*store.Job{{ID: h.b.NewJobID(), EventID: done.ID, Rule: "deploy", State: store.Queued}}, at); ok || err != nil {
+	if ok, err := h.b.Redeliver(done.ID, []*store.Job{{ID: jobID(h.b), EventID: done.ID, Rule: "deploy", State: store.Queued}}, at); ok || err != nil {
 		t.Errorf("redelivery of an event with a job done: %v, %v", ok, err)
 	}
 }
@@ -188,7 +188,7 @@ func testRedeliver(t *testing.T, h *harness) {
 func testRematch(t *testing.T, h *harness) {
 	ev := h.ignore("github", "m1", base)
 	rematch := func(force bool) ([]*store.Job, error) {
-		j := &store.Job{ID: h.b.NewJobID(), EventID: ev.ID, Rule: "late", State: store.Queued, Created: base, Updated: base}
+		j := &store.Job{ID: jobID(h.b), EventID: ev.ID, Rule: "late", State: store.Queued, Created: base, Updated: base}
 		return h.b.Rematch(ev.ID, []*store.Job{j}, force)
 	}
 	var mu sync.Mutex

@@ -85,7 +85,7 @@ var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // event makes an event of source with delivery id, received at, as intake
 // would; rules are its matched rules.
 func event(b store.Backend, source, delivery string, at time.Time) *store.Event {
-	return &store.Event{ID: b.NewEventID(), Source: source, DeliveryID: delivery, Event: "push", ReceivedAt: at,
+	return &store.Event{ID: eventID(b), Source: source, DeliveryID: delivery, Event: "push", ReceivedAt: at,
 		Method: "POST", Path: "/hooks/" + source, RemoteAddr: "192.0.2.1:4000",
 		Headers: map[string]string{"content-type": "application/json", "x-github-event": "push"},
 		Query:   map[string]string{"a": "b"}, Body: []byte(`{"ref":"refs/heads/main","n":` + fmt.Sprint(at.Unix()) + `}`)}
@@ -94,7 +94,7 @@ func event(b store.Backend, source, delivery string, at time.Time) *store.Event 
 // jobFor makes a queued job of ev for rule, as intake does, and lists it in
 // ev.
 func jobFor(b store.Backend, ev *store.Event, rule string) *store.Job {
-	j := &store.Job{ID: b.NewJobID(), EventID: ev.ID, Rule: rule, State: store.Queued, Created: ev.ReceivedAt, Updated: ev.ReceivedAt}
+	j := &store.Job{ID: jobID(b), EventID: ev.ID, Rule: rule, State: store.Queued, Created: ev.ReceivedAt, Updated: ev.ReceivedAt}
 	ev.Jobs = append(ev.Jobs, j.ID)
 	if len(ev.Rules) == 0 || ev.Rules[len(ev.Rules)-1] != rule {
 		ev.Rules = append(ev.Rules, rule)
@@ -167,4 +167,23 @@ func isDup(t *testing.T, err error) bool {
 		t.Fatalf("unexpected error: %v", err)
 	}
 	return err != nil
+}
+
+// eventID allocates an event id and panics if it cannot: a suite whose
+// store cannot allocate ids cannot go on.
+func eventID(b store.Backend) uint64 {
+	id, err := b.NextEventID()
+	if err != nil {
+		panic(fmt.Sprintf("allocate an event id: %v", err))
+	}
+	return id
+}
+
+// jobID allocates a job id and panics if it cannot.
+func jobID(b store.Backend) uint64 {
+	id, err := b.NextJobID()
+	if err != nil {
+		panic(fmt.Sprintf("allocate a job id: %v", err))
+	}
+	return id
 }
