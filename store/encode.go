@@ -14,11 +14,14 @@ import (
 //
 //	recBody | uvarint(len(body)) | body | {"id":…,"source":…,…}
 //
+// or, for a body that compresses well, the same with the body compressed
+// (recZstd, see pack.go).
+//
 // The body is kept as raw bytes, so recording a webhook copies its body
 // once and never scans, escapes or base64-encodes it: a 7 KB GitHub push
 // would otherwise cost more to encode than to verify. Records written by
 // earlier versions are one JSON object (its body in base64 under "body",
-// or as JSON under "body_json"); decodeEvent reads all three.
+// or as JSON under "body_json"); decodeEvent reads all four.
 const (
 	recBody   = 0x01 // a body follows
 	recNoBody = 0x02 // the event has no body (nil)
@@ -29,9 +32,15 @@ const (
 // written without reflection: every webhook pays for this encoding on its
 // request's goroutine.
 func appendEvent(b []byte, ev *Event) []byte {
-	if ev.Body == nil {
+	packed := false
+	if ev.Body != nil {
+		b, packed = appendPacked(b, ev.Body)
+	}
+	switch {
+	case packed:
+	case ev.Body == nil:
 		b = append(b, recNoBody)
-	} else {
+	default:
 		b = append(b, recBody)
 		b = binary.AppendUvarint(b, uint64(len(ev.Body)))
 		b = append(b, ev.Body...)
@@ -187,28 +196,49 @@ func appendTime(b []byte, name string, t time.Time) []byte {
 
 var errBadRecord = errors.New("store: malformed event record")
 
-// splitRecord returns a record's JSON part and its body; body is nil for
-// a record of an earlier version, whose body is in its JSON.
-func splitRecord(v []byte) (js, body []byte, err error) {
+// splitRecord returns a record's JSON part and its body as stored (for
+// recZstd, its frame; n is then the body's length); body is nil for a
+// record of an earlier version, whose body is in its JSON.
+func splitRecord(v []byte) (js, body []byte, n uint64, err error) {
 	if len(v) == 0 {
-		return nil, nil, errBadRecord
+		return nil, nil, 0, errBadRecord
 	}
 	switch v[0] {
 	case recBody:
-		n, k := binary.Uvarint(v[1:])
-		if k <= 0 || n > uint64(len(v)-1-k) {
-			return nil, nil, errBadRecord
+		body, rest, ok := cutPrefixed(v[1:])
+		if !ok {
+			return nil, nil, 0, errBadRecord
 		}
-		return v[1+k+int(n):], v[1+k : 1+k+int(n)], nil
+		return rest, body, uint64(len(body)), nil
+	case recZstd:
+		n, k := binary.Uvarint(v[1:])
+		if k <= 0 {
+			return nil, nil, 0, errBadRecord
+		}
+		frame, rest, ok := cutPrefixed(v[1+k:])
+		if !ok {
+			return nil, nil, 0, errBadRecord
+		}
+		return rest, frame, n, nil
 	case recNoBody:
-		return v[1:], nil, nil
+		return v[1:], nil, 0, nil
 	}
-	return v, nil, nil
+	return v, nil, 0, nil
 }
 
-// decodeHead decodes a record's fields but its body, which it skips.
+// cutPrefixed splits v after the bytes its uvarint length prefix counts.
+func cutPrefixed(v []byte) (data, rest []byte, ok bool) {
+	n, k := binary.Uvarint(v)
+	if k <= 0 || n > uint64(len(v)-k) {
+		return nil, nil, false
+	}
+	return v[k : k+int(n)], v[k+int(n):], true
+}
+
+// decodeHead decodes a record's fields but its body, which it skips (a
+// compressed one is not decompressed).
 func decodeHead(v []byte, h any) error {
-	js, _, err := splitRecord(v)
+	js, _, _, err := splitRecord(v)
 	if err != nil {
 		return err
 	}
@@ -218,19 +248,23 @@ func decodeHead(v []byte, h any) error {
 // decodeEvent decodes a stored event, in this version's format or an
 // earlier one. The body is copied: v belongs to a read transaction.
 func decodeEvent(v []byte, ev *Event) error {
-	js, body, err := splitRecord(v)
+	js, body, n, err := splitRecord(v)
 	if err != nil {
 		return err
 	}
-	if v[0] == recBody || v[0] == recNoBody {
+	if v[0] == recBody || v[0] == recNoBody || v[0] == recZstd {
 		if err := json.Unmarshal(js, ev); err != nil {
 			return err
 		}
-		ev.Body = nil
-		if v[0] == recBody {
+		switch v[0] {
+		case recBody:
 			ev.Body = append(make([]byte, 0, len(body)), body...)
+		case recZstd:
+			ev.Body, err = unpack(body, n)
+		default:
+			ev.Body = nil
 		}
-		return nil
+		return err
 	}
 	x := struct {
 		*Event
