@@ -93,6 +93,16 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"answer":`...)
 		b = append(b, r...)
 	}
+	if k := ev.Kept; k != nil {
+		b = append(b, `,"kept":{"what":`...)
+		b = appendString(b, k.What)
+		b = append(b, `,"body_bytes":`...)
+		b = strconv.AppendInt(b, int64(k.BodyBytes), 10)
+		if k.BodySHA256 != "" {
+			b = appendField(b, "body_sha256", k.BodySHA256)
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

@@ -18,6 +18,8 @@ func TestAppendEventMatchesEncodingJSON(t *testing.T) {
 			Body: []byte(`{"a":1}`), Status: "accepted", Rules: []string{"deploy", tricky}, Jobs: []uint64{2, 3}, Errors: []string{tricky},
 			Redeliveries: []Redelivery{{At: time.Date(2026, 11, 29, 1, 2, 3, 4, time.UTC), Jobs: []uint64{4}}},
 			Answer:       &Answer{Status: 202, Headers: map[string]string{"Content-Type": "text/plain"}, Body: tricky}},
+		{ID: 5, Source: "github", DeliveryID: "d-5", Status: "ignored", Kept: &Kept{What: "headers", BodyBytes: 7565, BodySHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}},
+		{ID: 6, Source: "github", DeliveryID: "d-6", Status: "ignored", Kept: &Kept{What: tricky}},
 		{ID: 1 << 60, Source: tricky, Query: map[string]string{"k": tricky, tricky: "v"}, Body: []byte{0, 1, 2, 0xff}, Headers: map[string]string{}, Status: "ignored",
 			ReceivedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600))},
 	}

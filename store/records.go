@@ -34,6 +34,21 @@ type Event struct {
 	// Answer is what the sender was answered when a respond block set it
 	// (nil: the status JSON), for a duplicate to get the same.
 	Answer *Answer `json:"answer,omitempty"`
+	// Kept, when set, says that the event is an ignored one of which only
+	// part was kept (its source's keep_ignored); nil: all of it.
+	Kept *Kept `json:"kept,omitempty"`
+}
+
+// Kept is what an ignored event kept of its request, when not all of it.
+type Kept struct {
+	// What is headers (headers, query, remote address and BodySHA256) or
+	// delivery_id (nothing of the request but the event's outline:
+	// source, delivery id, event type, time, method, path).
+	What string `json:"what"`
+	// BodyBytes is the length of the body that was not kept.
+	BodyBytes int `json:"body_bytes"`
+	// BodySHA256 is the SHA-256 of that body, in hex (headers only).
+	BodySHA256 string `json:"body_sha256,omitempty"`
 }
 
 // Answer is an HTTP answer as sent: secrets already redacted, a body of at

@@ -150,6 +150,37 @@ func testIgnored(t *testing.T, h *harness) {
 	}
 }
 
+// An ignored event of which only part is kept (keep_ignored) reads back as
+// written, the parts not kept absent, and is still de-duplicated.
+func testKept(t *testing.T, h *harness) {
+	partly := event(h.b, "github", "k1", base)
+	partly.Status, partly.Body = "ignored", nil
+	partly.Kept = &store.Kept{What: "headers", BodyBytes: 7565, BodySHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}
+	outline := &store.Event{ID: eventID(h.b), Source: "github", DeliveryID: "k2", Event: "push", ReceivedAt: base,
+		Method: "POST", Path: "/hooks/github", Status: "ignored", Kept: &store.Kept{What: "delivery_id", BodyBytes: 2027}}
+	answered := *outline
+	answered.ID, answered.DeliveryID = eventID(h.b), "k3"
+	answered.Answer = &store.Answer{Status: 200, Body: "ok"}
+	for _, ev := range []*store.Event{partly, outline} {
+		if _, err := h.b.Record(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.b.Accept(&answered, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.reopen()
+	for _, want := range []*store.Event{partly, outline, &answered} {
+		got, _ := h.show(want.ID)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("read back differs:\n got %+v %+v\nwant %+v %+v", got, got.Kept, want, want.Kept)
+		}
+		if id, err := h.b.Record(event(h.b, "github", want.DeliveryID, base)); !errors.Is(err, store.ErrDuplicate) || id != want.ID {
+			t.Errorf("a copy of %s: id %d, %v; want %d and ErrDuplicate", want.DeliveryID, id, err, want.ID)
+		}
+	}
+}
+
 // The same ignored delivery arriving many times at once is recorded once.
 func testConcurrentRecord(t *testing.T, h *harness) {
 	won := copiesAtOnce(t, 16, func(int) (uint64, uint64, error) {

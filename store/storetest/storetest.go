@@ -27,6 +27,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"AcceptDeduplicates", testAcceptDedup},
 		{"ConcurrentCopiesAcceptOnce", testConcurrentAccept},
 		{"IgnoredEvents", testIgnored},
+		{"IgnoredEventsKeptInPart", testKept},
 		{"AnswerSetAfterwards", testSetAnswer},
 		{"ConcurrentIgnoredCopiesRecordOnce", testConcurrentRecord},
 		{"ReadYourWrites", testReadYourWrites},
