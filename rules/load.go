@@ -69,6 +69,9 @@ type Source struct {
 	// Answers tells whether the source or one of its rules has a
 	// respond: a duplicate is then answered what the original was.
 	Answers bool
+	// KeepIgnored is what is recorded of an event that matches no rule:
+	// KeepAll, KeepHeaders or KeepDeliveryID.
+	KeepIgnored string
 }
 
 // Rule is one rule: when a source's event matches, run actions.
@@ -255,7 +258,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 }
 
 func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
-	s := &Source{Name: nk.Value, Path: "/hooks/" + nk.Value, File: d.file, Line: nk.Line}
+	s := &Source{Name: nk.Value, Path: "/hooks/" + nk.Value, File: d.file, Line: nk.Line, KeepIgnored: KeepAll}
 	if !validName(s.Name) {
 		d.errf(nk, "source name %q: use letters, digits, '-', '_' and '.'", s.Name)
 	}
@@ -280,8 +283,9 @@ func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
 			s.Event = d.compileExpr(v, d.str(v, "event"), 0, false)
 			s.IDUsesBody = s.IDUsesBody || usesName(v.Value, "body")
 		},
-		"redelivery": func(k, v *yaml.Node) { redelivery = v; s.RetryFailed = d.redelivery(v) },
-		"respond":    func(k, v *yaml.Node) { s.Respond = d.respond(v) },
+		"redelivery":   func(k, v *yaml.Node) { redelivery = v; s.RetryFailed = d.redelivery(v) },
+		"respond":      func(k, v *yaml.Node) { s.Respond = d.respond(v) },
+		"keep_ignored": func(k, v *yaml.Node) { s.KeepIgnored = d.keepIgnored(v) },
 	})
 	if !ok {
 		return nil

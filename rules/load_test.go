@@ -104,6 +104,9 @@ func describeLoadEnv(dir string, lookup func(string) (string, bool)) string {
 		if s.Rate != nil {
 			fmt.Fprintf(&b, "source %s rate=%g/s burst=%d\n", s.Name, s.Rate.PerSecond, s.Rate.Burst)
 		}
+		if s.KeepIgnored != KeepAll {
+			fmt.Fprintf(&b, "source %s keep_ignored=%s\n", s.Name, s.KeepIgnored)
+		}
 	}
 	for _, name := range sortedKeys(set.Rules) {
 		r := set.Rules[name]
