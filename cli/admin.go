@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -279,7 +278,7 @@ func printEvent(w io.Writer, v *engine.EventView) {
 	fmt.Fprintf(tw, "source\t%s\n", ev.Source)
 	fmt.Fprintf(tw, "event\t%s\n", dash(ev.Event))
 	fmt.Fprintf(tw, "delivery\t%s\n", ev.DeliveryID)
-	fmt.Fprintf(tw, "received\t%s from %s\n", ev.ReceivedAt.Local().Format(time.RFC3339), ev.RemoteAddr)
+	fmt.Fprintf(tw, "received\t%s from %s\n", ev.ReceivedAt.Local().Format(time.RFC3339), dash(ev.RemoteAddr))
 	fmt.Fprintf(tw, "request\t%s %s\n", ev.Method, ev.Path)
 	fmt.Fprintf(tw, "rules\t%s\n", dash(strings.Join(ev.Rules, ", ")))
 	if v.BodyError != "" {
@@ -295,21 +294,7 @@ func printEvent(w io.Writer, v *engine.EventView) {
 		fmt.Fprintf(tw, "redelivered\t%s, rules queued again (job %s)\n", r.At.Local().Format(time.RFC3339), strings.Trim(fmt.Sprint(r.Jobs), "[]"))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nheaders:")
-	names := make([]string, 0, len(ev.Headers))
-	for k := range ev.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		fmt.Fprintf(w, "  %s: %s\n", k, ev.Headers[k])
-	}
-	body := v.Body
-	fmt.Fprintf(w, "\nbody (%d bytes%s):\n", len(body), map[bool]string{true: ", base64"}[v.BodyEncoding == "base64"])
-	if len(body) > bodyShown {
-		body = body[:bodyShown] + "\n… (truncated; hookd show -json has all of it)"
-	}
-	fmt.Fprintln(w, indent(body, "  "))
+	printRequest(w, v)
 	for _, j := range v.Jobs {
 		fmt.Fprintf(w, "\njob %d   rule %s   %s", j.ID, j.Rule, j.State)
 		if j.State == store.Retrying && !j.NextAt.IsZero() {

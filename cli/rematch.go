@@ -95,9 +95,13 @@ func cmdRematch(ctx context.Context, fs *flag.FlagSet, af *adminFlags, rf *remat
 	if done, code := af.send(ctx, "POST", "/rematch", in, &out, stdout, stderr); done {
 		return code
 	}
-	queued := 0
+	queued, notKept := 0, 0
 	for _, it := range out.Items {
 		switch it.Outcome {
+		case "not_kept":
+			if notKept++; notKept <= maxNotKept {
+				fmt.Fprintf(stdout, "event %s: cannot rematch: %s\n", it.Event, it.Reason)
+			}
 		case "queued":
 			queued++
 			fmt.Fprintf(stdout, "event %s: rule %s queued as job %s\n", it.Event, it.Rule, it.Job)
@@ -112,9 +116,19 @@ func cmdRematch(ctx context.Context, fs *flag.FlagSet, af *adminFlags, rf *remat
 	if *dry {
 		verb = "would run"
 	}
-	fmt.Fprintf(stdout, "%d events matched against the rules in force: %d jobs %s\n", out.Events, queued, verb)
+	if notKept > maxNotKept {
+		fmt.Fprintf(stdout, "… and %d more events whose request was not kept\n", notKept-maxNotKept)
+	}
+	fmt.Fprintf(stdout, "%d events matched against the rules in force: %d jobs %s\n", out.Events-notKept, queued, verb)
+	if notKept > 0 {
+		fmt.Fprintf(stdout, "%d events not matched: their sources keep only part of an ignored event (keep_ignored), so they cannot be matched again\n", notKept)
+	}
 	return 0
 }
+
+// maxNotKept bounds the events that cannot be rematched listed one by one:
+// a filter may select thousands of them.
+const maxNotKept = 10
 
 func parseSince(s string) (time.Time, error) {
 	if d, err := time.ParseDuration(s); err == nil && d > 0 {

@@ -177,7 +177,7 @@ func (e *Engine) adminShow(w http.ResponseWriter, r *http.Request) {
 	} else {
 		v.Body, v.BodyEncoding = base64.StdEncoding.EncodeToString(ev.Body), "base64"
 	}
-	if _, err := parseBody(ev.Headers["content-type"], ev.Body); err != nil {
+	if _, err := parseBody(ev.Headers["content-type"], ev.Body); err != nil && ev.Kept == nil {
 		v.BodyError = err.Error()
 	}
 	var briefs []store.JobBrief

@@ -112,6 +112,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	pa := e.prepareAnswer(lv, src, &m.pick, env, d.parse, ev, d.received)
 	if len(m.jobs) == 0 {
 		ev.Status = "ignored"
+		keepIgnored(src, ev)
 		prev, err := e.recordIgnored(ev, pa)
 		switch {
 		case errors.Is(err, store.ErrDuplicate):

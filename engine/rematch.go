@@ -23,7 +23,8 @@ type RematchRequest struct {
 }
 
 // RematchItem is one rule an event matches now, and what became of it:
-// queued (with its job), would_run (dry run), or skipped (with why).
+// queued (with its job), would_run (dry run), or skipped (with why); or an
+// event that cannot be matched again: not_kept (Rule empty, with why).
 type RematchItem struct {
 	Event   string `json:"event"`
 	Rule    string `json:"rule"`
@@ -112,8 +113,11 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 	if src == nil {
 		return nil, nil
 	}
-	env := eventEnv(ev)
 	id := strconv.FormatUint(ev.ID, 10)
+	if why := notKept(ev); why != "" {
+		return []RematchItem{{Event: id, Outcome: "not_kept", Reason: why}}, nil
+	}
+	env := eventEnv(ev)
 	var items []RematchItem
 	var jobs []*store.Job
 	now := time.Now().UTC()

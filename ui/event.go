@@ -77,7 +77,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.Binary = true
 	}
-	if _, err := engine.ParseBody(ev.Headers["content-type"], ev.Body); err != nil {
+	if _, err := engine.ParseBody(ev.Headers["content-type"], ev.Body); err != nil && ev.Kept == nil {
 		d.BodyErr = err.Error()
 	}
 	if len(ev.Body) <= treeMax {
@@ -91,7 +91,10 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	src, verdicts := s.e.Explain(ev)
-	d.Gone, d.Verdicts = src == nil, verdicts
+	d.Gone = src == nil
+	if ev.Kept == nil { // matching what was not kept would mislead
+		d.Verdicts = verdicts
+	}
 	s.render(w, http.StatusOK, "event", fmt.Sprintf("Event %d", id), d)
 }
 
@@ -148,6 +151,10 @@ func (s *Server) body(w http.ResponseWriter, r *http.Request) {
 	ev, err := s.e.Store().Event(id)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("no event %d", id), http.StatusNotFound)
+		return
+	}
+	if ev.Kept != nil {
+		http.Error(w, fmt.Sprintf("the body of event %d was not kept (source %s has keep_ignored: %s)", id, ev.Source, ev.Kept.What), http.StatusGone)
 		return
 	}
 	ext := "bin"

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"hookd/engine"
+	"hookd/rules"
+)
+
+// printRequest prints an event's headers and body, or what of them its
+// source did not keep (keep_ignored).
+func printRequest(w io.Writer, v *engine.EventView) {
+	ev, k := v.Event, v.Event.Kept
+	if k != nil && k.What == rules.KeepDeliveryID {
+		fmt.Fprintf(w, "\nheaders, query and body (%d bytes): not kept (source %s has keep_ignored: %s)\n", k.BodyBytes, ev.Source, k.What)
+		return
+	}
+	fmt.Fprintln(w, "\nheaders:")
+	names := make([]string, 0, len(ev.Headers))
+	for k := range ev.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(w, "  %s: %s\n", k, ev.Headers[k])
+	}
+	if k != nil {
+		fmt.Fprintf(w, "\nbody (%d bytes, SHA-256 %s): not kept (source %s has keep_ignored: %s)\n", k.BodyBytes, k.BodySHA256, ev.Source, k.What)
+		return
+	}
+	body := v.Body
+	fmt.Fprintf(w, "\nbody (%d bytes%s):\n", len(body), map[bool]string{true: ", base64"}[v.BodyEncoding == "base64"])
+	if len(body) > bodyShown {
+		body = body[:bodyShown] + "\n… (truncated; hookd show -json has all of it)"
+	}
+	fmt.Fprintln(w, indent(body, "  "))
+}
