@@ -99,6 +99,10 @@ func cmdRematch(ctx context.Context, fs *flag.FlagSet, af *adminFlags, rf *remat
 	for _, it := range out.Items {
 		switch it.Outcome {
 		case "not_kept":
+			if in.ID != 0 { // the one event asked for: nothing was done
+				fmt.Fprintf(stderr, "hookd replay: event %s cannot be rematched: %s\n", it.Event, it.Reason)
+				return 1
+			}
 			if notKept++; notKept <= maxNotKept {
 				fmt.Fprintf(stdout, "event %s: cannot rematch: %s\n", it.Event, it.Reason)
 			}

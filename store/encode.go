@@ -15,7 +15,7 @@ import (
 //	recBody | uvarint(len(body)) | body | {"id":…,"source":…,…}
 //
 // or, for a body that compresses well, the same with the body compressed
-// (recZstd, see pack.go).
+// (recS2, see pack.go).
 //
 // The body is kept as raw bytes, so recording a webhook copies its body
 // once and never scans, escapes or base64-encodes it: a 7 KB GitHub push
@@ -206,39 +206,33 @@ func appendTime(b []byte, name string, t time.Time) []byte {
 
 var errBadRecord = errors.New("store: malformed event record")
 
-// splitRecord returns a record's JSON part and its body as stored (for
-// recZstd, its frame; n is then the body's length); body is nil for a
-// record of an earlier version, whose body is in its JSON.
-func splitRecord(v []byte) (js, body []byte, n uint64, err error) {
+// splitRecord returns a record's JSON part and its body as stored: for
+// recS2 (packed), its checksum and block, which unpack reads. body is nil
+// for a record of an earlier version, whose body is in its JSON.
+func splitRecord(v []byte) (js, body []byte, packed bool, err error) {
 	if len(v) == 0 {
-		return nil, nil, 0, errBadRecord
+		return nil, nil, false, errBadRecord
 	}
 	switch v[0] {
-	case recBody:
-		body, rest, ok := cutPrefixed(v[1:])
+	case recBody, recS2:
+		body, rest, ok := cutPrefixed(v[1:], v[0] == recS2)
 		if !ok {
-			return nil, nil, 0, errBadRecord
+			return nil, nil, false, errBadRecord
 		}
-		return rest, body, uint64(len(body)), nil
-	case recZstd:
-		n, k := binary.Uvarint(v[1:])
-		if k <= 0 {
-			return nil, nil, 0, errBadRecord
-		}
-		frame, rest, ok := cutPrefixed(v[1+k:])
-		if !ok {
-			return nil, nil, 0, errBadRecord
-		}
-		return rest, frame, n, nil
+		return rest, body, v[0] == recS2, nil
 	case recNoBody:
-		return v[1:], nil, 0, nil
+		return v[1:], nil, false, nil
 	}
-	return v, nil, 0, nil
+	return v, nil, false, nil
 }
 
-// cutPrefixed splits v after the bytes its uvarint length prefix counts.
-func cutPrefixed(v []byte) (data, rest []byte, ok bool) {
+// cutPrefixed splits v after the bytes its uvarint length prefix counts,
+// and 4 more (a checksum) if sum.
+func cutPrefixed(v []byte, sum bool) (data, rest []byte, ok bool) {
 	n, k := binary.Uvarint(v)
+	if sum {
+		n += 4
+	}
 	if k <= 0 || n > uint64(len(v)-k) {
 		return nil, nil, false
 	}
@@ -258,19 +252,19 @@ func decodeHead(v []byte, h any) error {
 // decodeEvent decodes a stored event, in this version's format or an
 // earlier one. The body is copied: v belongs to a read transaction.
 func decodeEvent(v []byte, ev *Event) error {
-	js, body, n, err := splitRecord(v)
+	js, body, _, err := splitRecord(v)
 	if err != nil {
 		return err
 	}
-	if v[0] == recBody || v[0] == recNoBody || v[0] == recZstd {
+	if v[0] == recBody || v[0] == recNoBody || v[0] == recS2 {
 		if err := json.Unmarshal(js, ev); err != nil {
 			return err
 		}
 		switch v[0] {
 		case recBody:
 			ev.Body = append(make([]byte, 0, len(body)), body...)
-		case recZstd:
-			ev.Body, err = unpack(body, n)
+		case recS2:
+			ev.Body, err = unpack(body)
 		default:
 			ev.Body = nil
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -40,7 +41,7 @@ func TestPackedBodies(t *testing.T) {
 	} {
 		ev := &Event{ID: 9, Source: "github", Body: tc.body, Status: "ignored", Headers: map[string]string{"a": "b"}}
 		rec := appendEvent(nil, ev)
-		if got := rec[0] == recZstd; got != tc.packed {
+		if got := rec[0] == recS2; got != tc.packed {
 			t.Errorf("%s: packed %v, want %v (record of %d bytes for a body of %d)", tc.name, got, tc.packed, len(rec), len(tc.body))
 		}
 		if tc.packed && len(rec) > len(tc.body)*3/4 {
@@ -65,33 +66,46 @@ func TestPackedBodies(t *testing.T) {
 func TestDecodeDamagedPacked(t *testing.T) {
 	body := pushLike(4096)
 	good := appendEvent(nil, &Event{ID: 1, Body: body, Status: "ignored"})
-	if good[0] != recZstd {
+	if good[0] != recS2 {
 		t.Fatal("not compressed")
 	}
-	_, frame, n, _ := splitRecord(good)
-	at := bytes.Index(good, frame)
-	flip := bytes.Clone(good)
-	flip[at+len(frame)/2] ^= 0x55
-	withLen := func(n uint64) []byte { // the same frame claiming another length
-		r := binary.AppendUvarint([]byte{recZstd}, n)
-		r = binary.AppendUvarint(r, uint64(len(frame)))
-		return append(append(r, frame...), "{}"...)
+	_, packed, _, _ := splitRecord(good)
+	sum, block := packed[:4], packed[4:]
+	n, k := binary.Uvarint(block)
+	// record rebuilds good with another checksum or block.
+	record := func(sum, block []byte) []byte {
+		r := binary.AppendUvarint([]byte{recS2}, uint64(len(block)))
+		return append(append(append(r, sum...), block...), "{}"...)
 	}
+	claims := func(n uint64) []byte { return record(sum, append(binary.AppendUvarint(nil, n), block[k:]...)) }
+	at := bytes.Index(good, block)
+	flip := bytes.Clone(good)
+	flip[at+len(block)/2] ^= 0x55
 	for name, rec := range map[string][]byte{
-		"truncated frame":   good[:at+len(frame)/2],
-		"no frame length":   good[:2],
+		"truncated block":   good[:at+len(block)/2],
+		"no block length":   good[:1],
+		"no checksum":       good[:3],
 		"flipped byte":      flip,
-		"length too short":  withLen(n - 1),
-		"length too long":   withLen(n + 1),
-		"length of 1 EiB":   withLen(1 << 60),
-		"frame length lies": append([]byte{recZstd, 0x10, 0xff, 0x01}, frame...),
+		"wrong checksum":    record([]byte{1, 2, 3, 4}, block),
+		"length too short":  claims(n - 1),
+		"length too long":   claims(n + 1),
+		"length of 1 EiB":   claims(1 << 60),
+		"block length lies": append([]byte{recS2, 0x10, 0xff, 0x01, 0, 0}, block...),
 	} {
 		var ev Event
 		if err := decodeEvent(rec, &ev); err == nil {
 			t.Errorf("%s: decodeEvent = nil error, body of %d bytes", name, len(ev.Body))
 		}
 	}
-	if got := withLen(n); !bytes.Equal(mustBody(t, got), body) {
+	// A length the block cannot hold is refused before any allocation.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_ = decodeEvent(claims(1<<31), new(Event))
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("a record claiming a 2 GiB body made the reader allocate %d bytes", grew)
+	}
+	if got := claims(n); !bytes.Equal(mustBody(t, got), body) {
 		t.Fatal("the rebuilt record does not read: the cases above prove nothing")
 	}
 }

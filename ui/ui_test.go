@@ -49,12 +49,14 @@ rules:
       - shell: {command: [echo, issue]}
 `
 
-func writeRules(t testing.TB, rd string) {
+func writeRules(t testing.TB, rd string) { writeRulesYAML(t, rd, rulesYAML) }
+
+func writeRulesYAML(t testing.TB, rd, y string) {
 	t.Helper()
 	if err := os.MkdirAll(rd, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(rd, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(rd, "rules.yaml"), []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -66,11 +68,13 @@ type fixture struct {
 	url string
 }
 
-func start(t *testing.T) *fixture {
+func start(t *testing.T) *fixture { t.Helper(); return startWith(t, rulesYAML) }
+
+func startWith(t *testing.T, y string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	rd := filepath.Join(dir, "rules")
-	writeRules(t, rd)
+	writeRulesYAML(t, rd, y)
 	cfg := rules.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.RulesDir = rd
