@@ -61,6 +61,15 @@ func appendPacked(b, body []byte) ([]byte, bool) {
 	return append(b, block...), true // overlapping: append moves it down
 }
 
+// packRoom is the most room a body of n bytes may take while its record is
+// written (compressing needs more than the body, briefly).
+func packRoom(n int) int {
+	if m := s2.MaxEncodedLen(n); n >= packMin && m > 0 {
+		return binary.MaxVarintLen64 + 4 + m
+	}
+	return n
+}
+
 // unpack decompresses a body from what its record holds after the block's
 // length: the checksum and the block.
 func unpack(packed []byte) ([]byte, error) {

@@ -210,7 +210,7 @@ const maxPooledBuf = 16 << 10
 
 func encode(dk []byte, ev *Event, jobs []*Job) *encoded {
 	rec := &encoded{dedup: dk, id: itob(ev.ID)}
-	need := 512 + len(ev.Body) + 64*len(ev.Headers)
+	need := 512 + packRoom(len(ev.Body)) + 64*len(ev.Headers)
 	if need <= maxPooledBuf {
 		rec.buf = eventBufs.Get().(*[]byte)
 		rec.event = appendEvent((*rec.buf)[:0], ev)
