@@ -207,42 +207,46 @@ func appendTime(b []byte, name string, t time.Time) []byte {
 var errBadRecord = errors.New("store: malformed event record")
 
 // splitRecord returns a record's JSON part and its body as stored: for
-// recS2 (packed), its checksum and block, which unpack reads. body is nil
-// for a record of an earlier version, whose body is in its JSON.
-func splitRecord(v []byte) (js, body []byte, packed bool, err error) {
+// recS2, its checksum and block, which unpack reads. body is nil for a
+// record of an earlier version, whose body is in its JSON.
+func splitRecord(v []byte) (js, body []byte, err error) {
 	if len(v) == 0 {
-		return nil, nil, false, errBadRecord
+		return nil, nil, errBadRecord
 	}
 	switch v[0] {
 	case recBody, recS2:
 		body, rest, ok := cutPrefixed(v[1:], v[0] == recS2)
 		if !ok {
-			return nil, nil, false, errBadRecord
+			return nil, nil, errBadRecord
 		}
-		return rest, body, v[0] == recS2, nil
+		return rest, body, nil
 	case recNoBody:
-		return v[1:], nil, false, nil
+		return v[1:], nil, nil
 	}
-	return v, nil, false, nil
+	return v, nil, nil
 }
 
 // cutPrefixed splits v after the bytes its uvarint length prefix counts,
 // and 4 more (a checksum) if sum.
 func cutPrefixed(v []byte, sum bool) (data, rest []byte, ok bool) {
 	n, k := binary.Uvarint(v)
-	if sum {
-		n += 4
-	}
 	if k <= 0 || n > uint64(len(v)-k) {
 		return nil, nil, false
 	}
-	return v[k : k+int(n)], v[k+int(n):], true
+	end := k + int(n)
+	if sum {
+		end += 4
+	}
+	if end > len(v) {
+		return nil, nil, false
+	}
+	return v[k:end], v[end:], true
 }
 
 // decodeHead decodes a record's fields but its body, which it skips (a
 // compressed one is not decompressed).
 func decodeHead(v []byte, h any) error {
-	js, _, _, err := splitRecord(v)
+	js, _, err := splitRecord(v)
 	if err != nil {
 		return err
 	}
@@ -252,7 +256,7 @@ func decodeHead(v []byte, h any) error {
 // decodeEvent decodes a stored event, in this version's format or an
 // earlier one. The body is copied: v belongs to a read transaction.
 func decodeEvent(v []byte, ev *Event) error {
-	js, body, _, err := splitRecord(v)
+	js, body, err := splitRecord(v)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func TestAppendEventMatchesEncodingJSON(t *testing.T) {
 
 // jsonPart skips a record's format byte and body.
 func jsonPart(rec []byte) []byte {
-	js, _, _, err := splitRecord(rec)
+	js, _, err := splitRecord(rec)
 	if err != nil {
 		panic(err)
 	}

@@ -69,7 +69,7 @@ func TestDecodeDamagedPacked(t *testing.T) {
 	if good[0] != recS2 {
 		t.Fatal("not compressed")
 	}
-	_, packed, _, _ := splitRecord(good)
+	_, packed, _ := splitRecord(good)
 	sum, block := packed[:4], packed[4:]
 	n, k := binary.Uvarint(block)
 	// record rebuilds good with another checksum or block.
