@@ -56,11 +56,12 @@ type Store struct {
 	password string
 	log      *slog.Logger
 
-	ops     chan *op // to the committer
-	closeMu sync.RWMutex
-	closed  atomic.Bool
-	done    chan struct{} // the committer has ended
-	closing sync.Once
+	ops        chan *op // to the ordered committer: job progress, answers
+	intake     chan *op // to the intake committers: events
+	closeMu    sync.RWMutex
+	closed     atomic.Bool
+	committers sync.WaitGroup
+	closing    sync.Once
 
 	idReqs  chan chan idResult // event ids, batched by idLoop
 	jobMu   sync.Mutex
@@ -120,7 +121,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	var b [12]byte
 	rand.Read(b[:])
 	s := &Store{pool: pool, opt: o, id: hex.EncodeToString(b[:]), password: pw, log: o.Logger.With("node", o.Node),
-		ops: make(chan *op, 4096), done: make(chan struct{}), idReqs: make(chan chan idResult),
+		ops: make(chan *op, 4096), intake: make(chan *op, 4096), idReqs: make(chan chan idResult),
 		wake: make(chan struct{}, 1), due: make(chan time.Time, 16)}
 	s.bgctx, s.bgstop = context.WithCancel(context.Background())
 	octx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -131,7 +132,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		pool.Close()
 		return nil, s.clean(fmt.Errorf("registering this process: %w", err))
 	}
-	go s.commitLoop()
+	s.committers.Add(1 + intakeCommitters)
+	go s.commitLoop(s.ops)
+	for range intakeCommitters {
+		go s.commitLoop(s.intake)
+	}
 	s.start(s.idLoop, s.renewLoop, s.listenLoop, s.timerLoop)
 	return s, nil
 }
@@ -173,7 +178,7 @@ func (s *Store) Close() error {
 	var err error
 	s.closing.Do(func() {
 		s.stopWrites()
-		<-s.done
+		s.committers.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), s.opt.Timeout)
 		defer cancel()
 		_, err = s.pool.Exec(ctx, `WITH x AS (UPDATE processes SET lease_until = '-infinity' WHERE id = $1)
@@ -193,7 +198,7 @@ func (s *Store) Abandon() {
 	s.closing.Do(func() {
 		s.renewOff.Store(true)
 		s.stopWrites()
-		<-s.done
+		s.committers.Wait()
 		s.bgstop()
 		s.bg.Wait()
 		s.pool.Close()
@@ -208,6 +213,7 @@ func (s *Store) stopWrites() {
 	s.closeMu.Lock()
 	s.closed.Store(true)
 	close(s.ops)
+	close(s.intake)
 	s.closeMu.Unlock()
 }
 
