@@ -75,6 +75,11 @@ type Store struct {
 	bg       sync.WaitGroup
 	renewOff atomic.Bool // StopRenewing (tests)
 
+	// claimPause, if set, runs after a claim's candidates are read (1)
+	// and after their lanes are checked (2): tests let another process
+	// act there.
+	claimPause func(stage int)
+
 	maxQueued  atomic.Int64
 	queued     atomic.Int64
 	commitHook atomic.Pointer[func(time.Duration, int)]
@@ -235,9 +240,13 @@ func redact(err error, password string) error {
 	return errors.New(strings.ReplaceAll(err.Error(), password, "xxxxx"))
 }
 
-// passwordOf finds the password in a URL that failed to parse, so that
-// the parse error can be masked too.
+// passwordOf finds the password in a connection string that failed to
+// parse, so that the parse error can be masked too.
 func passwordOf(u string) string {
+	if _, kv, ok := strings.Cut(u, "password="); ok && !strings.Contains(u, "://") {
+		pw, _, _ := strings.Cut(strings.Trim(kv, "'"), " ")
+		return strings.TrimRight(pw, "'")
+	}
 	rest, ok := strings.CutPrefix(u, "postgres://")
 	if !ok {
 		rest, ok = strings.CutPrefix(u, "postgresql://")
