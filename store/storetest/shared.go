@@ -40,6 +40,7 @@ func RunShared(t *testing.T, fresh Fresh) {
 		{"MaxQueuedCountsTheCluster", testSharedFull},
 		{"WakeOnOtherProcess", testSharedWake},
 		{"ReleasedJobComesDue", testSharedDue},
+		{"RetryStaysWithItsProcess", testSharedRetry},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			open := fresh(t)
@@ -521,4 +522,27 @@ func testSharedDue(t *testing.T, p *pair) {
 		}
 	}
 	t.Fatal("the job was not claimed once due")
+}
+
+// A job waiting for its retry stays with the process that ran it, due or
+// not; when that process goes, the other gets it with its schedule.
+func testSharedRetry(t *testing.T, p *pair) {
+	acceptOn(t, p.a, "retry", "", false)
+	j := claim(t, p.a, 1)[0]
+	now := time.Now().UTC()
+	j.State, j.NextAt, j.Error = store.Retrying, now.Add(-time.Second), "exit status 1"
+	j.Attempts = []store.Attempt{{N: 1, Start: now.Add(-2 * time.Second), End: now.Add(-time.Second), Error: "exit status 1"}}
+	if err := p.a.SaveJob(j, store.Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, p.b, 1); len(got) != 0 {
+		t.Fatalf("the other process claimed %v, a retry its process waits for", ids(got))
+	}
+	if err := p.a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := claim(t, p.b, 1)
+	if len(got) != 1 || got[0].State != store.Retrying || !got[0].NextAt.Equal(j.NextAt) || len(got[0].Attempts) != 1 {
+		t.Fatalf("after its process closed claimed %+v, want job %d retrying at %v", got, j.ID, j.NextAt)
+	}
 }
