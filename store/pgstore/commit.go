@@ -347,4 +347,3 @@ func duePayload(t time.Time) string {
 	}
 	return fmt.Sprint(t.UnixMilli())
 }
-

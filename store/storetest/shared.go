@@ -340,4 +340,3 @@ func latestAtOnce(t *testing.T, p *pair, round int) []*store.Job {
 	wg.Wait()
 	return jobs
 }
-
