@@ -27,9 +27,9 @@ func TestUnreachable(t *testing.T) {
 		{fmt.Errorf("connect: %w", refused), true},
 		{fmt.Errorf("dial: %w", syscall.ENOENT), true}, // the socket is not there yet
 		{context.DeadlineExceeded, true},
-		{&pgconn.PgError{Code: "57P03"}, true}, // the database system is starting up
-		{&pgconn.PgError{Code: "53300"}, true}, // too many connections
-		{&pgconn.PgError{Code: "55000"}, true}, // not accepting connections
+		{&pgconn.PgError{Code: "57P03"}, true},  // the database system is starting up
+		{&pgconn.PgError{Code: "53300"}, true},  // too many connections
+		{&pgconn.PgError{Code: "55000"}, true},  // not accepting connections
 		{&pgconn.PgError{Code: "28P01"}, false}, // password authentication failed
 		{&pgconn.PgError{Code: "3D000"}, false}, // no such database
 		{&pgconn.PgError{Code: "42501"}, false}, // cannot create the schema
