@@ -2,12 +2,14 @@ package engine
 
 import (
 	"context"
-	"errors"
 
 	"hookd/store"
+	"hookd/store/pgstore"
 )
 
-// openShared opens the PostgreSQL store.
+// openShared opens the PostgreSQL store: its schema is created or
+// upgraded, and this process registers its lease.
 func (e *Engine) openShared(ctx context.Context) (store.Backend, error) {
-	return nil, errors.New("driver postgres: not in this build")
+	c := e.cfg.Store
+	return pgstore.Open(ctx, pgstore.Options{URL: c.URL, MaxConns: int32(c.MaxConns), Lease: c.Lease, Node: e.cfg.NodeName(), Logger: e.log})
 }
