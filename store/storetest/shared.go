@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -31,6 +30,7 @@ func RunShared(t *testing.T, fresh Fresh) {
 	}{
 		{"DedupAcrossProcesses", testSharedDedup},
 		{"IDsAcrossProcesses", testSharedIDs},
+		{"ReplayOnTheOtherProcess", testSharedReplay},
 		{"ClaimsNeverShared", testSharedClaims},
 		{"SerialLaneAcrossProcesses", testSharedLane},
 		{"LatestLaneKeepsOneWaiting", testSharedLatest},
@@ -40,6 +40,7 @@ func RunShared(t *testing.T, fresh Fresh) {
 		{"MaxQueuedCountsTheCluster", testSharedFull},
 		{"WakeOnOtherProcess", testSharedWake},
 		{"ReleasedJobComesDue", testSharedDue},
+		{"RetryStaysWithItsProcess", testSharedRetry},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			open := fresh(t)
@@ -164,6 +165,32 @@ func testSharedIDs(t *testing.T, p *pair) {
 	}
 }
 
+// A replay that succeeded on the other process makes the event done in
+// listings, whichever of the two jobs has the higher id.
+func testSharedReplay(t *testing.T, p *pair) {
+	early := jobID(p.b) // b's ids may run below a's
+	ev, first := acceptOn(t, p.a, "replayed", "", false)
+	got := claim(t, p.a, 1)
+	got[0].State = store.Failed
+	if err := p.a.SaveJob(got[0], store.Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	again := &store.Job{ID: jobID(p.b), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: base, Updated: base}
+	if err := p.b.AddJobs(ev.ID, []*store.Job{again}); err != nil {
+		t.Fatal(err)
+	}
+	if c := claim(t, p.b, 1); len(c) != 1 || c[0].ID != again.ID {
+		t.Fatalf("claimed %v, want the replay %d", ids(c), again.ID)
+	}
+	finish(t, p.b, again)
+	for _, b := range []store.Shared{p.a, p.b} {
+		page, _, err := b.ListEvents(store.ListOptions{})
+		if err != nil || len(page) != 1 || page[0].Status != store.Done {
+			t.Errorf("listing after the replay (job ids %d, then %d; %d taken early): %+v (%v), want done", first.ID, again.ID, early, page, err)
+		}
+	}
+}
+
 // Claimers on both processes never get one job twice, and get all.
 func testSharedClaims(t *testing.T, p *pair) {
 	const n = 40
@@ -277,40 +304,36 @@ func testSharedLatest(t *testing.T, p *pair) {
 	if got := claim(t, p.a, 1); len(got) != 1 || got[0].ID != running.ID {
 		t.Fatalf("claimed %v, want %d", ids(got), running.ID)
 	}
-	var mu sync.Mutex
 	var jobs []*store.Job
-	var wg sync.WaitGroup
-	for i := range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, j := acceptOn(t, p.either(i), fmt.Sprint("l", i+1), "last", true)
-			mu.Lock()
-			jobs = append(jobs, j)
-			mu.Unlock()
-		}()
+	for round := range 4 {
+		jobs = append(jobs, latestAtOnce(t, p, round)...)
+		keep := jobs[0]
+		for _, j := range jobs {
+			if j.EventID > keep.EventID {
+				keep = j
+			}
+		}
+		for _, j := range jobs {
+			got, err := p.b.Job(j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Superseded by the newest waiting then: a newer event's job.
+			var byJob, byEvent uint64
+			fmt.Sscanf(got.Error, "superseded by job %d of event %d", &byJob, &byEvent)
+			switch {
+			case j == keep && got.State != store.Queued:
+				t.Fatalf("round %d: the newest event's job is %s, want queued", round, got.State)
+			case j != keep && (got.State != store.Superseded || byJob == 0 || byEvent <= j.EventID ||
+				got.Error != fmt.Sprintf("superseded by job %d of event %d", byJob, byEvent)):
+				t.Fatalf("round %d: job %d of event %d: %s %q, want superseded by a newer event's job", round, j.ID, j.EventID, got.State, got.Error)
+			}
+		}
 	}
-	wg.Wait()
 	keep := jobs[0]
 	for _, j := range jobs {
 		if j.EventID > keep.EventID {
 			keep = j
-		}
-	}
-	for _, j := range jobs {
-		got, err := p.b.Job(j.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Superseded by the newest waiting then: a newer event's job.
-		var byJob, byEvent uint64
-		fmt.Sscanf(got.Error, "superseded by job %d of event %d", &byJob, &byEvent)
-		switch {
-		case j == keep && got.State != store.Queued:
-			t.Errorf("the newest event's job is %s, want queued", got.State)
-		case j != keep && (got.State != store.Superseded || byJob == 0 || byEvent <= j.EventID ||
-			got.Error != fmt.Sprintf("superseded by job %d of event %d", byJob, byEvent)):
-			t.Errorf("job %d of event %d: %s %q, want superseded by a newer event's job", j.ID, j.EventID, got.State, got.Error)
 		}
 	}
 	if got := claim(t, p.b, 5); len(got) != 0 {
@@ -322,184 +345,25 @@ func testSharedLatest(t *testing.T, p *pair) {
 	}
 }
 
-// crasher returns s's test hooks or skips the test.
-func crasher(t *testing.T, s store.Shared) Crasher {
-	c, ok := s.(Crasher)
-	if !ok {
-		t.Skip("the backend has no test hooks to stop its lease")
+// latestAtOnce accepts ten jobs of the latest lane "last" at once, five
+// on each process.
+func latestAtOnce(t *testing.T, p *pair, round int) []*store.Job {
+	var mu sync.Mutex
+	var jobs []*store.Job
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, j := acceptOn(t, p.either(i), fmt.Sprint("l", round, "-", i), "last", true)
+			mu.Lock()
+			jobs = append(jobs, j)
+			mu.Unlock()
+		}()
 	}
-	return c
-}
-
-// holdRunning accepts a job on a, claims it there and saves it running,
-// its attempt started.
-func holdRunning(t *testing.T, p *pair) *store.Job {
-	t.Helper()
-	acceptOn(t, p.a, "run", "", false)
-	got := claim(t, p.a, 1)
-	if len(got) != 1 {
-		t.Fatalf("claimed %v, want one job", ids(got))
-	}
-	j := got[0]
-	j.State, j.Attempts = store.Running, []store.Attempt{{N: 1, Start: time.Now().UTC()}}
-	if err := p.a.SaveJob(j, store.Wait, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := claim(t, p.b, 1); len(got) != 0 {
-		t.Fatalf("the other process claimed %v, held by a live one", ids(got))
-	}
-	return j
-}
-
-// claimWithin claims on b until it gets a job, for at most d.
-func claimWithin(t *testing.T, b store.Shared, d time.Duration) *store.Job {
-	t.Helper()
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if got := claim(t, b, 1); len(got) > 0 {
-			return got[0]
-		}
-	}
-	t.Fatalf("nothing to claim after %v", d)
-	return nil
-}
-
-// backRunning checks that a job whose holder died comes back running,
-// its attempt without an end.
-func backRunning(t *testing.T, j *store.Job, want uint64) {
-	t.Helper()
-	if j.ID != want || j.State != store.Running || len(j.Attempts) != 1 || !j.Attempts[0].End.IsZero() {
-		t.Fatalf("got back %+v, want job %d running with its attempt unended", j, want)
-	}
-}
-
-// A process that stops renewing its lease loses its running job to the
-// other, once the lease ran out; its progress is then refused.
-func testSharedLease(t *testing.T, p *pair) {
-	c := crasher(t, p.a)
-	j := holdRunning(t, p)
-	c.StopRenewing()
-	got := claimWithin(t, p.b, 10*time.Second)
-	backRunning(t, got, j.ID)
-	j.State = store.Done
-	if err := p.a.SaveJob(j, store.Wait, nil); !errors.Is(err, store.ErrNotHeld) {
-		t.Errorf("the old holder's save: %v, want ErrNotHeld", err)
-	}
-	finish(t, p.b, got)
-}
-
-// A crashed process's running job comes back to the other.
-func testSharedCrash(t *testing.T, p *pair) {
-	c := crasher(t, p.a)
-	j := holdRunning(t, p)
-	c.Abandon()
-	backRunning(t, claimWithin(t, p.b, 10*time.Second), j.ID)
-}
-
-// Jobs released, or held by a process that closes, are claimable at once.
-func testSharedRelease(t *testing.T, p *pair) {
-	_, j1 := acceptOn(t, p.a, "r1", "", false)
-	_, j2 := acceptOn(t, p.a, "r2", "", false)
-	held := claim(t, p.a, 5)
-	if !slices.Equal(ids(held), []uint64{j1.ID, j2.ID}) {
-		t.Fatalf("claimed %v, want %d and %d", ids(held), j1.ID, j2.ID)
-	}
-	if got := claim(t, p.b, 5); len(got) != 0 {
-		t.Fatalf("the other process claimed %v", ids(got))
-	}
-	if err := p.a.Release(held[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if got := claim(t, p.b, 5); !slices.Equal(ids(got), []uint64{j1.ID}) {
-		t.Fatalf("after a release claimed %v, want %d", ids(got), j1.ID)
-	}
-	if err := p.a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := claim(t, p.b, 5); !slices.Equal(ids(got), []uint64{j2.ID}) {
-		t.Fatalf("after the holder closed claimed %v, want %d", ids(got), j2.ID)
-	}
-}
-
-// max_queued counts the jobs not final of both processes.
-func testSharedFull(t *testing.T, p *pair) {
-	p.a.SetMaxQueued(3)
-	p.b.SetMaxQueued(3)
-	ev := event(p.a, "github", "f0", base)
-	ev.Status = "accepted"
-	if _, err := p.a.Accept(ev, []*store.Job{jobFor(p.a, ev, "deploy"), jobFor(p.a, ev, "notify")}); err != nil {
-		t.Fatal(err)
-	}
-	acceptOn(t, p.b, "f1", "", false)
-	for i, b := range []store.Shared{p.a, p.b} {
-		ev := event(b, "github", fmt.Sprint("full", i), base)
-		if _, err := b.Accept(ev, []*store.Job{jobFor(b, ev, "deploy")}); !errors.Is(err, store.ErrFull) {
-			t.Errorf("an accept past max_queued: %v, want ErrFull", err)
-		}
-	}
-	if err := p.b.AddJobs(ev.ID, []*store.Job{{ID: jobID(p.b), EventID: ev.ID, Rule: "deploy", State: store.Queued}}); !errors.Is(err, store.ErrFull) {
-		t.Errorf("a replay past max_queued: %v, want ErrFull", err)
-	}
-	for end := time.Now().Add(3 * time.Second); p.a.Queued() != 3 || p.b.Queued() != 3; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("queued %d and %d, want 3", p.a.Queued(), p.b.Queued())
-		}
-	}
-	got := claim(t, p.a, 1)
-	finish(t, p.a, got[0])
-	acceptOn(t, p.b, "f2", "", false)
-}
-
-// An accept on one process wakes the other at once.
-func testSharedWake(t *testing.T, p *pair) {
-	for i := range 5 {
-		drain(p.b.Wake())
-		start := time.Now()
-		acceptOn(t, p.a, fmt.Sprint("w", i), "", false)
-		select {
-		case <-p.b.Wake():
-			if d := time.Since(start); d > 150*time.Millisecond {
-				t.Errorf("woken %v after the accept", d)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("the other process was not woken")
-		}
-	}
-}
-
-func drain(c <-chan struct{}) {
-	for {
-		select {
-		case <-c:
-		default:
-			return
-		}
-	}
-}
-
-// A job given back with a NextAt is claimable, and wakes the other
-// process, when it comes due.
-func testSharedDue(t *testing.T, p *pair) {
-	acceptOn(t, p.a, "d", "", false)
-	j := claim(t, p.a, 1)[0]
-	due := time.Now().Add(1500 * time.Millisecond)
-	j.NextAt = due
-	if err := p.a.SaveJob(j, store.Wait, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := claim(t, p.b, 1); len(got) != 0 {
-		t.Fatalf("claimed %v before it is due", ids(got))
-	}
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
-		select {
-		case <-p.b.Wake():
-		case <-time.After(time.Until(end)):
-		}
-		if got := claim(t, p.b, 1); len(got) == 1 {
-			if time.Now().Before(due) {
-				t.Fatalf("claimed before it was due")
-			}
-			return
-		}
-	}
-	t.Fatal("the job was not claimed once due")
+	close(start)
+	wg.Wait()
+	return jobs
 }
