@@ -320,3 +320,36 @@ func TestClusterMaxQueuedCountsTheCluster(t *testing.T) {
 		return a.send("POST", "/hooks/github", githubHeaders(body, "push", "d-q3"), body).body["status"] == "accepted"
 	})
 }
+
+// A reload's max_queued bounds the cluster from then on.
+func TestClusterReloadSetsMaxQueued(t *testing.T) {
+	url, shared, dir := pgtest.URL(t), t.TempDir(), t.TempDir()
+	file := filepath.Join(dir, "hookd.yaml")
+	write := func(n int) {
+		yaml := fmt.Sprintf("workers: 1\nmax_queued: %d\nstore: {driver: postgres, url: '%s', lease: 5s, max_conns: 4}\n", n, url)
+		if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1)
+	te := startEngine(t, dir, strings.ReplaceAll(clusterRules, "$SHARED", shared), func(c *rules.Config) {
+		c.File, c.Workers, c.MaxQueued = file, 1, 1
+		c.Store = rules.Store{Driver: rules.DriverPostgres, URL: url, MaxConns: 4, Lease: 5 * time.Second}
+	})
+	for _, sha := range []string{"m1", "m2"} {
+		if err := os.WriteFile(filepath.Join(shared, "hold-"+sha), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(filepath.Join(shared, "hold-"+sha))
+	}
+	te.accept(push("refs/heads/main", "m1"), "d-m1")
+	body := push("refs/heads/main", "m2")
+	if r := te.send("POST", "/hooks/github", githubHeaders(body, "push", "d-m2"), body); r.code != 503 {
+		t.Fatalf("past max_queued 1: %d %s", r.code, r.raw)
+	}
+	write(5)
+	if err := te.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	te.accept(body, "d-m2")
+}
