@@ -306,6 +306,9 @@ func TestClusterMaxQueuedCountsTheCluster(t *testing.T) {
 			t.Fatalf("third job to %s: %d %q %s", te.cfg.Node, r.code, r.header.Get("Retry-After"), r.raw)
 		}
 	}
+	waitFor(t, "the cluster's count in b's metrics", func() bool {
+		return strings.Contains(b.send("GET", "/metrics", nil, nil).raw, "\nhookd_cluster_jobs_not_final 2\n")
+	})
 	// A replay is refused alike, whatever Queued last counted.
 	if _, err := b.Replay(q1, ""); err == nil || !strings.Contains(err.Error(), "queue full") {
 		t.Fatalf("replay past max_queued: %v", err)
