@@ -48,6 +48,9 @@ func (e *Engine) Reload() (err error) {
 	lv := e.makeLive(set)
 	lv.cfg = cfg
 	e.live.Store(lv)
+	if e.disp.shared != nil {
+		e.disp.shared.st.SetMaxQueued(cfg.MaxQueued)
+	}
 	if e.opts.LogLevel != nil {
 		e.opts.LogLevel.Set(logLevel(cfg.LogLevel))
 	}
@@ -134,6 +137,9 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	note("tls", next.TLSCert != old.TLSCert || next.TLSKey != old.TLSKey)
 	note("workers", next.Workers != old.Workers)
 	note("log.format", next.LogFormat != old.LogFormat)
+	note("node", next.NodeName() != old.NodeName())
+	// Only the name: the URL may hold a password.
+	note("store", next.Store != old.Store)
 	note("ui", next.UI.Listen != old.UI.Listen || !maps.EqualFunc(next.UI.Users, old.UI.Users, bytes.Equal))
 	if len(changed) > 0 {
 		e.log.Warn("hookd.yaml changed settings that need a restart; they keep their running values until then",
