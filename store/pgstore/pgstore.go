@@ -41,7 +41,8 @@ type Options struct {
 	// Node names this process in logs (default: the hostname). Leases
 	// belong to a process id made at each Open, never to a node name.
 	Node string
-	// Logger receives the store's own messages (default: none).
+	// Logger receives the store's own messages (default: none); it
+	// carries the node name when the caller wants one.
 	Logger *slog.Logger
 	// Timeout bounds one call's round trips (default 5 s): with the
 	// database unreachable, calls fail within about twice this.
@@ -125,7 +126,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	var b [12]byte
 	rand.Read(b[:])
-	s := &Store{pool: pool, opt: o, id: hex.EncodeToString(b[:]), password: pw, log: o.Logger.With("node", o.Node),
+	s := &Store{pool: pool, opt: o, id: hex.EncodeToString(b[:]), password: pw, log: o.Logger,
 		ops: make(chan *op, 4096), intake: make(chan *op, 4096), idReqs: make(chan chan idResult),
 		wake: make(chan struct{}, 1), due: make(chan time.Time, 16)}
 	s.bgctx, s.bgstop = context.WithCancel(context.Background())
