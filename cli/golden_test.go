@@ -69,6 +69,16 @@ func TestGolden(t *testing.T) {
 		{"check-flag-after-path", []string{"check", "more", "-config", "tls/hookd.yaml"}, "", nil},
 		{"check-rules-and-paths", []string{"check", "-rules", "rules", "more"}, "", nil},
 		{"check-empty", []string{"check", "-rules", "empty"}, "", nil},
+		// The store block is checked without connecting; its URL, which
+		// may hold a password, is never printed.
+		{"check-store-errors", []string{"check", "-config", "badstore/hookd.yaml", "-rules", "rules"}, "", nil},
+		{"check-store-no-url", []string{"check", "-config", "badstore/nourl.yaml", "-rules", "rules"}, "", nil},
+		{"check-store-url-bbolt", []string{"check", "-config", "badstore/bolturl.yaml", "-rules", "rules"}, "",
+			[]string{"HOOKD_DATABASE_URL=postgres://hookd:golden-db-secret@db.internal/hookd"}},
+		{"check-store-bad-url", []string{"check", "-config", "badstore/scheme.yaml", "-rules", "rules"}, "",
+			[]string{"HOOKD_DATABASE_URL=mysql://hookd:golden-db-secret@db.internal/hookd"}},
+		{"check-store-ok", []string{"check", "-config", "goodstore/hookd.yaml", "-rules", "rules"}, "",
+			[]string{"HOOKD_DATABASE_URL=postgres://hookd:golden-db-secret@db.invalid/hookd?sslmode=verify-full"}},
 		{"check-miscased", []string{"check", "-rules", "miscased"}, "", nil},
 		// systemctl reload runs check -reload: a reload to no source is
 		// refused by serve, so it fails there too.

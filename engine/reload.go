@@ -134,6 +134,9 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	note("tls", next.TLSCert != old.TLSCert || next.TLSKey != old.TLSKey)
 	note("workers", next.Workers != old.Workers)
 	note("log.format", next.LogFormat != old.LogFormat)
+	note("node", next.NodeName() != old.NodeName())
+	// Only the name: the URL may hold a password.
+	note("store", next.Store != old.Store)
 	note("ui", next.UI.Listen != old.UI.Listen || !maps.EqualFunc(next.UI.Users, old.UI.Users, bytes.Equal))
 	if len(changed) > 0 {
 		e.log.Warn("hookd.yaml changed settings that need a restart; they keep their running values until then",

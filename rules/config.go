@@ -30,6 +30,10 @@ type Config struct {
 	RuleGrace       time.Duration
 	Rules           Defaults
 	UI              UI // the dashboard (ui:)
+	// Node names this node in logs, metrics and the dashboard ("": the
+	// hostname; see NodeName).
+	Node  string
+	Store Store // where events and jobs are kept (store:)
 	// Secrets holds the values hookd.yaml read with ${file:...} or
 	// ${credential:...}, kept out of its messages.
 	Secrets []string
@@ -51,6 +55,7 @@ func DefaultConfig() Config {
 		RuleGrace:       5 * time.Minute, // a git pull or an rsync --delete removes a rules file for a moment
 		Rules:           DefaultRuleDefaults,
 		UI:              UI{Listen: DefaultUIListen},
+		Store:           DefaultStore,
 	}
 }
 
@@ -138,12 +143,14 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 			},
 			"removed_rule_grace": func(k, v *yaml.Node) { c.RuleGrace = d.duration(v, "removed_rule_grace") },
 			"ops":                func(k, v *yaml.Node) { c.OpsListen = d.ops(v) },
+			"node":               func(k, v *yaml.Node) { c.Node = d.node(v) },
+			"store":              func(k, v *yaml.Node) { d.store(v, &c) },
 		})
 	}
-	c.Secrets = ex.secrets
+	c.Secrets = append(c.Secrets, ex.secrets...)
 	redactDiags(diags, &Set{Secrets: c.Secrets})
 	sortDiags(diags)
-	quoteSource(diags, path, src, nil)
+	quoteSource(diags, path, src, c.Secrets)
 	if len(diags) > 0 {
 		return c, Errors(diags)
 	}

@@ -67,6 +67,33 @@ tls: {cert: c.pem, key: k.pem}
 		}},
 		{name: "bad ops listener", yaml: "ops:\n  listen: localhost\n  lisen: x\n",
 			err: "hookd.yaml:2:11: ops.listen must be an address (host:port, such as 127.0.0.1:9100): address localhost: missing port in address\nhookd.yaml:3:3: ops: unknown key \"lisen\""},
+		{name: "store defaults to bbolt", yaml: "listen: x\n", check: func(t *testing.T, c Config) {
+			if c.Store != DefaultStore || c.Store.Driver != "bbolt" || c.Store.Shared() || c.Node != "" || c.NodeName() == "" {
+				t.Fatalf("store %+v, node %q (%q)", c.Store, c.Node, c.NodeName())
+			}
+		}},
+		{name: "postgres store", yaml: "node: web-1\nstore:\n  driver: postgres\n  url: postgres://hookd:pw-in-url@db/hookd?sslmode=verify-full&password=pw-in-query\n  max_conns: 20\n  lease: 10s\n",
+			check: func(t *testing.T, c Config) {
+				s := c.Store
+				if !s.Shared() || s.MaxConns != 20 || s.Lease != 10*time.Second || c.NodeName() != "web-1" {
+					t.Fatalf("store %+v, node %q", s, c.NodeName())
+				}
+				if strings.Join(c.Secrets, " ") != "pw-in-url pw-in-query" {
+					t.Fatalf("secrets %q: the URL's passwords must be redacted", c.Secrets)
+				}
+				if r := s.Redacted(); strings.Contains(r, "pw-in") || !strings.Contains(r, "db/hookd") {
+					t.Fatalf("redacted URL %q", r)
+				}
+			}},
+		{name: "postgres store defaults", yaml: "store: {driver: postgres, url: 'postgres:///hookd?host=/run/postgresql'}\n", check: func(t *testing.T, c Config) {
+			if c.Store.MaxConns != DefaultStore.MaxConns || c.Store.Lease != 30*time.Second || len(c.Secrets) != 0 {
+				t.Fatalf("store %+v, secrets %q", c.Store, c.Secrets)
+			}
+		}},
+		{name: "bad store", yaml: "store:\n  driver: mysql\n  url: 'postgres://u:hunter22@db'\n",
+			err: "hookd.yaml:2:11: store.driver must be bbolt (the default, a file in data_dir) or postgres (shared by several nodes), not \"mysql\"\nhookd.yaml:3:8: store.url names no database: write postgres://USER@HOST/DATABASE"},
+		{name: "url is not quoted", yaml: "store: {driver: postgres, url: 'postgres://u:hunter22@db:port/x'}\n",
+			err: "hookd.yaml:1:32: store.url is not a URL (invalid port \":port\" after host): write postgres://USER@HOST/DATABASE"},
 		{name: "unset variable", yaml: "listen: ${NO_SUCH_VAR_HOOKD}\n", err: "hookd.yaml:1:9: environment variable NO_SUCH_VAR_HOOKD is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +108,9 @@ tls: {cert: c.pem, key: k.pem}
 					t.Fatalf("no error, want %q", tc.err)
 				}
 				got := strings.ReplaceAll(err.Error(), dir+"/", "")
+				if strings.Contains(got, "hunter22") {
+					t.Fatalf("error shows the URL's password:\n%s", got)
+				}
 				if !strings.HasPrefix(got, tc.err) {
 					t.Fatalf("error:\n%s\nwant prefix:\n%s", got, tc.err)
 				}
