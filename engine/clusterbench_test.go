@@ -51,9 +51,11 @@ const latestRule = benchSource + `
 // one node whose store is PostgreSQL, with the default max_conns; compare
 // it with BenchmarkCeilingPostgres.
 func BenchmarkIntakeAcceptedPostgres(b *testing.B) {
-	te := benchEngine(b, latestRule, then(onPostgres(pgtest.URL(b), "bench-1"),
+	dbURL := pgtest.URL(b)
+	te := benchEngine(b, latestRule, then(onPostgres(dbURL, "bench-1"),
 		func(c *rules.Config) { c.ShutdownTimeout = time.Second; c.MaxQueued = 1 << 30 }))
-	drive(b, te.url+"/hooks/github", randomPushes(b.N), 200)
+	reqs := randomPushes(b.N)
+	withPostgresCPU(b, dbURL, func() { drive(b, te.url+"/hooks/github", reqs, 200) })
 }
 
 const trueRule = benchSource + `
