@@ -27,6 +27,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	log, level := newLogger(cfg, stderr)
+	if cfg.Store.Shared() {
+		// Several nodes log to one place: every line says which. One node
+		// on bbolt keeps its lines as they were (journald has the host).
+		log = log.With("node", cfg.NodeName())
+	}
 	// Before engine.New, which passes the environment on to actions.
 	ln, err := inheritedListener(cfg, log)
 	if err != nil {
@@ -42,6 +47,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return s.Handler(), nil
 	}
 	e, err = engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(), Listener: ln, UI: dashboard,
+		Context: ctx,
+		StoreWait: func(err error) {
+			// Not ready until the database opens: tell systemd why, and
+			// that the start is not stuck (TimeoutStartSec would kill it).
+			notify(log, "EXTEND_TIMEOUT_USEC=30000000\nSTATUS=waiting for the database: "+err.Error())
+		},
 		BeforeReload: func() func(error) {
 			if _, err := sdnotify.Reloading(); err != nil {
 				log.Warn("sd_notify", "error", err)

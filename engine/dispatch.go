@@ -13,6 +13,11 @@ import (
 // only the jobs that are not final (bounded by max_queued); their state is
 // in the store, so a restart rebuilds it. A job waiting for a retry is a
 // timer, not a worker.
+//
+// On a shared store (store.Shared) the jobs this process writes are not
+// pushed to its workers: a claimer takes runnable jobs from the store as
+// workers are free (see claim.go), so that any node's free worker runs
+// them. Lanes, retries and holds then work as here on what it claimed.
 type dispatcher struct {
 	e    *Engine
 	mu   sync.Mutex
@@ -20,14 +25,22 @@ type dispatcher struct {
 
 	ready    []*store.Job
 	lanes    map[string]*lane
-	timers   map[uint64]*time.Timer
+	timers   map[uint64]*timer
 	held     map[uint64]*store.Job
-	pending  int // admitted jobs not yet final: the backpressure count
+	pending  int // admitted jobs not yet final (shared: claimed): the backpressure count
 	stopping bool
+
+	shared *claimer // nil unless the store is shared
 
 	runCtx    context.Context // cancelled when shutdown runs out of time
 	cancelRun context.CancelFunc
 	workers   sync.WaitGroup
+}
+
+// timer is a job waiting for its retry, or held, off the ready list.
+type timer struct {
+	*time.Timer
+	j *store.Job
 }
 
 // lane serializes the jobs of a serial or latest rule (or of one key).
@@ -37,7 +50,10 @@ type lane struct {
 }
 
 func newDispatcher(e *Engine) *dispatcher {
-	d := &dispatcher{e: e, lanes: map[string]*lane{}, timers: map[uint64]*time.Timer{}, held: map[uint64]*store.Job{}}
+	d := &dispatcher{e: e, lanes: map[string]*lane{}, timers: map[uint64]*timer{}, held: map[uint64]*store.Job{}}
+	if sh, ok := e.store.(store.Shared); ok {
+		d.shared = newClaimer(d, sh)
+	}
 	d.cond = sync.NewCond(&d.mu)
 	d.runCtx, d.cancelRun = context.WithCancel(context.Background())
 	return d
@@ -49,41 +65,7 @@ func (d *dispatcher) start() error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	var dropped []superseded
-	d.mu.Lock()
-	for _, j := range jobs {
-		d.pending++
-		switch j.State {
-		case store.Running:
-			// It was running when hookd stopped: run it again (at least
-			// once), its interrupted attempt already counted.
-			if n := len(j.Attempts); n > 0 && j.Attempts[n-1].End.IsZero() {
-				j.Attempts[n-1].End = now
-				j.Attempts[n-1].Error = "interrupted: hookd stopped while this attempt ran"
-			}
-			j.State = store.Queued
-			j.Updated = now
-			d.save(j, store.Later, d.e.log)
-			dropped = d.enqueueLocked(j, dropped)
-		case store.Retrying:
-			if j.Lane != "" {
-				l := d.lane(j.Lane)
-				if l.busy || len(l.waiting) > 0 {
-					// Behind an older job of its lane; it keeps its
-					// NextAt, honoured when the lane reaches it.
-					dropped = d.enqueueLocked(j, dropped)
-					continue
-				}
-				l.busy = true
-			}
-			d.scheduleLocked(j, time.Until(j.NextAt))
-		default:
-			dropped = d.enqueueLocked(j, dropped)
-		}
-	}
-	d.mu.Unlock()
-	d.supersede(dropped)
+	d.take(jobs)
 	if len(jobs) > 0 {
 		d.e.log.Info("recovered unfinished jobs", "jobs", len(jobs))
 	}
@@ -91,11 +73,68 @@ func (d *dispatcher) start() error {
 		d.workers.Add(1)
 		go d.worker()
 	}
+	if d.shared != nil {
+		d.shared.start()
+	}
 	return nil
+}
+
+// take adds jobs that this process now holds: those a restart found
+// unfinished (bbolt), or those claimed from a shared store. Once shutdown
+// has begun it takes none and returns them.
+func (d *dispatcher) take(jobs []*store.Job) (refused []*store.Job) {
+	now := time.Now()
+	var dropped []superseded
+	d.mu.Lock()
+	if d.stopping {
+		d.mu.Unlock()
+		return jobs
+	}
+	for _, j := range jobs {
+		d.pending++
+		dropped = d.recoverLocked(j, now, dropped)
+	}
+	d.mu.Unlock()
+	d.supersede(dropped)
+	return nil
+}
+
+// recoverLocked queues a job that this process did not write: one that was
+// running when its process stopped (a crash, a restart, a node whose lease
+// ran out) runs again (at least once), its interrupted attempt recorded;
+// one waiting for a retry keeps its time.
+func (d *dispatcher) recoverLocked(j *store.Job, now time.Time, dropped []superseded) []superseded {
+	switch j.State {
+	case store.Running:
+		if n := len(j.Attempts); n > 0 && j.Attempts[n-1].End.IsZero() {
+			j.Attempts[n-1].End = now
+			j.Attempts[n-1].Error = "interrupted: hookd stopped while this attempt ran"
+		}
+		j.State = store.Queued
+		j.Updated = now
+		d.save(j, store.Later, d.e.log)
+		return d.enqueueLocked(j, dropped)
+	case store.Retrying:
+		if j.Lane != "" {
+			l := d.lane(j.Lane)
+			if l.busy || len(l.waiting) > 0 {
+				// Behind an older job of its lane; it keeps its NextAt,
+				// honoured when the lane reaches it.
+				return d.enqueueLocked(j, dropped)
+			}
+			l.busy = true
+		}
+		d.scheduleLocked(j, time.Until(j.NextAt))
+		return dropped
+	}
+	return d.enqueueLocked(j, dropped)
 }
 
 // admit reserves room for n new jobs; false means the queue is full.
 func (d *dispatcher) admit(n int) bool {
+	if d.shared != nil {
+		return d.shared.room(n)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopping || d.pending+n > d.e.Config().MaxQueued {
@@ -107,19 +146,30 @@ func (d *dispatcher) admit(n int) bool {
 
 // full reports whether admit would refuse a single job.
 func (d *dispatcher) full() bool {
+	if d.shared != nil {
+		return !d.shared.room(1)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.stopping || d.pending+1 > d.e.Config().MaxQueued
 }
 
 func (d *dispatcher) unadmit(n int) {
+	if d.shared != nil {
+		return // the store counts
+	}
 	d.mu.Lock()
 	d.pending -= n
 	d.mu.Unlock()
 }
 
-// submit queues durable jobs that admit counted.
+// submit queues durable jobs that admit counted. On a shared store they
+// are claimed back instead, by whichever node has a free worker.
 func (d *dispatcher) submit(jobs []*store.Job) {
+	if d.shared != nil {
+		d.shared.kick()
+		return
+	}
 	var dropped []superseded
 	d.mu.Lock()
 	for _, j := range jobs {
@@ -221,7 +271,9 @@ func (d *dispatcher) scheduleLocked(j *store.Job, delay time.Duration) {
 	if delay < 0 {
 		delay = 0
 	}
-	d.timers[j.ID] = time.AfterFunc(delay, func() {
+	t := &timer{j: j}
+	d.timers[j.ID] = t
+	t.Timer = time.AfterFunc(delay, func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		delete(d.timers, j.ID)
@@ -279,22 +331,38 @@ func (d *dispatcher) worker() {
 		j := d.ready[0]
 		d.ready[0] = nil
 		d.ready = d.ready[1:]
+		if d.shared != nil {
+			d.shared.busy++
+		}
 		d.mu.Unlock()
 		d.run(j)
+		if d.shared != nil {
+			d.mu.Lock()
+			d.shared.busy--
+			d.mu.Unlock()
+			d.shared.kick() // a worker is free: claim
+		}
 	}
 }
 
 // stop lets running jobs finish until ctx is done, then kills them. Jobs
-// not started stay queued in the store for the next start.
+// not started stay queued in the store for the next start; on a shared
+// store, they are given back to the other nodes at once.
 func (d *dispatcher) stop(ctx context.Context) {
 	d.mu.Lock()
 	d.stopping = true
+	var unstarted []*store.Job
 	for id, t := range d.timers {
-		t.Stop()
+		if t.Stop() {
+			unstarted = append(unstarted, t.j)
+		}
 		delete(d.timers, id)
 	}
 	d.mu.Unlock()
 	d.cond.Broadcast()
+	if d.shared != nil {
+		d.shared.stop(unstarted)
+	}
 	done := make(chan struct{})
 	go func() { d.workers.Wait(); close(done) }()
 	select {
@@ -305,6 +373,9 @@ func (d *dispatcher) stop(ctx context.Context) {
 		<-done
 	}
 	d.cancelRun()
+	if d.shared != nil {
+		d.shared.releaseInterrupted()
+	}
 }
 
 // queued reports the number of jobs not final (for metrics and tests).

@@ -51,6 +51,12 @@ type Options struct {
 	BeforeReload func() (after func(error))
 	// UI, when set, builds the dashboard, served on Config.UI.Listen.
 	UI func(*Engine) (http.Handler, error)
+	// Context, when set, ends New's wait for a database server that
+	// cannot be reached at start (SIGTERM meanwhile).
+	Context context.Context
+	// StoreWait, when set, is told each time New could not reach the
+	// database and waits to try again (the error has no secret).
+	StoreWait func(error)
 }
 
 // live is what requests and jobs read: swapped whole on reload.
@@ -82,6 +88,7 @@ type Engine struct {
 	conns    *connTracker
 	serveErr chan error
 	ready    atomic.Bool
+	ping     pinger // readiness of a shared store
 	reloadMu sync.Mutex
 
 	admin    *http.Server
@@ -123,7 +130,11 @@ func New(opts Options) (*Engine, error) {
 	e.logWarnings(set)
 	e.live.Store(e.makeLive(set))
 	e.markReload(true)
-	st, err := store.Open(e.cfg.DataDir)
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	st, err := e.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +145,9 @@ func New(opts Options) (*Engine, error) {
 	e.store = st
 	if co, ok := e.store.(store.CommitObserver); ok {
 		co.SetCommitHook(e.met.commit)
+	}
+	if sh, ok := e.store.(store.Shared); ok {
+		e.met.sharedStore(sh)
 	}
 	e.disp = newDispatcher(e)
 	return e, nil
@@ -245,17 +259,13 @@ func (e *Engine) Start() error {
 		go e.pruner(e.stopBg)
 	}
 	e.ready.Store(true)
-	e.log.Info("hookd started", "listen", ln.Addr().String(), "rules_dir", e.cfg.RulesDir, "data_dir", e.cfg.DataDir,
-		"sources", len(e.Rules().Sources), "rules", len(e.Rules().Rules), "workers", e.cfg.Workers)
-	return nil
-}
-
-func (e *Engine) readyz(w http.ResponseWriter, r *http.Request) {
-	if !e.ready.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
-		return
+	attrs := []any{"listen", ln.Addr().String(), "rules_dir", e.cfg.RulesDir, "data_dir", e.cfg.DataDir,
+		"sources", len(e.Rules().Sources), "rules", len(e.Rules().Rules), "workers", e.cfg.Workers}
+	if e.cfg.Store.Shared() {
+		attrs = append(attrs, "store", e.cfg.Store.Driver, "database", e.cfg.Store.Redacted())
 	}
-	writeJSON(w, 200, map[string]string{"status": "ready"})
+	e.log.Info("hookd started", attrs...)
+	return nil
 }
 
 // Serving returns a channel that yields the HTTP server's error if it stops

@@ -179,6 +179,9 @@ func (e *Engine) Replay(id uint64, only string) (*Replayed, error) {
 	}
 	if err := e.store.AddJobs(ev.ID, jobs); err != nil {
 		e.disp.unadmit(len(jobs))
+		if errors.Is(err, store.ErrFull) {
+			return nil, &ReplayError{http.StatusServiceUnavailable, "queue full, retry later"}
+		}
 		return nil, &ReplayError{http.StatusInternalServerError, "cannot store the jobs: " + err.Error()}
 	}
 	e.disp.submit(jobs)

@@ -140,6 +140,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		e.disp.unadmit(len(m.jobs))
 		duplicate(got)
 		return
+	case errors.Is(err, store.ErrFull): // the cluster's count, settled in the write
+		e.queueFull(w, r, src, env.ID, d.log, duplicate)
+		return
 	case err != nil:
 		e.disp.unadmit(len(m.jobs))
 		e.storeFailed(w, src.Name, d.log, err)

@@ -92,7 +92,13 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := e.store.Accept(ev, []*store.Job{j}); err != nil {
 		e.disp.unadmit(1)
+		if errors.Is(err, store.ErrFull) {
+			w.Header().Set("Retry-After", "30")
+			errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
+			return
+		}
 		e.met.request(ManualSource, "store_error")
+		w.Header().Set("Retry-After", "10")
 		errorJSON(w, http.StatusServiceUnavailable, "cannot store the event: "+err.Error())
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hookd/rules"
+	"hookd/store"
 )
 
 // metrics are an Engine's Prometheus metrics, on a registry of its own so
@@ -87,10 +88,33 @@ func newMetrics(e *Engine, version string) *metrics {
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
 	})
 	build.Set(1)
+	// The node's name as an info series rather than a label on every
+	// series: one series per node, joined where wanted
+	// (* on(instance) group_left(node) hookd_node_info), instead of a
+	// longer label set on every sample of every series.
+	driver := e.cfg.Store.Driver
+	if driver == "" {
+		driver = rules.DriverBbolt
+	}
+	node := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "hookd_node_info",
+		Help:        "Always 1; node is this hookd's name (node: in hookd.yaml, or the hostname), store its store's driver.",
+		ConstLabels: prometheus.Labels{"node": e.cfg.NodeName(), "store": driver},
+	})
+	node.Set(1)
 	m.reg.MustRegister(m.requests, m.verifyFailures, m.jobOutcomes, m.attempts, m.actionDuration,
-		m.commitDuration, m.commitWrites, m.reloadOK, m.reloadTime, build, &jobsCollector{d: func() *dispatcher { return e.disp }},
+		m.commitDuration, m.commitWrites, m.reloadOK, m.reloadTime, build, node, &jobsCollector{d: func() *dispatcher { return e.disp }},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// sharedStore adds the cluster's count of jobs not final, which
+// max_queued bounds on a shared store.
+func (m *metrics) sharedStore(st store.Shared) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hookd_cluster_jobs_not_final",
+		Help: "Jobs not final in the whole cluster, as last counted (at most a second old); max_queued bounds it.",
+	}, func() float64 { return float64(st.Queued()) }))
 }
 
 func (m *metrics) handler() http.Handler {

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"hookd/store"
 	"hookd/verify"
 )
 
@@ -28,12 +30,15 @@ func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev 
 	if len(jobs) == 0 {
 		return false // none of its rules remains: nothing to run again
 	}
-	if !e.disp.admit(len(jobs)) {
+	full := func() bool {
 		log.Warn("webhook refused", slog.String("outcome", "queue_full"), slog.Uint64("event_id", prev))
 		e.met.request(source, "queue_full")
 		w.Header().Set("Retry-After", "30")
 		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
 		return true
+	}
+	if !e.disp.admit(len(jobs)) {
+		return full()
 	}
 	// Decided again in the write: another copy may have got there first.
 	added, err := e.store.Redeliver(prev, jobs, now)
@@ -41,6 +46,9 @@ func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev 
 		e.disp.unadmit(len(jobs))
 		if err == nil {
 			return false
+		}
+		if errors.Is(err, store.ErrFull) {
+			return full()
 		}
 		log.Error("webhook not stored", slog.String("outcome", "store_error"), slog.Any("error", err))
 		e.met.request(source, "store_error")

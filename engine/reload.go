@@ -48,6 +48,9 @@ func (e *Engine) Reload() (err error) {
 	lv := e.makeLive(set)
 	lv.cfg = cfg
 	e.live.Store(lv)
+	if e.disp.shared != nil {
+		e.disp.shared.st.SetMaxQueued(cfg.MaxQueued)
+	}
 	if e.opts.LogLevel != nil {
 		e.opts.LogLevel.Set(logLevel(cfg.LogLevel))
 	}

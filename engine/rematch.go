@@ -148,12 +148,15 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 		return items, nil
 	}
 	if !e.disp.admit(len(jobs)) {
-		return items, errors.New("queue full: the events before this one are queued; rematch the rest later")
+		return items, errQueueFullRematch
 	}
 	done, err := e.store.Rematch(ev.ID, jobs, in.Force)
 	e.disp.unadmit(len(jobs) - len(done))
 	if err != nil {
 		e.disp.unadmit(len(done))
+		if errors.Is(err, store.ErrFull) {
+			return items, errQueueFullRematch
+		}
 		return items, err
 	}
 	e.disp.submit(done)
@@ -164,3 +167,5 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 	}
 	return items, nil
 }
+
+var errQueueFullRematch = errors.New("queue full: the events before this one are queued; rematch the rest later")

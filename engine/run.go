@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -41,6 +42,10 @@ func (d *dispatcher) run(j *store.Job) {
 	// so "ran twice" only ever happens to a job recorded as running.
 	if err := e.store.SaveJob(j, store.Wait, nil); err != nil {
 		*j = prev
+		if notHeld(err) {
+			d.lost(j, log)
+			return
+		}
 		log.Error("cannot record the job as running; trying again later", "error", err)
 		d.finished(j, false, 5*time.Second)
 		return
@@ -78,6 +83,11 @@ func (d *dispatcher) run(j *store.Job) {
 		d.save(j, store.Wait, log)
 		log.Warn("job interrupted by shutdown; it stays queued")
 		e.met.jobOutcome(rule.Name, "interrupted")
+		if d.shared != nil {
+			d.mu.Lock()
+			d.shared.interrupted = append(d.shared.interrupted, j)
+			d.mu.Unlock()
+		}
 		return
 	}
 	if n < rule.Retry.Attempts && !actions.IsPermanent(runErr) {
@@ -157,8 +167,16 @@ func failedOutput(steps []store.Step) string {
 // write is logged: the store then still holds the previous state, and at
 // worst the job runs again after a restart.
 func (d *dispatcher) save(j *store.Job, how store.Save, log *slog.Logger) {
-	state := j.State
-	failed := func(err error) { log.Error("cannot record the job's state", "state", state, "error", err) }
+	state, id := j.State, j.ID
+	failed := func(err error) {
+		if notHeld(err) {
+			// Another node claimed it (this node's lease ran out): the
+			// job is its to record; this node drops it at its next step.
+			log.Warn(fmt.Sprintf("lease lost; another node runs job %d", id), "state", state)
+			return
+		}
+		log.Error("cannot record the job's state", "state", state, "error", err)
+	}
 	if err := d.e.store.SaveJob(j, how, failed); err != nil {
 		failed(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -55,7 +56,11 @@ func UserAgent(version string) string {
 // environment passed to processes is the allow-list of
 // rules.Set.ActionEnviron, never the whole of environ.
 func newLive(set *rules.Set, cfg rules.Config, environ []string) *live {
-	return &live{set: set, cfg: cfg, redact: set.Redactor(), baseEnv: set.ActionEnviron(environ)}
+	redact := set.Redactor()
+	if len(cfg.Secrets) > 0 { // hookd.yaml's: a secret file's value, the database password
+		redact = (&rules.Set{Secrets: append(slices.Clone(set.Secrets), cfg.Secrets...)}).Redactor()
+	}
+	return &live{set: set, cfg: cfg, redact: redact, baseEnv: set.ActionEnviron(environ)}
 }
 
 // hookdVars are the HOOKD_* variables of one attempt.

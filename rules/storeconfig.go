@@ -70,6 +70,10 @@ func urlSecrets(raw string) []string {
 	return out
 }
 
+// Redactor hides hookd.yaml's secrets (values read from files, the
+// store URL's password) in a message.
+func (c *Config) Redactor() *strings.Replacer { return (&Set{Secrets: c.Secrets}).Redactor() }
+
 // NodeName is the name this node goes by in logs, metrics and the
 // dashboard: node: in hookd.yaml, or the hostname.
 func (c *Config) NodeName() string {

@@ -1,0 +1,331 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hookd/internal/pgtest"
+	"hookd/rules"
+	"hookd/store"
+)
+
+// clusterRules has a parallel rule "run" and a serial rule "serial". Each
+// action appends "start SHA NS" and "end SHA NS" (unix nanoseconds) to
+// $SHARED/ran, a file both nodes write, and "run" waits while
+// $SHARED/hold exists, so a test can keep a node's worker busy.
+const clusterRules = `
+sources:
+  github:
+    verify: {provider: github, secret: "${TEST_SECRET}"}
+rules:
+  - name: run
+    source: github
+    when: event == "push" && body.ref == "refs/heads/main"
+    actions:
+      - shell:
+          script: 'echo "start $SHA $(date +%s%N)" >> "$OUT"; while [ -e "$HOLD" ]; do sleep 0.02; done; echo "end $SHA $(date +%s%N)" >> "$OUT"'
+          env: {OUT: "$SHARED/ran", HOLD: "$SHARED/hold-{{ body.after }}", SHA: "{{ body.after }}"}
+  - name: serial
+    source: github
+    when: event == "push" && body.ref == "refs/heads/serial"
+    concurrency: serial
+    actions:
+      - shell:
+          script: 'echo "start $SHA $(date +%s%N)" >> "$OUT"; sleep 0.15; echo "end $SHA $(date +%s%N)" >> "$OUT"'
+          env: {OUT: "$SHARED/ran", SHA: "{{ body.after }}"}
+`
+
+// startNode starts an engine named node on the PostgreSQL database url;
+// its actions write to shared.
+func startNode(t *testing.T, url, shared, node string, workers int) *testEngine {
+	t.Helper()
+	return startEngine(t, "", strings.ReplaceAll(clusterRules, "$SHARED", shared), func(c *rules.Config) {
+		c.Node = node
+		c.Workers = workers
+		c.Store = rules.Store{Driver: rules.DriverPostgres, URL: url, MaxConns: 4, Lease: 5 * time.Second}
+	})
+}
+
+// sharedLines reads the action lines of the shared file.
+func sharedLines(t *testing.T, shared string) []string {
+	return readLines(t, filepath.Join(shared, "ran"))
+}
+
+// waitDone waits until the event's jobs are all final, as any node reads
+// them, and returns them.
+func (te *testEngine) waitDone(id uint64) []*store.Job {
+	te.t.Helper()
+	var jobs []*store.Job
+	waitFor(te.t, fmt.Sprintf("event %d's jobs to end", id), func() bool {
+		_, js, err := te.store.EventJobs(id)
+		if err != nil || len(js) == 0 {
+			return false
+		}
+		for _, j := range js {
+			if !store.Final(j.State) {
+				return false
+			}
+		}
+		jobs = js
+		return true
+	})
+	return jobs
+}
+
+// A delivery node A accepts while its only worker is busy runs on node B.
+func TestClusterJobRunsOnAFreeNode(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	a := startNode(t, url, shared, "a", 1)
+	hold := filepath.Join(shared, "hold-busy")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	busy := a.accept(push("refs/heads/main", "busy"), "d-busy")
+	waitFor(t, "the first job to start", func() bool { return slices.ContainsFunc(sharedLines(t, shared), startOf("busy")) })
+	b := startNode(t, url, shared, "b", 1)
+	// A's only worker is busy: the second delivery, sent to A, runs on B.
+	second := a.accept(push("refs/heads/main", "second"), "d-second")
+	jobs := a.waitDone(second)
+	if jobs[0].State != store.Done {
+		t.Fatalf("second job %s: %s", jobs[0].State, jobs[0].Error)
+	}
+	if j := a.jobOf(busy); j.State != store.Running {
+		t.Fatalf("the first job is %s, want still running", j.State)
+	}
+	ranOn := func(te *testEngine, id uint64) bool {
+		return strings.Contains(te.logs.String(), fmt.Sprintf("job=%d rule=run attempt=1", id))
+	}
+	if ranOn(a, jobs[0].ID) || !ranOn(b, jobs[0].ID) {
+		t.Fatalf("job %d ran on a: %v, on b: %v; want on b only", jobs[0].ID, ranOn(a, jobs[0].ID), ranOn(b, jobs[0].ID))
+	}
+	os.Remove(hold)
+	a.waitDone(busy)
+	if got := sharedLines(t, shared); len(got) != 4 {
+		t.Fatalf("lines %q, want each job started and ended once", got)
+	}
+}
+
+func startOf(sha string) func(string) bool {
+	return func(l string) bool { return strings.HasPrefix(l, "start "+sha+" ") }
+}
+
+func (te *testEngine) jobOf(eventID uint64) *store.Job {
+	te.t.Helper()
+	_, jobs, err := te.store.EventJobs(eventID)
+	if err != nil || len(jobs) != 1 {
+		te.t.Fatalf("event %d: %d jobs, %v", eventID, len(jobs), err)
+	}
+	return jobs[0]
+}
+
+// A node stopped gives back what it claimed: another runs it. A job it
+// accepted and never started runs on the node left.
+func TestClusterNodeStoppedOthersRun(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	a := startNode(t, url, shared, "a", 1)
+	b := startNode(t, url, shared, "b", 1)
+	b.stop()
+	for _, sha := range []string{"h1", "h2", "h3"} {
+		if err := os.WriteFile(filepath.Join(shared, "hold-"+sha), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []uint64
+	for _, sha := range []string{"h1", "h2", "h3"} {
+		ids = append(ids, a.accept(push("refs/heads/main", sha), "d-"+sha))
+	}
+	waitFor(t, "a job to start on a", func() bool { return len(sharedLines(t, shared)) == 1 })
+	// A stops: its running job is killed (shutdown_timeout is short here)
+	// and the others, never started, are not its any more.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	a.stopped = true
+	_ = a.Shutdown(ctx)
+	cancel()
+	for _, sha := range []string{"h1", "h2", "h3"} {
+		os.Remove(filepath.Join(shared, "hold-"+sha))
+	}
+	c := startNode(t, url, shared, "c", 2)
+	for _, id := range ids {
+		if j := c.waitDone(id)[0]; j.State != store.Done {
+			t.Fatalf("event %d: job %s %q", id, j.State, j.Error)
+		}
+	}
+}
+
+// The same delivery sent to both nodes at once is accepted once, answered
+// duplicate once, and runs once.
+func TestClusterSameDeliveryToBothNodes(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	nodes := []*testEngine{startNode(t, url, shared, "a", 2), startNode(t, url, shared, "b", 2)}
+	for round := range 5 {
+		sha := "same" + strconv.Itoa(round)
+		body := push("refs/heads/main", sha)
+		var wg sync.WaitGroup
+		answers := make([]answer, 2)
+		for i, te := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i] = te.send("POST", "/hooks/github", githubHeaders(body, "push", "d-"+sha), body)
+			}()
+		}
+		wg.Wait()
+		got := []any{answers[0].body["status"], answers[1].body["status"]}
+		if !slices.Contains(got, "accepted") || !slices.Contains(got, "duplicate") || answers[0].body["id"] != answers[1].body["id"] {
+			t.Fatalf("round %d: %s | %s", round, answers[0].raw, answers[1].raw)
+		}
+		nodes[0].waitDone(uint64(answers[0].body["id"].(float64)))
+	}
+	starts := 0
+	for _, l := range sharedLines(t, shared) {
+		if strings.HasPrefix(l, "start ") {
+			starts++
+		}
+	}
+	if starts != 5 {
+		t.Fatalf("%d runs, want 5:\n%s", starts, strings.Join(sharedLines(t, shared), "\n"))
+	}
+}
+
+// A serial rule's jobs never overlap, whichever node accepts and runs them,
+// and run in arrival order.
+func TestClusterSerialNeverOverlaps(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	nodes := []*testEngine{startNode(t, url, shared, "a", 3), startNode(t, url, shared, "b", 3)}
+	var ids []uint64
+	var order []string
+	for i := range 8 {
+		sha := "s" + strconv.Itoa(i)
+		ids = append(ids, nodes[i%2].accept(push("refs/heads/serial", sha), "d-"+sha))
+		order = append(order, sha)
+	}
+	for _, id := range ids {
+		nodes[0].waitDone(id)
+	}
+	var prevEnd int64
+	var ran []string
+	lines := sharedLines(t, shared)
+	for i := 0; i+1 < len(lines); i += 2 {
+		var s1, s2 string
+		var start, end int64
+		if _, err := fmt.Sscanf(lines[i]+" "+lines[i+1], "start %s %d end %s %d", &s1, &start, &s2, &end); err != nil || s1 != s2 {
+			t.Fatalf("runs overlap or interleave at %q, %q (%v):\n%s", lines[i], lines[i+1], err, strings.Join(lines, "\n"))
+		}
+		if start < prevEnd {
+			t.Fatalf("%s started before the previous run ended", s1)
+		}
+		prevEnd = end
+		ran = append(ran, s1)
+	}
+	if !slices.Equal(ran, order) {
+		t.Fatalf("ran %v, want arrival order %v", ran, order)
+	}
+}
+
+// While the database refuses connections, /readyz and intake answer 503
+// with Retry-After within a few seconds, nothing is acknowledged, and
+// workers pause; when it is back, all of it resumes.
+func TestClusterDatabaseUnavailable(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	te := startNode(t, url, shared, "a", 2)
+	if a := te.send("GET", "/readyz", nil, nil); a.code != 200 {
+		t.Fatalf("readyz %d %s", a.code, a.raw)
+	}
+	block := dbBlocker(t, url)
+	block(true)
+	waitFor(t, "readyz 503", func() bool { return te.send("GET", "/readyz", nil, nil).code == 503 })
+	body := push("refs/heads/main", "down")
+	start := time.Now()
+	a := te.send("POST", "/hooks/github", githubHeaders(body, "push", "d-down"), body)
+	if a.code != 503 || a.header.Get("Retry-After") == "" || a.body["status"] == "accepted" {
+		t.Fatalf("intake while the database is down: %d %q %s", a.code, a.header.Get("Retry-After"), a.raw)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("intake took %v to refuse", took)
+	}
+	block(false)
+	waitFor(t, "readyz 200", func() bool { return te.send("GET", "/readyz", nil, nil).code == 200 })
+	id := te.accept(body, "d-down")
+	if j := te.waitDone(id)[0]; j.State != store.Done {
+		t.Fatalf("job after recovery: %s %q", j.State, j.Error)
+	}
+	if n := strings.Count(te.logs.String(), "not ready: the store cannot commit"); n != 1 {
+		t.Fatalf("%d 'not ready' lines, want 1 (logged on change only)", n)
+	}
+}
+
+// dbBlocker returns a function that closes the database of url to new
+// connections and ends the open ones (true), or opens it again (false),
+// from a superuser connection to the test server's own database.
+func dbBlocker(t *testing.T, url string) func(bool) {
+	base := os.Getenv(pgtest.Env)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := cfg.Database
+	return func(block bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		q := fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", pgx.Identifier{name}.Sanitize(), !block)
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if block {
+			if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// A node that starts while its database refuses connections waits for it,
+// saying so, and starts when it is back; one whose database does not exist
+// fails at once with one line.
+func TestClusterStartWaitsForTheDatabase(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	first := startNode(t, url, shared, "first", 1) // creates the schema
+	first.stop()
+	block := dbBlocker(t, url)
+	block(true)
+	t.Cleanup(func() { block(false) })
+	go func() {
+		time.Sleep(4 * time.Second)
+		block(false)
+	}()
+	start := time.Now()
+	te := startNode(t, url, shared, "a", 1)
+	if took := time.Since(start); took < 3*time.Second {
+		t.Fatalf("started after %v, while the database refused connections", took)
+	}
+	if !strings.Contains(te.logs.String(), "cannot reach the database; trying again") {
+		t.Fatalf("no line said it waited:\n%s", te.logs.String())
+	}
+	te.accept(push("refs/heads/main", "up"), "d-up")
+
+	cfg := rules.DefaultConfig()
+	cfg.RulesDir, cfg.DataDir = t.TempDir(), t.TempDir()
+	missing := strings.Replace(url, "/hookd_test_", "/hookd_nope_", 1)
+	cfg.Store = rules.Store{Driver: rules.DriverPostgres, URL: missing, MaxConns: 2, Lease: 5 * time.Second}
+	start = time.Now()
+	_, err := New(Options{Config: cfg})
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("missing database: %v after %v; want an error at once", err, time.Since(start))
+	}
+}
