@@ -65,7 +65,9 @@ func unreachable(err error) bool {
 		case "08", "53", "57": // connection exception, insufficient resources, operator intervention
 			return true
 		}
-		return false
+		// Not accepting connections (ALTER DATABASE ... ALLOW_CONNECTIONS
+		// false): maintenance, lifted after.
+		return pe.Code == "55000"
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) ||
