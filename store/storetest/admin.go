@@ -154,13 +154,14 @@ func testPrune(t *testing.T, h *harness) {
 
 // Writes after Close fail with ErrClosed.
 func testClosed(t *testing.T, h *harness) {
+	b := h.b
+	ev := event(b, "github", "x", base) // ids first: a shared backend has no sequence once closed
+	j := jobFor(b, ev, "deploy")
 	if err := h.b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b := h.b
 	h.b = nil
-	ev := event(b, "github", "x", base)
-	if _, err := b.Accept(ev, []*store.Job{jobFor(b, ev, "deploy")}); !errors.Is(err, store.ErrClosed) {
+	if _, err := b.Accept(ev, []*store.Job{j}); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("accept after close: %v, want ErrClosed", err)
 	}
 	if err := b.SaveJob(&store.Job{ID: 1, State: store.Done}, store.Wait, nil); !errors.Is(err, store.ErrClosed) {

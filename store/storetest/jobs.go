@@ -32,12 +32,12 @@ func testClaim(t *testing.T, h *harness) {
 	h.save(j3[0])
 	j5[0].State = store.Cancelled
 	h.save(j5[0])
-	if got, err := h.b.Claim(); err != nil || len(got) != 0 {
+	if got, err := h.runnable(); err != nil || len(got) != 0 {
 		t.Fatalf("Claim handed out %v (%v), jobs its own process wrote", ids(got), err)
 	}
 
 	h.reopen()
-	got, err := h.b.Claim()
+	got, err := h.runnable()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,15 +50,15 @@ func testClaim(t *testing.T, h *harness) {
 	if r := got[1]; r.State != store.Retrying || !r.NextAt.Equal(next) || r.Error != "exit status 1" || len(r.Attempts) != 1 {
 		t.Errorf("a job waiting for its retry comes back %+v, want retrying at %v", r, next)
 	}
-	if again, err := h.b.Claim(); err != nil || len(again) != 0 {
+	if again, err := h.runnable(); err != nil || len(again) != 0 {
 		t.Fatalf("claimed again: %v (%v)", ids(again), err)
 	}
 	_, j6 := h.accept("github", "c6", base.Add(5*time.Second), "deploy")
-	if again, _ := h.b.Claim(); len(again) != 0 {
+	if again, _ := h.runnable(); len(again) != 0 {
 		t.Fatalf("claimed %v, written by this process", ids(again))
 	}
 	h.reopen()
-	got, _ = h.b.Claim()
+	got, _ = h.runnable()
 	if want := []uint64{j2[0].ID, j3[0].ID, j3[1].ID, j6[0].ID}; !slices.Equal(ids(got), want) {
 		t.Fatalf("after a second restart claimed %v, want %v", ids(got), want)
 	}
@@ -104,7 +104,7 @@ func testSaveJob(t *testing.T, h *harness) {
 			}
 		}
 	}
-	if c, _ := h.b.Claim(); len(c) != 0 {
+	if c, _ := h.runnable(); len(c) != 0 {
 		t.Errorf("final jobs claimed: %v", ids(c))
 	}
 }
@@ -128,7 +128,7 @@ func testReplay(t *testing.T, h *harness) {
 		t.Errorf("replay of an unknown event: %v, want ErrNotFound", err)
 	}
 	h.reopen()
-	if c, _ := h.b.Claim(); !slices.Equal(ids(c), []uint64{again.ID}) {
+	if c, _ := h.runnable(); !slices.Equal(ids(c), []uint64{again.ID}) {
 		t.Errorf("after a restart claimed %v, want the replayed job %d", ids(c), again.ID)
 	}
 }

@@ -45,7 +45,11 @@ func Run(t *testing.T, fresh Fresh) {
 		{"DashboardStats", testStats},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.test(t, newHarness(t, fresh(t)))
+			h := newHarness(t, fresh(t))
+			if _, shared := h.b.(store.Shared); shared && tc.name == "ClaimUnfinishedJobsOnceInOrder" {
+				t.Skip("a shared backend's jobs are held by no process until claimed: see RunShared")
+			}
+			tc.test(t, h)
 		})
 	}
 }
@@ -130,6 +134,15 @@ func (h *harness) ignore(source, delivery string, at time.Time) *store.Event {
 		h.t.Fatalf("record %s/%s: id %d, %v; want %d", source, delivery, id, err, ev.ID)
 	}
 	return ev
+}
+
+// runnable returns the jobs a process starting now would run: bbolt's
+// Claim, or what a shared backend's ClaimRunnable holds for it.
+func (h *harness) runnable() ([]*store.Job, error) {
+	if sh, ok := h.b.(store.Shared); ok {
+		return sh.ClaimRunnable(1000)
+	}
+	return h.b.Claim()
 }
 
 // save writes j's state and waits for it.

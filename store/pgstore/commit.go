@@ -1,0 +1,406 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"hookd/store"
+)
+
+// channel is what writes NOTIFY when jobs may have become runnable.
+const channel = "hookd_jobs"
+
+// Advisory lock namespaces (the two-key form): a lane's claims, a latest
+// lane's supersede, the pruner.
+const (
+	nsClaim  = 0x686f6f6b
+	nsLatest = 0x686f6f6c
+	nsPrune  = 0x686f6f6d
+)
+
+// maxBatch bounds one group commit.
+const maxBatch = 256
+
+type opKind int
+
+const (
+	opAccept opKind = iota // an event and its jobs (none: Record)
+	opSave                 // a job's progress
+	opAnswer               // an event's answer
+	opSync                 // nothing: returns when what was queued before is committed
+)
+
+// op is one write queued for the committer.
+type op struct {
+	kind   opKind
+	queued time.Time
+	ev     *eventRow
+	jobs   []*jobRow
+	errc   chan error  // nil: nobody waits
+	failed func(error) // told a failure nobody waits for
+	// results of the last try
+	id  uint64 // accept: the event recorded for the delivery
+	res error  // store.ErrFull, ErrNotHeld, ErrDuplicate
+}
+
+func (o *op) reply(err error) {
+	if err == nil {
+		err = o.res
+	}
+	if o.errc != nil {
+		o.errc <- err
+	} else if err != nil && o.failed != nil {
+		o.failed(err)
+	}
+}
+
+// send queues o for the committer, or reports that the store is closed.
+func (s *Store) send(o *op) bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed.Load() {
+		return false
+	}
+	o.queued = time.Now()
+	s.ops <- o
+	return true
+}
+
+// wait queues o and waits for its commit.
+func (s *Store) wait(o *op) error {
+	o.errc = make(chan error, 1)
+	if !s.send(o) {
+		return store.ErrClosed
+	}
+	return <-o.errc
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	batch := make([]*op, 0, maxBatch)
+	for first := range s.ops {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		start := time.Now()
+		s.commit(batch)
+		if hook := s.commitHook.Load(); hook != nil {
+			(*hook)(time.Since(start), len(batch))
+		}
+	}
+}
+
+// errStale fails writes that waited in the queue longer than a call may
+// take (the database was unreachable meanwhile).
+var errStale = errors.New("the database did not answer in time")
+
+// commit writes batch in one transaction. A deadlock with another process
+// is retried; any other error of the database's makes each write try on
+// its own, so that one bad write cannot fail its neighbours.
+func (s *Store) commit(batch []*op) {
+	live := batch[:0:0]
+	for _, o := range batch {
+		if time.Since(o.queued) > s.opt.Timeout {
+			o.reply(errStale)
+			continue
+		}
+		live = append(live, o)
+	}
+	if len(live) == 0 {
+		return
+	}
+	for try := 0; ; try++ {
+		err := s.try(live)
+		if err == nil {
+			for _, o := range live {
+				o.reply(nil)
+			}
+			return
+		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") && try < 3 {
+			continue
+		}
+		if pe != nil && len(live) > 1 {
+			for _, o := range live {
+				s.commit([]*op{o})
+			}
+			return
+		}
+		err = s.clean(err)
+		for _, o := range live {
+			o.reply(err)
+		}
+		return
+	}
+}
+
+// try runs one transaction for batch and records each write's result.
+func (s *Store) try(batch []*op) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, o := range batch {
+		o.res, o.id = nil, 0
+	}
+	skip, lanes, err := s.admit(ctx, tx, batch)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	notify, due := false, time.Time{}
+	for i, o := range batch {
+		if skip[i] {
+			continue
+		}
+		switch o.kind {
+		case opAccept:
+			e := o.ev
+			b.Queue(`INSERT INTO events (id, source, delivery_id, event, received_at, status, rules, body, answer, doc)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (source, delivery_id) DO NOTHING`,
+				int64(e.id), e.source, e.delivery, e.event, e.received, e.status, e.rules, e.body, e.answer, e.doc)
+			for _, j := range o.jobs {
+				b.Queue(insertJob, j.insertArgs(e.id)...)
+			}
+			b.Queue(`SELECT id FROM events WHERE source = $1 AND delivery_id = $2`, e.source, e.delivery)
+			notify = notify || len(o.jobs) > 0
+		case opSave:
+			j := o.jobs[0]
+			b.Queue(saveJob, int64(j.id), j.state, j.nextAt, j.updated, j.data, s.id)
+			if store.Final(j.state) || j.state == store.Queued {
+				notify = true
+				if j.nextAt.Valid && (due.IsZero() || j.nextAt.Time.Before(due)) {
+					due = j.nextAt.Time
+				}
+			}
+		case opAnswer:
+			b.Queue(`UPDATE events SET answer = $2 WHERE id = $1`, int64(o.ev.id), o.ev.answer)
+		}
+	}
+	if notify {
+		b.Queue(`SELECT pg_notify('`+channel+`', $1)`, duePayload(due))
+	}
+	if err := s.results(ctx, tx, b, batch, skip); err != nil {
+		return err
+	}
+	if err := supersede(ctx, tx, lanes); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// saveJob writes a job's progress if this process holds it, or nobody
+// live does; the writer holds it from then on, but for a queued job,
+// which goes back to the pool.
+const saveJob = `UPDATE jobs SET state = $2, next_at = $3, updated = $4, data = $5,
+		holder = CASE WHEN $2 = 'queued' THEN NULL ELSE $6 END
+	WHERE id = $1 AND (holder IS NULL OR holder = $6 OR EXISTS
+		(SELECT 1 FROM processes p WHERE p.id = jobs.holder AND p.lease_until <= now()))`
+
+// results reads the batch's answers in the order it was queued.
+func (s *Store) results(ctx context.Context, tx pgx.Tx, b *pgx.Batch, batch []*op, skip []bool) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for i, o := range batch {
+		if skip[i] {
+			continue
+		}
+		switch o.kind {
+		case opAccept:
+			for range len(o.jobs) + 1 {
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
+			}
+			var id int64
+			if err := br.QueryRow().Scan(&id); err != nil {
+				return fmt.Errorf("delivery %s/%s: %w", o.ev.source, o.ev.delivery, err)
+			}
+			o.id = uint64(id)
+			if o.id != o.ev.id {
+				o.res = store.ErrDuplicate
+			}
+		case opSave:
+			tag, err := br.Exec()
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				o.res = store.ErrNotHeld
+			}
+		case opAnswer:
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+	}
+	return br.Close()
+}
+
+// admit takes the locks of the latest lanes the batch writes to, in one
+// order, and refuses (skip) the writes that would take the jobs not final
+// in the whole cluster past max_queued, counted in this transaction.
+func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool, lanes []string, err error) {
+	skip = make([]bool, len(batch))
+	adding := 0
+	for _, o := range batch {
+		if o.kind != opAccept {
+			continue
+		}
+		adding += len(o.jobs)
+		for _, j := range o.jobs {
+			if j.latest && j.lane != "" {
+				lanes = append(lanes, j.lane)
+			}
+		}
+	}
+	slices.Sort(lanes)
+	lanes = slices.Compact(lanes)
+	limit := s.maxQueued.Load()
+	if err := lockLanes(ctx, tx, lanes); err != nil {
+		return nil, nil, err
+	}
+	if limit <= 0 || adding == 0 {
+		return skip, lanes, nil
+	}
+	n, err := countOpen(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.queued.Store(n)
+	for i, o := range batch {
+		if o.kind != opAccept || len(o.jobs) == 0 {
+			continue
+		}
+		if n+int64(len(o.jobs)) > limit {
+			skip[i] = true
+			o.res = store.ErrFull
+			continue
+		}
+		n += int64(len(o.jobs))
+	}
+	return skip, lanes, nil
+}
+
+func countOpen(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (int64, error) {
+	var n int64
+	err := q.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE open`).Scan(&n)
+	return n, err
+}
+
+// lockLanes takes the supersede locks of latest lanes, sorted, until the
+// transaction ends: two processes writing to one latest lane see each
+// other's job.
+func lockLanes(ctx context.Context, tx pgx.Tx, lanes []string) error {
+	if len(lanes) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, l := range lanes {
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsLatest, l)
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// duePayload tells listeners when a released job comes due (unix ms).
+func duePayload(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return fmt.Sprint(t.UnixMilli())
+}
+
+// Accept records an event and its jobs in one transaction, shared with
+// the calls made meanwhile, and returns once it is committed. A delivery
+// already recorded (by any process) writes nothing: the earlier event's id
+// comes back with store.ErrDuplicate. Beyond max_queued it returns
+// store.ErrFull.
+func (s *Store) Accept(ev *store.Event, jobs []*store.Job) (uint64, error) {
+	return s.record(ev, jobs)
+}
+
+// Record records an event that matched nothing, de-duplicated as Accept
+// is; it returns once committed, so what it returned is readable at once.
+func (s *Store) Record(ev *store.Event) (uint64, error) { return s.record(ev, nil) }
+
+func (s *Store) record(ev *store.Event, jobs []*store.Job) (uint64, error) {
+	e, err := encodeEvent(ev)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := encodeJobs(jobs)
+	if err != nil {
+		return 0, err
+	}
+	o := &op{kind: opAccept, ev: e, jobs: rows}
+	if err := s.wait(o); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return o.id, err
+		}
+		return 0, err
+	}
+	return ev.ID, nil
+}
+
+// SaveJob writes a job's progress if this process holds it, or no live
+// process does (then this one holds it from now on); otherwise it returns
+// store.ErrNotHeld. A queued job is given back (claimable again at its
+// NextAt); a final or retrying job stays with its holder. Wait waits for
+// the commit; Soon and Later do not, and report a failure to failed.
+func (s *Store) SaveJob(j *store.Job, how store.Save, failed func(error)) error {
+	r, err := encodeJob(j)
+	if err != nil {
+		return err
+	}
+	o := &op{kind: opSave, jobs: []*jobRow{r}, failed: failed}
+	if how == store.Wait {
+		return s.wait(o)
+	}
+	if !s.send(o) && failed != nil {
+		failed(store.ErrClosed)
+	}
+	return nil
+}
+
+// SetAnswer records an event's answer without waiting; an unknown event
+// is left alone.
+func (s *Store) SetAnswer(eventID uint64, a *store.Answer, failed func(error)) {
+	ev, err := encodeEvent(&store.Event{ID: eventID, Answer: a})
+	if err != nil {
+		if failed != nil {
+			failed(err)
+		}
+		return
+	}
+	if !s.send(&op{kind: opAnswer, ev: ev, failed: failed}) && failed != nil {
+		failed(store.ErrClosed)
+	}
+}
+
+// Sync returns once every write queued before it is committed.
+func (s *Store) Sync() error { return s.wait(&op{kind: opSync}) }

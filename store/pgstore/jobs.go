@@ -1,0 +1,269 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"hookd/store"
+)
+
+// supersede keeps at most one waiting job (queued, held by nobody, not
+// final) in each latest lane: the job of the newest event; the others are
+// superseded by it, as the engine's own dispatcher does. The caller holds
+// the lanes' supersede locks, so this statement sees every job another
+// process wrote to them.
+func supersede(ctx context.Context, tx pgx.Tx, lanes []string) error {
+	if len(lanes) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, l := range lanes {
+		b.Queue(`SELECT id, event_id, data FROM jobs
+			WHERE lane = $1 AND lane <> '' AND latest AND open AND state = 'queued' AND holder IS NULL
+			ORDER BY event_id DESC, seq DESC FOR UPDATE`, l)
+	}
+	var drop []*store.Job
+	now := time.Now().UTC()
+	br := tx.SendBatch(ctx, b)
+	for range lanes {
+		rows, err := br.Query()
+		if err != nil {
+			br.Close()
+			return err
+		}
+		var keepID, keepEvent int64
+		for rows.Next() {
+			var id, ev int64
+			var data []byte
+			if err := rows.Scan(&id, &ev, &data); err != nil {
+				rows.Close()
+				br.Close()
+				return err
+			}
+			if keepID == 0 {
+				keepID, keepEvent = id, ev
+				continue
+			}
+			j, err := decodeJob(data)
+			if err != nil {
+				rows.Close()
+				br.Close()
+				return err
+			}
+			j.State, j.Updated = store.Superseded, now
+			j.Error = fmt.Sprintf("superseded by job %d of event %d", keepID, keepEvent)
+			drop = append(drop, j)
+		}
+		if err := rows.Err(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	if err := br.Close(); err != nil || len(drop) == 0 {
+		return err
+	}
+	b = &pgx.Batch{}
+	for _, j := range drop {
+		r, err := encodeJob(j)
+		if err != nil {
+			return err
+		}
+		b.Queue(`UPDATE jobs SET state = $2, updated = $3, data = $4 WHERE id = $1`, int64(r.id), r.state, r.updated, r.data)
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// txn runs fn in a transaction of its own, bounded by the call timeout,
+// again after a deadlock with another process.
+func (s *Store) txn(fn func(ctx context.Context, tx pgx.Tx) error) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	for try := 0; ; try++ {
+		ctx, cancel := s.ctx()
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) })
+		cancel()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") && try < 3 {
+			continue
+		}
+		return s.clean(err)
+	}
+}
+
+// lockEvent reads an event and locks it until the transaction ends.
+func lockEvent(ctx context.Context, tx pgx.Tx, id uint64) (*store.Event, error) {
+	var doc, body, answer []byte
+	err := tx.QueryRow(ctx, `SELECT doc, body, answer FROM events WHERE id = $1 FOR UPDATE`, int64(id)).Scan(&doc, &body, &answer)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeEvent(doc, body, answer)
+}
+
+// addJobs writes new jobs of ev, which the transaction has locked and
+// which already lists them, and ev itself: refused beyond max_queued,
+// superseding in latest lanes, and announced to every process.
+func (s *Store) addJobs(ctx context.Context, tx pgx.Tx, ev *store.Event, jobs []*store.Job) error {
+	rows, err := encodeJobs(jobs)
+	if err != nil {
+		return err
+	}
+	e, err := encodeEvent(ev)
+	if err != nil {
+		return err
+	}
+	var lanes []string
+	for _, j := range rows {
+		if j.latest && j.lane != "" {
+			lanes = append(lanes, j.lane)
+		}
+	}
+	slices.Sort(lanes)
+	lanes = slices.Compact(lanes)
+	if err := lockLanes(ctx, tx, lanes); err != nil {
+		return err
+	}
+	if limit := s.maxQueued.Load(); limit > 0 && len(rows) > 0 {
+		n, err := countOpen(ctx, tx)
+		if err != nil {
+			return err
+		}
+		s.queued.Store(n)
+		if n+int64(len(rows)) > limit {
+			return store.ErrFull
+		}
+	}
+	b := &pgx.Batch{}
+	for _, j := range rows {
+		b.Queue(insertJob, j.insertArgs(ev.ID)...)
+	}
+	b.Queue(`UPDATE events SET status = $2, rules = $3, doc = $4 WHERE id = $1`, int64(e.id), e.status, e.rules, e.doc)
+	b.Queue(`SELECT pg_notify('` + channel + `', '')`)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return supersede(ctx, tx, lanes)
+}
+
+// AddJobs adds jobs to an existing event (replay), committed before it
+// returns; an unknown event gives an error matching store.ErrNotFound.
+func (s *Store) AddJobs(eventID uint64, jobs []*store.Job) error {
+	return s.txn(func(ctx context.Context, tx pgx.Tx) error {
+		ev, err := lockEvent(ctx, tx, eventID)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			ev.Jobs = append(ev.Jobs, j.ID)
+		}
+		return s.addJobs(ctx, tx, ev, jobs)
+	})
+}
+
+// Redeliver adds jobs to an event for a redelivery received at, if all of
+// the event's jobs ended failed or cancelled. The event stays locked from
+// the check to the commit, so of copies arriving at once, at any process,
+// one adds them.
+func (s *Store) Redeliver(eventID uint64, jobs []*store.Job, at time.Time) (bool, error) {
+	var added bool
+	err := s.txn(func(ctx context.Context, tx pgx.Tx) error {
+		added = false
+		ev, err := lockEvent(ctx, tx, eventID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ok, err := retryable(ctx, tx, ev); err != nil || !ok {
+			return err
+		}
+		r := store.Redelivery{At: at}
+		for _, j := range jobs {
+			r.Jobs = append(r.Jobs, j.ID)
+			ev.Jobs = append(ev.Jobs, j.ID)
+		}
+		ev.Redeliveries = append(ev.Redeliveries, r)
+		added = true
+		return s.addJobs(ctx, tx, ev, jobs)
+	})
+	return added && err == nil, err
+}
+
+// retryable reports whether ev has jobs and all of them ended failed or
+// cancelled.
+func retryable(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, ev *store.Event) (bool, error) {
+	if len(ev.Jobs) == 0 {
+		return false, nil
+	}
+	rows, err := q.Query(ctx, `SELECT id, state FROM jobs WHERE event_id = $1`, int64(ev.ID))
+	if err != nil {
+		return false, err
+	}
+	states := map[uint64]string{}
+	for rows.Next() {
+		var id int64
+		var st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return false, err
+		}
+		states[uint64(id)] = st
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	for _, id := range ev.Jobs {
+		if st := states[id]; st != store.Failed && st != store.Cancelled {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Rematch adds jobs for rules an event now matches, in one transaction
+// that locks the event: unless force, a rule already rematched is left
+// out, so of rematches racing on any processes one queues it.
+func (s *Store) Rematch(eventID uint64, jobs []*store.Job, force bool) ([]*store.Job, error) {
+	var done []*store.Job
+	err := s.txn(func(ctx context.Context, tx pgx.Tx) error {
+		done = done[:0]
+		ev, err := lockEvent(ctx, tx, eventID)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if !force && slices.Contains(ev.Rematched, j.Rule) {
+				continue
+			}
+			ev.Jobs = append(ev.Jobs, j.ID)
+			if !slices.Contains(ev.Rules, j.Rule) {
+				ev.Rules = append(ev.Rules, j.Rule)
+			}
+			if !slices.Contains(ev.Rematched, j.Rule) {
+				ev.Rematched = append(ev.Rematched, j.Rule)
+			}
+			done = append(done, j)
+		}
+		if len(done) == 0 {
+			return nil
+		}
+		ev.Status = "accepted"
+		return s.addJobs(ctx, tx, ev, done)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return done, nil
+}

@@ -1,0 +1,251 @@
+// Package pgstore keeps hookd's events and jobs in PostgreSQL, for several
+// hookd processes sharing one database (store.Shared). Intake writes go
+// through a committer goroutine that groups concurrent calls into one
+// transaction (group commit, pipelined); jobs are held by no process until
+// one claims them (ClaimRunnable), under a lease its process renews.
+//
+// The schema is created and upgraded at Open by versioned migrations
+// embedded in the binary (goose), under a PostgreSQL advisory lock, so
+// processes starting together migrate once.
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hookd/store"
+)
+
+// Options configure Open.
+type Options struct {
+	// URL is a PostgreSQL connection URL or keyword/value string. Its
+	// password never appears in an error or a log line.
+	URL string
+	// MaxConns bounds the pool (default 10).
+	MaxConns int32
+	// Lease is how long this process's hold on its jobs outlives its last
+	// renewal (default 30 s); it renews every Lease/3.
+	Lease time.Duration
+	// Node names this process in logs (default: the hostname). Leases
+	// belong to a process id made at each Open, never to a node name.
+	Node string
+	// Logger receives the store's own messages (default: none).
+	Logger *slog.Logger
+	// Timeout bounds one call's round trips (default 5 s): with the
+	// database unreachable, calls fail within about twice this.
+	Timeout time.Duration
+}
+
+// Store is an open PostgreSQL store, one process's view of it.
+type Store struct {
+	pool     *pgxpool.Pool
+	opt      Options
+	id       string // this process, the holder of its claims
+	password string
+	log      *slog.Logger
+
+	ops     chan *op // to the committer
+	closeMu sync.RWMutex
+	closed  atomic.Bool
+	done    chan struct{} // the committer has ended
+	closing sync.Once
+
+	idReqs  chan chan idResult // event ids, batched by idLoop
+	jobMu   sync.Mutex
+	jobNext uint64 // next job id of the block held
+	jobEnd  uint64 // first id past the block
+
+	wake     chan struct{}
+	due      chan time.Time // a next_at to wake at
+	bgctx    context.Context
+	bgstop   context.CancelFunc
+	bg       sync.WaitGroup
+	renewOff atomic.Bool // StopRenewing (tests)
+
+	maxQueued  atomic.Int64
+	queued     atomic.Int64
+	commitHook atomic.Pointer[func(time.Duration, int)]
+}
+
+var (
+	_ store.Shared         = (*Store)(nil)
+	_ store.CommitObserver = (*Store)(nil)
+)
+
+// Open connects, migrates the schema, and registers this process. A
+// database whose schema is newer than this binary is refused.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(o.URL)
+	if err != nil {
+		return nil, redact(fmt.Errorf("store url: %w", err), passwordOf(o.URL))
+	}
+	pw := cfg.ConnConfig.Password
+	if o.MaxConns <= 0 {
+		o.MaxConns = 10
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Node == "" {
+		o.Node, _ = os.Hostname()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	cfg.MaxConns = o.MaxConns
+	cfg.ConnConfig.ConnectTimeout = o.Timeout
+	cfg.HealthCheckPeriod = 10 * time.Second
+	if err := migrate(ctx, cfg.ConnConfig, o.Logger); err != nil {
+		return nil, redact(err, pw)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, redact(err, pw)
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	s := &Store{pool: pool, opt: o, id: hex.EncodeToString(b[:]), password: pw, log: o.Logger.With("node", o.Node),
+		ops: make(chan *op, 4096), done: make(chan struct{}), idReqs: make(chan chan idResult),
+		wake: make(chan struct{}, 1), due: make(chan time.Time, 16)}
+	s.bgctx, s.bgstop = context.WithCancel(context.Background())
+	octx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	_, err = pool.Exec(octx, `INSERT INTO processes (id, node, lease_until) VALUES ($1, $2, now() + make_interval(secs => $3))`,
+		s.id, o.Node, o.Lease.Seconds())
+	if err != nil {
+		pool.Close()
+		return nil, s.clean(fmt.Errorf("registering this process: %w", err))
+	}
+	go s.commitLoop()
+	s.start(s.idLoop, s.renewLoop, s.listenLoop, s.timerLoop)
+	return s, nil
+}
+
+func (s *Store) start(loops ...func()) {
+	for _, f := range loops {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			f()
+		}()
+	}
+}
+
+// Node is this process's node name.
+func (s *Store) Node() string { return s.opt.Node }
+
+// Process is this process's id, the holder of its claims.
+func (s *Store) Process() string { return s.id }
+
+// SetCommitHook sets a function told each group commit's duration and
+// number of writes.
+func (s *Store) SetCommitHook(f func(d time.Duration, writes int)) { s.commitHook.Store(&f) }
+
+// Ping returns nil when a round trip to the database succeeds.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, "SELECT 1")
+	return s.clean(err)
+}
+
+// Close makes queued writes durable, expires this process's lease so that
+// the jobs it holds are claimable at once, and closes the pool.
+func (s *Store) Close() error {
+	var err error
+	s.closing.Do(func() {
+		s.stopWrites()
+		<-s.done
+		ctx, cancel := context.WithTimeout(context.Background(), s.opt.Timeout)
+		defer cancel()
+		_, err = s.pool.Exec(ctx, `WITH x AS (UPDATE processes SET lease_until = '-infinity' WHERE id = $1)
+			SELECT pg_notify('`+channel+`', '')`, s.id)
+		err = s.clean(err)
+		s.bgstop()
+		s.bg.Wait()
+		s.pool.Close()
+	})
+	return err
+}
+
+// Abandon ends this store as a crash would: it stops renewing the lease
+// and drops its connections, releasing nothing; its jobs come back to
+// other processes when the lease runs out. For tests.
+func (s *Store) Abandon() {
+	s.closing.Do(func() {
+		s.renewOff.Store(true)
+		s.stopWrites()
+		<-s.done
+		s.bgstop()
+		s.bg.Wait()
+		s.pool.Close()
+	})
+}
+
+// StopRenewing stops the lease renewal while the store stays open, as a
+// process stalled for longer than its lease. For tests.
+func (s *Store) StopRenewing() { s.renewOff.Store(true) }
+
+func (s *Store) stopWrites() {
+	s.closeMu.Lock()
+	s.closed.Store(true)
+	close(s.ops)
+	s.closeMu.Unlock()
+}
+
+// ctx returns a context bounding one call.
+func (s *Store) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.opt.Timeout)
+}
+
+// clean returns err with the URL's password masked.
+func (s *Store) clean(err error) error { return redact(err, s.password) }
+
+// redact returns err, or, if its message holds the password, an error
+// with the same message and the password masked (and nothing to unwrap
+// that could print it).
+func redact(err error, password string) error {
+	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), password, "xxxxx"))
+}
+
+// passwordOf finds the password in a URL that failed to parse, so that
+// the parse error can be masked too.
+func passwordOf(u string) string {
+	rest, ok := strings.CutPrefix(u, "postgres://")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "postgresql://")
+	}
+	if !ok {
+		return ""
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return ""
+	}
+	_, pw, ok := strings.Cut(rest[:at], ":")
+	if !ok {
+		return ""
+	}
+	return pw
+}

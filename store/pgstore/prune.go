@@ -1,0 +1,70 @@
+package pgstore
+
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Prune deletes the events received before cutoff whose jobs are all final
+// and were last updated before cutoff, with their jobs (the foreign key
+// cascades) and so their de-duplication keys, batch events a transaction.
+// One process prunes at a time: while another holds the pruner's lock it
+// returns 0 at once.
+func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	ctx, cancel := s.ctx()
+	conn, err := s.pool.Acquire(ctx)
+	cancel()
+	if err != nil {
+		return 0, s.clean(err)
+	}
+	defer conn.Release()
+	ctx, cancel = s.ctx()
+	var locked bool
+	err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, 0)`, nsPrune).Scan(&locked)
+	cancel()
+	if err != nil || !locked {
+		return 0, s.clean(err)
+	}
+	defer func() {
+		ctx, cancel := s.ctx()
+		defer cancel()
+		conn.Exec(ctx, `SELECT pg_advisory_unlock($1, 0)`, nsPrune)
+	}()
+	total := 0
+	var from int64
+	for {
+		var n, deleted int
+		ctx, cancel := s.ctx()
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			n, deleted = 0, 0
+			rows, err := tx.Query(ctx, `SELECT id FROM events WHERE id > $1 AND received_at < $2 ORDER BY id LIMIT $3 FOR UPDATE`,
+				from, cutoff, batch)
+			if err != nil {
+				return err
+			}
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			n, from = len(ids), ids[len(ids)-1]
+			// A statement after the rows are locked: it sees every job a
+			// replay added to them before.
+			tag, err := tx.Exec(ctx, `DELETE FROM events e WHERE e.id = ANY($1)
+				AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND (j.open OR j.updated >= $2))`, ids, cutoff)
+			deleted = int(tag.RowsAffected())
+			return err
+		})
+		cancel()
+		if err != nil {
+			return total, s.clean(err)
+		}
+		total += deleted
+		if n < batch {
+			return total, nil
+		}
+	}
+}

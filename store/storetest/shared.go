@@ -1,0 +1,505 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hookd/store"
+)
+
+// Crasher is a shared backend's test hooks: StopRenewing lets its lease
+// run out while it stays connected (a stalled process); Abandon drops it
+// as a crash would, releasing nothing.
+type Crasher interface {
+	StopRenewing()
+	Abandon()
+}
+
+// RunShared runs the tests of store.Shared: each opens two processes on
+// one fresh store at once (fresh's open, called twice). The backend's
+// lease should be short (about a second): some tests wait for one to run
+// out.
+func RunShared(t *testing.T, fresh Fresh) {
+	for _, tc := range []struct {
+		name string
+		test func(*testing.T, *pair)
+	}{
+		{"DedupAcrossProcesses", testSharedDedup},
+		{"IDsAcrossProcesses", testSharedIDs},
+		{"ClaimsNeverShared", testSharedClaims},
+		{"SerialLaneAcrossProcesses", testSharedLane},
+		{"LatestLaneKeepsOneWaiting", testSharedLatest},
+		{"LeaseRunsOut", testSharedLease},
+		{"CrashedProcess", testSharedCrash},
+		{"ReleaseAndClose", testSharedRelease},
+		{"MaxQueuedCountsTheCluster", testSharedFull},
+		{"WakeOnOtherProcess", testSharedWake},
+		{"ReleasedJobComesDue", testSharedDue},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open := fresh(t)
+			p := &pair{t: t}
+			for _, b := range []*store.Shared{&p.a, &p.b} {
+				s, ok := open().(store.Shared)
+				if !ok {
+					t.Skip("not a shared backend")
+				}
+				t.Cleanup(func() { s.Close() })
+				*b = s
+			}
+			tc.test(t, p)
+		})
+	}
+}
+
+// pair is two processes on one store.
+type pair struct {
+	t    *testing.T
+	a, b store.Shared
+}
+
+// either returns a for even i, b for odd.
+func (p *pair) either(i int) store.Shared {
+	if i%2 == 0 {
+		return p.a
+	}
+	return p.b
+}
+
+// acceptOn records on b an event with one job of rule deploy in lane
+// (latest lane if latest), and fails the test unless it is accepted.
+func acceptOn(t *testing.T, b store.Backend, delivery, lane string, latest bool) (*store.Event, *store.Job) {
+	t.Helper()
+	ev := event(b, "github", delivery, time.Now().UTC())
+	ev.Status = "accepted"
+	j := jobFor(b, ev, "deploy")
+	j.Lane, j.Latest = lane, latest
+	if id, err := b.Accept(ev, []*store.Job{j}); err != nil || id != ev.ID {
+		t.Fatalf("accept %s: id %d, %v; want %d", delivery, id, err, ev.ID)
+	}
+	return ev, j
+}
+
+// claim claims on b and fails the test on an error.
+func claim(t *testing.T, b store.Shared, n int) []*store.Job {
+	t.Helper()
+	got, err := b.ClaimRunnable(n)
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	return got
+}
+
+// finish saves j as done on b, which must hold it.
+func finish(t *testing.T, b store.Backend, j *store.Job) {
+	t.Helper()
+	j.State, j.Updated = store.Done, time.Now().UTC()
+	if err := b.SaveJob(j, store.Wait, nil); err != nil {
+		t.Errorf("save job %d: %v", j.ID, err)
+	}
+}
+
+// The same delivery arriving at both processes at once is accepted once,
+// and both see it.
+func testSharedDedup(t *testing.T, p *pair) {
+	won := copiesAtOnce(t, 16, func(i int) (uint64, uint64, error) {
+		b := p.either(i)
+		ev := event(b, "github", "same", base)
+		ev.Status = "accepted"
+		got, err := b.Accept(ev, []*store.Job{jobFor(b, ev, "deploy")})
+		return ev.ID, got, err
+	})
+	if p.a.Seen("github", "same") != won || p.b.Seen("github", "same") != won {
+		t.Errorf("the processes see %d and %d, want %d", p.a.Seen("github", "same"), p.b.Seen("github", "same"), won)
+	}
+	copiesAtOnce(t, 16, func(i int) (uint64, uint64, error) {
+		b := p.either(i)
+		ev := event(b, "github", "ignored", base)
+		ev.Status = "ignored"
+		got, err := b.Record(ev)
+		return ev.ID, got, err
+	})
+}
+
+// Ids are unique across processes, event ids follow arrival across them,
+// and each sees the other's newest event.
+func testSharedIDs(t *testing.T, p *pair) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := p.either(i)
+			for range 100 {
+				ev, err1 := b.NextEventID()
+				job, err2 := b.NextJobID()
+				mu.Lock()
+				if err1 != nil || err2 != nil || seen[fmt.Sprint("e", ev)] || seen[fmt.Sprint("j", job)] {
+					t.Errorf("ids %d, %d (%v, %v): an error or given twice", ev, job, err1, err2)
+				}
+				seen[fmt.Sprint("e", ev)], seen[fmt.Sprint("j", job)] = true, true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	var last uint64
+	for i := range 10 {
+		id := eventID(p.either(i))
+		if id <= last {
+			t.Fatalf("event id %d after %d from the other process", id, last)
+		}
+		last = id
+	}
+	ev, _ := acceptOn(t, p.a, "newest", "", false)
+	if got := p.b.NewestEventID(); got != ev.ID {
+		t.Errorf("the other process's newest event is %d, want %d", got, ev.ID)
+	}
+}
+
+// Claimers on both processes never get one job twice, and get all.
+func testSharedClaims(t *testing.T, p *pair) {
+	const n = 40
+	for i := range n {
+		acceptOn(t, p.either(i), fmt.Sprint("c", i), "", false)
+	}
+	var mu sync.Mutex
+	claimed := map[uint64]int{}
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(20 * time.Second)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := p.either(w)
+			for time.Now().Before(deadline) {
+				mu.Lock()
+				all := len(claimed) == n
+				mu.Unlock()
+				if all {
+					return
+				}
+				got, err := b.ClaimRunnable(3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, j := range got {
+					mu.Lock()
+					claimed[j.ID]++
+					mu.Unlock()
+					finish(t, b, j)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Fatalf("%d jobs claimed, want %d", len(claimed), n)
+	}
+	for id, c := range claimed {
+		if c != 1 {
+			t.Errorf("job %d claimed %d times", id, c)
+		}
+	}
+}
+
+// A lane runs one job at a time across processes, in arrival order.
+func testSharedLane(t *testing.T, p *pair) {
+	var want []uint64
+	for i := range 6 {
+		_, j := acceptOn(t, p.either(i), fmt.Sprint("s", i), "serial", false)
+		want = append(want, j.ID)
+	}
+	first := claim(t, p.a, 5)
+	if len(first) != 1 || first[0].ID != want[0] {
+		t.Fatalf("claimed %v of the lane, want only %d", ids(first), want[0])
+	}
+	if got := claim(t, p.b, 5); len(got) != 0 {
+		t.Fatalf("the other process claimed %v while the lane's first job is held", ids(got))
+	}
+	finish(t, p.a, first[0])
+	var mu sync.Mutex
+	order := []uint64{want[0]}
+	var running atomic.Int32
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(20 * time.Second)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := p.either(w)
+			for time.Now().Before(deadline) {
+				mu.Lock()
+				all := len(order) == len(want)
+				mu.Unlock()
+				if all {
+					return
+				}
+				got, err := b.ClaimRunnable(5)
+				if err != nil || len(got) > 1 {
+					t.Errorf("claimed %v (%v): at most one job of a lane", ids(got), err)
+					return
+				}
+				if len(got) == 0 {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if running.Add(1) != 1 {
+					t.Errorf("two jobs of the lane held at once")
+				}
+				mu.Lock()
+				order = append(order, got[0].ID)
+				mu.Unlock()
+				time.Sleep(10 * time.Millisecond)
+				running.Add(-1)
+				finish(t, b, got[0])
+			}
+		}()
+	}
+	wg.Wait()
+	if !slices.Equal(order, want) {
+		t.Errorf("the lane ran %v, want %v", order, want)
+	}
+}
+
+// A latest lane keeps at most one waiting job across processes: the job
+// of the newest event; the others are superseded by it.
+func testSharedLatest(t *testing.T, p *pair) {
+	_, running := acceptOn(t, p.a, "l0", "last", true)
+	if got := claim(t, p.a, 1); len(got) != 1 || got[0].ID != running.ID {
+		t.Fatalf("claimed %v, want %d", ids(got), running.ID)
+	}
+	var mu sync.Mutex
+	var jobs []*store.Job
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, j := acceptOn(t, p.either(i), fmt.Sprint("l", i+1), "last", true)
+			mu.Lock()
+			jobs = append(jobs, j)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	keep := jobs[0]
+	for _, j := range jobs {
+		if j.EventID > keep.EventID {
+			keep = j
+		}
+	}
+	for _, j := range jobs {
+		got, err := p.b.Job(j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Superseded by the newest waiting then: a newer event's job.
+		var byJob, byEvent uint64
+		fmt.Sscanf(got.Error, "superseded by job %d of event %d", &byJob, &byEvent)
+		switch {
+		case j == keep && got.State != store.Queued:
+			t.Errorf("the newest event's job is %s, want queued", got.State)
+		case j != keep && (got.State != store.Superseded || byJob == 0 || byEvent <= j.EventID ||
+			got.Error != fmt.Sprintf("superseded by job %d of event %d", byJob, byEvent)):
+			t.Errorf("job %d of event %d: %s %q, want superseded by a newer event's job", j.ID, j.EventID, got.State, got.Error)
+		}
+	}
+	if got := claim(t, p.b, 5); len(got) != 0 {
+		t.Fatalf("claimed %v while the lane runs", ids(got))
+	}
+	finish(t, p.a, running)
+	if got := claim(t, p.b, 5); len(got) != 1 || got[0].ID != keep.ID {
+		t.Fatalf("after the run claimed %v, want %d", ids(got), keep.ID)
+	}
+}
+
+// crasher returns s's test hooks or skips the test.
+func crasher(t *testing.T, s store.Shared) Crasher {
+	c, ok := s.(Crasher)
+	if !ok {
+		t.Skip("the backend has no test hooks to stop its lease")
+	}
+	return c
+}
+
+// holdRunning accepts a job on a, claims it there and saves it running,
+// its attempt started.
+func holdRunning(t *testing.T, p *pair) *store.Job {
+	t.Helper()
+	acceptOn(t, p.a, "run", "", false)
+	got := claim(t, p.a, 1)
+	if len(got) != 1 {
+		t.Fatalf("claimed %v, want one job", ids(got))
+	}
+	j := got[0]
+	j.State, j.Attempts = store.Running, []store.Attempt{{N: 1, Start: time.Now().UTC()}}
+	if err := p.a.SaveJob(j, store.Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, p.b, 1); len(got) != 0 {
+		t.Fatalf("the other process claimed %v, held by a live one", ids(got))
+	}
+	return j
+}
+
+// claimWithin claims on b until it gets a job, for at most d.
+func claimWithin(t *testing.T, b store.Shared, d time.Duration) *store.Job {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if got := claim(t, b, 1); len(got) > 0 {
+			return got[0]
+		}
+	}
+	t.Fatalf("nothing to claim after %v", d)
+	return nil
+}
+
+// backRunning checks that a job whose holder died comes back running,
+// its attempt without an end.
+func backRunning(t *testing.T, j *store.Job, want uint64) {
+	t.Helper()
+	if j.ID != want || j.State != store.Running || len(j.Attempts) != 1 || !j.Attempts[0].End.IsZero() {
+		t.Fatalf("got back %+v, want job %d running with its attempt unended", j, want)
+	}
+}
+
+// A process that stops renewing its lease loses its running job to the
+// other, once the lease ran out; its progress is then refused.
+func testSharedLease(t *testing.T, p *pair) {
+	c := crasher(t, p.a)
+	j := holdRunning(t, p)
+	c.StopRenewing()
+	got := claimWithin(t, p.b, 10*time.Second)
+	backRunning(t, got, j.ID)
+	j.State = store.Done
+	if err := p.a.SaveJob(j, store.Wait, nil); !errors.Is(err, store.ErrNotHeld) {
+		t.Errorf("the old holder's save: %v, want ErrNotHeld", err)
+	}
+	finish(t, p.b, got)
+}
+
+// A crashed process's running job comes back to the other.
+func testSharedCrash(t *testing.T, p *pair) {
+	c := crasher(t, p.a)
+	j := holdRunning(t, p)
+	c.Abandon()
+	backRunning(t, claimWithin(t, p.b, 10*time.Second), j.ID)
+}
+
+// Jobs released, or held by a process that closes, are claimable at once.
+func testSharedRelease(t *testing.T, p *pair) {
+	_, j1 := acceptOn(t, p.a, "r1", "", false)
+	_, j2 := acceptOn(t, p.a, "r2", "", false)
+	held := claim(t, p.a, 5)
+	if !slices.Equal(ids(held), []uint64{j1.ID, j2.ID}) {
+		t.Fatalf("claimed %v, want %d and %d", ids(held), j1.ID, j2.ID)
+	}
+	if got := claim(t, p.b, 5); len(got) != 0 {
+		t.Fatalf("the other process claimed %v", ids(got))
+	}
+	if err := p.a.Release(held[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, p.b, 5); !slices.Equal(ids(got), []uint64{j1.ID}) {
+		t.Fatalf("after a release claimed %v, want %d", ids(got), j1.ID)
+	}
+	if err := p.a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, p.b, 5); !slices.Equal(ids(got), []uint64{j2.ID}) {
+		t.Fatalf("after the holder closed claimed %v, want %d", ids(got), j2.ID)
+	}
+}
+
+// max_queued counts the jobs not final of both processes.
+func testSharedFull(t *testing.T, p *pair) {
+	p.a.SetMaxQueued(3)
+	p.b.SetMaxQueued(3)
+	ev := event(p.a, "github", "f0", base)
+	ev.Status = "accepted"
+	if _, err := p.a.Accept(ev, []*store.Job{jobFor(p.a, ev, "deploy"), jobFor(p.a, ev, "notify")}); err != nil {
+		t.Fatal(err)
+	}
+	acceptOn(t, p.b, "f1", "", false)
+	for i, b := range []store.Shared{p.a, p.b} {
+		ev := event(b, "github", fmt.Sprint("full", i), base)
+		if _, err := b.Accept(ev, []*store.Job{jobFor(b, ev, "deploy")}); !errors.Is(err, store.ErrFull) {
+			t.Errorf("an accept past max_queued: %v, want ErrFull", err)
+		}
+	}
+	if err := p.b.AddJobs(ev.ID, []*store.Job{{ID: jobID(p.b), EventID: ev.ID, Rule: "deploy", State: store.Queued}}); !errors.Is(err, store.ErrFull) {
+		t.Errorf("a replay past max_queued: %v, want ErrFull", err)
+	}
+	for end := time.Now().Add(3 * time.Second); p.a.Queued() != 3 || p.b.Queued() != 3; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("queued %d and %d, want 3", p.a.Queued(), p.b.Queued())
+		}
+	}
+	got := claim(t, p.a, 1)
+	finish(t, p.a, got[0])
+	acceptOn(t, p.b, "f2", "", false)
+}
+
+// An accept on one process wakes the other at once.
+func testSharedWake(t *testing.T, p *pair) {
+	for i := range 5 {
+		drain(p.b.Wake())
+		start := time.Now()
+		acceptOn(t, p.a, fmt.Sprint("w", i), "", false)
+		select {
+		case <-p.b.Wake():
+			if d := time.Since(start); d > 150*time.Millisecond {
+				t.Errorf("woken %v after the accept", d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the other process was not woken")
+		}
+	}
+}
+
+func drain(c <-chan struct{}) {
+	for {
+		select {
+		case <-c:
+		default:
+			return
+		}
+	}
+}
+
+// A job given back with a NextAt is claimable, and wakes the other
+// process, when it comes due.
+func testSharedDue(t *testing.T, p *pair) {
+	acceptOn(t, p.a, "d", "", false)
+	j := claim(t, p.a, 1)[0]
+	due := time.Now().Add(1500 * time.Millisecond)
+	j.NextAt = due
+	if err := p.a.SaveJob(j, store.Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, p.b, 1); len(got) != 0 {
+		t.Fatalf("claimed %v before it is due", ids(got))
+	}
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+		select {
+		case <-p.b.Wake():
+		case <-time.After(time.Until(end)):
+		}
+		if got := claim(t, p.b, 1); len(got) == 1 {
+			if time.Now().Before(due) {
+				t.Fatalf("claimed before it was due")
+			}
+			return
+		}
+	}
+	t.Fatal("the job was not claimed once due")
+}
