@@ -1,14 +1,18 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"hookd/internal/pgtest"
 	"hookd/rules"
 	"hookd/store"
+	"hookd/store/pgstore"
 )
 
 // The cluster benchmarks run hookd nodes in this process on one
@@ -114,4 +118,89 @@ func queueToStart(b *testing.B, nodes []*testEngine) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkExecutionCluster is BenchmarkExecution on three nodes of one
+// PostgreSQL database, 8 workers each: b.N events with one /bin/true job
+// each are recorded first, then the nodes start and the time until the
+// last job ended is measured.
+func BenchmarkExecutionCluster(b *testing.B) {
+	dbURL := pgtest.URL(b)
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, pgstore.Options{URL: dbURL, Node: "loader"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	jobIDs := make([]uint64, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				evID, err := st.NextEventID()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				jobID, err := st.NextJobID()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				now := time.Now()
+				ev := &store.Event{ID: evID, Source: "github", DeliveryID: fmt.Sprint(i), Event: "push", Status: "accepted", Body: []byte(`{}`), ReceivedAt: now, Jobs: []uint64{jobID}}
+				j := &store.Job{ID: jobID, EventID: evID, Rule: "run", State: store.Queued, Created: now, Updated: now}
+				if _, err := st.Accept(ev, []*store.Job{j}); err != nil {
+					b.Error(err)
+					return
+				}
+				jobIDs[i] = jobID
+			}
+		}()
+	}
+	wg.Wait()
+	if b.Failed() {
+		return
+	}
+	b.ResetTimer()
+	start := time.Now()
+	withPostgresCPU(b, dbURL, func() {
+		var nodes []*testEngine
+		for i := 1; i <= 3; i++ {
+			nodes = append(nodes, benchEngine(b, trueRule, then(onPostgres(dbURL, fmt.Sprintf("bench-%d", i)),
+				func(c *rules.Config) { c.Workers = 8; c.MaxQueued = 1 << 30 })))
+		}
+		// Poll the last job first: jobs run in arrival order, so when it has
+		// ended nearly all have.
+		for i := b.N - 1; i >= 0; {
+			j, err := st.Job(jobIDs[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !store.Final(j.State) {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			i--
+		}
+	})
+	b.StopTimer()
+	var last time.Time
+	for _, id := range jobIDs {
+		j, _ := st.Job(id)
+		if j.State != store.Done || len(j.Attempts) == 0 {
+			b.Fatalf("job %d: %s", id, j.State)
+		}
+		if e := j.Attempts[len(j.Attempts)-1].End; e.After(last) {
+			last = e
+		}
+	}
+	b.ReportMetric(float64(last.Sub(start).Microseconds())/1000/float64(b.N), "ms/job")
 }

@@ -425,7 +425,7 @@ func TestClusterPostgresRestart(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("ready again %v after the database started", time.Since(down).Round(time.Millisecond))
+	t.Logf("ready again %v after the database stopped", time.Since(down).Round(time.Millisecond))
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
