@@ -60,6 +60,12 @@ func startDaemon(t *testing.T, rulesDir, dataDir string) *engine.Engine {
 	t.Helper()
 	cfg := rules.DefaultConfig()
 	cfg.Listen, cfg.RulesDir, cfg.DataDir = "127.0.0.1:0", rulesDir, dataDir
+	return startDaemonWith(t, cfg)
+}
+
+// startDaemonWith runs an engine of cfg until the test ends.
+func startDaemonWith(t *testing.T, cfg rules.Config) *engine.Engine {
+	t.Helper()
 	e, err := engine.New(engine.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

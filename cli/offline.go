@@ -44,6 +44,9 @@ func dialError(addr string, err error) error {
 // readStopped answers a read (events, show) from the database itself when
 // no daemon runs: opened read-only, and only when no daemon holds it.
 func readStopped(ctx context.Context, cfg rules.Config, path string, out any, dialErr error, stderr io.Writer) ([]byte, error) {
+	if cfg.Store.Shared() {
+		return readShared(ctx, cfg, path, out, dialErr, stderr)
+	}
 	db := filepath.Join(cfg.DataDir, "hookd.db")
 	st, err := store.OpenReadOnly(cfg.DataDir, 500*time.Millisecond)
 	switch {
@@ -59,6 +62,22 @@ func readStopped(ctx context.Context, cfg rules.Config, path string, out any, di
 	defer st.Close()
 	fmt.Fprintf(stderr, "hookd is not running: reading %s\n", db)
 	c := &adminClient{addr: db, hc: &http.Client{Transport: handlerTransport{engine.ReadAdmin(st)}}}
+	return c.send(ctx, http.MethodGet, path, nil, out)
+}
+
+// readShared answers a read from the shared database when no daemon
+// answers on this machine: every node's events are there, whether or not
+// a node runs.
+func readShared(ctx context.Context, cfg rules.Config, path string, out any, dialErr error, stderr io.Writer) ([]byte, error) {
+	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	st, err := engine.OpenSharedReader(octx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%v, and the database cannot be read: %v", dialErr, err)
+	}
+	defer st.Close()
+	fmt.Fprintf(stderr, "hookd is not running here: reading the database %s\n", cfg.Store.Redacted())
+	c := &adminClient{addr: cfg.Store.Redacted(), hc: &http.Client{Transport: handlerTransport{engine.ReadAdmin(st)}}}
 	return c.send(ctx, http.MethodGet, path, nil, out)
 }
 

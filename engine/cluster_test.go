@@ -17,6 +17,7 @@ import (
 	"hookd/internal/pgtest"
 	"hookd/rules"
 	"hookd/store"
+	"hookd/store/pgstore"
 )
 
 // clusterRules has a parallel rule "run" and a serial rule "serial". Each
@@ -49,10 +50,15 @@ rules:
 // its actions write to shared.
 func startNode(t *testing.T, url, shared, node string, workers int) *testEngine {
 	t.Helper()
+	return startLeased(t, url, shared, node, workers, 5*time.Second)
+}
+
+func startLeased(t *testing.T, url, shared, node string, workers int, lease time.Duration) *testEngine {
+	t.Helper()
 	return startEngine(t, "", strings.ReplaceAll(clusterRules, "$SHARED", shared), func(c *rules.Config) {
 		c.Node = node
 		c.Workers = workers
-		c.Store = rules.Store{Driver: rules.DriverPostgres, URL: url, MaxConns: 4, Lease: 5 * time.Second}
+		c.Store = rules.Store{Driver: rules.DriverPostgres, URL: url, MaxConns: 4, Lease: lease}
 	})
 }
 
@@ -328,4 +334,85 @@ func TestClusterStartWaitsForTheDatabase(t *testing.T) {
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("missing database: %v after %v; want an error at once", err, time.Since(start))
 	}
+}
+
+// A node that stops renewing its lease (a long pause, a partition) loses
+// its running job: another node records the interrupted attempt and runs
+// it again, and the first node's late result is dropped, not written.
+func TestClusterLeaseLost(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	a := startLeased(t, url, shared, "a", 1, 2*time.Second)
+	hold := filepath.Join(shared, "hold-lost")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := a.accept(push("refs/heads/main", "lost"), "d-lost")
+	starts := func() int {
+		n := 0
+		for _, l := range sharedLines(t, shared) {
+			if strings.HasPrefix(l, "start lost ") {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "a to start the job", func() bool { return starts() == 1 })
+	a.store.(*pgstore.Store).StopRenewing()
+	b := startLeased(t, url, shared, "b", 1, 2*time.Second)
+	waitFor(t, "b to run the job again", func() bool { return starts() == 2 })
+	os.Remove(hold)
+	j := b.waitDone(id)[0]
+	want := "interrupted: hookd stopped while this attempt ran"
+	if j.State != store.Done || len(j.Attempts) != 2 || j.Attempts[0].Error != want || j.Attempts[1].Error != "" {
+		t.Fatalf("job %s, attempts %+v", j.State, j.Attempts)
+	}
+	waitFor(t, "a to drop the job", func() bool {
+		return strings.Contains(a.logs.String(), fmt.Sprintf("lease lost; another node runs job %d", j.ID))
+	})
+	if err := a.store.Sync(); err != nil {
+		t.Logf("sync: %v", err)
+	}
+	if j := b.jobOf(id); j.State != store.Done || len(j.Attempts) != 2 {
+		t.Fatalf("a's late result was written: %s, %d attempts", j.State, len(j.Attempts))
+	}
+}
+
+// max_queued counts the cluster: past it, a delivery to either node is
+// refused as by a full queue, 503 with Retry-After.
+func TestClusterMaxQueuedCountsTheCluster(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	full := func(c *rules.Config) { c.MaxQueued = 2 }
+	a := startEngine(t, "", strings.ReplaceAll(clusterRules, "$SHARED", shared), func(c *rules.Config) {
+		c.Node, c.Workers = "a", 1
+		c.Store = rules.Store{Driver: rules.DriverPostgres, URL: url, MaxConns: 4, Lease: 5 * time.Second}
+		full(c)
+	})
+	b := startEngine(t, "", strings.ReplaceAll(clusterRules, "$SHARED", shared), func(c *rules.Config) {
+		c.Node, c.Workers = "b", 1
+		c.Store = rules.Store{Driver: rules.DriverPostgres, URL: url, MaxConns: 4, Lease: 5 * time.Second}
+		full(c)
+	})
+	for _, sha := range []string{"q1", "q2", "q3"} {
+		if err := os.WriteFile(filepath.Join(shared, "hold-"+sha), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q1 := a.accept(push("refs/heads/main", "q1"), "d-q1")
+	q2 := b.accept(push("refs/heads/main", "q2"), "d-q2")
+	body := push("refs/heads/main", "q3")
+	for _, te := range []*testEngine{a, b} {
+		r := te.send("POST", "/hooks/github", githubHeaders(body, "push", "d-q3"), body)
+		if r.code != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.raw, "queue full") {
+			t.Fatalf("third job to %s: %d %q %s", te.cfg.Node, r.code, r.header.Get("Retry-After"), r.raw)
+		}
+	}
+	for _, sha := range []string{"q1", "q2"} {
+		os.Remove(filepath.Join(shared, "hold-"+sha))
+	}
+	a.waitDone(q1)
+	a.waitDone(q2)
+	os.Remove(filepath.Join(shared, "hold-q3"))
+	waitFor(t, "room again", func() bool {
+		return a.send("POST", "/hooks/github", githubHeaders(body, "push", "d-q3"), body).body["status"] == "accepted"
+	})
 }

@@ -112,7 +112,12 @@ func (d *dispatcher) recoverLocked(j *store.Job, now time.Time, dropped []supers
 		}
 		j.State = store.Queued
 		j.Updated = now
-		d.save(j, store.Later, d.e.log)
+		if d.shared == nil {
+			d.save(j, store.Later, d.e.log)
+		}
+		// On a shared store a job saved queued is given back to every
+		// node: the ended attempt is written with the next one's running
+		// mark instead, while this node holds the job (see run).
 		return d.enqueueLocked(j, dropped)
 	case store.Retrying:
 		if j.Lane != "" {

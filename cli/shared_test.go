@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hookd/internal/logbuf"
+	"hookd/internal/pgtest"
+	"hookd/rules"
+)
+
+// blockDB closes the database of dbURL to new connections and ends the
+// open ones (true), or opens it again (false), from the test server's
+// superuser connection.
+func blockDB(t *testing.T, dbURL string, block bool) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, os.Getenv(pgtest.Env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", pgx.Identifier{cfg.Database}.Sanitize(), !block)); err != nil {
+		t.Fatal(err)
+	}
+	if block {
+		if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", cfg.Database); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// withPassword puts a password in a test database's URL (the test server
+// trusts local connections, so it is sent and ignored): it must never
+// show.
+func withPassword(t *testing.T, dbURL, pw string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), pw)
+	return u.String()
+}
+
+// `hookd serve` on a database that refuses connections at start waits,
+// tells systemd why (and to wait longer), and is READY only once the
+// database opens. Every line it logs names the node; none shows the
+// URL's password.
+func TestServeWaitsForTheSharedDatabase(t *testing.T) {
+	const pw = "pw-serve-secret"
+	dbURL := withPassword(t, pgtest.URL(t), pw)
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rulesDir, "r.yaml"), []byte(fmt.Sprintf(serveRules, filepath.Join(dir, "ran"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "hookd.yaml")
+	yaml := "node: web-test\nstore:\n  driver: postgres\n  url: ${HOOKD_DATABASE_URL}\n  lease: 5s\n"
+	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blockDB(t, dbURL, true)
+	t.Cleanup(func() { blockDB(t, dbURL, false) })
+	n := listenNotify(t, dir)
+	cmd := exec.Command(hookdBin, "serve", "-config", conf, "-rules", rulesDir, "-data", filepath.Join(dir, "data"), "-listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+n.path, "TEST_SECRET="+serveSecret, "HOOKD_DATABASE_URL="+dbURL)
+	logs := &logbuf.Buffer{}
+	cmd.Stderr, cmd.Stdout = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exit := make(chan error, 1)
+	go func() { exit <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("hookd output:\n%s", logs.String())
+		}
+	})
+	wait := n.next(t, "EXTEND_TIMEOUT_USEC")
+	if !strings.HasPrefix(wait["STATUS"], "waiting for the database: ") {
+		t.Fatalf("status while waiting: %v", wait)
+	}
+	if us, err := strconv.Atoi(wait["EXTEND_TIMEOUT_USEC"]); err != nil || us < 10e6 {
+		t.Fatalf("EXTEND_TIMEOUT_USEC %q", wait["EXTEND_TIMEOUT_USEC"])
+	}
+	blockDB(t, dbURL, false)
+	var ready map[string]string
+	for ready == nil {
+		m := n.next(t, "STATUS")
+		if m["READY"] == "1" {
+			ready = m
+		}
+	}
+	addr := regexp.MustCompile(`serving on (\S+):`).FindStringSubmatch(ready["STATUS"])
+	if addr == nil {
+		t.Fatalf("ready %v", ready)
+	}
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	if code := post(t, "http://"+addr[1]+"/hooks/github", githubSign(body, "push", "delivery-1"), body); code != 200 {
+		t.Fatalf("webhook: %d", code)
+	}
+	for deadline := time.Now().Add(hangGuard); !strings.Contains(logs.String(), "job failed"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job never finished")
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exit; err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	out := logs.String()
+	if strings.Contains(out, pw) {
+		t.Fatalf("the password shows in the log:\n%s", out)
+	}
+	if !strings.Contains(out, "cannot reach the database; trying again") || !strings.Contains(out, "hookd started") {
+		t.Fatalf("log:\n%s", out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.Contains(line, " node=web-test") {
+			t.Fatalf("a line without the node: %q", line)
+		}
+	}
+}
+
+// With no daemon on this machine, events and show read the shared
+// database: another node's events are there.
+func TestEventsShowFromTheSharedDatabase(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	dir := t.TempDir()
+	rd := filepath.Join(dir, "rules")
+	os.MkdirAll(rd, 0o755)
+	if err := os.WriteFile(filepath.Join(rd, "r.yaml"), []byte(strings.ReplaceAll(cliRules, "%DIR%", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other-node")
+	conf := filepath.Join(dir, "hookd.yaml")
+	yaml := fmt.Sprintf("data_dir: %s\nrules_dir: %s\nstore: {driver: postgres, url: '%s'}\n", other, rd, dbURL)
+	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := rules.LoadConfig(conf, os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen, cfg.DataDir = "127.0.0.1:0", filepath.Join(dir, "this-node")
+	e := startDaemonWith(t, cfg)
+	a := signedPush(t, "http://"+e.Addr(), "d-shared", []byte(`{"after":"abc"}`))
+	id := strconv.FormatFloat(a["id"].(float64), 'f', -1, 64)
+	var out, stderr string
+	poll(t, "the job to fail", func() bool {
+		var code int
+		code, out, stderr = hookdCLI(t, "show", id, "-config", conf)
+		return code == 0 && strings.Contains(out, "exit 1")
+	})
+	if !strings.Contains(stderr, "hookd is not running here: reading the database postgres://") || !strings.Contains(out, "event "+id) {
+		t.Fatalf("show: %s\n%s", stderr, out)
+	}
+	code, out, _ := hookdCLI(t, "events", "-config", conf)
+	if code != 0 || !strings.Contains(out, "d-shared") {
+		t.Fatalf("events: %d %s", code, out)
+	}
+	if code, _, stderr := hookdCLI(t, "replay", id, "-config", conf); code != 1 || !strings.Contains(stderr, "needs the running daemon") {
+		t.Fatalf("replay without a daemon here: %d %s", code, stderr)
+	}
+}
