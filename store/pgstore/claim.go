@@ -82,6 +82,7 @@ func (s *Store) claimTx(ctx context.Context, tx pgx.Tx, n int) ([]*store.Job, er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	s.pause(1)
 	if len(lanes) > 0 {
 		ok, err := checkLanes(ctx, tx, laneIDs, lanes)
 		if err != nil {
@@ -89,6 +90,7 @@ func (s *Store) claimTx(ctx context.Context, tx pgx.Tx, n int) ([]*store.Job, er
 		}
 		ids = append(ids, ok...)
 	}
+	s.pause(2)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -121,6 +123,12 @@ func (s *Store) claimTx(ctx context.Context, tx pgx.Tx, n int) ([]*store.Job, er
 		out[i] = c.job
 	}
 	return out, nil
+}
+
+func (s *Store) pause(stage int) {
+	if s.claimPause != nil {
+		s.claimPause(stage)
+	}
 }
 
 // checkLanes tries each candidate lane's claim lock (held to the end of

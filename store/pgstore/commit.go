@@ -68,7 +68,11 @@ func (s *Store) send(o *op) bool {
 		return false
 	}
 	o.queued = time.Now()
-	s.ops <- o
+	if o.kind == opAccept {
+		s.intake <- o
+	} else {
+		s.ops <- o
+	}
 	return true
 }
 
@@ -81,15 +85,24 @@ func (s *Store) wait(o *op) error {
 	return <-o.errc
 }
 
-func (s *Store) commitLoop() {
-	defer close(s.done)
+// intakeCommitters is how many transactions of events may be in flight
+// at once (each caller waits for its own commit, so their order does not
+// matter). One, measured on 2 cores: three made smaller groups and fewer
+// accepts a second. Job progress and answers go through a committer of
+// their own, in the order they were made, and never wait behind intake.
+const intakeCommitters = 1
+
+// commitLoop commits what comes on ops, in groups: every write queued
+// while the previous group was committing goes into the next.
+func (s *Store) commitLoop(ops chan *op) {
+	defer s.committers.Done()
 	batch := make([]*op, 0, maxBatch)
-	for first := range s.ops {
+	for first := range ops {
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < maxBatch {
 			select {
-			case o, ok := <-s.ops:
+			case o, ok := <-ops:
 				if !ok {
 					break fill
 				}

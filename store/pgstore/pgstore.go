@@ -56,11 +56,12 @@ type Store struct {
 	password string
 	log      *slog.Logger
 
-	ops     chan *op // to the committer
-	closeMu sync.RWMutex
-	closed  atomic.Bool
-	done    chan struct{} // the committer has ended
-	closing sync.Once
+	ops        chan *op // to the ordered committer: job progress, answers
+	intake     chan *op // to the intake committers: events
+	closeMu    sync.RWMutex
+	closed     atomic.Bool
+	committers sync.WaitGroup
+	closing    sync.Once
 
 	idReqs  chan chan idResult // event ids, batched by idLoop
 	jobMu   sync.Mutex
@@ -73,6 +74,11 @@ type Store struct {
 	bgstop   context.CancelFunc
 	bg       sync.WaitGroup
 	renewOff atomic.Bool // StopRenewing (tests)
+
+	// claimPause, if set, runs after a claim's candidates are read (1)
+	// and after their lanes are checked (2): tests let another process
+	// act there.
+	claimPause func(stage int)
 
 	maxQueued  atomic.Int64
 	queued     atomic.Int64
@@ -120,7 +126,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	var b [12]byte
 	rand.Read(b[:])
 	s := &Store{pool: pool, opt: o, id: hex.EncodeToString(b[:]), password: pw, log: o.Logger.With("node", o.Node),
-		ops: make(chan *op, 4096), done: make(chan struct{}), idReqs: make(chan chan idResult),
+		ops: make(chan *op, 4096), intake: make(chan *op, 4096), idReqs: make(chan chan idResult),
 		wake: make(chan struct{}, 1), due: make(chan time.Time, 16)}
 	s.bgctx, s.bgstop = context.WithCancel(context.Background())
 	octx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -131,7 +137,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		pool.Close()
 		return nil, s.clean(fmt.Errorf("registering this process: %w", err))
 	}
-	go s.commitLoop()
+	s.committers.Add(1 + intakeCommitters)
+	go s.commitLoop(s.ops)
+	for range intakeCommitters {
+		go s.commitLoop(s.intake)
+	}
 	s.start(s.idLoop, s.renewLoop, s.listenLoop, s.timerLoop)
 	return s, nil
 }
@@ -173,7 +183,7 @@ func (s *Store) Close() error {
 	var err error
 	s.closing.Do(func() {
 		s.stopWrites()
-		<-s.done
+		s.committers.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), s.opt.Timeout)
 		defer cancel()
 		_, err = s.pool.Exec(ctx, `WITH x AS (UPDATE processes SET lease_until = '-infinity' WHERE id = $1)
@@ -193,7 +203,7 @@ func (s *Store) Abandon() {
 	s.closing.Do(func() {
 		s.renewOff.Store(true)
 		s.stopWrites()
-		<-s.done
+		s.committers.Wait()
 		s.bgstop()
 		s.bg.Wait()
 		s.pool.Close()
@@ -208,6 +218,7 @@ func (s *Store) stopWrites() {
 	s.closeMu.Lock()
 	s.closed.Store(true)
 	close(s.ops)
+	close(s.intake)
 	s.closeMu.Unlock()
 }
 
@@ -229,9 +240,13 @@ func redact(err error, password string) error {
 	return errors.New(strings.ReplaceAll(err.Error(), password, "xxxxx"))
 }
 
-// passwordOf finds the password in a URL that failed to parse, so that
-// the parse error can be masked too.
+// passwordOf finds the password in a connection string that failed to
+// parse, so that the parse error can be masked too.
 func passwordOf(u string) string {
+	if _, kv, ok := strings.Cut(u, "password="); ok && !strings.Contains(u, "://") {
+		pw, _, _ := strings.Cut(strings.Trim(kv, "'"), " ")
+		return strings.TrimRight(pw, "'")
+	}
 	rest, ok := strings.CutPrefix(u, "postgres://")
 	if !ok {
 		rest, ok = strings.CutPrefix(u, "postgresql://")

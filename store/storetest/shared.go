@@ -277,40 +277,36 @@ func testSharedLatest(t *testing.T, p *pair) {
 	if got := claim(t, p.a, 1); len(got) != 1 || got[0].ID != running.ID {
 		t.Fatalf("claimed %v, want %d", ids(got), running.ID)
 	}
-	var mu sync.Mutex
 	var jobs []*store.Job
-	var wg sync.WaitGroup
-	for i := range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, j := acceptOn(t, p.either(i), fmt.Sprint("l", i+1), "last", true)
-			mu.Lock()
-			jobs = append(jobs, j)
-			mu.Unlock()
-		}()
+	for round := range 4 {
+		jobs = append(jobs, latestAtOnce(t, p, round)...)
+		keep := jobs[0]
+		for _, j := range jobs {
+			if j.EventID > keep.EventID {
+				keep = j
+			}
+		}
+		for _, j := range jobs {
+			got, err := p.b.Job(j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Superseded by the newest waiting then: a newer event's job.
+			var byJob, byEvent uint64
+			fmt.Sscanf(got.Error, "superseded by job %d of event %d", &byJob, &byEvent)
+			switch {
+			case j == keep && got.State != store.Queued:
+				t.Fatalf("round %d: the newest event's job is %s, want queued", round, got.State)
+			case j != keep && (got.State != store.Superseded || byJob == 0 || byEvent <= j.EventID ||
+				got.Error != fmt.Sprintf("superseded by job %d of event %d", byJob, byEvent)):
+				t.Fatalf("round %d: job %d of event %d: %s %q, want superseded by a newer event's job", round, j.ID, j.EventID, got.State, got.Error)
+			}
+		}
 	}
-	wg.Wait()
 	keep := jobs[0]
 	for _, j := range jobs {
 		if j.EventID > keep.EventID {
 			keep = j
-		}
-	}
-	for _, j := range jobs {
-		got, err := p.b.Job(j.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Superseded by the newest waiting then: a newer event's job.
-		var byJob, byEvent uint64
-		fmt.Sscanf(got.Error, "superseded by job %d of event %d", &byJob, &byEvent)
-		switch {
-		case j == keep && got.State != store.Queued:
-			t.Errorf("the newest event's job is %s, want queued", got.State)
-		case j != keep && (got.State != store.Superseded || byJob == 0 || byEvent <= j.EventID ||
-			got.Error != fmt.Sprintf("superseded by job %d of event %d", byJob, byEvent)):
-			t.Errorf("job %d of event %d: %s %q, want superseded by a newer event's job", j.ID, j.EventID, got.State, got.Error)
 		}
 	}
 	if got := claim(t, p.b, 5); len(got) != 0 {
@@ -320,6 +316,29 @@ func testSharedLatest(t *testing.T, p *pair) {
 	if got := claim(t, p.b, 5); len(got) != 1 || got[0].ID != keep.ID {
 		t.Fatalf("after the run claimed %v, want %d", ids(got), keep.ID)
 	}
+}
+
+// latestAtOnce accepts ten jobs of the latest lane "last" at once, five
+// on each process.
+func latestAtOnce(t *testing.T, p *pair, round int) []*store.Job {
+	var mu sync.Mutex
+	var jobs []*store.Job
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, j := acceptOn(t, p.either(i), fmt.Sprint("l", round, "-", i), "last", true)
+			mu.Lock()
+			jobs = append(jobs, j)
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return jobs
 }
 
 // crasher returns s's test hooks or skips the test.

@@ -1,0 +1,133 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hookd/internal/pgtest"
+	"hookd/store"
+)
+
+// A password in an error's message is masked, wherever it came from.
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct{ url, err, want string }{
+		{"postgres://u:s3cr%ZZet@h/db", "bad url postgres://u:s3cr%ZZet@h/db", "bad url postgres://u:xxxxx@h/db"},
+		{"postgresql://u:pw:x@h@host/db", "at u:pw:x@h", "at u:xxxxx"},
+		{"host=h password='s3cret' user=u", "cannot parse host=h password='s3cret'", "cannot parse host=h password='xxxxx'"},
+		{"postgres://u@h/db", "no password here", "no password here"},
+	} {
+		err := redact(errors.New(tc.err), passwordOf(tc.url))
+		if err.Error() != tc.want {
+			t.Errorf("%s: %q, want %q", tc.url, err, tc.want)
+		}
+	}
+}
+
+func openT(t *testing.T, url string) *Store {
+	s, err := Open(context.Background(), Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Two processes never hold jobs of one lane at once, even when their
+// claims see different snapshots. Job X of lane L is inserted first but
+// committed last; job Y, after it, is committed at once. Process a's
+// claim sees only Y; X commits while a is paused, after reading its
+// candidates (stage 1) or after checking their lane (stage 2); then b
+// claims. Paused at 1, a must find Y no longer the lane's oldest (b has
+// X); paused at 2, a holds the lane's lock, so b takes nothing. Either
+// way one process holds the lane.
+func TestLaneClaimSnapshotsDiffer(t *testing.T) {
+	for _, stage := range []int{1, 2} {
+		aGot, bGot, x, y := claimRace(t, stage)
+		want := map[int][2][]uint64{1: {nil, {x}}, 2: {{y}, nil}}[stage]
+		if got := [2][]uint64{ids(aGot), ids(bGot)}; !slices.Equal(got[0], want[0]) || !slices.Equal(got[1], want[1]) {
+			t.Errorf("paused at %d: a claimed %v, b %v; want %v, %v", stage, got[0], got[1], want[0], want[1])
+		}
+	}
+}
+
+func ids(jobs []*store.Job) []uint64 {
+	var out []uint64
+	for _, j := range jobs {
+		out = append(out, j.ID)
+	}
+	return out
+}
+
+// claimRace sets up X and Y, pauses a's claim at stage while X commits
+// and b claims, and returns what each claimed and X's and Y's ids.
+func claimRace(t *testing.T, stage int) (aGot, bGot []*store.Job, x, y uint64) {
+	url := pgtest.URL(t)
+	a, b := openT(t, url), openT(t, url)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xj := laneJob(t, a, "x")
+	ev, _ := encodeEvent(&store.Event{ID: xj.EventID, Source: "github", DeliveryID: "x", Status: "accepted"})
+	if _, err := tx.Exec(ctx, `INSERT INTO events (id, source, delivery_id, event, received_at, status, doc) VALUES ($1, 'github', 'x', 'push', now(), 'accepted', $2)`,
+		int64(xj.EventID), ev.doc); err != nil {
+		t.Fatal(err)
+	}
+	xr, _ := encodeJob(xj)
+	if _, err := tx.Exec(ctx, insertJob, xr.insertArgs(xj.EventID)...); err != nil {
+		t.Fatal(err)
+	}
+	yj := laneJob(t, a, "y")
+	yev := &store.Event{ID: yj.EventID, Source: "github", DeliveryID: "y", Status: "accepted", Jobs: []uint64{yj.ID}}
+	if _, err := a.Accept(yev, []*store.Job{yj}); err != nil {
+		t.Fatal(err)
+	}
+	paused, resume, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	a.claimPause = func(at int) {
+		if at == stage {
+			close(paused)
+			<-resume
+		}
+	}
+	var aErr error
+	go func() {
+		defer close(done)
+		aGot, aErr = a.ClaimRunnable(5)
+	}()
+	<-paused
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bGot, err = b.ClaimRunnable(5)
+	close(resume)
+	<-done
+	if err != nil || aErr != nil {
+		t.Fatal(err, aErr)
+	}
+	return aGot, bGot, xj.ID, yj.ID
+}
+
+// laneJob allocates an event and its job in lane "L" on s.
+func laneJob(t *testing.T, s *Store, rule string) *store.Job {
+	evID, err := s.NextEventID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobID, err := s.NextJobID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	return &store.Job{ID: jobID, EventID: evID, Rule: rule, Lane: "L", State: store.Queued, Created: now, Updated: now}
+}
