@@ -172,10 +172,9 @@ func BenchmarkExecutionCluster(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	withPostgresCPU(b, dbURL, func() {
-		var nodes []*testEngine
 		for i := 1; i <= 3; i++ {
-			nodes = append(nodes, benchEngine(b, trueRule, then(onPostgres(dbURL, fmt.Sprintf("bench-%d", i)),
-				func(c *rules.Config) { c.Workers = 8; c.MaxQueued = 1 << 30 })))
+			benchEngine(b, trueRule, then(onPostgres(dbURL, fmt.Sprintf("bench-%d", i)),
+				func(c *rules.Config) { c.Workers = 8; c.MaxQueued = 1 << 30 }))
 		}
 		// Poll the last job first: jobs run in arrival order, so when it has
 		// ended nearly all have.
