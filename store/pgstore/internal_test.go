@@ -131,3 +131,36 @@ func laneJob(t *testing.T, s *Store, rule string) *store.Job {
 	now := time.Now().UTC()
 	return &store.Job{ID: jobID, EventID: evID, Rule: rule, Lane: "L", State: store.Queued, Created: now, Updated: now}
 }
+
+// One process prunes at a time: while another holds the pruner's lock,
+// Prune deletes nothing and returns at once.
+func TestOnePruner(t *testing.T) {
+	url := pgtest.URL(t)
+	s := openT(t, url)
+	old := time.Now().Add(-time.Hour).UTC()
+	id, err := s.NextEventID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Record(&store.Event{ID: id, Source: "github", DeliveryID: "old", ReceivedAt: old, Status: "ignored"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, 0)`, nsPrune); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Prune(time.Now(), 10); n != 0 || err != nil {
+		t.Fatalf("pruned %d (%v) while another process prunes", n, err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1, 0)`, nsPrune); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Prune(time.Now(), 10); n != 1 || err != nil {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+}

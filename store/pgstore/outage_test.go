@@ -109,7 +109,9 @@ func within(t *testing.T, d time.Duration, what string, f func() error) error {
 	t.Helper()
 	start := time.Now()
 	err := f()
-	if took := time.Since(start); took > d {
+	took := time.Since(start)
+	t.Logf("%s: %v after %v", what, err, took.Round(time.Millisecond))
+	if took > d {
 		t.Errorf("%s took %v with the database gone, want at most %v", what, took, d)
 	}
 	return err

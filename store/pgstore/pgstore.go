@@ -227,8 +227,19 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.opt.Timeout)
 }
 
-// clean returns err with the URL's password masked.
-func (s *Store) clean(err error) error { return redact(err, s.password) }
+// clean returns err with the URL's password masked, and says that it
+// came from the database, but for the store's own errors.
+func (s *Store) clean(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, own := range []error{store.ErrNotFound, store.ErrClosed, store.ErrFull, store.ErrNotHeld, store.ErrDuplicate} {
+		if errors.Is(err, own) {
+			return err
+		}
+	}
+	return redact(fmt.Errorf("postgres: %w", err), s.password)
+}
 
 // redact returns err, or, if its message holds the password, an error
 // with the same message and the password masked (and nothing to unwrap

@@ -107,6 +107,9 @@ func (s *Store) timerLoop() {
 	defer due.Stop()
 	var dueAt time.Time
 	set := func(t time.Time) {
+		// A little after: the payload is in whole milliseconds, and the
+		// claim compares with the database's clock.
+		t = t.Add(5 * time.Millisecond)
 		if dueAt.IsZero() || t.Before(dueAt) || time.Now().After(dueAt) {
 			dueAt = t
 			due.Reset(time.Until(t))
