@@ -37,9 +37,8 @@ type clusterNode struct {
 }
 
 // newCluster writes n nodes' files for rulesYAML on the database at dbURL
-// (pgtest.URL's when ""), and starts them. extra is added to each node's
-// hookd.yaml.
-func newCluster(t *testing.T, n int, dbURL, rulesYAML, extra string) *cluster {
+// (pgtest.URL's when ""), with the given store lease, and starts them.
+func newCluster(t *testing.T, n int, dbURL, rulesYAML, lease string) *cluster {
 	t.Helper()
 	if dbURL == "" {
 		dbURL = pgtest.URL(t)
@@ -54,8 +53,8 @@ store:
   driver: postgres
   url: ${HOOKD_DATABASE_URL}
   max_conns: 8
-  lease: 2s
-%s`, name, extra)
+  lease: %s
+`, name, lease)
 		s := newSite(t, rulesYAML, cfg)
 		s.env = append(s.env, "HOOKD_DATABASE_URL="+dbURL, "OUT="+filepath.Join(c.out, "ran"), "RUNS="+c.out)
 		c.nodes = append(c.nodes, &clusterNode{name: name, site: s})

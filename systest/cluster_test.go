@@ -219,7 +219,7 @@ func TestClusterCrashSafety(t *testing.T) {
 	}
 	t.Logf("seed %d (rerun with -crash.seed %d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>2))
-	c := newCluster(t, 3, "", clusterRules, "")
+	c := newCluster(t, 3, "", clusterRules, "2s")
 	l := newLedger()
 	stop := make(chan struct{})
 	wg := l.load(c, 6, rng, stop)
@@ -238,7 +238,7 @@ func TestClusterCrashSafety(t *testing.T) {
 // TestClusterSameDeliveryEverywhere sends each delivery to the three nodes
 // at the same moment: one accepted, two duplicates, one run.
 func TestClusterSameDeliveryEverywhere(t *testing.T) {
-	c := newCluster(t, 3, "", clusterRules, "")
+	c := newCluster(t, 3, "", clusterRules, "2s")
 	const rounds = 30
 	for i := 0; i < rounds; i++ {
 		id := fmt.Sprintf("same-%03d", i)
@@ -291,7 +291,7 @@ func TestClusterSameDeliveryEverywhere(t *testing.T) {
 // in turn: its runs never overlap in time, wherever they run, and run in
 // arrival order.
 func TestClusterSerialLane(t *testing.T) {
-	c := newCluster(t, 3, "", clusterRules, "")
+	c := newCluster(t, 3, "", clusterRules, "2s")
 	const n = 24
 	order := make([]string, 0, n)
 	for i := 0; i < n; i++ {
@@ -333,7 +333,7 @@ func TestClusterSerialLane(t *testing.T) {
 // in turn, while its first run runs, give exactly one more run, of the
 // newest.
 func TestClusterLatestLane(t *testing.T) {
-	c := newCluster(t, 3, "", clusterRules, "")
+	c := newCluster(t, 3, "", clusterRules, "2s")
 	if r, err := c.nodes[0].post("lat-first", pushBody("latest", "lat-first")); err != nil || r.Status != "accepted" {
 		t.Fatalf("first push: %+v %v", r, err)
 	}
@@ -367,10 +367,11 @@ func TestClusterLatestLane(t *testing.T) {
 // TestClusterPostgresRestart stops the database under load and starts it
 // again: while it is down, intake answers 503 with Retry-After within a few
 // seconds, never 200, and /readyz is 503 on every node; after it is back,
-// every delivery answered 200 runs.
+// every delivery answered 200 runs, and, the outage being shorter than the
+// lease, none runs twice.
 func TestClusterPostgresRestart(t *testing.T) {
 	pg := startPostgres(t)
-	c := newCluster(t, 3, pg.url, clusterRules, "")
+	c := newCluster(t, 3, pg.url, clusterRules, "30s")
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	l := newLedger()
 	stop := make(chan struct{})
