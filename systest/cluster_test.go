@@ -170,7 +170,7 @@ func (l *ledger) settle(t *testing.T, c *cluster) (int, int) {
 	for id := range l.acked {
 		want[id] = true
 	}
-	ran := waitRuns(t, filepath.Join(c.out, "ran"), want, 90*time.Second)
+	ran := waitRuns(t, filepath.Join(c.out, "ran"), want, 60*time.Second)
 	twice := 0
 	for id, ev := range l.acked {
 		runs := ran[id]
