@@ -67,6 +67,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}})
 	if err != nil {
 		printErr(stderr, "serve", err)
+		if ctx.Err() != nil {
+			return 0 // stopped while waiting for the database: as asked
+		}
 		return 1
 	}
 	hup := make(chan os.Signal, 1)

@@ -59,13 +59,9 @@ func withPassword(t *testing.T, dbURL, pw string) string {
 	return u.String()
 }
 
-// `hookd serve` on a database that refuses connections at start waits,
-// tells systemd why (and to wait longer), and is READY only once the
-// database opens. Every line it logs names the node; none shows the
-// URL's password.
-func TestServeWaitsForTheSharedDatabase(t *testing.T) {
-	const pw = "pw-serve-secret"
-	dbURL := withPassword(t, pgtest.URL(t), pw)
+// startSharedServe starts `hookd serve` as node web-test on dbURL (given
+// in its environment, as systemd's EnvironmentFile would).
+func startSharedServe(t *testing.T, dbURL string) (*exec.Cmd, *logbuf.Buffer, *notifyListener, chan error) {
 	dir := t.TempDir()
 	rulesDir := filepath.Join(dir, "rules")
 	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
@@ -79,8 +75,6 @@ func TestServeWaitsForTheSharedDatabase(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	blockDB(t, dbURL, true)
-	t.Cleanup(func() { blockDB(t, dbURL, false) })
 	n := listenNotify(t, dir)
 	cmd := exec.Command(hookdBin, "serve", "-config", conf, "-rules", rulesDir, "-data", filepath.Join(dir, "data"), "-listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+n.path, "TEST_SECRET="+serveSecret, "HOOKD_DATABASE_URL="+dbURL)
@@ -97,6 +91,37 @@ func TestServeWaitsForTheSharedDatabase(t *testing.T) {
 			t.Logf("hookd output:\n%s", logs.String())
 		}
 	})
+	return cmd, logs, n, exit
+}
+
+// Stopped while it waits for the database, serve exits 0: it was asked to.
+func TestServeStoppedWhileWaitingForTheDatabase(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	blockDB(t, dbURL, true)
+	t.Cleanup(func() { blockDB(t, dbURL, false) })
+	cmd, logs, n, exit := startSharedServe(t, dbURL)
+	n.next(t, "EXTEND_TIMEOUT_USEC")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exit; err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	if !strings.Contains(logs.String(), "gave up: stopped while waiting for the database") {
+		t.Fatalf("output:\n%s", logs.String())
+	}
+}
+
+// `hookd serve` on a database that refuses connections at start waits,
+// tells systemd why (and to wait longer), and is READY only once the
+// database opens. Every line it logs names the node; none shows the
+// URL's password.
+func TestServeWaitsForTheSharedDatabase(t *testing.T) {
+	const pw = "pw-serve-secret"
+	dbURL := withPassword(t, pgtest.URL(t), pw)
+	blockDB(t, dbURL, true)
+	t.Cleanup(func() { blockDB(t, dbURL, false) })
+	cmd, logs, n, exit := startSharedServe(t, dbURL)
 	wait := n.next(t, "EXTEND_TIMEOUT_USEC")
 	if !strings.HasPrefix(wait["STATUS"], "waiting for the database: ") {
 		t.Fatalf("status while waiting: %v", wait)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"time"
 
 	"hookd/rules"
 	"hookd/store"
@@ -15,8 +16,14 @@ import (
 // upgraded, and this process registers its lease.
 func (e *Engine) openShared(ctx context.Context) (store.Backend, error) {
 	c := e.cfg.Store
-	return pgstore.Open(ctx, pgstore.Options{URL: c.URL, MaxConns: int32(c.MaxConns), Lease: c.Lease, Node: e.cfg.NodeName(), Logger: e.log})
+	return pgstore.Open(ctx, pgstore.Options{URL: c.URL, MaxConns: int32(c.MaxConns), Lease: c.Lease, Node: e.cfg.NodeName(), Logger: e.log,
+		Timeout: callTimeout})
 }
+
+// callTimeout bounds each of the store's calls: with the database
+// unreachable, intake answers 503 within about twice this, well inside
+// the 10 s a sender such as GitHub waits for an answer.
+const callTimeout = 3 * time.Second
 
 // OpenSharedReader opens cfg's shared store for the command line's reads
 // (events, show) when no daemon answers on this machine: the database

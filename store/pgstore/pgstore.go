@@ -142,7 +142,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	for range intakeCommitters {
 		go s.commitLoop(s.intake)
 	}
-	s.start(s.idLoop, s.renewLoop, s.listenLoop, s.timerLoop)
+	s.start(s.idLoop, s.renewLoop, s.listenLoop, s.timerLoop, s.refreshLoop)
 	return s, nil
 }
 

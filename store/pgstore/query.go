@@ -80,9 +80,27 @@ func (s *Store) briefJobs(ctx context.Context, hs []head) error {
 		h.b.Jobs = append(h.b.Jobs, j)
 	}
 	for i := range hs {
-		hs[i].b.Status = store.Summarize(hs[i].status, hs[i].b.Jobs)
+		hs[i].b.Status = store.Summarize(hs[i].status, newestPerRule(hs[i].b.Jobs))
 	}
 	return rows.Err()
+}
+
+// newestPerRule keeps the last job of each rule in jobs, which are in
+// arrival order. Summarize takes the highest id for the newest, but job
+// ids come in blocks per process: a replay on another process may have a
+// lower id than the job it replays.
+func newestPerRule(jobs []store.JobBrief) []store.JobBrief {
+	at := map[string]int{}
+	var out []store.JobBrief
+	for _, j := range jobs {
+		if i, ok := at[j.Rule]; ok {
+			out[i] = j
+			continue
+		}
+		at[j.Rule] = len(out)
+		out = append(out, j)
+	}
+	return out
 }
 
 // ListEvents is QueryEvents without a rule or time range.

@@ -96,13 +96,11 @@ func (s *Store) listen(cc *pgx.ConnConfig) error {
 	}
 }
 
-// timerLoop wakes every Lease/2 (leases that ran out), at the earliest
-// NextAt of an open job, and refreshes Queued every second.
+// timerLoop wakes every Lease/2 (leases that ran out) and at the earliest
+// NextAt it was told of (by NOTIFY payloads and refreshLoop).
 func (s *Store) timerLoop() {
 	lease := time.NewTicker(s.opt.Lease / 2)
 	defer lease.Stop()
-	second := time.NewTicker(time.Second)
-	defer second.Stop()
 	due := time.NewTimer(time.Hour)
 	defer due.Stop()
 	var dueAt time.Time
@@ -115,15 +113,12 @@ func (s *Store) timerLoop() {
 			due.Reset(time.Until(t))
 		}
 	}
-	s.refresh(set)
 	for {
 		select {
 		case <-s.bgctx.Done():
 			return
 		case <-lease.C:
 			s.signal()
-		case <-second.C:
-			s.refresh(set)
 		case t := <-s.due:
 			set(t)
 		case <-due.C:
@@ -133,8 +128,23 @@ func (s *Store) timerLoop() {
 	}
 }
 
-// refresh counts the open jobs and finds the next NextAt to come due.
-func (s *Store) refresh(set func(time.Time)) {
+// refreshLoop counts the open jobs every second (Queued) and tells
+// timerLoop the next NextAt to come due, apart from it so that a slow
+// database never delays a due wake.
+func (s *Store) refreshLoop() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		s.refresh()
+		select {
+		case <-s.bgctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Store) refresh() {
 	ctx, cancel := context.WithTimeout(s.bgctx, s.opt.Timeout)
 	defer cancel()
 	var n int64
@@ -145,6 +155,6 @@ func (s *Store) refresh(set func(time.Time)) {
 	}
 	s.queued.Store(n)
 	if next.Valid {
-		set(next.Time)
+		s.at(next.Time)
 	}
 }

@@ -30,6 +30,7 @@ func RunShared(t *testing.T, fresh Fresh) {
 	}{
 		{"DedupAcrossProcesses", testSharedDedup},
 		{"IDsAcrossProcesses", testSharedIDs},
+		{"ReplayOnTheOtherProcess", testSharedReplay},
 		{"ClaimsNeverShared", testSharedClaims},
 		{"SerialLaneAcrossProcesses", testSharedLane},
 		{"LatestLaneKeepsOneWaiting", testSharedLatest},
@@ -161,6 +162,32 @@ func testSharedIDs(t *testing.T, p *pair) {
 	ev, _ := acceptOn(t, p.a, "newest", "", false)
 	if got := p.b.NewestEventID(); got != ev.ID {
 		t.Errorf("the other process's newest event is %d, want %d", got, ev.ID)
+	}
+}
+
+// A replay that succeeded on the other process makes the event done in
+// listings, whichever of the two jobs has the higher id.
+func testSharedReplay(t *testing.T, p *pair) {
+	early := jobID(p.b) // b's ids may run below a's
+	ev, first := acceptOn(t, p.a, "replayed", "", false)
+	got := claim(t, p.a, 1)
+	got[0].State = store.Failed
+	if err := p.a.SaveJob(got[0], store.Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	again := &store.Job{ID: jobID(p.b), EventID: ev.ID, Rule: "deploy", State: store.Queued, Created: base, Updated: base}
+	if err := p.b.AddJobs(ev.ID, []*store.Job{again}); err != nil {
+		t.Fatal(err)
+	}
+	if c := claim(t, p.b, 1); len(c) != 1 || c[0].ID != again.ID {
+		t.Fatalf("claimed %v, want the replay %d", ids(c), again.ID)
+	}
+	finish(t, p.b, again)
+	for _, b := range []store.Shared{p.a, p.b} {
+		page, _, err := b.ListEvents(store.ListOptions{})
+		if err != nil || len(page) != 1 || page[0].Status != store.Done {
+			t.Errorf("listing after the replay (job ids %d, then %d; %d taken early): %+v (%v), want done", first.ID, again.ID, early, page, err)
+		}
 	}
 }
 
