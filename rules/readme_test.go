@@ -69,6 +69,7 @@ var docEnv = map[string]string{
 	"META_APP_SECRET":       "doc-meta-app-secret",
 	"META_VERIFY_TOKEN":     "doc-meta-verify-token",
 	"GRAPH_CLIENT_STATE":    "doc-graph-client-state",
+	"HOOKD_DATABASE_URL":    "postgres://hookd:doc-db-password@db.internal/hookd?sslmode=verify-full",
 }
 
 func docLookup(k string) (string, bool) { v, ok := docEnv[k]; return v, ok }

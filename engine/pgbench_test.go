@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hookd/internal/pgtest"
+)
+
+// pgCommitters is how many transactions the PostgreSQL ceiling keeps in
+// flight at once: with one, each commit waits for the previous WAL flush;
+// a few let PostgreSQL flush several commits together too.
+const pgCommitters = 4
+
+// pgCeiling is the bare minimum of durable intake on PostgreSQL, on the
+// server pgtest names: read the body, check an HMAC-SHA256, and insert it
+// with one INSERT per request, the requests queued during the previous
+// commit sent together as one pipelined batch (one implicit transaction,
+// one commit) by one of pgCommitters goroutines over a pgx pool. The table
+// has a primary key and no other index (hookd also keeps a unique index
+// on the source and delivery id).
+func pgCeiling(b *testing.B, dbURL string) string {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = pgCommitters
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	if _, err := pool.Exec(ctx, `CREATE TABLE ceiling (id bigserial PRIMARY KEY, delivery text NOT NULL, body bytea NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	type write struct {
+		delivery string
+		body     []byte
+		done     chan error
+	}
+	writes := make(chan write, 4096)
+	for c := 0; c < pgCommitters; c++ {
+		go func() {
+			for w := range writes {
+				batch := []write{w}
+			more:
+				for len(batch) < 1024 {
+					select {
+					case w, ok := <-writes:
+						if !ok {
+							break more
+						}
+						batch = append(batch, w)
+					default:
+						break more
+					}
+				}
+				var pb pgx.Batch
+				for _, w := range batch {
+					pb.Queue(`INSERT INTO ceiling (delivery, body) VALUES ($1, $2)`, w.delivery, w.body)
+				}
+				err := pool.SendBatch(ctx, &pb).Close()
+				for _, w := range batch {
+					w.done <- err
+				}
+			}
+		}()
+	}
+	b.Cleanup(func() { close(writes) })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256="))
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		if !hmac.Equal(m.Sum(nil), sig) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		done := make(chan error, 1)
+		writes <- write{r.Header.Get("X-GitHub-Delivery"), body, done}
+		if err := <-done; err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"accepted"}`))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/hooks/github"
+}
+
+// The PostgreSQL ceiling, to compare with BenchmarkIntakeAcceptedPostgres
+// in the same run:
+//
+//	go test ./engine -run '^$' -bench 'Postgres' -benchtime 20000x
+func BenchmarkCeilingPostgres(b *testing.B) {
+	dbURL := pgtest.URL(b)
+	reqs := randomPushes(b.N)
+	withPostgresCPU(b, dbURL, func() { drive(b, pgCeiling(b, dbURL), reqs, 200) })
+}
+
+// withPostgresCPU runs f and reports the CPU time PostgreSQL spent per
+// b.N: its backends serving the database at dbURL, and the WAL writer,
+// checkpointer and background writer of the servers on this machine. The
+// server runs beside the benchmark, so this is what a database machine of
+// its own would spend per event.
+func withPostgresCPU(b *testing.B, dbURL string, f func()) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	cpu0 := postgresCPU(db)
+	f()
+	b.ReportMetric(float64((postgresCPU(db)-cpu0).Microseconds())/float64(b.N), "pg-cpu-µs/event")
+}
+
+// postgresCPU sums, from /proc, the user and system time of the
+// PostgreSQL processes that serve db, and of the servers' writers.
+func postgresCPU(db string) time.Duration {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var ticks int64
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil || !bytes.HasPrefix(cmd, []byte("postgres: ")) {
+			continue
+		}
+		title := strings.Fields(string(bytes.TrimRight(cmd, "\x00 ")))
+		serves := len(title) > 2 && title[2] == db
+		writer := bytes.Contains(cmd, []byte("walwriter")) || bytes.Contains(cmd, []byte("checkpointer")) || bytes.Contains(cmd, []byte("background writer"))
+		if !serves && !writer {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(d, "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: utime and stime
+		// are the 14th and 15th of the line.
+		rest := stat[bytes.LastIndexByte(stat, ')')+2:]
+		f := strings.Fields(string(rest))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += ut + st
+	}
+	// USER_HZ is 100 on Linux.
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
