@@ -138,8 +138,14 @@ func (s *Store) commit(batch []*op) {
 	if len(live) == 0 {
 		return
 	}
+	ahead := true
 	for try := 0; ; try++ {
-		err := s.try(live)
+		err := s.try(live, ahead)
+		if errors.Is(err, errKeeperDup) && ahead {
+			ahead = false
+			try--
+			continue
+		}
 		if err == nil {
 			for _, o := range live {
 				o.reply(nil)
@@ -164,8 +170,10 @@ func (s *Store) commit(batch []*op) {
 	}
 }
 
-// try runs one transaction for batch and records each write's result.
-func (s *Store) try(batch []*op) error {
+// try runs one transaction for batch and records each write's result;
+// ahead supersedes in advance the batch's own jobs in latest lanes
+// (latest.go).
+func (s *Store) try(batch []*op, ahead bool) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	tx, err := s.pool.Begin(ctx)
@@ -180,6 +188,13 @@ func (s *Store) try(batch []*op) error {
 	if err != nil {
 		return err
 	}
+	var sup map[*jobRow]*jobRow
+	var keep map[string]keeper
+	if ahead {
+		if sup, keep, err = presupersede(batch, skip); err != nil {
+			return err
+		}
+	}
 	b := &pgx.Batch{}
 	notify, due := false, time.Time{}
 	for i, o := range batch {
@@ -193,6 +208,9 @@ func (s *Store) try(batch []*op) error {
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (source, delivery_id) DO NOTHING`,
 				int64(e.id), e.source, e.delivery, e.event, e.received, e.status, e.rules, e.body, e.answer, e.doc)
 			for _, j := range o.jobs {
+				if r, ok := sup[j]; ok {
+					j = r
+				}
 				b.Queue(insertJob, j.insertArgs(e.id)...)
 			}
 			b.Queue(`SELECT id FROM events WHERE source = $1 AND delivery_id = $2`, e.source, e.delivery)
@@ -215,6 +233,9 @@ func (s *Store) try(batch []*op) error {
 	}
 	if err := s.results(ctx, tx, b, batch, skip); err != nil {
 		return err
+	}
+	if keptDuplicate(keep) {
+		return errKeeperDup
 	}
 	if err := supersede(ctx, tx, lanes); err != nil {
 		return err
@@ -275,7 +296,8 @@ func (s *Store) results(ctx context.Context, tx pgx.Tx, b *pgx.Batch, batch []*o
 
 // admit takes the locks of the latest lanes the batch writes to, in one
 // order, and refuses (skip) the writes that would take the jobs not final
-// in the whole cluster past max_queued, counted in this transaction.
+// in the whole cluster past max_queued, counted in this transaction when
+// the bound of queued.go comes near it.
 func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool, lanes []string, err error) {
 	skip = make([]bool, len(batch))
 	adding := 0
@@ -293,17 +315,20 @@ func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool,
 	slices.Sort(lanes)
 	lanes = slices.Compact(lanes)
 	limit := s.maxQueued.Load()
-	if err := lockLanes(ctx, tx, lanes); err != nil {
+	seq, err := lockLanesSeq(ctx, tx, lanes)
+	if err != nil {
 		return nil, nil, err
 	}
 	if limit <= 0 || adding == 0 {
 		return skip, lanes, nil
 	}
-	n, err := countOpen(ctx, tx)
+	if n, ok := s.open.bound(seq); ok && n+int64(adding) <= limit {
+		return skip, lanes, nil
+	}
+	n, err := s.countOpen(ctx, tx)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.queued.Store(n)
 	for i, o := range batch {
 		if o.kind != opAccept || len(o.jobs) == 0 {
 			continue
@@ -318,12 +343,26 @@ func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool,
 	return skip, lanes, nil
 }
 
-func countOpen(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}) (int64, error) {
-	var n int64
-	err := q.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE open`).Scan(&n)
-	return n, err
+// lockLanesSeq is lockLanes, and reads seqNow after the locks, in one
+// round trip.
+func lockLanesSeq(ctx context.Context, tx pgx.Tx, lanes []string) (int64, error) {
+	b := &pgx.Batch{}
+	for _, l := range lanes {
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsLatest, l)
+	}
+	b.Queue(seqNow)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for range lanes {
+		if _, err := br.Exec(); err != nil {
+			return 0, err
+		}
+	}
+	var seq int64
+	if err := br.QueryRow().Scan(&seq); err != nil {
+		return 0, err
+	}
+	return seq, br.Close()
 }
 
 // lockLanes takes the supersede locks of latest lanes, sorted, until the

@@ -82,6 +82,7 @@ type Store struct {
 
 	maxQueued  atomic.Int64
 	queued     atomic.Int64
+	open       openBase // the last exact count of queued, for bounds
 	commitHook atomic.Pointer[func(time.Duration, int)]
 }
 
