@@ -195,6 +195,12 @@ func (s *Store) try(batch []*op, ahead bool) error {
 			return err
 		}
 	}
+	if allAccepts(batch) {
+		if err := accepts(ctx, tx, batch, skip, sup, true); err != nil {
+			return err
+		}
+		return s.finish(ctx, tx, keep, lanes)
+	}
 	b := &pgx.Batch{}
 	notify, due := false, time.Time{}
 	for i, o := range batch {
@@ -234,6 +240,11 @@ func (s *Store) try(batch []*op, ahead bool) error {
 	if err := s.results(ctx, tx, b, batch, skip); err != nil {
 		return err
 	}
+	return s.finish(ctx, tx, keep, lanes)
+}
+
+// finish supersedes in the latest lanes written and commits.
+func (s *Store) finish(ctx context.Context, tx pgx.Tx, keep map[string]keeper, lanes []string) error {
 	if keptDuplicate(keep) {
 		return errKeeperDup
 	}
@@ -241,6 +252,15 @@ func (s *Store) try(batch []*op, ahead bool) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+func allAccepts(batch []*op) bool {
+	for _, o := range batch {
+		if o.kind != opAccept {
+			return false
+		}
+	}
+	return true
 }
 
 // saveJob writes a job's progress if this process holds it, or nobody
