@@ -196,7 +196,7 @@ func (s *Store) try(batch []*op, ahead bool) error {
 		}
 	}
 	if allAccepts(batch) {
-		if err := accepts(ctx, tx, batch, skip, sup, true); err != nil {
+		if err := accepts(ctx, tx, batch, skip, sup); err != nil {
 			return err
 		}
 		return s.finish(ctx, tx, keep, lanes)
@@ -224,7 +224,10 @@ func (s *Store) try(batch []*op, ahead bool) error {
 		case opSave:
 			j := o.jobs[0]
 			b.Queue(saveJob, int64(j.id), j.state, j.nextAt, j.updated, j.data, s.id)
-			if store.Final(j.state) || j.state == store.Queued {
+			// A job given back or retrying may run anywhere; one that ended
+			// frees its lane's next job. Its own worker's node claims
+			// anyway, so the end of a job without a lane wakes nobody.
+			if (store.Final(j.state) && j.lane != "") || j.state == store.Queued {
 				notify = true
 				if j.nextAt.Valid && (due.IsZero() || j.nextAt.Time.Before(due)) {
 					due = j.nextAt.Time

@@ -37,8 +37,9 @@ SELECT id FROM e`
 
 // accepts writes the batch of accepts not skipped, the jobs in sup
 // written as sup has them, and records each one's result: its event's id,
-// and store.ErrDuplicate for a delivery recorded before.
-func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*jobRow]*jobRow, notify bool) error {
+// and store.ErrDuplicate for a delivery recorded before. Jobs written
+// are announced (NOTIFY).
+func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*jobRow]*jobRow) error {
 	var (
 		eid                                    []int64
 		source, delivery, event, status, rules []string
@@ -91,7 +92,7 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		_, err := pgx.ForEachRow(rows, []any{&id}, func() error { written[id] = true; return nil })
 		return err
 	})
-	if notify && len(jid) > 0 {
+	if len(jid) > 0 {
 		b.Queue(`SELECT pg_notify('` + channel + `', '')`)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
