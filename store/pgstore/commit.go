@@ -338,12 +338,12 @@ func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool,
 	slices.Sort(lanes)
 	lanes = slices.Compact(lanes)
 	limit := s.maxQueued.Load()
+	if limit <= 0 || adding == 0 {
+		return skip, lanes, lockLanes(ctx, tx, lanes)
+	}
 	seq, err := lockLanesSeq(ctx, tx, lanes)
 	if err != nil {
 		return nil, nil, err
-	}
-	if limit <= 0 || adding == 0 {
-		return skip, lanes, nil
 	}
 	if n, ok := s.open.bound(seq); ok && n+int64(adding) <= limit {
 		return skip, lanes, nil
