@@ -196,10 +196,11 @@ func (s *Store) try(batch []*op, ahead bool) error {
 		}
 	}
 	if allAccepts(batch) {
-		if err := accepts(ctx, tx, batch, skip, sup); err != nil {
+		jobs, err := accepts(ctx, tx, batch, skip, sup)
+		if err != nil {
 			return err
 		}
-		return s.finish(ctx, tx, keep, lanes)
+		return s.finish(ctx, tx, keep, lanes, jobs, "")
 	}
 	b := &pgx.Batch{}
 	notify, due := false, time.Time{}
@@ -237,24 +238,28 @@ func (s *Store) try(batch []*op, ahead bool) error {
 			b.Queue(`UPDATE events SET answer = $2 WHERE id = $1`, int64(o.ev.id), o.ev.answer)
 		}
 	}
-	if notify {
-		b.Queue(`SELECT pg_notify('`+channel+`', $1)`, duePayload(due))
-	}
 	if err := s.results(ctx, tx, b, batch, skip); err != nil {
 		return err
 	}
-	return s.finish(ctx, tx, keep, lanes)
+	return s.finish(ctx, tx, keep, lanes, notify, duePayload(due))
 }
 
-// finish supersedes in the latest lanes written and commits.
-func (s *Store) finish(ctx context.Context, tx pgx.Tx, keep map[string]keeper, lanes []string) error {
+// finish supersedes in the latest lanes written, commits, and then, if
+// notify, tells every process (notify.go).
+func (s *Store) finish(ctx context.Context, tx pgx.Tx, keep map[string]keeper, lanes []string, notify bool, payload string) error {
 	if keptDuplicate(keep) {
 		return errKeeperDup
 	}
 	if err := supersede(ctx, tx, lanes); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	if notify {
+		s.notify(payload)
+	}
+	return nil
 }
 
 func allAccepts(batch []*op) bool {

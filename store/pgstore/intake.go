@@ -37,9 +37,9 @@ SELECT id FROM e`
 
 // accepts writes the batch of accepts not skipped, the jobs in sup
 // written as sup has them, and records each one's result: its event's id,
-// and store.ErrDuplicate for a delivery recorded before. Jobs written
-// are announced (NOTIFY).
-func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*jobRow]*jobRow) error {
+// and store.ErrDuplicate for a delivery recorded before. It reports
+// whether the batch had jobs to write.
+func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*jobRow]*jobRow) (bool, error) {
 	var (
 		eid                                    []int64
 		source, delivery, event, status, rules []string
@@ -59,7 +59,7 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		e := o.ev
 		r, err := json.Marshal(e.rules)
 		if err != nil {
-			return err
+			return false, err
 		}
 		eid, source, delivery, event = append(eid, int64(e.id)), append(source, e.source), append(delivery, e.delivery), append(event, e.event)
 		received = append(received, pgtype.Timestamptz{Time: e.received, Valid: true})
@@ -82,21 +82,17 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		}
 	}
 	if len(eid) == 0 {
-		return nil
+		return false, nil
 	}
-	b := &pgx.Batch{}
+	rows, err := tx.Query(ctx, insertEvents, eid, source, delivery, event, received, status, rules, body, answer, doc,
+		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner)
+	if err != nil {
+		return false, err
+	}
 	written := map[int64]bool{}
-	b.Queue(insertEvents, eid, source, delivery, event, received, status, rules, body, answer, doc,
-		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner).Query(func(rows pgx.Rows) error {
-		var id int64
-		_, err := pgx.ForEachRow(rows, []any{&id}, func() error { written[id] = true; return nil })
-		return err
-	})
-	if len(jid) > 0 {
-		b.Queue(`SELECT pg_notify('` + channel + `', '')`)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { written[id] = true; return nil }); err != nil {
+		return false, err
 	}
 	var dupSource, dupDelivery []string
 	for i, o := range batch {
@@ -110,21 +106,20 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		dupSource, dupDelivery = append(dupSource, o.ev.source), append(dupDelivery, o.ev.delivery)
 	}
 	if len(dupSource) == 0 {
-		return nil
+		return len(jid) > 0, nil
 	}
 	// A statement of its own: its snapshot sees the events that concurrent
 	// transactions committed while the insert waited for them.
-	rows, err := tx.Query(ctx, `SELECT x.source, x.delivery, e.id FROM unnest($1::text[], $2::text[]) AS x(source, delivery)
+	rows, err = tx.Query(ctx, `SELECT x.source, x.delivery, e.id FROM unnest($1::text[], $2::text[]) AS x(source, delivery)
 		JOIN events e ON e.source = x.source AND e.delivery_id = x.delivery`, dupSource, dupDelivery)
 	if err != nil {
-		return err
+		return false, err
 	}
 	type key struct{ source, delivery string }
 	earlier := map[key]uint64{}
 	var k key
-	var id int64
 	if _, err := pgx.ForEachRow(rows, []any{&k.source, &k.delivery, &id}, func() error { earlier[k] = uint64(id); return nil }); err != nil {
-		return err
+		return false, err
 	}
 	for i, o := range batch {
 		if skip[i] || written[int64(o.ev.id)] {
@@ -132,9 +127,9 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		}
 		id, ok := earlier[key{o.ev.source, o.ev.delivery}]
 		if !ok {
-			return fmt.Errorf("delivery %s/%s: recorded and gone", o.ev.source, o.ev.delivery)
+			return false, fmt.Errorf("delivery %s/%s: recorded and gone", o.ev.source, o.ev.delivery)
 		}
 		o.id, o.res = id, store.ErrDuplicate
 	}
-	return nil
+	return len(jid) > 0, nil
 }
