@@ -371,28 +371,6 @@ func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool,
 	return skip, lanes, nil
 }
 
-// lockLanesSeq is lockLanes, and reads seqNow after the locks, in one
-// round trip.
-func lockLanesSeq(ctx context.Context, tx pgx.Tx, lanes []string) (int64, error) {
-	b := &pgx.Batch{}
-	for _, l := range lanes {
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsLatest, l)
-	}
-	b.Queue(seqNow)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	for range lanes {
-		if _, err := br.Exec(); err != nil {
-			return 0, err
-		}
-	}
-	var seq int64
-	if err := br.QueryRow().Scan(&seq); err != nil {
-		return 0, err
-	}
-	return seq, br.Close()
-}
-
 // lockLanes takes the supersede locks of latest lanes, sorted, until the
 // transaction ends: two processes writing to one latest lane see each
 // other's job.

@@ -65,3 +65,25 @@ func (s *Store) countOpen(ctx context.Context, q interface {
 	s.queued.Store(n)
 	return n, nil
 }
+
+// lockLanesSeq is lockLanes, and reads seqNow after the locks, in one
+// round trip.
+func lockLanesSeq(ctx context.Context, tx pgx.Tx, lanes []string) (int64, error) {
+	b := &pgx.Batch{}
+	for _, l := range lanes {
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsLatest, l)
+	}
+	b.Queue(seqNow)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for range lanes {
+		if _, err := br.Exec(); err != nil {
+			return 0, err
+		}
+	}
+	var seq int64
+	if err := br.QueryRow().Scan(&seq); err != nil {
+		return 0, err
+	}
+	return seq, br.Close()
+}
