@@ -120,7 +120,10 @@ type Shared interface {
 	// (shutdown), so that others claim them at once.
 	Release(jobs []*Job) error
 	// SetMaxQueued bounds the jobs not final in the whole cluster: Accept,
-	// Redeliver, AddJobs and Rematch refuse with ErrFull beyond it.
+	// Redeliver, AddJobs and Rematch refuse with ErrFull beyond it. The
+	// count is exact near the bound, but for the jobs of other processes'
+	// transactions committing at that very moment: processes writing at
+	// once may pass it by what they commit together (a group commit each).
 	SetMaxQueued(n int)
 	// Queued is the number of jobs not final in the cluster as last seen
 	// (at most a second old): admission decided before any work.

@@ -138,8 +138,14 @@ func (s *Store) commit(batch []*op) {
 	if len(live) == 0 {
 		return
 	}
+	ahead := true
 	for try := 0; ; try++ {
-		err := s.try(live)
+		err := s.try(live, ahead)
+		if errors.Is(err, errKeeperDup) && ahead {
+			ahead = false
+			try--
+			continue
+		}
 		if err == nil {
 			for _, o := range live {
 				o.reply(nil)
@@ -164,8 +170,10 @@ func (s *Store) commit(batch []*op) {
 	}
 }
 
-// try runs one transaction for batch and records each write's result.
-func (s *Store) try(batch []*op) error {
+// try runs one transaction for batch and records each write's result;
+// ahead supersedes in advance the batch's own jobs in latest lanes
+// (latest.go).
+func (s *Store) try(batch []*op, ahead bool) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	tx, err := s.pool.Begin(ctx)
@@ -180,6 +188,20 @@ func (s *Store) try(batch []*op) error {
 	if err != nil {
 		return err
 	}
+	var sup map[*jobRow]*jobRow
+	var keep map[string]keeper
+	if ahead {
+		if sup, keep, err = presupersede(batch, skip); err != nil {
+			return err
+		}
+	}
+	if allAccepts(batch) {
+		jobs, err := accepts(ctx, tx, batch, skip, sup)
+		if err != nil {
+			return err
+		}
+		return s.finish(ctx, tx, keep, lanes, jobs, "")
+	}
 	b := &pgx.Batch{}
 	notify, due := false, time.Time{}
 	for i, o := range batch {
@@ -193,6 +215,9 @@ func (s *Store) try(batch []*op) error {
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (source, delivery_id) DO NOTHING`,
 				int64(e.id), e.source, e.delivery, e.event, e.received, e.status, e.rules, e.body, e.answer, e.doc)
 			for _, j := range o.jobs {
+				if r, ok := sup[j]; ok {
+					j = r
+				}
 				b.Queue(insertJob, j.insertArgs(e.id)...)
 			}
 			b.Queue(`SELECT id FROM events WHERE source = $1 AND delivery_id = $2`, e.source, e.delivery)
@@ -200,7 +225,10 @@ func (s *Store) try(batch []*op) error {
 		case opSave:
 			j := o.jobs[0]
 			b.Queue(saveJob, int64(j.id), j.state, j.nextAt, j.updated, j.data, s.id)
-			if store.Final(j.state) || j.state == store.Queued {
+			// A job given back or retrying may run anywhere; one that ended
+			// frees its lane's next job. Its own worker's node claims
+			// anyway, so the end of a job without a lane wakes nobody.
+			if (store.Final(j.state) && j.lane != "") || j.state == store.Queued {
 				notify = true
 				if j.nextAt.Valid && (due.IsZero() || j.nextAt.Time.Before(due)) {
 					due = j.nextAt.Time
@@ -210,16 +238,37 @@ func (s *Store) try(batch []*op) error {
 			b.Queue(`UPDATE events SET answer = $2 WHERE id = $1`, int64(o.ev.id), o.ev.answer)
 		}
 	}
-	if notify {
-		b.Queue(`SELECT pg_notify('`+channel+`', $1)`, duePayload(due))
-	}
 	if err := s.results(ctx, tx, b, batch, skip); err != nil {
 		return err
+	}
+	return s.finish(ctx, tx, keep, lanes, notify, duePayload(due))
+}
+
+// finish supersedes in the latest lanes written, commits, and then, if
+// notify, tells every process (notify.go).
+func (s *Store) finish(ctx context.Context, tx pgx.Tx, keep map[string]keeper, lanes []string, notify bool, payload string) error {
+	if keptDuplicate(keep) {
+		return errKeeperDup
 	}
 	if err := supersede(ctx, tx, lanes); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	if notify {
+		s.notify(payload)
+	}
+	return nil
+}
+
+func allAccepts(batch []*op) bool {
+	for _, o := range batch {
+		if o.kind != opAccept {
+			return false
+		}
+	}
+	return true
 }
 
 // saveJob writes a job's progress if this process holds it, or nobody
@@ -275,7 +324,8 @@ func (s *Store) results(ctx context.Context, tx pgx.Tx, b *pgx.Batch, batch []*o
 
 // admit takes the locks of the latest lanes the batch writes to, in one
 // order, and refuses (skip) the writes that would take the jobs not final
-// in the whole cluster past max_queued, counted in this transaction.
+// in the whole cluster past max_queued, counted in this transaction when
+// the bound of queued.go comes near it.
 func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool, lanes []string, err error) {
 	skip = make([]bool, len(batch))
 	adding := 0
@@ -293,17 +343,20 @@ func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool,
 	slices.Sort(lanes)
 	lanes = slices.Compact(lanes)
 	limit := s.maxQueued.Load()
-	if err := lockLanes(ctx, tx, lanes); err != nil {
-		return nil, nil, err
-	}
 	if limit <= 0 || adding == 0 {
-		return skip, lanes, nil
+		return skip, lanes, lockLanes(ctx, tx, lanes)
 	}
-	n, err := countOpen(ctx, tx)
+	seq, err := lockLanesSeq(ctx, tx, lanes)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.queued.Store(n)
+	if n, ok := s.open.bound(seq); ok && n+int64(adding) <= limit {
+		return skip, lanes, nil
+	}
+	n, err := s.countOpen(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i, o := range batch {
 		if o.kind != opAccept || len(o.jobs) == 0 {
 			continue
@@ -316,14 +369,6 @@ func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool,
 		n += int64(len(o.jobs))
 	}
 	return skip, lanes, nil
-}
-
-func countOpen(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}) (int64, error) {
-	var n int64
-	err := q.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE open`).Scan(&n)
-	return n, err
 }
 
 // lockLanes takes the supersede locks of latest lanes, sorted, until the

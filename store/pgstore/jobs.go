@@ -134,11 +134,10 @@ func (s *Store) addJobs(ctx context.Context, tx pgx.Tx, ev *store.Event, jobs []
 		return err
 	}
 	if limit := s.maxQueued.Load(); limit > 0 && len(rows) > 0 {
-		n, err := countOpen(ctx, tx)
+		n, err := s.countOpen(ctx, tx)
 		if err != nil {
 			return err
 		}
-		s.queued.Store(n)
 		if n+int64(len(rows)) > limit {
 			return store.ErrFull
 		}

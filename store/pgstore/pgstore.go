@@ -70,6 +70,9 @@ type Store struct {
 	jobEnd  uint64 // first id past the block
 
 	wake     chan struct{}
+	noteC    chan struct{} // notices queued (notify.go)
+	noteMu   sync.Mutex
+	notes    []string
 	due      chan time.Time // a next_at to wake at
 	bgctx    context.Context
 	bgstop   context.CancelFunc
@@ -83,6 +86,7 @@ type Store struct {
 
 	maxQueued  atomic.Int64
 	queued     atomic.Int64
+	open       openBase // the last exact count of queued, for bounds
 	commitHook atomic.Pointer[func(time.Duration, int)]
 }
 
@@ -128,7 +132,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	rand.Read(b[:])
 	s := &Store{pool: pool, opt: o, id: hex.EncodeToString(b[:]), password: pw, log: o.Logger,
 		ops: make(chan *op, 4096), intake: make(chan *op, 4096), idReqs: make(chan chan idResult),
-		wake: make(chan struct{}, 1), due: make(chan time.Time, 16)}
+		wake: make(chan struct{}, 1), noteC: make(chan struct{}, 1), due: make(chan time.Time, 16)}
 	s.bgctx, s.bgstop = context.WithCancel(context.Background())
 	octx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -143,7 +147,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	for range intakeCommitters {
 		go s.commitLoop(s.intake)
 	}
-	s.start(s.idLoop, s.renewLoop, s.listenLoop, s.timerLoop, s.refreshLoop)
+	s.start(s.idLoop, s.renewLoop, s.listenLoop, s.timerLoop, s.refreshLoop, s.notifyLoop)
 	return s, nil
 }
 

@@ -66,6 +66,7 @@ type jobRow struct {
 	nextAt           pgtype.Timestamptz
 	created, updated time.Time
 	data             []byte
+	job              *store.Job // what data encodes
 }
 
 func encodeJob(j *store.Job) (*jobRow, error) {
@@ -74,7 +75,7 @@ func encodeJob(j *store.Job) (*jobRow, error) {
 		return nil, err
 	}
 	r := &jobRow{id: j.ID, eventID: j.EventID, rule: j.Rule, lane: j.Lane, latest: j.Latest, state: j.State,
-		created: j.Created, updated: j.Updated, data: data}
+		created: j.Created, updated: j.Updated, data: data, job: j}
 	if !j.NextAt.IsZero() {
 		r.nextAt = pgtype.Timestamptz{Time: j.NextAt, Valid: true}
 	}

@@ -147,12 +147,16 @@ func (s *Store) refreshLoop() {
 func (s *Store) refresh() {
 	ctx, cancel := context.WithTimeout(s.bgctx, s.opt.Timeout)
 	defer cancel()
-	var n int64
+	var n, seq int64
 	var next pgtype.Timestamptz
-	err := s.pool.QueryRow(ctx, `SELECT count(*), min(next_at) FILTER (WHERE next_at > now()) FROM jobs WHERE open`).Scan(&n, &next)
-	if err != nil {
+	b := &pgx.Batch{}
+	b.Queue(seqNow).QueryRow(func(r pgx.Row) error { return r.Scan(&seq) })
+	b.Queue(`SELECT count(*), min(next_at) FILTER (WHERE next_at > now()) FROM jobs WHERE open`).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&n, &next) })
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return
 	}
+	s.open.set(n, seq)
 	s.queued.Store(n)
 	if next.Valid {
 		s.at(next.Time)

@@ -39,6 +39,7 @@ func RunShared(t *testing.T, fresh Fresh) {
 		{"ReleaseAndClose", testSharedRelease},
 		{"MaxQueuedCountsTheCluster", testSharedFull},
 		{"WakeOnOtherProcess", testSharedWake},
+		{"WakeWhenALaneFrees", testSharedLaneWake},
 		{"ReleasedJobComesDue", testSharedDue},
 		{"RetryStaysWithItsProcess", testSharedRetry},
 	} {

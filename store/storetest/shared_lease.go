@@ -155,6 +155,35 @@ func testSharedWake(t *testing.T, p *pair) {
 	}
 }
 
+// The end of a job of a lane wakes the other process, which may run the
+// lane's next job; the end of a job without one need not.
+func testSharedLaneWake(t *testing.T, p *pair) {
+	for i := range 3 {
+		acceptOn(t, p.a, fmt.Sprint("l", i, "a"), "serial", false)
+		acceptOn(t, p.a, fmt.Sprint("l", i, "b"), "serial", false)
+		j := claim(t, p.a, 2)
+		if len(j) != 1 {
+			t.Fatalf("claimed %v of one lane", ids(j))
+		}
+		drain(p.b.Wake())
+		start := time.Now()
+		finish(t, p.a, j[0])
+		select {
+		case <-p.b.Wake():
+			if d := time.Since(start); d > 150*time.Millisecond {
+				t.Errorf("woken %v after the lane's job ended", d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the other process was not woken")
+		}
+		if got := claim(t, p.b, 1); len(got) != 1 {
+			t.Fatalf("claimed %v after the lane freed", ids(got))
+		} else {
+			finish(t, p.b, got[0])
+		}
+	}
+}
+
 func drain(c <-chan struct{}) {
 	for {
 		select {

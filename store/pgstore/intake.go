@@ -1,0 +1,135 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"hookd/store"
+)
+
+// insertEvents writes a group commit's events and their jobs in one
+// statement, from arrays, rather than three statements an event: the
+// jobs of an event that conflicts on (source, delivery_id) are left out,
+// and it returns the ids of the events written. Jobs take their seq in
+// the order given.
+const insertEvents = `WITH e AS (
+	INSERT INTO events (id, source, delivery_id, event, received_at, status, rules, body, answer, doc)
+	SELECT x.id, x.source, x.delivery, x.event, x.received, x.status,
+		ARRAY(SELECT json_array_elements_text(x.rules::json)), x.body, x.answer::json, x.doc::json
+	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[])
+		AS x(id, source, delivery, event, received, status, rules, body, answer, doc)
+	ON CONFLICT (source, delivery_id) DO NOTHING
+	RETURNING id
+), j AS (
+	INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data)
+	SELECT y.id, y.event_id, y.rule, y.lane, y.latest, y.state, y.next_at, y.created, y.updated, y.data::json
+	FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::bool[], $16::text[], $17::timestamptz[],
+		$18::timestamptz[], $19::timestamptz[], $20::text[], $21::bigint[]) WITH ORDINALITY
+		AS y(id, event_id, rule, lane, latest, state, next_at, created, updated, data, owner, n)
+	WHERE y.owner IN (SELECT id FROM e)
+	ORDER BY y.n
+)
+SELECT id FROM e`
+
+// accepts writes the batch of accepts not skipped, the jobs in sup
+// written as sup has them, and records each one's result: its event's id,
+// and store.ErrDuplicate for a delivery recorded before. It reports
+// whether the batch had jobs to write.
+func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*jobRow]*jobRow) (bool, error) {
+	var (
+		eid                                    []int64
+		source, delivery, event, status, rules []string
+		received                               []pgtype.Timestamptz
+		body                                   [][]byte
+		answer                                 []*string
+		doc                                    []string
+		jid, jev, owner                        []int64
+		rule, lane, state, data                []string
+		latest                                 []bool
+		nextAt, created, updated               []pgtype.Timestamptz
+	)
+	for i, o := range batch {
+		if skip[i] {
+			continue
+		}
+		e := o.ev
+		r, err := json.Marshal(e.rules)
+		if err != nil {
+			return false, err
+		}
+		eid, source, delivery, event = append(eid, int64(e.id)), append(source, e.source), append(delivery, e.delivery), append(event, e.event)
+		received = append(received, pgtype.Timestamptz{Time: e.received, Valid: true})
+		status, rules, body = append(status, e.status), append(rules, string(r)), append(body, e.body)
+		var a *string
+		if e.answer != nil {
+			s := string(e.answer)
+			a = &s
+		}
+		answer, doc = append(answer, a), append(doc, string(e.doc))
+		for _, j := range o.jobs {
+			if r, ok := sup[j]; ok {
+				j = r
+			}
+			jid, jev, owner = append(jid, int64(j.id)), append(jev, int64(j.eventID)), append(owner, int64(e.id))
+			rule, lane, state, data = append(rule, j.rule), append(lane, j.lane), append(state, j.state), append(data, string(j.data))
+			latest, nextAt = append(latest, j.latest), append(nextAt, j.nextAt)
+			created = append(created, pgtype.Timestamptz{Time: j.created, Valid: true})
+			updated = append(updated, pgtype.Timestamptz{Time: j.updated, Valid: true})
+		}
+	}
+	if len(eid) == 0 {
+		return false, nil
+	}
+	rows, err := tx.Query(ctx, insertEvents, eid, source, delivery, event, received, status, rules, body, answer, doc,
+		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner)
+	if err != nil {
+		return false, err
+	}
+	written := map[int64]bool{}
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { written[id] = true; return nil }); err != nil {
+		return false, err
+	}
+	var dupSource, dupDelivery []string
+	for i, o := range batch {
+		if skip[i] {
+			continue
+		}
+		if written[int64(o.ev.id)] {
+			o.id = o.ev.id
+			continue
+		}
+		dupSource, dupDelivery = append(dupSource, o.ev.source), append(dupDelivery, o.ev.delivery)
+	}
+	if len(dupSource) == 0 {
+		return len(jid) > 0, nil
+	}
+	// A statement of its own: its snapshot sees the events that concurrent
+	// transactions committed while the insert waited for them.
+	rows, err = tx.Query(ctx, `SELECT x.source, x.delivery, e.id FROM unnest($1::text[], $2::text[]) AS x(source, delivery)
+		JOIN events e ON e.source = x.source AND e.delivery_id = x.delivery`, dupSource, dupDelivery)
+	if err != nil {
+		return false, err
+	}
+	type key struct{ source, delivery string }
+	earlier := map[key]uint64{}
+	var k key
+	if _, err := pgx.ForEachRow(rows, []any{&k.source, &k.delivery, &id}, func() error { earlier[k] = uint64(id); return nil }); err != nil {
+		return false, err
+	}
+	for i, o := range batch {
+		if skip[i] || written[int64(o.ev.id)] {
+			continue
+		}
+		id, ok := earlier[key{o.ev.source, o.ev.delivery}]
+		if !ok {
+			return false, fmt.Errorf("delivery %s/%s: recorded and gone", o.ev.source, o.ev.delivery)
+		}
+		o.id, o.res = id, store.ErrDuplicate
+	}
+	return len(jid) > 0, nil
+}

@@ -1,0 +1,89 @@
+package pgstore
+
+import (
+	"context"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Counting the cluster's open jobs (count(*) over jobs_open) costs a
+// visit to every index entry of a job that ended since the last vacuum,
+// milliseconds under load: too much for every intake commit. So a commit
+// counts exactly only when a cheap upper bound comes near max_queued: the
+// last exact count plus every job inserted since, anywhere, read from the
+// jobs' seq sequence (jobs that ended meanwhile are still counted). Like
+// the exact count, the bound misses only the jobs of transactions that
+// were in flight when the exact count was taken.
+
+// seqNow is the last value the jobs' seq sequence handed out, to any
+// process (0 before the first).
+const seqNow = `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM jobs_seq_seq`
+
+// openBase is an exact count of the open jobs and the seq value read just
+// before it.
+type openBase struct {
+	mu     sync.Mutex
+	ok     bool
+	n, seq int64
+}
+
+func (b *openBase) set(n, seq int64) {
+	b.mu.Lock()
+	b.ok, b.n, b.seq = true, n, seq
+	b.mu.Unlock()
+}
+
+// bound is an upper bound of the open jobs once the sequence reached seq.
+func (b *openBase) bound(seq int64) (int64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n + max(seq-b.seq, 0), b.ok
+}
+
+// countOpen counts the open jobs of the cluster exactly, in q's
+// transaction, and keeps the count as the base of later bounds.
+func (s *Store) countOpen(ctx context.Context, q interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}) (int64, error) {
+	b := &pgx.Batch{}
+	b.Queue(seqNow)
+	b.Queue(`SELECT count(*) FROM jobs WHERE open`)
+	br := q.SendBatch(ctx, b)
+	defer br.Close()
+	var seq, n int64
+	if err := br.QueryRow().Scan(&seq); err != nil {
+		return 0, err
+	}
+	if err := br.QueryRow().Scan(&n); err != nil {
+		return 0, err
+	}
+	if err := br.Close(); err != nil {
+		return 0, err
+	}
+	s.open.set(n, seq)
+	s.queued.Store(n)
+	return n, nil
+}
+
+// lockLanesSeq is lockLanes, and reads seqNow after the locks, in one
+// round trip.
+func lockLanesSeq(ctx context.Context, tx pgx.Tx, lanes []string) (int64, error) {
+	b := &pgx.Batch{}
+	for _, l := range lanes {
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsLatest, l)
+	}
+	b.Queue(seqNow)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for range lanes {
+		if _, err := br.Exec(); err != nil {
+			return 0, err
+		}
+	}
+	var seq int64
+	if err := br.QueryRow().Scan(&seq); err != nil {
+		return 0, err
+	}
+	return seq, br.Close()
+}
