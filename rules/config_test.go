@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// notURL is what a store.url that does not parse gets: never the URL.
+const notURL = "is not a URL: write postgres://USER:PASSWORD@HOST/DATABASE, " +
+	"with each / ? # @ : % or space in the user or password percent-encoded (%2F %3F %23 %40 %3A %25 %20)"
+
 func TestLoadConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -93,7 +97,11 @@ tls: {cert: c.pem, key: k.pem}
 		{name: "bad store", yaml: "store:\n  driver: mysql\n  url: 'postgres://u:hunter22@db'\n",
 			err: "hookd.yaml:2:11: store.driver must be bbolt (the default, a file in data_dir) or postgres (shared by several nodes), not \"mysql\"\nhookd.yaml:3:8: store.url names no database: write postgres://USER@HOST/DATABASE"},
 		{name: "url is not quoted", yaml: "store: {driver: postgres, url: 'postgres://u:hunter22@db:port/x'}\n",
-			err: "hookd.yaml:1:32: store.url is not a URL (invalid port \":port\" after host): write postgres://USER@HOST/DATABASE"},
+			err: "hookd.yaml:1:32: store.url " + notURL},
+		// A password with a slash ends the host part early, where url's
+		// error would quote it.
+		{name: "password not percent-encoded", yaml: "store: {driver: postgres, url: 'postgres://hookd:Tr0ub4dor/Staple@db:5432/hookd'}\n",
+			err: "hookd.yaml:1:32: store.url " + notURL},
 		{name: "unset variable", yaml: "listen: ${NO_SUCH_VAR_HOOKD}\n", err: "hookd.yaml:1:9: environment variable NO_SUCH_VAR_HOOKD is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

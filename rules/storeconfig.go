@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"errors"
 	"net/url"
 	"os"
 	"strings"
@@ -169,11 +168,10 @@ func checkPostgresURL(raw string) string {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "is not a URL (" + err.Error() + "): write postgres://USER@HOST/DATABASE"
+		// url's errors quote the part they stopped at, which may be the
+		// password: say how to write one instead.
+		return "is not a URL: write postgres://USER:PASSWORD@HOST/DATABASE, " +
+			"with each / ? # @ : % or space in the user or password percent-encoded (%2F %3F %23 %40 %3A %25 %20)"
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return "must start with postgres:// (write postgres://USER@HOST/DATABASE)"
