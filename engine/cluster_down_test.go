@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,36 @@ func TestClusterStartWaitsForTheDatabase(t *testing.T) {
 	_, err := New(Options{Config: cfg})
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("missing database: %v after %v; want an error at once", err, time.Since(start))
+	}
+}
+
+// A job that ends while the database is unreachable has its end recorded
+// when the database is back: the node keeps it meanwhile (its lease is
+// renewed again), so it is not left running, holding its lane, nor run a
+// second time.
+func TestClusterEndRecordedAfterOutage(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	te := startNode(t, url, shared, "a", 1)
+	hold := filepath.Join(shared, "hold-outage")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := te.accept(push("refs/heads/main", "outage"), "d-outage")
+	waitFor(t, "the job to start", func() bool { return len(sharedLines(t, shared)) == 1 })
+	block := dbBlocker(t, url)
+	block(true)
+	os.Remove(hold)
+	waitFor(t, "the job to end", func() bool { return len(sharedLines(t, shared)) == 2 })
+	waitFor(t, "its end to fail to be recorded", func() bool {
+		return strings.Contains(te.logs.String(), "cannot record the job's state")
+	})
+	block(false)
+	j := te.waitDone(id)[0]
+	if j.State != store.Done || len(j.Attempts) != 1 {
+		t.Fatalf("job %s with %d attempts, want done after one", j.State, len(j.Attempts))
+	}
+	time.Sleep(time.Second) // a second run would start within a claim interval
+	if lines := sharedLines(t, shared); len(lines) != 2 {
+		t.Fatalf("the action ran again: %q", lines)
 	}
 }

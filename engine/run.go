@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -25,6 +26,13 @@ func (d *dispatcher) run(j *store.Job) {
 		return
 	}
 	ev, err := e.store.Event(j.EventID)
+	if err != nil && d.shared != nil && !errors.Is(err, store.ErrNotFound) {
+		// A shared store that cannot be reached now will be again: the job
+		// stays this node's and is read again, as a failed running mark is.
+		log.Warn("cannot read the job's event; trying again later", "error", err)
+		d.finished(j, false, 5*time.Second)
+		return
+	}
 	if err != nil {
 		j.State, j.Error, j.Updated = store.Failed, "cannot read the event: "+err.Error(), now
 		d.save(j, store.Later, log)
@@ -164,10 +172,15 @@ func failedOutput(steps []store.Step) string {
 }
 
 // save records a job's state (how: store.Wait, Soon or Later). A failed
-// write is logged: the store then still holds the previous state, and at
-// worst the job runs again after a restart.
+// write is logged; a final state is written again until it is recorded
+// (resave), since nothing else would: the store would go on saying the job
+// runs, holding its lane, and run it again after a restart.
 func (d *dispatcher) save(j *store.Job, how store.Save, log *slog.Logger) {
 	state, id := j.State, j.ID
+	var final *store.Job
+	if store.Final(state) {
+		final = snapshot(j)
+	}
 	failed := func(err error) {
 		if notHeld(err) {
 			// Another node claimed it (this node's lease ran out): the
@@ -176,6 +189,9 @@ func (d *dispatcher) save(j *store.Job, how store.Save, log *slog.Logger) {
 			return
 		}
 		log.Error("cannot record the job's state", "state", state, "error", err)
+		if final != nil {
+			d.resave(final, log, 1)
+		}
 	}
 	if err := d.e.store.SaveJob(j, how, failed); err != nil {
 		failed(err)
