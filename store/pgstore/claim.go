@@ -14,7 +14,17 @@ import (
 // A job's holder is dead when its process row says its lease ran out. A
 // holder whose row this statement cannot see is taken for live: a process
 // registers before it claims anything, and rows are expired, not deleted.
-const holderDead = `EXISTS (SELECT 1 FROM processes p WHERE p.id = %s.holder AND p.lease_until <= now())`
+//
+// A lease that ran out while the database itself was down does not count
+// until the database has been up for that lease's length: every live
+// process renews within it, so an outage longer than a lease does not hand
+// the jobs still running on live nodes to others. (A promoted standby keeps
+// its own start time: after a failover, leases count at once.) A lease
+// given back (-infinity) counts at once.
+const holderDead = `EXISTS (SELECT 1 FROM processes p WHERE p.id = %s.holder AND ` + leaseOver + `)`
+
+// leaseOver is true of a process row p whose lease no longer holds.
+const leaseOver = `p.lease_until <= now() AND (p.lease_until = '-infinity' OR pg_postmaster_start_time() <= now() - p.lease)`
 
 // candidates are the jobs runnable now by this statement's snapshot, in
 // arrival order, locked with SKIP LOCKED so that concurrent claimers take

@@ -274,10 +274,10 @@ func allAccepts(batch []*op) bool {
 // saveJob writes a job's progress if this process holds it, or nobody
 // live does; the writer holds it from then on, but for a queued job,
 // which goes back to the pool.
-const saveJob = `UPDATE jobs SET state = $2, next_at = $3, updated = $4, data = $5,
+var saveJob = `UPDATE jobs SET state = $2, next_at = $3, updated = $4, data = $5,
 		holder = CASE WHEN $2 = 'queued' THEN NULL ELSE $6 END
 	WHERE id = $1 AND (holder IS NULL OR holder = $6 OR EXISTS
-		(SELECT 1 FROM processes p WHERE p.id = jobs.holder AND p.lease_until <= now()))`
+		(SELECT 1 FROM processes p WHERE p.id = jobs.holder AND ` + leaseOver + `))`
 
 // results reads the batch's answers in the order it was queued.
 func (s *Store) results(ctx context.Context, tx pgx.Tx, b *pgx.Batch, batch []*op, skip []bool) error {

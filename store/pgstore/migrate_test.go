@@ -2,6 +2,8 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -58,18 +60,21 @@ func TestMigrateOnceAtOnce(t *testing.T) {
 	var applied, processes int
 	query(t, url, `SELECT count(*) FROM hookd_schema_version WHERE version_id > 0`, &applied)
 	query(t, url, `SELECT count(DISTINCT id) FROM processes`, &processes)
-	if applied != 1 || processes != len(errs) {
-		t.Errorf("%d migrations recorded, %d processes; want 1 and %d", applied, processes, len(errs))
+	if applied != migrations || processes != len(errs) {
+		t.Errorf("%d migrations recorded, %d processes; want %d and %d", applied, processes, migrations, len(errs))
 	}
 }
+
+// migrations is the number of migrations in migrations/.
+const migrations = 2
 
 // A database migrated by a newer hookd is refused with one clear line.
 func TestNewerSchemaRefused(t *testing.T) {
 	url := pgtest.URL(t)
 	open(t, url, pgstore.Options{}).Close()
-	query(t, url, `INSERT INTO hookd_schema_version (version_id, is_applied) VALUES (2, true)`)
+	query(t, url, `INSERT INTO hookd_schema_version (version_id, is_applied) VALUES (`+strconv.Itoa(migrations+1)+`, true)`)
 	_, err := pgstore.Open(context.Background(), pgstore.Options{URL: url})
-	want := "the database's schema is version 2; this hookd knows up to 1: upgrade hookd"
+	want := fmt.Sprintf("the database's schema is version %d; this hookd knows up to %d: upgrade hookd", migrations+1, migrations)
 	if err == nil || err.Error() != want {
 		t.Fatalf("open: %v, want %q", err, want)
 	}

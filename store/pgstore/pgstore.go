@@ -136,7 +136,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.bgctx, s.bgstop = context.WithCancel(context.Background())
 	octx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	_, err = pool.Exec(octx, `INSERT INTO processes (id, node, lease_until) VALUES ($1, $2, now() + make_interval(secs => $3))`,
+	_, err = pool.Exec(octx, `INSERT INTO processes (id, node, lease_until, lease) VALUES ($1, $2, now() + make_interval(secs => $3), make_interval(secs => $3))`,
 		s.id, o.Node, o.Lease.Seconds())
 	if err != nil {
 		pool.Close()
