@@ -176,7 +176,7 @@ func (s *Store) commit(batch []*op) {
 func (s *Store) try(batch []*op, ahead bool) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -391,4 +391,25 @@ func duePayload(t time.Time) string {
 		return ""
 	}
 	return fmt.Sprint(t.UnixMilli())
+}
+
+// begin starts a transaction, on another connection if the first was
+// ended by the server while idle in the pool (a restart, a pooler's or an
+// administrator's termination): the pool pings only connections idle for
+// over a second, and nothing was written on the one that failed. Only a
+// fast failure is tried again, so that the call stays bounded.
+func (s *Store) begin(ctx context.Context) (pgx.Tx, error) {
+	start := time.Now()
+	tx, err := s.pool.Begin(ctx)
+	for try := 0; err != nil && ctx.Err() == nil && s.retry(start, try); try++ {
+		tx, err = s.pool.Begin(ctx)
+	}
+	return tx, err
+}
+
+// retry tells whether a call that failed try+1 times since start may try
+// another connection: each failure destroys the connection it used, so at
+// most one more than the pool holds, and only while failures are fast.
+func (s *Store) retry(start time.Time, try int) bool {
+	return try < int(s.pool.Config().MaxConns) && time.Since(start) < time.Second
 }

@@ -2,7 +2,9 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"time"
 
 	"hookd/store"
 )
@@ -60,7 +62,19 @@ func (s *Store) idLoop() {
 	}
 }
 
+// eventIDs allocates n event ids, trying a second connection if the first
+// was ended while idle (see begin) and the first failed fast (so that the
+// call stays bounded); ids a failed try took are skipped.
 func (s *Store) eventIDs(n int) ([]uint64, error) {
+	start := time.Now()
+	ids, err := s.eventIDsOnce(n)
+	for try := 0; err != nil && !errors.Is(err, store.ErrClosed) && s.retry(start, try); try++ {
+		ids, err = s.eventIDsOnce(n)
+	}
+	return ids, err
+}
+
+func (s *Store) eventIDsOnce(n int) ([]uint64, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT nextval('event_ids') FROM generate_series(1, $1)`, n)

@@ -261,3 +261,32 @@ func drain(c <-chan struct{}) {
 		}
 	}
 }
+
+// When the server ends the pool's idle connections (an administrator, a
+// pooler, a restart behind a proxy) while the database stays up, the next
+// write succeeds: it is not failed for a connection that was already gone.
+func TestIdleConnectionsEndedFirstWriteWorks(t *testing.T) {
+	u := pgtest.URL(t)
+	a := open(t, u, pgstore.Options{Timeout: time.Second})
+	for i := range 3 { // warm the pool's connections
+		if _, err := a.Accept(newEvent(t, a, "warm"+string(rune('a'+i))), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pu, _ := url.Parse(u)
+	var n int
+	query(t, strings.Replace(u, pu.Path, "/postgres", 1),
+		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '`+strings.TrimPrefix(pu.Path, "/")+`'`, &n)
+	if n == 0 {
+		t.Fatal("no session ended")
+	}
+	time.Sleep(100 * time.Millisecond) // the server closes the sockets
+	ev := newEvent(t, nil, "after")
+	var err error
+	if ev.ID, err = a.NextEventID(); err != nil {
+		t.Fatalf("first id after the sessions ended: %v", err)
+	}
+	if _, err := a.Accept(ev, nil); err != nil {
+		t.Fatalf("first write after the sessions ended: %v", err)
+	}
+}
