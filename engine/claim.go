@@ -117,7 +117,7 @@ func (c *claimer) claim() error {
 		if n <= 0 {
 			return nil
 		}
-		jobs, err := c.st.ClaimRunnable(n)
+		jobs, err := c.st.ClaimRunnable(n, c.d.e.live.Load().ruleNames)
 		if err != nil {
 			return err
 		}

@@ -356,3 +356,34 @@ func TestClusterReloadSetsMaxQueued(t *testing.T) {
 	}
 	te.accept(body, "d-m2")
 }
+
+// A node whose rules lack a job's rule (a rolling deploy of the rules)
+// does not claim the job: it waits for a node that has the rule, rather
+// than being held and then cancelled where its rule is unknown.
+func TestClusterNodeLackingTheRuleLeavesItsJobs(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	a := startNode(t, url, shared, "a", 1)
+	hold := filepath.Join(shared, "hold-busy")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	busy := a.accept(push("refs/heads/main", "busy"), "d-busy")
+	waitFor(t, "the first job to start", func() bool { return slices.ContainsFunc(sharedLines(t, shared), startOf("busy")) })
+	// b has only the serial rule.
+	serialOnly := strings.ReplaceAll(clusterRules[:strings.Index(clusterRules, "  - name: run")]+
+		clusterRules[strings.Index(clusterRules, "  - name: serial"):], "$SHARED", shared)
+	b := startEngine(t, "", serialOnly, func(c *rules.Config) {
+		c.Node, c.Workers = "b", 2
+		c.Store = rules.Store{Driver: rules.DriverPostgres, URL: url, MaxConns: 4, Lease: 5 * time.Second}
+	})
+	second := a.accept(push("refs/heads/main", "second"), "d-second")
+	time.Sleep(1500 * time.Millisecond) // b's claims, woken and by its interval
+	if strings.Contains(b.logs.String(), "rule is not in the configuration") || b.jobOf(second).State != store.Queued {
+		t.Fatalf("b took a job of a rule it lacks: %s\n%s", b.jobOf(second).State, b.logs.String())
+	}
+	os.Remove(hold)
+	a.waitDone(busy)
+	if j := a.waitDone(second)[0]; j.State != store.Done {
+		t.Fatalf("second job %s: %s", j.State, j.Error)
+	}
+}

@@ -66,6 +66,9 @@ type live struct {
 	baseEnv []string     // what actions inherit of Environ
 	redact  *strings.Replacer
 	limits  map[string]*sourceLimiter // by source name; see ratelimit.go
+	// ruleNames are the rules of set, sorted: what a shared store's
+	// claims are limited to.
+	ruleNames []string
 }
 
 // Engine is a running hookd.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -60,7 +61,8 @@ func newLive(set *rules.Set, cfg rules.Config, environ []string) *live {
 	if len(cfg.Secrets) > 0 { // hookd.yaml's: a secret file's value, the database password
 		redact = (&rules.Set{Secrets: append(slices.Clone(set.Secrets), cfg.Secrets...)}).Redactor()
 	}
-	return &live{set: set, cfg: cfg, redact: redact, baseEnv: set.ActionEnviron(environ)}
+	return &live{set: set, cfg: cfg, redact: redact, baseEnv: set.ActionEnviron(environ),
+		ruleNames: append([]string{}, slices.Sorted(maps.Keys(set.Rules))...)}
 }
 
 // hookdVars are the HOOKD_* variables of one attempt.

@@ -111,7 +111,11 @@ type Shared interface {
 	// one job at a time across all processes, in arrival order. A job
 	// whose holder died while it ran comes back as running, its last
 	// attempt without an end (the caller records the interruption).
-	ClaimRunnable(n int) ([]*Job, error)
+	// rules, unless nil, limits the claim to jobs of those rules: a
+	// process whose configuration lacks a rule (a rolling deploy of the
+	// rules) leaves its jobs to the processes that have it. An empty, not
+	// nil, rules claims nothing.
+	ClaimRunnable(n int, rules []string) ([]*Job, error)
 	// Wake receives (best effort, never blocking the sender) when jobs may
 	// have become runnable: written or ended by any process, a lease run
 	// out, a retry come due. Callers also claim at a slow interval.

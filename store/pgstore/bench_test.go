@@ -85,7 +85,7 @@ func BenchmarkClaim(b *testing.B) {
 			defer func() { done <- struct{}{} }()
 			s := p[w%2]
 			for left.Load() > 0 {
-				jobs, err := s.ClaimRunnable(1)
+				jobs, err := s.ClaimRunnable(1, nil)
 				if err != nil {
 					b.Error(err)
 					return
@@ -119,7 +119,7 @@ func BenchmarkWakeToClaim(b *testing.B) {
 		acceptJob(b, a, fmt.Sprint("w", i), "")
 		for got := false; !got; {
 			<-o.Wake()
-			jobs, err := o.ClaimRunnable(1)
+			jobs, err := o.ClaimRunnable(1, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -33,6 +33,7 @@ const leaseOver = `p.lease_until <= now() AND (p.lease_until = '-infinity' OR pg
 // that again under the lane's lock.
 var candidates = `SELECT j.id, j.lane FROM jobs j
 	WHERE j.open AND (j.next_at IS NULL OR j.next_at <= now())
+	  AND ($2::text[] IS NULL OR j.rule = ANY($2))
 	  AND (j.holder IS NULL OR ` + fmt.Sprintf(holderDead, "j") + `)
 	  AND (j.lane = '' OR (
 	    NOT EXISTS (SELECT 1 FROM jobs o WHERE o.lane = j.lane AND o.lane <> '' AND o.open AND o.seq < j.seq)
@@ -53,14 +54,14 @@ var laneCheck = `SELECT c.id FROM unnest($1::bigint[], $2::text[]) AS c(id, lane
 // ClaimRunnable holds for this process at most n runnable jobs, in arrival
 // order (see store.Shared). A job whose holder died while it ran comes
 // back as running, its last attempt without an end.
-func (s *Store) ClaimRunnable(n int) ([]*store.Job, error) {
+func (s *Store) ClaimRunnable(n int, rules []string) ([]*store.Job, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	var jobs []*store.Job
 	err := s.txn(func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		jobs, err = s.claimTx(ctx, tx, n)
+		jobs, err = s.claimTx(ctx, tx, n, rules)
 		return err
 	})
 	if err != nil {
@@ -69,8 +70,8 @@ func (s *Store) ClaimRunnable(n int) ([]*store.Job, error) {
 	return jobs, nil
 }
 
-func (s *Store) claimTx(ctx context.Context, tx pgx.Tx, n int) ([]*store.Job, error) {
-	rows, err := tx.Query(ctx, candidates, n)
+func (s *Store) claimTx(ctx context.Context, tx pgx.Tx, n int, rules []string) ([]*store.Job, error) {
+	rows, err := tx.Query(ctx, candidates, n, rules)
 	if err != nil {
 		return nil, err
 	}

@@ -103,13 +103,13 @@ func claimRace(t *testing.T, stage int) (aGot, bGot []*store.Job, x, y uint64) {
 	var aErr error
 	go func() {
 		defer close(done)
-		aGot, aErr = a.ClaimRunnable(5)
+		aGot, aErr = a.ClaimRunnable(5, nil)
 	}()
 	<-paused
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	bGot, err = b.ClaimRunnable(5)
+	bGot, err = b.ClaimRunnable(5, nil)
 	close(resume)
 	<-done
 	if err != nil || aErr != nil {

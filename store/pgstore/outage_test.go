@@ -140,7 +140,7 @@ func TestDatabaseGoneAndBack(t *testing.T) {
 		"accept":     func() error { _, err := s.Accept(gone, nil); return err },
 		"record":     func() error { _, err := s.Record(gone); return err },
 		"event id":   func() error { _, err := s.NextEventID(); return err },
-		"claim":      func() error { _, err := s.ClaimRunnable(1); return err },
+		"claim":      func() error { _, err := s.ClaimRunnable(1, nil); return err },
 		"ping":       func() error { return s.Ping(context.Background()) },
 		"show":       func() error { _, _, err := s.EventJobs(ev.ID); return err },
 		"list":       func() error { _, _, err := s.ListEvents(store.ListOptions{}); return err },

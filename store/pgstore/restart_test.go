@@ -65,7 +65,7 @@ func TestRestartLongerThanLease(t *testing.T) {
 	if _, err := a.Accept(ev, []*store.Job{{ID: jid, EventID: ev.ID, Rule: "deploy", State: store.Queued}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := a.ClaimRunnable(1)
+	got, err := a.ClaimRunnable(1, nil)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("claim: %d jobs, %v", len(got), err)
 	}
@@ -76,7 +76,7 @@ func TestRestartLongerThanLease(t *testing.T) {
 	}
 	restart(4 * time.Second)
 	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if got, err := b.ClaimRunnable(1); err == nil && len(got) > 0 {
+		if got, err := b.ClaimRunnable(1, nil); err == nil && len(got) > 0 {
 			t.Fatalf("another process claimed job %d, running on a live process, right after the database came back", got[0].ID)
 		}
 	}

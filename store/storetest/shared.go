@@ -90,7 +90,7 @@ func acceptOn(t *testing.T, b store.Backend, delivery, lane string, latest bool)
 // claim claims on b and fails the test on an error.
 func claim(t *testing.T, b store.Shared, n int) []*store.Job {
 	t.Helper()
-	got, err := b.ClaimRunnable(n)
+	got, err := b.ClaimRunnable(n, nil)
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}
@@ -214,7 +214,7 @@ func testSharedClaims(t *testing.T, p *pair) {
 				if all {
 					return
 				}
-				got, err := b.ClaimRunnable(3)
+				got, err := b.ClaimRunnable(3, nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -271,7 +271,7 @@ func testSharedLane(t *testing.T, p *pair) {
 				if all {
 					return
 				}
-				got, err := b.ClaimRunnable(5)
+				got, err := b.ClaimRunnable(5, nil)
 				if err != nil || len(got) > 1 {
 					t.Errorf("claimed %v (%v): at most one job of a lane", ids(got), err)
 					return

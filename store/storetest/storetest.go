@@ -141,7 +141,7 @@ func (h *harness) ignore(source, delivery string, at time.Time) *store.Event {
 // Claim, or what a shared backend's ClaimRunnable holds for it.
 func (h *harness) runnable() ([]*store.Job, error) {
 	if sh, ok := h.b.(store.Shared); ok {
-		return sh.ClaimRunnable(1000)
+		return sh.ClaimRunnable(1000, nil)
 	}
 	return h.b.Claim()
 }
