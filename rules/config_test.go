@@ -102,6 +102,8 @@ tls: {cert: c.pem, key: k.pem}
 		// error would quote it.
 		{name: "password not percent-encoded", yaml: "store: {driver: postgres, url: 'postgres://hookd:Tr0ub4dor/Staple@db:5432/hookd'}\n",
 			err: "hookd.yaml:1:32: store.url " + notURL},
+		{name: "zero lease", yaml: "store: {driver: postgres, url: 'postgres://u@db/x', lease: 0s}\n",
+			err: "hookd.yaml:1:60: store.lease must be at least 1s (a node renews its lease a few times within it)"},
 		{name: "unset variable", yaml: "listen: ${NO_SUCH_VAR_HOOKD}\n", err: "hookd.yaml:1:9: environment variable NO_SUCH_VAR_HOOKD is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

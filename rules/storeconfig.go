@@ -135,11 +135,12 @@ func (d *decoder) store(n *yaml.Node, c *Config) {
 		"lease": func(k, v *yaml.Node) {
 			onlyPG(k)
 			s.Lease = d.duration(v, "store.lease")
-			if s.Lease > 0 && s.Lease < time.Second {
-				d.errf(v, "store.lease must be at least 1s (a node renews its lease a few times within it)")
-			}
-			if s.Lease == 0 && !d.tainted[v] {
+			switch {
+			case d.tainted[v]:
+			case v.Value == "": // an empty value is the default
 				s.Lease = DefaultStore.Lease
+			case s.Lease < time.Second: // 0s included: not a way to say "default"
+				d.errf(v, "store.lease must be at least 1s (a node renews its lease a few times within it)")
 			}
 		},
 	})
