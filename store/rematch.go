@@ -22,21 +22,11 @@ func (s *Store) Rematch(eventID uint64, jobs []*Job, force bool) ([]*Job, error)
 		if err != nil {
 			return err
 		}
-		for _, j := range jobs {
-			if !force && slices.Contains(ev.Rematched, j.Rule) {
-				continue
-			}
+		done = ev.AddRematched(jobs, force, done)
+		for _, j := range done {
 			if err := openJob(tx, j); err != nil {
 				return err
 			}
-			ev.Jobs = append(ev.Jobs, j.ID)
-			if !slices.Contains(ev.Rules, j.Rule) {
-				ev.Rules = append(ev.Rules, j.Rule)
-			}
-			if !slices.Contains(ev.Rematched, j.Rule) {
-				ev.Rematched = append(ev.Rematched, j.Rule)
-			}
-			done = append(done, j)
 		}
 		if len(done) == 0 {
 			return nil
@@ -45,6 +35,27 @@ func (s *Store) Rematch(eventID uint64, jobs []*Job, force bool) ([]*Job, error)
 		return appending(tx, bEvents).Put(itob(ev.ID), appendEvent(nil, ev))
 	})
 	return done, err
+}
+
+// AddRematched lists in ev the jobs of a rematch, as both backends record
+// them: the jobs join ev's jobs, their rules its rules and its rematched
+// list; unless force, a rule already rematched is left out. It appends the
+// jobs to record to done and returns it.
+func (ev *Event) AddRematched(jobs []*Job, force bool, done []*Job) []*Job {
+	for _, j := range jobs {
+		if !force && slices.Contains(ev.Rematched, j.Rule) {
+			continue
+		}
+		ev.Jobs = append(ev.Jobs, j.ID)
+		if !slices.Contains(ev.Rules, j.Rule) {
+			ev.Rules = append(ev.Rules, j.Rule)
+		}
+		if !slices.Contains(ev.Rematched, j.Rule) {
+			ev.Rematched = append(ev.Rematched, j.Rule)
+		}
+		done = append(done, j)
+	}
+	return done
 }
 
 // openJob writes a new job and puts it in the open index.

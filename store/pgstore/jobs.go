@@ -242,19 +242,7 @@ func (s *Store) Rematch(eventID uint64, jobs []*store.Job, force bool) ([]*store
 		if err != nil {
 			return err
 		}
-		for _, j := range jobs {
-			if !force && slices.Contains(ev.Rematched, j.Rule) {
-				continue
-			}
-			ev.Jobs = append(ev.Jobs, j.ID)
-			if !slices.Contains(ev.Rules, j.Rule) {
-				ev.Rules = append(ev.Rules, j.Rule)
-			}
-			if !slices.Contains(ev.Rematched, j.Rule) {
-				ev.Rematched = append(ev.Rematched, j.Rule)
-			}
-			done = append(done, j)
-		}
+		done = ev.AddRematched(jobs, force, done)
 		if len(done) == 0 {
 			return nil
 		}
