@@ -266,14 +266,7 @@ func ceiling(b *testing.B, durable bool) string {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"accepted"}`))
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: h}
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String() + "/hooks/github"
+	return serveCeiling(b, h)
 }
 
 func BenchmarkCeilingDurable(b *testing.B) {
@@ -419,4 +412,17 @@ func BenchmarkSpawnDirect(b *testing.B) {
 		}()
 	}
 	wg.Wait()
+}
+
+// serveCeiling serves a ceiling's handler on loopback until the benchmark
+// ends and returns the URL its clients post to.
+func serveCeiling(b *testing.B, h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/hooks/github"
 }

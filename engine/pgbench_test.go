@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -106,14 +105,7 @@ func pgCeiling(b *testing.B, dbURL string) string {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"accepted"}`))
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: h}
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String() + "/hooks/github"
+	return serveCeiling(b, h)
 }
 
 // The PostgreSQL ceiling, to compare with BenchmarkIntakeAcceptedPostgres
