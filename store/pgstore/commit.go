@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -174,6 +173,11 @@ func (s *Store) commit(batch []*op) {
 // ahead supersedes in advance the batch's own jobs in latest lanes
 // (latest.go).
 func (s *Store) try(batch []*op, ahead bool) error {
+	if allAccepts(batch) {
+		if err := s.tryPipelined(batch, ahead); !errors.Is(err, errPlain) {
+			return err
+		}
+	}
 	ctx, cancel := s.ctx()
 	defer cancel()
 	tx, err := s.begin(ctx)
@@ -328,20 +332,7 @@ func (s *Store) results(ctx context.Context, tx pgx.Tx, b *pgx.Batch, batch []*o
 // the bound of queued.go comes near it.
 func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool, lanes []string, err error) {
 	skip = make([]bool, len(batch))
-	adding := 0
-	for _, o := range batch {
-		if o.kind != opAccept {
-			continue
-		}
-		adding += len(o.jobs)
-		for _, j := range o.jobs {
-			if j.latest && j.lane != "" {
-				lanes = append(lanes, j.lane)
-			}
-		}
-	}
-	slices.Sort(lanes)
-	lanes = slices.Compact(lanes)
+	lanes, adding := plan(batch)
 	limit := s.maxQueued.Load()
 	if limit <= 0 || adding == 0 {
 		return skip, lanes, lockLanes(ctx, tx, lanes)

@@ -40,6 +40,24 @@ SELECT id FROM e`
 // and store.ErrDuplicate for a delivery recorded before. It reports
 // whether the batch had jobs to write.
 func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*jobRow]*jobRow) (bool, error) {
+	args, jobs, err := acceptArgs(batch, skip, sup)
+	if err != nil || args == nil {
+		return false, err
+	}
+	rows, err := tx.Query(ctx, insertEvents, args...)
+	if err != nil {
+		return false, err
+	}
+	written, err := readWritten(rows)
+	if err != nil {
+		return false, err
+	}
+	return jobs, settleDuplicates(ctx, tx, batch, skip, written)
+}
+
+// acceptArgs returns insertEvents' arguments for the batch's accepts not
+// skipped (nil when there are none), and whether they have jobs.
+func acceptArgs(batch []*op, skip []bool, sup map[*jobRow]*jobRow) ([]any, bool, error) {
 	var (
 		eid                                    []int64
 		source, delivery, event, status, rules []string
@@ -59,7 +77,7 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		e := o.ev
 		r, err := json.Marshal(e.rules)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		eid, source, delivery, event = append(eid, int64(e.id)), append(source, e.source), append(delivery, e.delivery), append(event, e.event)
 		received = append(received, pgtype.Timestamptz{Time: e.received, Valid: true})
@@ -82,18 +100,26 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		}
 	}
 	if len(eid) == 0 {
-		return false, nil
+		return nil, false, nil
 	}
-	rows, err := tx.Query(ctx, insertEvents, eid, source, delivery, event, received, status, rules, body, answer, doc,
-		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner)
-	if err != nil {
-		return false, err
-	}
+	return []any{eid, source, delivery, event, received, status, rules, body, answer, doc,
+		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner}, len(jid) > 0, nil
+}
+
+// readWritten reads the ids insertEvents returns: the events written.
+func readWritten(rows pgx.Rows) (map[int64]bool, error) {
 	written := map[int64]bool{}
 	var id int64
-	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { written[id] = true; return nil }); err != nil {
-		return false, err
-	}
+	_, err := pgx.ForEachRow(rows, []any{&id}, func() error { written[id] = true; return nil })
+	return written, err
+}
+
+// settleDuplicates records each accept's result: its event's id, and for
+// a delivery not written (recorded before), store.ErrDuplicate and the
+// earlier event's id, read in q's transaction.
+func settleDuplicates(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, batch []*op, skip []bool, written map[int64]bool) error {
 	var dupSource, dupDelivery []string
 	for i, o := range batch {
 		if skip[i] {
@@ -106,20 +132,21 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		dupSource, dupDelivery = append(dupSource, o.ev.source), append(dupDelivery, o.ev.delivery)
 	}
 	if len(dupSource) == 0 {
-		return len(jid) > 0, nil
+		return nil
 	}
 	// A statement of its own: its snapshot sees the events that concurrent
 	// transactions committed while the insert waited for them.
-	rows, err = tx.Query(ctx, `SELECT x.source, x.delivery, e.id FROM unnest($1::text[], $2::text[]) AS x(source, delivery)
+	rows, err := q.Query(ctx, `SELECT x.source, x.delivery, e.id FROM unnest($1::text[], $2::text[]) AS x(source, delivery)
 		JOIN events e ON e.source = x.source AND e.delivery_id = x.delivery`, dupSource, dupDelivery)
 	if err != nil {
-		return false, err
+		return err
 	}
 	type key struct{ source, delivery string }
 	earlier := map[key]uint64{}
 	var k key
+	var id int64
 	if _, err := pgx.ForEachRow(rows, []any{&k.source, &k.delivery, &id}, func() error { earlier[k] = uint64(id); return nil }); err != nil {
-		return false, err
+		return err
 	}
 	for i, o := range batch {
 		if skip[i] || written[int64(o.ev.id)] {
@@ -127,9 +154,9 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		}
 		id, ok := earlier[key{o.ev.source, o.ev.delivery}]
 		if !ok {
-			return false, fmt.Errorf("delivery %s/%s: recorded and gone", o.ev.source, o.ev.delivery)
+			return fmt.Errorf("delivery %s/%s: recorded and gone", o.ev.source, o.ev.delivery)
 		}
 		o.id, o.res = id, store.ErrDuplicate
 	}
-	return len(jid) > 0, nil
+	return nil
 }

@@ -23,19 +23,41 @@ func supersede(ctx context.Context, tx pgx.Tx, lanes []string) error {
 		return nil
 	}
 	b := &pgx.Batch{}
+	queueWaiting(b, lanes)
+	br := tx.SendBatch(ctx, b)
+	drop, err := readWaiting(br, lanes)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || len(drop) == 0 {
+		return err
+	}
+	b = &pgx.Batch{}
+	if err := queueDrops(b, drop); err != nil {
+		return err
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueWaiting queues, for each lane, the read of its waiting jobs,
+// locked, newest first.
+func queueWaiting(b *pgx.Batch, lanes []string) {
 	for _, l := range lanes {
 		b.Queue(`SELECT id, event_id, data FROM jobs
 			WHERE lane = $1 AND lane <> '' AND latest AND open AND state = 'queued' AND holder IS NULL
 			ORDER BY event_id DESC, seq DESC FOR UPDATE`, l)
 	}
+}
+
+// readWaiting reads what queueWaiting queued and returns the jobs to
+// supersede, changed to superseded.
+func readWaiting(br pgx.BatchResults, lanes []string) ([]*store.Job, error) {
 	var drop []*store.Job
 	now := time.Now().UTC()
-	br := tx.SendBatch(ctx, b)
 	for range lanes {
 		rows, err := br.Query()
 		if err != nil {
-			br.Close()
-			return err
+			return nil, err
 		}
 		var keepID, keepEvent int64
 		for rows.Next() {
@@ -43,8 +65,7 @@ func supersede(ctx context.Context, tx pgx.Tx, lanes []string) error {
 			var data []byte
 			if err := rows.Scan(&id, &ev, &data); err != nil {
 				rows.Close()
-				br.Close()
-				return err
+				return nil, err
 			}
 			if keepID == 0 {
 				keepID, keepEvent = id, ev
@@ -53,22 +74,21 @@ func supersede(ctx context.Context, tx pgx.Tx, lanes []string) error {
 			j, err := decodeJob(data)
 			if err != nil {
 				rows.Close()
-				br.Close()
-				return err
+				return nil, err
 			}
 			j.State, j.Updated = store.Superseded, now
 			j.Error = fmt.Sprintf("superseded by job %d of event %d", keepID, keepEvent)
 			drop = append(drop, j)
 		}
 		if err := rows.Err(); err != nil {
-			br.Close()
-			return err
+			return nil, err
 		}
 	}
-	if err := br.Close(); err != nil || len(drop) == 0 {
-		return err
-	}
-	b = &pgx.Batch{}
+	return drop, nil
+}
+
+// queueDrops queues the writes of the jobs readWaiting superseded.
+func queueDrops(b *pgx.Batch, drop []*store.Job) error {
 	for _, j := range drop {
 		r, err := encodeJob(j)
 		if err != nil {
@@ -76,7 +96,7 @@ func supersede(ctx context.Context, tx pgx.Tx, lanes []string) error {
 		}
 		b.Queue(`UPDATE jobs SET state = $2, updated = $3, data = $4 WHERE id = $1`, int64(r.id), r.state, r.updated, r.data)
 	}
-	return tx.SendBatch(ctx, b).Close()
+	return nil
 }
 
 // txn runs fn in a transaction of its own, bounded by the call timeout,
