@@ -31,10 +31,23 @@ func (s *Store) NextEventID() (uint64, error) {
 	return res.id, res.err
 }
 
-// idLoop serves NextEventID: it takes every request waiting and asks the
-// sequence for that many ids at once.
+// idFresh is how long ids taken ahead stay usable. Under load the loop
+// takes, with the ids asked for, as many as were handed out since its
+// last round trip, so most calls need none; ids not handed out within
+// idFresh are dropped (the sequence has gaps anyway), which bounds how far
+// one process's ids can lag behind another's in arrival order.
+const idFresh = 50 * time.Millisecond
+
+// idLoop serves NextEventID: it hands out ids taken ahead while they are
+// fresh, and otherwise takes every request waiting and asks the sequence
+// for that many ids, and the ones it expects next, at once.
 func (s *Store) idLoop() {
 	reqs := make([]chan idResult, 0, maxIDs)
+	var (
+		ahead   []uint64  // ids taken ahead, lowest first
+		fetched time.Time // when ahead was taken
+		served  int       // ids handed out since
+	)
 	for {
 		select {
 		case <-s.bgctx.Done():
@@ -51,13 +64,32 @@ func (s *Store) idLoop() {
 				break more
 			}
 		}
-		ids, err := s.eventIDs(len(reqs))
-		for i, r := range reqs {
+		if time.Since(fetched) > idFresh {
+			ahead = ahead[:0]
+		}
+		n := min(len(reqs), len(ahead))
+		for i, r := range reqs[:n] {
+			r <- idResult{id: ahead[i]}
+		}
+		ahead, served = ahead[n:], served+n
+		rest := reqs[n:]
+		if len(rest) == 0 {
+			continue
+		}
+		extra := 0
+		if time.Since(fetched) < 2*idFresh {
+			extra = min(served, maxIDs-len(rest))
+		}
+		ids, err := s.eventIDs(len(rest) + extra)
+		for i, r := range rest {
 			if err != nil {
 				r <- idResult{err: err}
 			} else {
 				r <- idResult{id: ids[i]}
 			}
+		}
+		if err == nil {
+			ahead, fetched, served = ids[len(rest):], time.Now(), len(rest)
 		}
 	}
 }

@@ -53,10 +53,10 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 			n, from = len(ids), ids[len(ids)-1]
 			// A statement after the rows are locked: it sees every job a
 			// replay added to them before.
-			tag, err := tx.Exec(ctx, `DELETE FROM events e WHERE e.id = ANY($1)
-				AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND (j.open OR j.updated >= $2))`, ids, cutoff)
-			deleted = int(tag.RowsAffected())
-			return err
+			return tx.QueryRow(ctx, `WITH d AS (DELETE FROM events e WHERE e.id = ANY($1)
+				AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND (j.open OR j.updated >= $2))
+				RETURNING e.id), j AS (DELETE FROM jobs WHERE event_id IN (SELECT id FROM d))
+				SELECT count(*) FROM d`, ids, cutoff).Scan(&deleted)
 		})
 		cancel()
 		if err != nil {
