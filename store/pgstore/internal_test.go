@@ -164,3 +164,51 @@ func TestOnePruner(t *testing.T) {
 		t.Fatalf("pruned %d (%v), want 1", n, err)
 	}
 }
+
+// A commit that only replaces the waiting job of a latest lane wakes no
+// claimer: the lane had a waiting job already. One that adds a job that
+// nothing waited before does.
+func TestWakesOnlyForNewWork(t *testing.T) {
+	url := pgtest.URL(t)
+	s := openT(t, url)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `LISTEN `+channel); err != nil {
+		t.Fatal(err)
+	}
+	notified := func() bool {
+		ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := conn.WaitForNotification(ctx)
+		return err == nil
+	}
+	accept := func(delivery, lane string, latest bool) {
+		t.Helper()
+		evID, _ := s.NextEventID()
+		jobID, _ := s.NextJobID()
+		ev := &store.Event{ID: evID, Source: "github", DeliveryID: delivery, Event: "push", Status: "accepted", ReceivedAt: time.Now(), Jobs: []uint64{jobID}}
+		j := &store.Job{ID: jobID, EventID: evID, Rule: "deploy", Lane: lane, Latest: latest, State: store.Queued, Created: time.Now(), Updated: time.Now()}
+		if _, err := s.Accept(ev, []*store.Job{j}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		delivery, lane string
+		latest, wake   bool
+	}{
+		{"first", "deploy", true, true},   // the lane's first waiting job
+		{"second", "deploy", true, false}, // replaces it
+		{"third", "deploy", true, false},
+		{"free", "", false, true}, // a job without a lane
+		{"other", "docs", true, true},
+	} {
+		accept(tc.delivery, tc.lane, tc.latest)
+		if got := notified(); got != tc.wake {
+			t.Errorf("%s: notified %v, want %v", tc.delivery, got, tc.wake)
+		}
+	}
+}

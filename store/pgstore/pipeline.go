@@ -101,10 +101,37 @@ func (s *Store) tryPipelined(batch []*op, ahead bool) error {
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	if jobs {
+	if jobs && wakes(batch, written, sup, drop) {
 		s.notify("")
 	}
 	return nil
+}
+
+// wakes tells whether a batch written made a job runnable that no
+// claimer could take before: a waiting job of a latest lane that replaced
+// another (drop) is not, as the lane had a waiting job already, which is
+// either running soon or behind the lane's running job, whose end wakes
+// the claimers. Under a burst of pushes to one latest lane, most commits
+// wake nobody, and so cost no claim on any node.
+func wakes(batch []*op, written map[int64]bool, sup map[*jobRow]*jobRow, drop []*store.Job) bool {
+	replaced := map[string]bool{}
+	for _, j := range drop {
+		replaced[j.Lane] = true
+	}
+	for _, o := range batch {
+		if !written[int64(o.ev.id)] {
+			continue
+		}
+		for _, j := range o.jobs {
+			if _, ok := sup[j]; ok || j.state != store.Queued {
+				continue
+			}
+			if !j.latest || j.lane == "" || !replaced[j.lane] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readPipelined reads the first batch of tryPipelined: the events written
