@@ -25,11 +25,11 @@ const insertEvents = `WITH e AS (
 	ON CONFLICT (source, delivery_id) DO NOTHING
 	RETURNING id
 ), j AS (
-	INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data)
-	SELECT y.id, y.event_id, y.rule, y.lane, y.latest, y.state, y.next_at, y.created, y.updated, y.data::json
+	INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data, holder)
+	SELECT y.id, y.event_id, y.rule, y.lane, y.latest, y.state, y.next_at, y.created, y.updated, y.data::json, y.holder
 	FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::bool[], $16::text[], $17::timestamptz[],
-		$18::timestamptz[], $19::timestamptz[], $20::text[], $21::bigint[]) WITH ORDINALITY
-		AS y(id, event_id, rule, lane, latest, state, next_at, created, updated, data, owner, n)
+		$18::timestamptz[], $19::timestamptz[], $20::text[], $21::bigint[], $22::text[]) WITH ORDINALITY
+		AS y(id, event_id, rule, lane, latest, state, next_at, created, updated, data, owner, holder, n)
 	WHERE y.owner IN (SELECT id FROM e)
 	ORDER BY y.n
 )
@@ -51,6 +51,7 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 		rule, lane, state, data                []string
 		latest                                 []bool
 		nextAt, created, updated               []pgtype.Timestamptz
+		holder                                 []pgtype.Text
 	)
 	for i, o := range batch {
 		if skip[i] {
@@ -79,13 +80,14 @@ func accepts(ctx context.Context, tx pgx.Tx, batch []*op, skip []bool, sup map[*
 			latest, nextAt = append(latest, j.latest), append(nextAt, j.nextAt)
 			created = append(created, pgtype.Timestamptz{Time: j.created, Valid: true})
 			updated = append(updated, pgtype.Timestamptz{Time: j.updated, Valid: true})
+			holder = append(holder, j.holder)
 		}
 	}
 	if len(eid) == 0 {
 		return false, nil
 	}
 	rows, err := tx.Query(ctx, insertEvents, eid, source, delivery, event, received, status, rules, body, answer, doc,
-		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner)
+		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner, holder)
 	if err != nil {
 		return false, err
 	}
