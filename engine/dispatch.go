@@ -83,9 +83,18 @@ func (d *dispatcher) start() error {
 // unfinished (bbolt), or those claimed from a shared store. Once shutdown
 // has begun it takes none and returns them.
 func (d *dispatcher) take(jobs []*store.Job) (refused []*store.Job) {
+	return d.takeReserved(jobs, 0)
+}
+
+// takeReserved is take, freeing in the same step the workers reserved
+// for jobs held at intake (held.go).
+func (d *dispatcher) takeReserved(jobs []*store.Job, reserved int) (refused []*store.Job) {
 	now := time.Now()
 	var dropped []superseded
 	d.mu.Lock()
+	if reserved > 0 {
+		d.shared.reserved -= reserved
+	}
 	if d.stopping {
 		d.mu.Unlock()
 		return jobs
