@@ -17,7 +17,8 @@ import (
 // On a shared store (store.Shared) the jobs this process writes are not
 // pushed to its workers: a claimer takes runnable jobs from the store as
 // workers are free (see claim.go), so that any node's free worker runs
-// them. Lanes, retries and holds then work as here on what it claimed.
+// them; but for a job whose output a request here waits for (heldjob.go).
+// Lanes, retries and holds then work as here on what it claimed.
 type dispatcher struct {
 	e    *Engine
 	mu   sync.Mutex
