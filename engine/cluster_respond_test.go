@@ -140,3 +140,29 @@ func TestClusterRespondWaitSerialLane(t *testing.T) {
 		t.Fatalf("the lane ran %q, want slow then after", got)
 	}
 }
+
+// A node with no worker free does not keep a waited job for itself: a
+// free node runs it (its sender gets the fallback) rather than the job
+// waiting for the busy node.
+func TestClusterRespondWaitBusyNodeLeavesTheJob(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	a := startRespondNode(t, url, shared, "a", 1)
+	b := startRespondNode(t, url, shared, "b", 2)
+	hold := filepath.Join(shared, "hold")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(hold)
+	slow := make(chan answer, 1)
+	go func() { ans, _ := a.command("/lane", "slow"); slow <- ans }()
+	waitFor(t, "the slow job to start", func() bool { return slices.Contains(sharedLines(t, shared), "start slow") })
+	ans, id := a.command("/echo", "busy")
+	if ans.raw != "fallback" {
+		t.Fatalf("answered %q, want the fallback: a's only worker is busy", ans.raw)
+	}
+	if j := a.waitDone(id); j[0].State != store.Done || !ranOnNode(b, id) {
+		t.Fatalf("the job is %s, ran on b: %v; want done by b while a is busy", j[0].State, ranOnNode(b, id))
+	}
+	os.Remove(hold)
+	<-slow
+}
