@@ -28,6 +28,8 @@ type claimer struct {
 
 	// Guarded by d.mu.
 	busy        int          // workers running a job
+	reserved    int          // workers kept for jobs held at intake (held.go)
+	unsettled   []*store.Job // jobs held at intake that TakeHeld failed to settle
 	interrupted []*store.Job // jobs shutdown killed, given back at the end
 }
 
@@ -66,7 +68,7 @@ func (c *claimer) free() int {
 	if d.stopping {
 		return 0
 	}
-	return d.e.cfg.Workers - c.busy - len(d.ready)
+	return d.e.cfg.Workers - c.busy - len(d.ready) - c.reserved
 }
 
 func (c *claimer) loop() {
@@ -110,8 +112,12 @@ func (c *claimer) loop() {
 	}
 }
 
-// claim takes runnable jobs until the workers are all busy or none is left.
+// claim takes runnable jobs until the workers are all busy or none is left,
+// after settling the jobs held at intake that could not be.
 func (c *claimer) claim() error {
+	if err := c.settle(); err != nil {
+		return err
+	}
 	for {
 		n := c.free()
 		if n <= 0 {
@@ -139,7 +145,8 @@ func (c *claimer) stop(unstarted []*store.Job) {
 	d := c.d
 	d.mu.Lock()
 	unstarted = append(unstarted, d.ready...)
-	d.ready = nil
+	unstarted = append(unstarted, c.unsettled...)
+	d.ready, c.unsettled = nil, nil
 	for _, l := range d.lanes {
 		unstarted = append(unstarted, l.waiting...)
 		l.waiting = nil

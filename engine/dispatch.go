@@ -17,7 +17,8 @@ import (
 // On a shared store (store.Shared) the jobs this process writes are not
 // pushed to its workers: a claimer takes runnable jobs from the store as
 // workers are free (see claim.go), so that any node's free worker runs
-// them. Lanes, retries and holds then work as here on what it claimed.
+// them; but for a job whose output a request here waits for (heldjob.go).
+// Lanes, retries and holds then work as here on what it claimed.
 type dispatcher struct {
 	e    *Engine
 	mu   sync.Mutex
@@ -83,9 +84,18 @@ func (d *dispatcher) start() error {
 // unfinished (bbolt), or those claimed from a shared store. Once shutdown
 // has begun it takes none and returns them.
 func (d *dispatcher) take(jobs []*store.Job) (refused []*store.Job) {
+	return d.takeReserved(jobs, 0)
+}
+
+// takeReserved is take, freeing in the same step the workers reserved
+// for jobs held at intake (held.go).
+func (d *dispatcher) takeReserved(jobs []*store.Job, reserved int) (refused []*store.Job) {
 	now := time.Now()
 	var dropped []superseded
 	d.mu.Lock()
+	if reserved > 0 {
+		d.shared.reserved -= reserved
+	}
 	if d.stopping {
 		d.mu.Unlock()
 		return jobs

@@ -135,7 +135,11 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev.Status = "accepted"
+	held := e.disp.holdFor(pa) // a shared store's job for pa runs here
 	got, err := e.store.Accept(ev, m.jobs)
+	if err != nil {
+		e.disp.unhold(held)
+	}
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		e.disp.unadmit(len(m.jobs))
@@ -150,6 +154,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pa.arm(&e.waits)
+	e.disp.runHeld(held)
 	e.disp.submit(m.jobs)
 	m.logCondErrs(d.log)
 	d.log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))

@@ -97,7 +97,8 @@ type Backend interface {
 // Jobs it stores are held by no process until one claims them, so that a
 // free worker anywhere runs the oldest runnable job: the engine does not
 // queue the jobs it writes, it claims them back (ClaimRunnable), woken by
-// Wake. Claim (of Backend) returns nothing on a Shared backend.
+// Wake; but for a job written with Hold, which its writer keeps (TakeHeld).
+// Claim (of Backend) returns nothing on a Shared backend.
 //
 // A process holds what it claimed under a lease made at each open, which
 // it renews while it lives; jobs whose holder's lease ran out are runnable
@@ -116,6 +117,17 @@ type Shared interface {
 	// rules) leaves its jobs to the processes that have it. An empty, not
 	// nil, rules claims nothing.
 	ClaimRunnable(n int, rules []string) ([]*Job, error)
+	// TakeHeld settles jobs this process wrote held (Job.Hold, Accept): it
+	// returns those this process runs now, and gives the others back to
+	// every process. A job without a Lane is returned at once. A laned job
+	// is returned only if, under the lane's claim, it is the oldest job of
+	// its lane not final and no other job of the lane is held by a live
+	// process, as ClaimRunnable would; else it waits its turn in the lane
+	// (a latest lane keeps the newest waiting job, as ever). A job already
+	// final (superseded within its own commit) is neither. Until settled,
+	// a held job also keeps the other processes off its lane. If this
+	// process dies first, its jobs are claimed once its lease runs out.
+	TakeHeld(jobs []*Job) ([]*Job, error)
 	// Wake receives (best effort, never blocking the sender) when jobs may
 	// have become runnable: written or ended by any process, a lease run
 	// out, a retry come due. Callers also claim at a slow interval.

@@ -89,6 +89,13 @@ type Job struct {
 	OnFailure []Step    `json:"on_failure,omitempty"`
 	Created   time.Time `json:"created"`
 	Updated   time.Time `json:"updated"`
+
+	// Hold asks Accept to write the job held by the writing process, which
+	// means to run it itself (a request waits for its output): no other
+	// live process claims it. Not stored. A Shared backend's writer then
+	// settles it with TakeHeld; any other backend's jobs are all their
+	// writer's anyway.
+	Hold bool `json:"-"`
 }
 
 // Attempt is one run of a job's actions.

@@ -25,11 +25,11 @@ const insertEvents = `WITH e AS (
 	ON CONFLICT (source, delivery_id) DO NOTHING
 	RETURNING id
 ), j AS (
-	INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data)
-	SELECT y.id, y.event_id, y.rule, y.lane, y.latest, y.state, y.next_at, y.created, y.updated, y.data::json
+	INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data, holder)
+	SELECT y.id, y.event_id, y.rule, y.lane, y.latest, y.state, y.next_at, y.created, y.updated, y.data::json, y.holder
 	FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::bool[], $16::text[], $17::timestamptz[],
-		$18::timestamptz[], $19::timestamptz[], $20::text[], $21::bigint[]) WITH ORDINALITY
-		AS y(id, event_id, rule, lane, latest, state, next_at, created, updated, data, owner, n)
+		$18::timestamptz[], $19::timestamptz[], $20::text[], $21::bigint[], $22::text[]) WITH ORDINALITY
+		AS y(id, event_id, rule, lane, latest, state, next_at, created, updated, data, owner, holder, n)
 	WHERE y.owner IN (SELECT id FROM e)
 	ORDER BY y.n
 )
@@ -69,6 +69,7 @@ func acceptArgs(batch []*op, skip []bool, sup map[*jobRow]*jobRow) ([]any, bool,
 		rule, lane, state, data                []string
 		latest                                 []bool
 		nextAt, created, updated               []pgtype.Timestamptz
+		holder                                 []pgtype.Text
 	)
 	for i, o := range batch {
 		if skip[i] {
@@ -97,13 +98,14 @@ func acceptArgs(batch []*op, skip []bool, sup map[*jobRow]*jobRow) ([]any, bool,
 			latest, nextAt = append(latest, j.latest), append(nextAt, j.nextAt)
 			created = append(created, pgtype.Timestamptz{Time: j.created, Valid: true})
 			updated = append(updated, pgtype.Timestamptz{Time: j.updated, Valid: true})
+			holder = append(holder, j.holder)
 		}
 	}
 	if len(eid) == 0 {
 		return nil, false, nil
 	}
 	return []any{eid, source, delivery, event, received, status, rules, body, answer, doc,
-		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner}, len(jid) > 0, nil
+		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner, holder}, len(jid) > 0, nil
 }
 
 // readWritten reads the ids insertEvents returns: the events written.

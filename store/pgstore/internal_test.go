@@ -186,27 +186,28 @@ func TestWakesOnlyForNewWork(t *testing.T) {
 		_, err := conn.WaitForNotification(ctx)
 		return err == nil
 	}
-	accept := func(delivery, lane string, latest bool) {
+	accept := func(delivery, lane string, latest, hold bool) {
 		t.Helper()
 		evID, _ := s.NextEventID()
 		jobID, _ := s.NextJobID()
 		ev := &store.Event{ID: evID, Source: "github", DeliveryID: delivery, Event: "push", Status: "accepted", ReceivedAt: time.Now(), Jobs: []uint64{jobID}}
-		j := &store.Job{ID: jobID, EventID: evID, Rule: "deploy", Lane: lane, Latest: latest, State: store.Queued, Created: time.Now(), Updated: time.Now()}
+		j := &store.Job{ID: jobID, EventID: evID, Rule: "deploy", Lane: lane, Latest: latest, State: store.Queued, Created: time.Now(), Updated: time.Now(), Hold: hold}
 		if _, err := s.Accept(ev, []*store.Job{j}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, tc := range []struct {
-		delivery, lane string
-		latest, wake   bool
+		delivery, lane     string
+		latest, hold, wake bool
 	}{
-		{"first", "deploy", true, true},   // the lane's first waiting job
-		{"second", "deploy", true, false}, // replaces it
-		{"third", "deploy", true, false},
-		{"free", "", false, true}, // a job without a lane
-		{"other", "docs", true, true},
+		{"first", "deploy", true, false, true},   // the lane's first waiting job
+		{"second", "deploy", true, false, false}, // replaces it
+		{"third", "deploy", true, false, false},
+		{"free", "", false, false, true}, // a job without a lane
+		{"held", "", false, true, false}, // a job its writer runs
+		{"other", "docs", true, false, true},
 	} {
-		accept(tc.delivery, tc.lane, tc.latest)
+		accept(tc.delivery, tc.lane, tc.latest, tc.hold)
 		if got := notified(); got != tc.wake {
 			t.Errorf("%s: notified %v, want %v", tc.delivery, got, tc.wake)
 		}

@@ -111,7 +111,8 @@ func (s *Store) tryPipelined(batch []*op, ahead bool) error {
 // claimer could take before: a waiting job of a latest lane that replaced
 // another (drop) is not, as the lane had a waiting job already, which is
 // either running soon or behind the lane's running job, whose end wakes
-// the claimers. Under a burst of pushes to one latest lane, most commits
+// the claimers; nor is a job this process holds (held.go settles it).
+// Under a burst of pushes to one latest lane, most commits
 // wake nobody, and so cost no claim on any node.
 func wakes(batch []*op, written map[int64]bool, sup map[*jobRow]*jobRow, drop []*store.Job) bool {
 	replaced := map[string]bool{}
@@ -123,7 +124,7 @@ func wakes(batch []*op, written map[int64]bool, sup map[*jobRow]*jobRow, drop []
 			continue
 		}
 		for _, j := range o.jobs {
-			if _, ok := sup[j]; ok || j.state != store.Queued {
+			if _, ok := sup[j]; ok || j.state != store.Queued || j.holder.Valid {
 				continue
 			}
 			if !j.latest || j.lane == "" || !replaced[j.lane] {

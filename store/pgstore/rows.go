@@ -66,7 +66,8 @@ type jobRow struct {
 	nextAt           pgtype.Timestamptz
 	created, updated time.Time
 	data             []byte
-	job              *store.Job // what data encodes
+	job              *store.Job  // what data encodes
+	holder           pgtype.Text // the writer's id for a job written held (store.Job.Hold), else NULL
 }
 
 func encodeJob(j *store.Job) (*jobRow, error) {
@@ -102,13 +103,13 @@ func decodeJob(data []byte) (*store.Job, error) {
 	return j, nil
 }
 
-const insertJob = `INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data)
-	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM events WHERE id = $11)`
+const insertJob = `INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data, holder)
+	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12 WHERE EXISTS (SELECT 1 FROM events WHERE id = $11)`
 
 // insertArgs are insertJob's arguments; the job is written only if the
 // event ev is stored (a duplicate's is not).
 func (r *jobRow) insertArgs(ev uint64) []any {
-	return []any{int64(r.id), int64(r.eventID), r.rule, r.lane, r.latest, r.state, r.nextAt, r.created, r.updated, r.data, int64(ev)}
+	return []any{int64(r.id), int64(r.eventID), r.rule, r.lane, r.latest, r.state, r.nextAt, r.created, r.updated, r.data, int64(ev), r.holder}
 }
 
 // notFound is an unknown event id, as store's: its message names the id

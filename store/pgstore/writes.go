@@ -3,6 +3,8 @@ package pgstore
 import (
 	"errors"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"hookd/store"
 )
 
@@ -27,6 +29,11 @@ func (s *Store) record(ev *store.Event, jobs []*store.Job) (uint64, error) {
 	rows, err := encodeJobs(jobs)
 	if err != nil {
 		return 0, err
+	}
+	for _, r := range rows {
+		if r.job.Hold {
+			r.holder = pgtype.Text{String: s.id, Valid: true}
+		}
 	}
 	o := &op{kind: opAccept, ev: e, jobs: rows}
 	if err := s.wait(o); err != nil {

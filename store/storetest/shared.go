@@ -42,6 +42,11 @@ func RunShared(t *testing.T, fresh Fresh) {
 		{"WakeWhenALaneFrees", testSharedLaneWake},
 		{"ReleasedJobComesDue", testSharedDue},
 		{"RetryStaysWithItsProcess", testSharedRetry},
+		{"HeldJobIsItsWriters", testSharedHeld},
+		{"HeldJobWaitsForItsLane", testSharedHeldLane},
+		{"HeldJobGivenBackInALatestLane", testSharedHeldLatest},
+		{"HeldJobOfACrashedWriter", testSharedHeldCrash},
+		{"HeldJobsRacingInALane", testSharedHeldRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			open := fresh(t)
