@@ -179,10 +179,10 @@ func (d *dispatcher) unadmit(n int) {
 }
 
 // submit queues durable jobs that admit counted. On a shared store they
-// are claimed back instead, by whichever node has a free worker.
+// are claimed back instead, by whichever node has a free worker, woken by
+// the store when the commit made a job runnable.
 func (d *dispatcher) submit(jobs []*store.Job) {
 	if d.shared != nil {
-		d.shared.kick()
 		return
 	}
 	var dropped []superseded

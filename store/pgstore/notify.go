@@ -15,8 +15,11 @@ import (
 // database did not answer) delays a job by at most the claimers' slow
 // interval, never loses it.
 
-// notify queues a notice with payload (see duePayload) for notifyLoop.
+// notify queues a notice with payload (see duePayload) for notifyLoop,
+// and wakes this process's claimer at once rather than when its own
+// notice comes back.
 func (s *Store) notify(payload string) {
+	s.signal()
 	s.noteMu.Lock()
 	if !slices.Contains(s.notes, payload) {
 		s.notes = append(s.notes, payload)
