@@ -8,6 +8,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"hookd/store/pgstore"
 )
 
 // Store drivers.
@@ -128,7 +130,7 @@ func (d *decoder) store(n *yaml.Node, c *Config) {
 			s.URL = v.Value
 			c.Secrets = append(c.Secrets, urlSecrets(s.URL)...)
 			if msg := checkPostgresURL(s.URL); msg != "" && !d.tainted[v] {
-				d.errf(v, "store.url %s", msg)
+				d.errf(v, "store.url%s", msg)
 			}
 		},
 		"max_conns": func(k, v *yaml.Node) { onlyPG(k); s.MaxConns = d.integer(v, "store.max_conns", 1) },
@@ -161,24 +163,31 @@ func (d *decoder) store(n *yaml.Node, c *Config) {
 	c.Store = s
 }
 
-// checkPostgresURL says what is wrong with a connection URL ("" when
-// nothing is), without quoting it: it may hold a password.
+// checkPostgresURL says what is wrong with a connection URL, as the rest
+// of a message that starts "store.url" ("" when nothing is), without
+// quoting it: it may hold a password. The driver's own parser has the last
+// word, so that check refuses what serve would fail to open.
 func checkPostgresURL(raw string) string {
 	if raw == "" {
-		return "must not be empty"
+		return " must not be empty"
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url's errors quote the part they stopped at, which may be the
 		// password: say how to write one instead.
-		return "is not a URL: write postgres://USER:PASSWORD@HOST/DATABASE, " +
+		return " is not a URL: write postgres://USER:PASSWORD@HOST/DATABASE, " +
 			"with each / ? # @ : % or space in the user or password percent-encoded (%2F %3F %23 %40 %3A %25 %20)"
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		return "must start with postgres:// (write postgres://USER@HOST/DATABASE)"
+		return " must start with postgres:// (write postgres://USER@HOST/DATABASE)"
 	}
 	if strings.Trim(u.Path, "/") == "" {
-		return "names no database: write postgres://USER@HOST/DATABASE"
+		return " names no database: write postgres://USER@HOST/DATABASE"
+	}
+	// What the driver itself refuses at start (sslmode=bogus, a bad port,
+	// an sslrootcert that cannot be read), said without the URL.
+	if err := pgstore.CheckURL(raw); err != nil {
+		return ": " + err.Error()
 	}
 	return ""
 }

@@ -98,9 +98,12 @@ var (
 // Open connects, migrates the schema, and registers this process. A
 // database whose schema is newer than this binary is refused.
 func Open(ctx context.Context, o Options) (*Store, error) {
+	if err := CheckURL(o.URL); err != nil {
+		return nil, fmt.Errorf("store url: %w", err)
+	}
 	cfg, err := pgxpool.ParseConfig(o.URL)
 	if err != nil {
-		return nil, redact(fmt.Errorf("store url: %w", err), passwordOf(o.URL))
+		return nil, fmt.Errorf("store url: %s", parseReason(o.URL, err))
 	}
 	pw := cfg.ConnConfig.Password
 	if o.MaxConns <= 0 {
