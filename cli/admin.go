@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"hookd/engine"
+	"hookd/rules"
 	"hookd/store"
 )
 
@@ -73,7 +74,7 @@ func (a *adminFlags) send(ctx context.Context, method, path string, in, out any,
 	raw, err := newAdminClient(cfg.AdminPath()).send(ctx, method, path, in, out)
 	if errors.Is(err, errNotRunning) {
 		if method != http.MethodGet {
-			err = fmt.Errorf("%v: %s needs the running daemon; start it (systemctl start hookd) and try again", err, a.cf.fs.Name())
+			err = needsDaemon(cfg, a.cf.fs.Name(), err)
 		} else {
 			raw, err = readStopped(ctx, cfg, path, out, err, stderr)
 		}
@@ -87,6 +88,15 @@ func (a *adminFlags) send(ctx context.Context, method, path string, in, out any,
 		return true, 0
 	}
 	return false, 0
+}
+
+// needsDaemon says that verb cannot run with no daemon answering here.
+func needsDaemon(cfg rules.Config, verb string, err error) error {
+	if cfg.Store.Shared() {
+		return fmt.Errorf("%v: %s needs hookd running on this machine (it asks the daemon through its admin socket); "+
+			"run it on a node where hookd runs, or start it here (systemctl start hookd)", err, verb)
+	}
+	return fmt.Errorf("%v: %s needs the running daemon; start it (systemctl start hookd) and try again", err, verb)
 }
 
 // adminClient calls the admin API over its unix socket (or host:port).
@@ -258,6 +268,12 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 	cfg, err := cf.load()
 	if err != nil {
 		printErr(stderr, "compact", err)
+		return 1
+	}
+	if cfg.Store.Shared() {
+		fmt.Fprintln(stderr, "hookd compact: the store is PostgreSQL (store.driver: postgres): its space is reclaimed by VACUUM "+
+			"(autovacuum does it as it goes; VACUUM FULL gives it back to the disk, locking the tables meanwhile); "+
+			"hookd compact works on a bbolt store")
 		return 1
 	}
 	before, after, err := store.Compact(cfg.DataDir)

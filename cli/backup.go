@@ -30,6 +30,11 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		printErr(stderr, "backup", err)
 		return 1
 	}
+	if cfg.Store.Shared() {
+		fmt.Fprintln(stderr, "hookd backup: the store is PostgreSQL (store.driver: postgres): back it up with pg_dump "+
+			"(or continuous archiving), as any PostgreSQL database; hookd backup copies a bbolt store")
+		return 1
+	}
 	p := newProgress(stderr)
 	how := "online, from the running daemon"
 	err = store.WriteAtomic(file, func(w io.Writer) error {

@@ -28,8 +28,8 @@ var verbs = []struct{ name, args, summary string }{
 	{"show", "ID", "one event (ID from hookd events): request, rules, attempts, output"},
 	{"replay", "ID | [ID] -rematch", "run an event's rules again; -rematch: match stored events against the rules now"},
 	{"run", "RULE", "record a manual event and queue the rule"},
-	{"compact", "", "shrink the database (daemon stopped)"},
-	{"backup", "FILE", "a consistent copy of the database, online"},
+	{"compact", "", "shrink the bbolt database file (daemon stopped)"},
+	{"backup", "FILE", "a consistent copy of the bbolt database, online"},
 	{"hash-password", "", "a bcrypt hash of a password read from stdin, for ui.users"},
 	{"version", "", "print the version"},
 }

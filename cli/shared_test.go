@@ -207,7 +207,7 @@ func TestEventsShowFromTheSharedDatabase(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "d-shared") {
 		t.Fatalf("events: %d %s", code, out)
 	}
-	if code, _, stderr := hookdCLI(t, "replay", id, "-config", conf); code != 1 || !strings.Contains(stderr, "needs the running daemon") {
+	if code, _, stderr := hookdCLI(t, "replay", id, "-config", conf); code != 1 || !strings.Contains(stderr, "needs hookd running on this machine") {
 		t.Fatalf("replay without a daemon here: %d %s", code, stderr)
 	}
 }

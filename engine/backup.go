@@ -16,7 +16,7 @@ func (e *Engine) adminBackup(w http.ResponseWriter, r *http.Request) {
 	started := false
 	b, ok := e.store.(store.Backuper)
 	if !ok {
-		errorJSON(w, http.StatusNotImplemented, "this store cannot be copied by hookd: back it up with its own tools")
+		errorJSON(w, http.StatusNotImplemented, "the store is PostgreSQL: back it up with pg_dump (or continuous archiving); hookd backup copies a bbolt store")
 		return
 	}
 	n, err := b.Backup(w, func(size int64) {
