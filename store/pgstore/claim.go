@@ -13,7 +13,8 @@ import (
 
 // A job's holder is dead when its process row says its lease ran out. A
 // holder whose row this statement cannot see is taken for live: a process
-// registers before it claims anything, and rows are expired, not deleted.
+// registers before it claims anything, and its row is deleted only once no
+// job names it (pruneProcesses).
 //
 // A lease that ran out while the database itself was down does not count
 // until the database has been up for that lease's length: every live
@@ -210,6 +211,15 @@ func (s *Store) Release(jobs []*store.Job) error {
 // with ClaimRunnable, so it returns nothing.
 func (s *Store) Claim() ([]*store.Job, error) { return nil, nil }
 
+// renew extends this process's lease, and registers it again if the
+// pruner deleted its row (a lease over for a day, no job held): the
+// process never claims under an id the others cannot see. It returns
+// whether the row was made anew.
+const renew = `INSERT INTO processes AS p (id, node, lease_until, lease)
+	VALUES ($1, $2, now() + make_interval(secs => $3), make_interval(secs => $3))
+	ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until
+	RETURNING p.xmax = 0`
+
 // renewLoop renews this process's lease every Lease/3, by the database's
 // clock.
 func (s *Store) renewLoop() {
@@ -225,10 +235,14 @@ func (s *Store) renewLoop() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(s.bgctx, s.opt.Lease/3)
-		_, err := s.pool.Exec(ctx, `UPDATE processes SET lease_until = now() + make_interval(secs => $2) WHERE id = $1`, s.id, s.opt.Lease.Seconds())
+		var again bool
+		err := s.pool.QueryRow(ctx, renew, s.id, s.opt.Node, s.opt.Lease.Seconds()).Scan(&again)
 		cancel()
 		if err != nil && s.bgctx.Err() == nil {
 			s.log.Warn("renewing the job lease failed", "err", s.clean(err))
+		}
+		if err == nil && again {
+			s.log.Warn("this process's row was pruned while it could not renew its lease: registered again")
 		}
 	}
 }

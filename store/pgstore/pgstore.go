@@ -192,13 +192,15 @@ func (s *Store) Close() error {
 	s.closing.Do(func() {
 		s.stopWrites()
 		s.committers.Wait()
+		// The loops end first: a renewal must not follow the lease given
+		// back.
+		s.bgstop()
+		s.bg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), s.opt.Timeout)
 		defer cancel()
 		_, err = s.pool.Exec(ctx, `WITH x AS (UPDATE processes SET lease_until = '-infinity' WHERE id = $1)
 			SELECT pg_notify('`+channel+`', '')`, s.id)
 		err = s.clean(err)
-		s.bgstop()
-		s.bg.Wait()
 		s.pool.Close()
 	})
 	return err

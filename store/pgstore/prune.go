@@ -6,9 +6,29 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// processKeep is how long a process's row outlives its lease. A process
+// whose lease ran out stops claiming and stops its actions (the engine's
+// lease watch), and registers again if it renews after its row is gone:
+// a day leaves a wide margin over any lease, and the rows of a cluster that
+// restarts often do not pile up. A process that gave its lease back
+// (Close) wrote its last before, so its row goes at the next prune.
+const processKeep = 24 * time.Hour
+
+// pruneProcesses deletes the rows of processes whose lease ended more than
+// processKeep ago, or was given back, and that no job names as its holder,
+// so that a holder id never becomes unknown while a job references it:
+// those jobs keep the row until they are pruned with their event. It
+// reads the jobs' holders once (a hashed subplan, built only when some
+// row is old enough).
+const pruneProcesses = `DELETE FROM processes p
+	WHERE p.id <> $1
+	  AND (p.lease_until = '-infinity' OR p.lease_until < now() - make_interval(secs => $2))
+	  AND p.id NOT IN (SELECT DISTINCT holder FROM jobs WHERE holder IS NOT NULL)`
+
 // Prune deletes the events received before cutoff whose jobs are all final
 // and were last updated before cutoff, with their jobs (the foreign key
-// cascades) and so their de-duplication keys, batch events a transaction.
+// cascades) and so their de-duplication keys, batch events a transaction;
+// then the rows of processes long gone that no job names (pruneProcesses).
 // One process prunes at a time: while another holds the pruner's lock it
 // returns 0 at once.
 func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
@@ -64,7 +84,17 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 		}
 		total += deleted
 		if n < batch {
-			return total, nil
+			break
 		}
 	}
+	ctx, cancel = s.ctx()
+	defer cancel()
+	tag, err := conn.Exec(ctx, pruneProcesses, s.id, processKeep.Seconds())
+	if err != nil {
+		return total, s.clean(err)
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		s.log.Info("pruned the rows of processes long gone", "processes", n)
+	}
+	return total, nil
 }
