@@ -325,7 +325,11 @@ func printEvent(w io.Writer, v *engine.EventView) {
 			if !a.End.IsZero() {
 				took = a.End.Sub(a.Start).Round(time.Millisecond).String()
 			}
-			fmt.Fprintf(w, "  attempt %d   %s   %s\n", a.N, a.Start.Local().Format(time.DateTime), took)
+			on := ""
+			if a.Node != "" {
+				on = "   on " + a.Node
+			}
+			fmt.Fprintf(w, "  attempt %d   %s   %s%s\n", a.N, a.Start.Local().Format(time.DateTime), took, on)
 			if a.Error != "" {
 				fmt.Fprintf(w, "    error: %s\n", a.Error)
 			}

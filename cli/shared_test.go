@@ -200,7 +200,8 @@ func TestEventsShowFromTheSharedDatabase(t *testing.T) {
 		code, out, stderr = hookdCLI(t, "show", id, "-config", conf)
 		return code == 0 && strings.Contains(out, "exit 1")
 	})
-	if !strings.Contains(stderr, "hookd is not running here: reading the database postgres://") || !strings.Contains(out, "event "+id) {
+	if !strings.Contains(stderr, "hookd is not running here: reading the database postgres://") || !strings.Contains(out, "event "+id) ||
+		!strings.Contains(out, "   on "+cfg.NodeName()+"\n") {
 		t.Fatalf("show: %s\n%s", stderr, out)
 	}
 	code, out, _ := hookdCLI(t, "events", "-config", conf)

@@ -112,8 +112,17 @@ func TestClusterJobRunsOnAFreeNode(t *testing.T) {
 	if ranOn(a, jobs[0].ID) || !ranOn(b, jobs[0].ID) {
 		t.Fatalf("job %d ran on a: %v, on b: %v; want on b only", jobs[0].ID, ranOn(a, jobs[0].ID), ranOn(b, jobs[0].ID))
 	}
+	if n := jobs[0].Attempts[0].Node; n != "b" {
+		t.Fatalf("the attempt records node %q, want b", n)
+	}
+	// The cluster's queue, as b counts it, holds a's running job.
+	if q := b.ClusterQueue(); q.Running != 1 || q.Scope != "all nodes" || q.Err != nil {
+		t.Fatalf("b's queue %+v, want a's job running", q)
+	}
 	os.Remove(hold)
-	a.waitDone(busy)
+	if j := a.waitDone(busy)[0]; j.Attempts[0].Node != "a" {
+		t.Fatalf("the busy job's attempt records node %q, want a", j.Attempts[0].Node)
+	}
 	if got := sharedLines(t, shared); len(got) != 4 {
 		t.Fatalf("lines %q, want each job started and ended once", got)
 	}

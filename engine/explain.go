@@ -196,6 +196,31 @@ func (e *Engine) Replay(id uint64, only string) (*Replayed, error) {
 // QueueDepth counts the jobs queued, running and waiting to retry.
 func (e *Engine) QueueDepth() (queued, running, retrying int) { return e.disp.depth() }
 
+// Queue is the dashboard's count of the jobs not final: every node's on a
+// shared store (Scope "all nodes"), or, when that count cannot be read,
+// this node's (Scope "this node", Err why). A single node's has no Scope.
+type Queue struct {
+	Queued, Running, Retrying int
+	Scope                     string
+	Err                       error
+}
+
+// ClusterQueue counts the jobs not final for the dashboard.
+func (e *Engine) ClusterQueue() Queue {
+	var q Queue
+	if c, ok := e.store.(store.OpenCounter); ok {
+		if q.Queued, q.Running, q.Retrying, q.Err = c.OpenJobs(); q.Err == nil {
+			q.Scope = "all nodes"
+			return q
+		}
+	}
+	q.Queued, q.Running, q.Retrying = e.disp.depth()
+	if _, shared := e.store.(store.Shared); shared {
+		q.Scope = "this node"
+	}
+	return q
+}
+
 // Redact hides the configuration's secrets in s.
 func (e *Engine) Redact(s string) string { return e.live.Load().redact.Replace(s) }
 

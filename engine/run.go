@@ -44,7 +44,11 @@ func (d *dispatcher) run(j *store.Job) {
 	n := len(j.Attempts) + 1
 	prev := *j
 	j.State, j.Updated, j.NextAt, j.Error = store.Running, now, time.Time{}, ""
-	j.Attempts = append(j.Attempts, store.Attempt{N: n, Start: now})
+	began := store.Attempt{N: n, Start: now}
+	if d.shared != nil {
+		began.Node = d.shared.st.Node() // which node of the cluster ran it
+	}
+	j.Attempts = append(j.Attempts, began)
 	// The running mark is durable before anything runs: after a crash, a job
 	// that may have had effects is known to have run (its attempt counted),
 	// so "ran twice" only ever happens to a job recorded as running.

@@ -186,6 +186,12 @@ type Backuper interface {
 	Backup(w io.Writer, size func(int64)) (int64, error)
 }
 
+// OpenCounter is a backend that counts the jobs not final of every process
+// sharing it, by state (the dashboard's queue on a cluster).
+type OpenCounter interface {
+	OpenJobs() (queued, running, retrying int, err error)
+}
+
 // CommitObserver is a backend that groups writes into commits and reports
 // each commit's duration and number of writes (for metrics).
 type CommitObserver interface {

@@ -160,6 +160,9 @@ func appendAttempt(b []byte, a *Attempt) []byte {
 	if a.Error != "" {
 		b = appendField(b, "error", a.Error)
 	}
+	if a.Node != "" {
+		b = appendField(b, "node", a.Node)
+	}
 	return append(b, '}')
 }
 

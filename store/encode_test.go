@@ -161,7 +161,7 @@ func TestAppendJobMatchesEncodingJSON(t *testing.T) {
 		{ID: 1 << 62, EventID: 9, Rule: tricky, Lane: "deploy\x00" + tricky, Latest: true, State: Failed, Error: tricky,
 			NextAt: at.Add(time.Minute), Created: at, Updated: at.In(time.FixedZone("x", -7*3600)),
 			Attempts: []Attempt{
-				{N: 1, Start: at},
+				{N: 1, Start: at, Node: tricky},
 				{N: 2, Start: at, End: at.Add(time.Second), Error: tricky, Steps: []Step{
 					{Action: 1, Kind: "shell", Start: at, Duration: 1500 * time.Millisecond, Exit: &exit0, Output: tricky},
 					{Action: 2, Kind: "http", Start: at, Duration: -1, Status: 503, Error: tricky},

@@ -105,6 +105,9 @@ type Attempt struct {
 	End   time.Time `json:"end,omitzero"`
 	Steps []Step    `json:"steps,omitempty"`
 	Error string    `json:"error,omitempty"`
+	// Node is the node that ran the attempt, on a store that several nodes
+	// share (empty on a single node's).
+	Node string `json:"node,omitempty"`
 }
 
 // Step is one action within an attempt.

@@ -23,6 +23,7 @@ type overviewData struct {
 	Since, Until              time.Time
 	Outcomes                  []count
 	Queued, Running, Retrying int
+	QueueScope, QueueErr      string // on a cluster: whose jobs are counted
 	Failing                   []count
 	Slowest                   []store.SlowAction
 	Peak                      int
@@ -44,7 +45,11 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &overviewData{Total: st.Events, Since: st.Since, Until: st.Since.Add(24 * time.Hour)}
-	d.Queued, d.Running, d.Retrying = s.e.QueueDepth()
+	q := s.e.ClusterQueue()
+	d.Queued, d.Running, d.Retrying, d.QueueScope = q.Queued, q.Running, q.Retrying, q.Scope
+	if q.Err != nil {
+		d.QueueErr = s.e.Redact(q.Err.Error())
+	}
 	d.Outcomes = sortedCounts(st.Statuses)
 	d.Failing = sortedCounts(st.Failures)
 	d.Slowest = st.Slowest

@@ -70,7 +70,10 @@ type fixture struct {
 
 func start(t *testing.T) *fixture { t.Helper(); return startWith(t, rulesYAML) }
 
-func startWith(t *testing.T, y string) *fixture {
+func startWith(t *testing.T, y string) *fixture { t.Helper(); return startConfig(t, y, nil) }
+
+// startConfig is startWith with mod applied to the configuration.
+func startConfig(t *testing.T, y string, mod func(*rules.Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	rd := filepath.Join(dir, "rules")
@@ -80,6 +83,9 @@ func startWith(t *testing.T, y string) *fixture {
 	cfg.RulesDir = rd
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.UI.Listen = ""
+	if mod != nil {
+		mod(&cfg)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e, err := engine.New(engine.Options{Config: cfg, Logger: log, NoWatch: true})
 	if err != nil {

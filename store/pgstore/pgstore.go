@@ -93,6 +93,7 @@ type Store struct {
 var (
 	_ store.Shared         = (*Store)(nil)
 	_ store.CommitObserver = (*Store)(nil)
+	_ store.OpenCounter    = (*Store)(nil)
 )
 
 // Open connects, migrates the schema, and registers this process. A

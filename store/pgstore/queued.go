@@ -87,3 +87,15 @@ func lockLanesSeq(ctx context.Context, tx pgx.Tx, lanes []string) (int64, error)
 	}
 	return seq, br.Close()
 }
+
+// OpenJobs counts the cluster's jobs not final by state: running,
+// waiting for a retry, and queued (any other state not final). It is a
+// full count (see above): for a page a person opens, not for intake.
+func (s *Store) OpenJobs() (queued, running, retrying int, err error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state NOT IN ('running', 'retrying')),
+		count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'retrying')
+		FROM jobs WHERE open`).Scan(&queued, &running, &retrying)
+	return queued, running, retrying, s.clean(err)
+}
