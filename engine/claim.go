@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"hookd/store"
+	"hookd/store/pgstore"
 )
 
 // claimInterval is how often a claimer looks for runnable jobs when nothing
@@ -25,6 +28,9 @@ type claimer struct {
 	nudge chan struct{}
 	quit  chan struct{}
 	done  chan struct{}
+
+	paused  atomic.Bool // the lease was lost: claim nothing (leaseguard.go)
+	claimMu sync.Mutex  // held while a claim is in flight
 
 	// Guarded by d.mu.
 	busy        int          // workers running a job
@@ -65,7 +71,7 @@ func (c *claimer) free() int {
 	d := c.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.stopping {
+	if d.stopping || c.paused.Load() {
 		return 0
 	}
 	return d.e.cfg.Workers - c.busy - len(d.ready) - c.reserved
@@ -87,8 +93,10 @@ func (c *claimer) loop() {
 		case <-wake:
 		case <-tick.C:
 		}
+		c.claimMu.Lock()
 		err := c.claim()
-		if err == nil {
+		c.claimMu.Unlock()
+		if err == nil || c.paused.Load() || errors.Is(err, pgstore.ErrLeaseLost) { // leaseguard.go says it
 			if fails > 0 {
 				log.Info("claiming jobs again: workers resume", "after", time.Since(since).Round(time.Millisecond).String())
 			}

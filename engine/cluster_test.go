@@ -15,7 +15,6 @@ import (
 	"hookd/internal/pgtest"
 	"hookd/rules"
 	"hookd/store"
-	"hookd/store/pgstore"
 )
 
 // clusterRules has a parallel rule "run" and a serial rule "serial". Each
@@ -242,47 +241,6 @@ func TestClusterSerialNeverOverlaps(t *testing.T) {
 	}
 	if !slices.Equal(ran, order) {
 		t.Fatalf("ran %v, want arrival order %v", ran, order)
-	}
-}
-
-// A node that stops renewing its lease (a long pause, a partition) loses
-// its running job: another node records the interrupted attempt and runs
-// it again, and the first node's late result is dropped, not written.
-func TestClusterLeaseLost(t *testing.T) {
-	url, shared := pgtest.URL(t), t.TempDir()
-	a := startLeased(t, url, shared, "a", 1, 2*time.Second)
-	hold := filepath.Join(shared, "hold-lost")
-	if err := os.WriteFile(hold, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	id := a.accept(push("refs/heads/main", "lost"), "d-lost")
-	starts := func() int {
-		n := 0
-		for _, l := range sharedLines(t, shared) {
-			if strings.HasPrefix(l, "start lost ") {
-				n++
-			}
-		}
-		return n
-	}
-	waitFor(t, "a to start the job", func() bool { return starts() == 1 })
-	a.store.(*pgstore.Store).StopRenewing()
-	b := startLeased(t, url, shared, "b", 1, 2*time.Second)
-	waitFor(t, "b to run the job again", func() bool { return starts() == 2 })
-	os.Remove(hold)
-	j := b.waitDone(id)[0]
-	want := "interrupted: hookd stopped while this attempt ran"
-	if j.State != store.Done || len(j.Attempts) != 2 || j.Attempts[0].Error != want || j.Attempts[1].Error != "" {
-		t.Fatalf("job %s, attempts %+v", j.State, j.Attempts)
-	}
-	waitFor(t, "a to drop the job", func() bool {
-		return strings.Contains(a.logs.String(), fmt.Sprintf("lease lost; another node runs job %d", j.ID))
-	})
-	if err := a.store.Sync(); err != nil {
-		t.Logf("sync: %v", err)
-	}
-	if j := b.jobOf(id); j.State != store.Done || len(j.Attempts) != 2 {
-		t.Fatalf("a's late result was written: %s, %d attempts", j.State, len(j.Attempts))
 	}
 }
 

@@ -31,7 +31,8 @@ type dispatcher struct {
 	pending  int // admitted jobs not yet final (shared: claimed): the backpressure count
 	stopping bool
 
-	shared *claimer // nil unless the store is shared
+	shared *claimer    // nil unless the store is shared
+	guard  *leaseGuard // nil unless the shared store has a lease to lose
 
 	runCtx    context.Context // cancelled when shutdown runs out of time
 	cancelRun context.CancelFunc
@@ -57,6 +58,9 @@ func newDispatcher(e *Engine) *dispatcher {
 	}
 	d.cond = sync.NewCond(&d.mu)
 	d.runCtx, d.cancelRun = context.WithCancel(context.Background())
+	if lh, ok := e.store.(leaseHolder); ok && d.shared != nil {
+		d.guard = newLeaseGuard(d, lh)
+	}
 	return d
 }
 
@@ -76,6 +80,9 @@ func (d *dispatcher) start() error {
 	}
 	if d.shared != nil {
 		d.shared.start()
+	}
+	if d.guard != nil {
+		go d.guard.loop()
 	}
 	return nil
 }
@@ -375,6 +382,9 @@ func (d *dispatcher) stop(ctx context.Context) {
 	}
 	d.mu.Unlock()
 	d.cond.Broadcast()
+	if d.guard != nil {
+		d.guard.end()
+	}
 	if d.shared != nil {
 		d.shared.stop(unstarted)
 	}

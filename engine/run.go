@@ -21,6 +21,11 @@ func (d *dispatcher) run(j *store.Job) {
 	log := e.log.With("event_id", j.EventID, "job", j.ID, "rule", j.Rule)
 	now := time.Now().UTC()
 	rule := lv.set.Rules[j.Rule]
+	ctx := d.attemptCtx()
+	if d.leaseGone(ctx) { // claimed just before the lease ran out
+		d.dropForLease(j, j.Rule, false)
+		return
+	}
 	if rule == nil {
 		d.hold(j, lv.cfg.RuleGrace, log)
 		return
@@ -71,7 +76,11 @@ func (d *dispatcher) run(j *store.Job) {
 	ua := UserAgent(e.opts.Version)
 	first := e.waits.firstOutput(j, n, lv)
 	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua, KeepStdout: first != nil}
-	steps, retryAfter, runErr := lv.runActions(d.runCtx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
+	steps, retryAfter, runErr := lv.runActions(ctx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
+	if runErr != nil && d.leaseGone(ctx) {
+		d.dropForLease(j, rule.Name, true) // another node records this attempt
+		return
+	}
 
 	att := &j.Attempts[len(j.Attempts)-1]
 	att.Steps, att.End = steps, time.Now().UTC()

@@ -59,6 +59,9 @@ func (s *Store) ClaimRunnable(n int, rules []string) ([]*store.Job, error) {
 	if n <= 0 {
 		return nil, nil
 	}
+	if s.lease.lost.Load() {
+		return nil, ErrLeaseLost
+	}
 	var jobs []*store.Job
 	err := s.txn(func(ctx context.Context, tx pgx.Tx) error {
 		var err error
@@ -221,27 +224,38 @@ const renew = `INSERT INTO processes AS p (id, node, lease_until, lease)
 	RETURNING p.xmax = 0`
 
 // renewLoop renews this process's lease every Lease/3, by the database's
-// clock.
+// clock, and a failed renewal sooner (every Lease/12), so that a passing
+// error does not bring the lease near its end (LeaseLost). Once the lease
+// is lost it renews nothing until Rejoin.
 func (s *Store) renewLoop() {
-	t := time.NewTicker(s.opt.Lease / 3)
+	every, step := s.opt.Lease/3, max(s.opt.Lease/12, 5*time.Millisecond)
+	t := time.NewTicker(step)
 	defer t.Stop()
+	next := time.Now().Add(every)
 	for {
 		select {
 		case <-s.bgctx.Done():
 			return
 		case <-t.C:
 		}
-		if s.renewOff.Load() {
+		if s.renewOff.Load() || s.lease.lost.Load() || time.Now().Before(next) {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(s.bgctx, s.opt.Lease/3)
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(s.bgctx, every)
 		var again bool
 		err := s.pool.QueryRow(ctx, renew, s.id, s.opt.Node, s.opt.Lease.Seconds()).Scan(&again)
 		cancel()
-		if err != nil && s.bgctx.Err() == nil {
-			s.log.Warn("renewing the job lease failed", "err", s.clean(err))
+		if err != nil {
+			next = time.Now().Add(step)
+			if s.bgctx.Err() == nil {
+				s.log.Warn("renewing the job lease failed", "err", s.clean(err))
+			}
+			continue
 		}
-		if err == nil && again {
+		s.lease.sent(start)
+		next = start.Add(every)
+		if again {
 			s.log.Warn("this process's row was pruned while it could not renew its lease: registered again")
 		}
 	}

@@ -78,6 +78,7 @@ type Store struct {
 	bgstop   context.CancelFunc
 	bg       sync.WaitGroup
 	renewOff atomic.Bool // StopRenewing (tests)
+	lease    leaseState  // lease.go
 
 	// claimPause, if set, runs after a claim's candidates are read (1)
 	// and after their lanes are checked (2): tests let another process
@@ -137,6 +138,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{pool: pool, opt: o, id: hex.EncodeToString(b[:]), password: pw, log: o.Logger,
 		ops: make(chan *op, 4096), intake: make(chan *op, 4096), idReqs: make(chan chan idResult),
 		wake: make(chan struct{}, 1), noteC: make(chan struct{}, 1), due: make(chan time.Time, 16)}
+	s.lease.init()
 	s.bgctx, s.bgstop = context.WithCancel(context.Background())
 	octx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -151,7 +153,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	for range intakeCommitters {
 		go s.commitLoop(s.intake)
 	}
-	s.start(s.idLoop, s.renewLoop, s.listenLoop, s.timerLoop, s.refreshLoop, s.notifyLoop)
+	s.start(s.idLoop, s.renewLoop, s.leaseWatch, s.listenLoop, s.timerLoop, s.refreshLoop, s.notifyLoop)
 	return s, nil
 }
 
@@ -224,6 +226,10 @@ func (s *Store) Abandon() {
 // StopRenewing stops the lease renewal while the store stays open, as a
 // process stalled for longer than its lease. For tests.
 func (s *Store) StopRenewing() { s.renewOff.Store(true) }
+
+// ResumeRenewing undoes StopRenewing: the process renews again, and
+// Rejoin works once more. For tests.
+func (s *Store) ResumeRenewing() { s.renewOff.Store(false) }
 
 func (s *Store) stopWrites() {
 	s.closeMu.Lock()

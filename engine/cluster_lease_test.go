@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hookd/internal/pgtest"
+	"hookd/store"
+	"hookd/store/pgstore"
+)
+
+// A node that cannot renew its lease (a partition, a long pause) stops its
+// running action before another node may claim the job: nothing of the
+// attempt is written by it; the other node records the attempt as
+// interrupted and runs the job again. So a job never runs on two nodes at
+// once, even when a node is cut off. Once it can renew again, it gives
+// back what it held and claims again.
+func TestClusterLeaseLost(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	const lease = 3 * time.Second
+	a := startLeased(t, url, shared, "a", 1, lease)
+	hold := filepath.Join(shared, "hold-lost")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := a.accept(push("refs/heads/main", "lost"), "d-lost")
+	starts := func() int {
+		n := 0
+		for _, l := range sharedLines(t, shared) {
+			if strings.HasPrefix(l, "start lost ") {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "a to start the job", func() bool { return starts() == 1 })
+	a.store.(*pgstore.Store).StopRenewing()
+	b := startLeased(t, url, shared, "b", 1, lease)
+	killed := "msg=\"job killed: this node lost its lease"
+	waitFor(t, "b to run the job again", func() bool {
+		if starts() < 2 {
+			return false
+		}
+		// By the time b could claim it, a had killed it already.
+		if !strings.Contains(a.logs.String(), killed) {
+			t.Fatalf("b runs the job while a's action was not killed:\n%s", a.logs.String())
+		}
+		return true
+	})
+	if n := strings.Count(a.logs.String(), "this node cannot renew its lease on the database"); n != 1 {
+		t.Fatalf("a logged the lost lease %d times, want once:\n%s", n, a.logs.String())
+	}
+	os.Remove(hold)
+	j := b.waitDone(id)[0]
+	want := "interrupted: hookd stopped while this attempt ran"
+	if j.State != store.Done || len(j.Attempts) != 2 || j.Attempts[0].Error != want || j.Attempts[1].Error != "" ||
+		j.Attempts[0].Node != "a" || j.Attempts[1].Node != "b" {
+		t.Fatalf("job %s, attempts %+v", j.State, j.Attempts)
+	}
+	if got := sharedLines(t, shared); len(got) != 3 {
+		t.Fatalf("lines %q: want two starts and b's end only (a's action killed)", got)
+	}
+
+	// a renews again: it gives back what it held and runs jobs again.
+	a.store.(*pgstore.Store).ResumeRenewing()
+	waitFor(t, "a to claim again", func() bool {
+		return strings.Contains(a.logs.String(), "this node renewed its lease: it gave back the jobs it held and claims jobs again")
+	})
+	b.stop()
+	next := a.accept(push("refs/heads/main", "after"), "d-after")
+	if j := a.waitDone(next)[0]; j.State != store.Done || j.Attempts[0].Node != "a" {
+		t.Fatalf("after rejoining, a's job: %s %+v", j.State, j.Attempts)
+	}
+}

@@ -1,0 +1,69 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"hookd/internal/pgtest"
+	"hookd/store"
+)
+
+// TestLeaseLost: a process that cannot renew its lease counts it lost one
+// renewal interval before it ends, claims nothing from then on, and,
+// once it can renew again, Rejoin gives back the jobs it held (a running
+// one comes back running, to be recorded interrupted) and it claims again.
+func TestLeaseLost(t *testing.T) {
+	url := pgtest.URL(t)
+	const lease = 1500 * time.Millisecond
+	a, err := Open(context.Background(), Options{URL: url, Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	j := laneJob(t, a, "r")
+	ev := &store.Event{ID: j.EventID, Source: "github", DeliveryID: "d1", ReceivedAt: time.Now().UTC(), Status: "accepted"}
+	if _, err := a.Accept(ev, []*store.Job{j}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.ClaimRunnable(1, nil)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claimed %d (%v)", len(got), err)
+	}
+	got[0].State, got[0].Attempts = store.Running, []store.Attempt{{N: 1, Start: time.Now().UTC()}}
+	if err := a.SaveJob(got[0], store.Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	a.StopRenewing()
+	select {
+	case <-a.LeaseLost():
+	case <-time.After(2 * lease):
+		t.Fatal("the lease was never counted lost")
+	}
+	// Lost after at most lease - lease/3 since the last renewal, which was
+	// at most lease/3 before StopRenewing, and not before lease/3 since.
+	if d := time.Since(stopped); d > lease-lease/3+100*time.Millisecond || d < lease/3 {
+		t.Fatalf("lost %v after renewing stopped (lease %v)", d, lease)
+	}
+	if _, err := a.ClaimRunnable(1, nil); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("claim after the lease was lost: %v", err)
+	}
+	if err := a.Rejoin(); err == nil {
+		t.Fatal("Rejoin renewed while renewing is stopped")
+	}
+	a.ResumeRenewing()
+	if err := a.Rejoin(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a.LeaseLost():
+		t.Fatal("LeaseLost still closed after Rejoin")
+	default:
+	}
+	got, err = a.ClaimRunnable(1, nil)
+	if err != nil || len(got) != 1 || got[0].State != store.Running || !got[0].Attempts[0].End.IsZero() {
+		t.Fatalf("after Rejoin: claimed %+v (%v), want the running job back", got, err)
+	}
+}
