@@ -80,6 +80,8 @@ func TestGolden(t *testing.T) {
 		// pgx's own parser has the last word, after ${VAR} expansion.
 		{"check-store-sslmode", []string{"check", "-config", "badstore/scheme.yaml", "-rules", "rules"}, "",
 			[]string{"HOOKD_DATABASE_URL=postgres://hookd:golden-db-secret@db.internal/hookd?sslmode=bogus"}},
+		{"serve-store-sslmode", []string{"serve", "-config", "badstore/scheme.yaml", "-rules", "rules"}, "",
+			[]string{"HOOKD_DATABASE_URL=postgres://hookd:golden-db-secret@db.internal/hookd?sslmode=bogus"}},
 		{"check-store-ok", []string{"check", "-config", "goodstore/hookd.yaml", "-rules", "rules"}, "",
 			[]string{"HOOKD_DATABASE_URL=postgres://hookd:golden-db-secret@db.invalid/hookd?sslmode=verify-full"}},
 		{"check-miscased", []string{"check", "-rules", "miscased"}, "", nil},
