@@ -96,7 +96,10 @@ func (c *claimer) loop() {
 		c.claimMu.Lock()
 		err := c.claim()
 		c.claimMu.Unlock()
-		if err == nil || c.paused.Load() || errors.Is(err, pgstore.ErrLeaseLost) { // leaseguard.go says it
+		if c.paused.Load() || errors.Is(err, pgstore.ErrLeaseLost) {
+			continue // the lease ran out: leaseguard.go says so, and resumes
+		}
+		if err == nil {
 			if fails > 0 {
 				log.Info("claiming jobs again: workers resume", "after", time.Since(since).Round(time.Millisecond).String())
 			}
