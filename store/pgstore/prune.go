@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // processKeep is how long a process's row outlives its lease. A process
@@ -14,16 +15,36 @@ import (
 // (Close) wrote its last before, so its row goes at the next prune.
 const processKeep = 24 * time.Hour
 
-// pruneProcesses deletes the rows of processes whose lease ended more than
-// processKeep ago, or was given back, and that no job names as its holder,
-// so that a holder id never becomes unknown while a job references it:
-// those jobs keep the row until they are pruned with their event. It
-// reads the jobs' holders once (a hashed subplan, built only when some
-// row is old enough).
-const pruneProcesses = `DELETE FROM processes p
-	WHERE p.id <> $1
-	  AND (p.lease_until = '-infinity' OR p.lease_until < now() - make_interval(secs => $2))
-	  AND p.id NOT IN (SELECT DISTINCT holder FROM jobs WHERE holder IS NOT NULL)`
+// goneProcess is true of a process row p whose lease was given back or
+// ended more than processKeep ($2 seconds) ago, but this process's ($1).
+const goneProcess = `p.id <> $1 AND (p.lease_until = '-infinity' OR p.lease_until < now() - make_interval(secs => $2))`
+
+// pruneProcesses deletes the rows of gone processes that no job names as
+// its holder, so that a holder id never becomes unknown while a job
+// references it: those jobs keep the row until they are pruned with their
+// event. It reads the jobs' holders once (a hashed subplan): a full scan
+// of the jobs, so it runs only when some row is gone.
+const pruneProcesses = `DELETE FROM processes p WHERE ` + goneProcess + `
+	AND p.id NOT IN (SELECT DISTINCT holder FROM jobs WHERE holder IS NOT NULL)`
+
+// pruneGone runs pruneProcesses if some process is gone.
+func (s *Store) pruneGone(conn *pgxpool.Conn) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var gone bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM processes p WHERE `+goneProcess+`)`,
+		s.id, processKeep.Seconds()).Scan(&gone); err != nil || !gone {
+		return err
+	}
+	tag, err := conn.Exec(ctx, pruneProcesses, s.id, processKeep.Seconds())
+	if err != nil {
+		return err
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		s.log.Info("pruned the rows of processes long gone", "processes", n)
+	}
+	return nil
+}
 
 // Prune deletes the events received before cutoff whose jobs are all final
 // and were last updated before cutoff, with their jobs (the foreign key
@@ -87,14 +108,5 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 			break
 		}
 	}
-	ctx, cancel = s.ctx()
-	defer cancel()
-	tag, err := conn.Exec(ctx, pruneProcesses, s.id, processKeep.Seconds())
-	if err != nil {
-		return total, s.clean(err)
-	}
-	if n := tag.RowsAffected(); n > 0 {
-		s.log.Info("pruned the rows of processes long gone", "processes", n)
-	}
-	return total, nil
+	return total, s.clean(s.pruneGone(conn))
 }
