@@ -80,6 +80,9 @@ type Store struct {
 	renewOff atomic.Bool // StopRenewing (tests)
 	lease    leaseState  // lease.go
 
+	procPruned     atomic.Int64  // when pruneGone last ran (unix ns)
+	procPruneEvery time.Duration // processPruneEvery; tests shorten it
+
 	// claimPause, if set, runs after a claim's candidates are read (1)
 	// and after their lanes are checked (2): tests let another process
 	// act there.
@@ -139,6 +142,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		ops: make(chan *op, 4096), intake: make(chan *op, 4096), idReqs: make(chan chan idResult),
 		wake: make(chan struct{}, 1), noteC: make(chan struct{}, 1), due: make(chan time.Time, 16)}
 	s.lease.init()
+	s.procPruneEvery = processPruneEvery
 	s.bgctx, s.bgstop = context.WithCancel(context.Background())
 	octx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()

@@ -27,8 +27,18 @@ const goneProcess = `p.id <> $1 AND (p.lease_until = '-infinity' OR p.lease_unti
 const pruneProcesses = `DELETE FROM processes p WHERE ` + goneProcess + `
 	AND p.id NOT IN (SELECT DISTINCT holder FROM jobs WHERE holder IS NOT NULL)`
 
-// pruneGone runs pruneProcesses if some process is gone.
+// processPruneEvery is how often a process runs pruneProcesses at most:
+// the rows are small, the scan is not.
+const processPruneEvery = 6 * time.Hour
+
+// pruneGone runs pruneProcesses if some process is gone, at most every
+// processPruneEvery (the first prune of a process runs it).
 func (s *Store) pruneGone(conn *pgxpool.Conn) error {
+	last := s.procPruned.Load()
+	if last != 0 && time.Since(time.Unix(0, last)) < s.procPruneEvery {
+		return nil
+	}
+	s.procPruned.Store(time.Now().UnixNano())
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var gone bool

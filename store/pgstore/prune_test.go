@@ -47,6 +47,7 @@ func TestPruneProcesses(t *testing.T) {
 		}
 	}
 	pruner := openT(t, url)
+	pruner.procPruneEvery = 0 // every Prune looks
 
 	// holder died two days ago holding a job, which outlives it.
 	holder := openT(t, url)
