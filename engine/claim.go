@@ -94,10 +94,13 @@ func (c *claimer) loop() {
 		case <-tick.C:
 		}
 		c.claimMu.Lock()
-		err := c.claim()
+		var err error
+		if !c.paused.Load() { // the lease ran out: leaseguard.go says so, and resumes
+			err = c.claim()
+		}
 		c.claimMu.Unlock()
 		if c.paused.Load() || errors.Is(err, pgstore.ErrLeaseLost) {
-			continue // the lease ran out: leaseguard.go says so, and resumes
+			continue
 		}
 		if err == nil {
 			if fails > 0 {

@@ -53,6 +53,10 @@ func (d *dispatcher) runHeld(j *store.Job) {
 		return
 	}
 	c := d.shared
+	if c.paused.Load() { // the lease ran out: given back with the others
+		d.unhold(j)
+		return
+	}
 	run, err := c.st.TakeHeld([]*store.Job{j})
 	if err != nil {
 		d.mu.Lock()

@@ -131,11 +131,12 @@ func (g *leaseGuard) rejoin() bool {
 }
 
 // dropQueued drops the jobs claimed and not running (ready, waiting in a
-// lane, waiting for a retry or held) and returns how many workers still
-// run a job.
+// lane, waiting for a retry or held, written held for a request and not
+// settled) and returns how many workers still run a job.
 func (d *dispatcher) dropQueued() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.shared.unsettled = nil // never taken: not pending
 	n := len(d.ready)
 	d.ready = nil
 	for _, l := range d.lanes {

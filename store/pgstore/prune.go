@@ -57,8 +57,8 @@ func (s *Store) pruneGone(conn *pgxpool.Conn) error {
 }
 
 // Prune deletes the events received before cutoff whose jobs are all final
-// and were last updated before cutoff, with their jobs (the foreign key
-// cascades) and so their de-duplication keys, batch events a transaction;
+// and were last updated before cutoff, with their jobs and so their
+// de-duplication keys, batch events a transaction;
 // then the rows of processes long gone that no job names (pruneProcesses).
 // One process prunes at a time: while another holds the pruner's lock it
 // returns 0 at once.
