@@ -45,6 +45,13 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = binary.AppendUvarint(b, uint64(len(ev.Body)))
 		b = append(b, ev.Body...)
 	}
+	return AppendEventJSON(b, ev)
+}
+
+// AppendEventJSON appends ev without its body as one JSON object, with
+// the fields, names and omissions encoding/json would give it, written
+// without reflection (a shared store's event rows are this).
+func AppendEventJSON(b []byte, ev *Event) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendUint(b, ev.ID, 10)
 	b = appendField(b, "source", ev.Source)
@@ -106,8 +113,10 @@ func appendEvent(b []byte, ev *Event) []byte {
 	return append(b, '}')
 }
 
-// appendJob appends j as encoding/json would (the same bytes: Job has no
-// maps): each accepted event writes one or two jobs.
+// AppendJobJSON appends j as encoding/json would (the same bytes: Job has
+// no maps): each accepted event writes one or two jobs.
+func AppendJobJSON(b []byte, j *Job) []byte { return appendJob(b, j) }
+
 func appendJob(b []byte, j *Job) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendUint(b, j.ID, 10)

@@ -24,16 +24,14 @@ type eventRow struct {
 func encodeEvent(ev *store.Event) (*eventRow, error) {
 	c := *ev
 	c.Body, c.Answer = nil, nil
-	doc, err := json.Marshal(&c)
-	if err != nil {
-		return nil, err
-	}
+	doc := store.AppendEventJSON(make([]byte, 0, 512), &c)
 	r := &eventRow{id: ev.ID, source: ev.Source, delivery: ev.DeliveryID, event: ev.Event, received: ev.ReceivedAt,
 		status: ev.Status, rules: ev.Rules, body: ev.Body, doc: doc}
 	if r.rules == nil {
 		r.rules = []string{}
 	}
 	if ev.Answer != nil {
+		var err error
 		if r.answer, err = json.Marshal(ev.Answer); err != nil {
 			return nil, err
 		}
@@ -71,10 +69,7 @@ type jobRow struct {
 }
 
 func encodeJob(j *store.Job) (*jobRow, error) {
-	data, err := json.Marshal(j)
-	if err != nil {
-		return nil, err
-	}
+	data := store.AppendJobJSON(make([]byte, 0, 256), j)
 	r := &jobRow{id: j.ID, eventID: j.EventID, rule: j.Rule, lane: j.Lane, latest: j.Latest, state: j.State,
 		created: j.Created, updated: j.Updated, data: data, job: j}
 	if !j.NextAt.IsZero() {
