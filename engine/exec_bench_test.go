@@ -46,6 +46,20 @@ func BenchmarkExecution(b *testing.B) {
 	waitDone(te, "run", b.N)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "commands/s")
+	reportCommits(b, te)
+}
+
+// reportCommits reports the store's commits per job and their mean
+// duration: what a worker waits for when it waits for the disk.
+func reportCommits(b *testing.B, te *testEngine) {
+	var m dto.Metric
+	_ = te.met.commitDuration.Write(&m)
+	h := m.GetHistogram()
+	if h.GetSampleCount() == 0 {
+		return
+	}
+	b.ReportMetric(float64(h.GetSampleCount())/float64(b.N), "commits/job")
+	b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount())*1000, "ms/commit")
 }
 
 // BenchmarkSpawnDirect spawns /bin/true b.N times from Go, as many at a
@@ -83,6 +97,7 @@ func BenchmarkExecutionUnderIntake(b *testing.B) {
 	waitDone(te, "run", b.N)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "commands/s")
+	reportCommits(b, te)
 }
 
 // BenchmarkSpawnerUnderIntake: the unbounded spawner, a minimal handler
