@@ -45,14 +45,17 @@ func (d *dispatcher) takeLocked() (m *marked, j *store.Job, ahead []*store.Job) 
 }
 
 // aheadLocked takes the ready jobs to mark ahead: those no idle worker
-// will take, up to two per worker marked or being marked. The caller
+// will take, up to two per worker marked or being marked, once no more
+// than one per worker is. The caller
 // passes them to markAhead once it has released the lock.
 func (d *dispatcher) aheadLocked() []*store.Job {
 	a := &d.arm
-	if d.shared != nil || d.stopping {
+	w := d.e.cfg.Workers
+	// Refilled once half are taken, so that marks share commits.
+	if d.shared != nil || d.stopping || len(a.jobs)+a.marking > w {
 		return nil
 	}
-	n := min(len(d.ready)-a.idle, aheadPerWorker*d.e.cfg.Workers-len(a.jobs)-a.marking)
+	n := min(len(d.ready)-a.idle, aheadPerWorker*w-len(a.jobs)-a.marking)
 	if n <= 0 {
 		return nil
 	}
