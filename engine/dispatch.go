@@ -29,6 +29,7 @@ type dispatcher struct {
 	timers   map[uint64]*timer
 	held     map[uint64]*store.Job
 	pending  int // admitted jobs not yet final (shared: claimed): the backpressure count
+	arm      armer
 	stopping bool
 
 	shared *claimer    // nil unless the store is shared
@@ -126,6 +127,9 @@ func (d *dispatcher) recoverLocked(j *store.Job, now time.Time, dropped []supers
 		if n := len(j.Attempts); n > 0 && j.Attempts[n-1].End.IsZero() {
 			j.Attempts[n-1].End = now
 			j.Attempts[n-1].Error = "interrupted: hookd stopped while this attempt ran"
+			if d.shared == nil { // it may have been marked ahead (arm.go)
+				j.Attempts[n-1].Error += " or was about to start"
+			}
 		}
 		j.State = store.Queued
 		j.Updated = now
@@ -197,7 +201,9 @@ func (d *dispatcher) submit(jobs []*store.Job) {
 	for _, j := range jobs {
 		dropped = d.enqueueLocked(j, dropped)
 	}
+	ahead := d.aheadLocked()
 	d.mu.Unlock()
+	d.markAhead(ahead)
 	d.supersede(dropped)
 }
 
@@ -343,21 +349,26 @@ func (d *dispatcher) worker() {
 	defer d.workers.Done()
 	for {
 		d.mu.Lock()
-		for len(d.ready) == 0 && !d.stopping {
+		for len(d.ready) == 0 && len(d.arm.jobs) == 0 && !d.stopping {
+			d.arm.idle++
 			d.cond.Wait()
+			d.arm.idle--
 		}
 		if d.stopping {
 			d.mu.Unlock()
 			return
 		}
-		j := d.ready[0]
-		d.ready[0] = nil
-		d.ready = d.ready[1:]
+		m, j, ahead := d.takeLocked()
 		if d.shared != nil {
 			d.shared.busy++
 		}
 		d.mu.Unlock()
-		d.run(j)
+		d.markAhead(ahead)
+		if m != nil {
+			d.execute(m)
+		} else {
+			d.run(j)
+		}
 		if d.shared != nil {
 			d.mu.Lock()
 			d.shared.busy--
@@ -398,6 +409,7 @@ func (d *dispatcher) stop(ctx context.Context) {
 		<-done
 	}
 	d.cancelRun()
+	d.unarm()
 	if d.shared != nil {
 		d.shared.releaseInterrupted()
 	}
