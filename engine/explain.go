@@ -154,8 +154,11 @@ type Replayed struct {
 // exist (only: that one rule), whatever became of the old ones.
 func (e *Engine) Replay(id uint64, only string) (*Replayed, error) {
 	ev, err := e.store.Event(id)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, &ReplayError{http.StatusNotFound, fmt.Sprintf("no event %d", id)}
+	}
+	if err != nil {
+		return nil, &ReplayError{http.StatusServiceUnavailable, fmt.Sprintf("cannot read event %d: %v", id, err)}
 	}
 	if only != "" {
 		if !slices.Contains(ev.Rules, only) {

@@ -52,7 +52,7 @@ func (e *Engine) adminRematch(w http.ResponseWriter, r *http.Request) {
 	}
 	evs, err := e.rematchEvents(in)
 	if err != nil {
-		code := http.StatusInternalServerError
+		code := http.StatusServiceUnavailable // the store cannot be read
 		if errors.Is(err, store.ErrNotFound) {
 			code = http.StatusNotFound
 		}
@@ -75,8 +75,11 @@ func (e *Engine) adminRematch(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) rematchEvents(in RematchRequest) ([]*store.Event, error) {
 	if in.ID != 0 {
 		ev, err := e.store.Event(in.ID)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %d", store.ErrNotFound, in.ID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot read event %d: %w", in.ID, err)
 		}
 		return []*store.Event{ev}, nil
 	}
@@ -92,8 +95,11 @@ func (e *Engine) rematchEvents(in RematchRequest) ([]*store.Event, error) {
 				return out, nil
 			}
 			ev, err := e.store.Event(b.ID)
-			if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
 				continue // pruned meanwhile
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cannot read event %d: %w", b.ID, err)
 			}
 			out = append(out, ev)
 		}
