@@ -212,3 +212,24 @@ func TestEventsShowFromTheSharedDatabase(t *testing.T) {
 		t.Fatalf("replay without a daemon here: %d %s", code, stderr)
 	}
 }
+
+// Every error hookd prints is one line, a driver's error of several lines
+// (one per address tried) included: a host that does not resolve.
+func TestServeDatabaseErrorsAreOneLine(t *testing.T) {
+	cmd, logs, n, exit := startSharedServe(t, "postgres://hookd@nonexistent.invalid:5432/hookd?connect_timeout=2")
+	n.next(t, "EXTEND_TIMEOUT_USEC")
+	poll(t, "the warning", func() bool { return strings.Contains(logs.String(), "cannot reach the database") })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-exit
+	out := logs.String()
+	if !strings.Contains(out, "nonexistent.invalid") || !strings.Contains(out, "hookd serve: ") {
+		t.Fatalf("output does not name the host and the error:\n%s", out)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if !strings.HasPrefix(l, "time=") && !strings.HasPrefix(l, "hookd serve: ") || strings.Contains(l, `\n`) {
+			t.Errorf("a line that is not one whole message: %q", l)
+		}
+	}
+}

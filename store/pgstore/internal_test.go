@@ -20,6 +20,9 @@ func TestRedact(t *testing.T) {
 		{"postgresql://u:pw:x@h@host/db", "at u:pw:x@h", "at u:xxxxx"},
 		{"host=h password='s3cret' user=u", "cannot parse host=h password='s3cret'", "cannot parse host=h password='xxxxx'"},
 		{"postgres://u@h/db", "no password here", "no password here"},
+		{"postgres://u@h/db", "failed to connect to `user=u`:\n\thostname resolving error: x\n\tlookup h: no such host",
+			"failed to connect to `user=u`; hostname resolving error: x; lookup h: no such host"},
+		{"postgres://u:pw9@h/db", "as u:pw9:\n\tdenied\r\n", "as u:xxxxx; denied"},
 	} {
 		err := redact(errors.New(tc.err), passwordOf(tc.url))
 		if err.Error() != tc.want {
