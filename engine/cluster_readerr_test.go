@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -33,6 +34,36 @@ func TestClusterReplayWhileTheDatabaseIsDown(t *testing.T) {
 		a := te.adminPost(c.path, c.body)
 		if a.code != 503 || strings.Contains(a.raw, "no event") || strings.Contains(a.raw, "no such event") || !strings.Contains(a.raw, "postgres") {
 			t.Errorf("%s while the database is down: %d %s; want 503 naming the database's error", c.name, a.code, a.raw)
+		}
+	}
+}
+
+// Ids are numbers in every admin answer, as in events and show.
+func TestAdminAnswersGiveIDsAsNumbers(t *testing.T) {
+	te := startNode(t, pgtest.URL(t), t.TempDir(), "a", 1)
+	id := te.accept(push("refs/heads/main", "ids"), "d-ids")
+	te.waitDone(id)
+	for _, c := range []struct{ path, body string }{
+		{fmt.Sprintf("/events/%d/replay", id), ""},
+		{"/rematch", fmt.Sprintf(`{"id":%d,"force":true}`, id)},
+		{"/rules/run/run", `{}`},
+	} {
+		a := te.adminPost(c.path, c.body)
+		var v struct {
+			ID    uint64   `json:"id"`
+			Job   uint64   `json:"job"`
+			Jobs  []uint64 `json:"jobs"`
+			Items []struct {
+				Event uint64 `json:"event"`
+				Job   uint64 `json:"job"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(a.raw), &v); a.code != 200 || err != nil {
+			t.Errorf("%s: %d %s: %v", c.path, a.code, a.raw, err)
+			continue
+		}
+		if v.ID == 0 && len(v.Items) == 0 || v.ID != 0 && v.Job == 0 && len(v.Jobs) == 0 {
+			t.Errorf("%s: no ids in %s", c.path, a.raw)
 		}
 	}
 }

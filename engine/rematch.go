@@ -26,10 +26,10 @@ type RematchRequest struct {
 // queued (with its job), would_run (dry run), or skipped (with why); or an
 // event that cannot be matched again: not_kept (Rule empty, with why).
 type RematchItem struct {
-	Event   string `json:"event"`
+	Event   uint64 `json:"event"`
 	Rule    string `json:"rule"`
 	Outcome string `json:"outcome"`
-	Job     string `json:"job,omitempty"`
+	Job     uint64 `json:"job,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 }
 
@@ -119,7 +119,7 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 	if src == nil {
 		return nil, nil
 	}
-	id := strconv.FormatUint(ev.ID, 10)
+	id := ev.ID
 	if why := notKept(ev); why != "" {
 		return []RematchItem{{Event: id, Outcome: "not_kept", Reason: why}}, nil
 	}
@@ -171,8 +171,7 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 	}
 	e.disp.submit(done)
 	for _, j := range done {
-		jid := strconv.FormatUint(j.ID, 10)
-		items = append(items, RematchItem{Event: id, Rule: j.Rule, Outcome: "queued", Job: jid})
+		items = append(items, RematchItem{Event: id, Rule: j.Rule, Outcome: "queued", Job: j.ID})
 		e.log.Info("event rematched", "event_id", ev.ID, "source", ev.Source, "rule", j.Rule, "job", j.ID)
 	}
 	return items, nil
