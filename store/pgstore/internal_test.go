@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,6 +214,36 @@ func TestWakesOnlyForNewWork(t *testing.T) {
 		accept(tc.delivery, tc.lane, tc.latest, tc.hold)
 		if got := notified(); got != tc.wake {
 			t.Errorf("%s: notified %v, want %v", tc.delivery, got, tc.wake)
+		}
+	}
+}
+
+// Each node's connections carry its name, unless the URL names them.
+func TestApplicationName(t *testing.T) {
+	for _, tc := range []struct{ query, want string }{
+		{"", "hookd web-9"},
+		{"application_name=mine", "mine"},
+	} {
+		url := pgtest.URL(t)
+		if tc.query != "" {
+			sep := "?"
+			if strings.Contains(url, "?") {
+				sep = "&"
+			}
+			url += sep + tc.query
+		}
+		s, err := Open(context.Background(), Options{URL: url, Node: "web-9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		rows, err := s.pool.Query(context.Background(), `SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = current_database()`)
+		if err == nil {
+			names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		s.Close()
+		if err != nil || !slices.Equal(names, []string{tc.want}) {
+			t.Errorf("%q: application names %q (%v), want %q", tc.query, names, err, tc.want)
 		}
 	}
 }

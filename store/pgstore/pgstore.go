@@ -126,6 +126,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// pg_stat_activity and the server's logs tell the nodes apart, unless
+	// the URL (or PGAPPNAME) names the connections itself.
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "hookd " + o.Node
+	}
 	cfg.MaxConns = o.MaxConns
 	cfg.ConnConfig.ConnectTimeout = o.Timeout
 	cfg.HealthCheckPeriod = 10 * time.Second
