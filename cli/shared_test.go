@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -231,5 +232,28 @@ func TestServeDatabaseErrorsAreOneLine(t *testing.T) {
 		if !strings.HasPrefix(l, "time=") && !strings.HasPrefix(l, "hookd serve: ") || strings.Contains(l, `\n`) {
 			t.Errorf("a line that is not one whole message: %q", l)
 		}
+	}
+}
+
+// backup against a running PostgreSQL node (found by -data, without
+// hookd.yaml) prints the daemon's reason on one line, not its raw answer.
+func TestBackupAsksAPostgresDaemon(t *testing.T) {
+	cmd, _, _, _ := startSharedServe(t, pgtest.URL(t))
+	data := cmd.Args[slices.Index(cmd.Args, "-data")+1]
+	sock := filepath.Join(data, "admin.sock")
+	poll(t, "the admin socket", func() bool { _, err := os.Stat(sock); return err == nil })
+	file := filepath.Join(t.TempDir(), "copy.db")
+	var code int
+	var stderr string
+	poll(t, "the daemon to answer", func() bool {
+		code, _, stderr = hookdCLI(t, "backup", "-data", data, file)
+		return !strings.Contains(stderr, "no hookd answers")
+	})
+	want := ": the store is PostgreSQL: back it up with pg_dump"
+	if code != 1 || !strings.HasPrefix(stderr, "hookd backup: ") || !strings.Contains(stderr, want) || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "{") {
+		t.Fatalf("exit %d, stderr %q; want one line saying %q", code, stderr, want)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("backup left a file: %v", err)
 	}
 }
