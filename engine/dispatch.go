@@ -123,23 +123,7 @@ func (d *dispatcher) takeReserved(jobs []*store.Job, reserved int) (refused []*s
 func (d *dispatcher) recoverLocked(j *store.Job, now time.Time, dropped []superseded) []superseded {
 	switch j.State {
 	case store.Running:
-		if n := len(j.Attempts); n > 0 && j.Attempts[n-1].End.IsZero() {
-			a := &j.Attempts[n-1]
-			a.End = now
-			// Its holder was last known alive at its last renewal: the
-			// attempt ends there, not at this takeover a lease later.
-			if r := j.HolderRenewed; !r.IsZero() && r.Before(now) {
-				a.End = r
-				if a.End.Before(a.Start) {
-					a.End = a.Start
-				}
-			}
-			a.Error = "interrupted: hookd stopped while this attempt ran"
-			if d.shared != nil {
-				d.e.log.Info("job taken over: its attempt was interrupted on another process", "job", j.ID,
-					"rule", j.Rule, "attempt", a.N, "from_node", a.Node)
-			}
-		}
+		d.endInterrupted(j, now)
 		j.State = store.Queued
 		j.Updated = now
 		if d.shared == nil {
