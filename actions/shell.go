@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -16,7 +17,8 @@ import (
 
 // Shell runs a process without a shell (Argv) or a script through
 // /bin/sh -c (Script). The process runs in its own process group so that a
-// timeout or shutdown kills everything it started.
+// timeout or shutdown kills everything it started. On Linux the process
+// itself (not what it started) is killed when hookd dies, even by SIGKILL.
 type Shell struct {
 	Argv   []string
 	Script string
@@ -73,7 +75,7 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		stdout = &capped{buf: new(bytes.Buffer), max: MaxOutput}
 		cmd.Stdout = io.MultiWriter(out, stdout)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	cmd.WaitDelay = s.WaitDelay
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = 5 * time.Second
@@ -82,7 +84,8 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 	if err != nil {
 		return Result{Exit: -1}, err
 	}
-	if err := cmd.Start(); err != nil {
+	done := make(chan error, 1)
+	if err := startLocked(cmd, done); err != nil {
 		err = fmt.Errorf("shell: %w", err)
 		if startIsPermanent(err) {
 			err = Permanent(err)
@@ -100,8 +103,6 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		_ = stdin.Close()
 	}()
 
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	var werr error
 	killed := false
 	select {
@@ -216,4 +217,26 @@ func (l *lockedTail) bytes() []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]byte(nil), l.t.Bytes()...)
+}
+
+// startLocked starts cmd and waits for it on a goroutine locked to its OS
+// thread from the start until the wait ends, then sends Wait's error on
+// done. The parent-death signal (procAttr) fires when the thread that
+// forked the child exits, and the Go runtime ends a thread when a
+// goroutine locked to it returns: a thread never locked, or unlocked
+// while the child runs, could be ended under it by someone else's locked
+// goroutine, killing a healthy action.
+func startLocked(cmd *exec.Cmd, done chan<- error) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- cmd.Wait()
+	}()
+	return <-started
 }

@@ -241,14 +241,14 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var out struct {
 		Rules   []string `json:"rules"`
-		Jobs    []string `json:"jobs"`
+		Jobs    []uint64 `json:"jobs"`
 		Skipped []string `json:"skipped"`
 	}
 	if done, code := af.fetch(ctx, "POST", "/events/"+strconv.FormatUint(id, 10)+"/replay", &out, stdout, stderr); done {
 		return code
 	}
 	for i, r := range out.Rules {
-		fmt.Fprintf(stdout, "event %d: rule %s queued again as job %s\n", id, r, out.Jobs[i])
+		fmt.Fprintf(stdout, "event %d: rule %s queued again as job %d\n", id, r, out.Jobs[i])
 	}
 	for _, r := range out.Skipped {
 		fmt.Fprintf(stdout, "event %d: rule %s skipped: no longer in the configuration\n", id, r)

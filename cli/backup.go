@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +82,11 @@ func backupOnline(ctx context.Context, c *adminClient, w *progressWriter) error 
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("hookd answered %s: %s", resp.Status, raw)
+		var e struct{ Error string }
+		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			return errors.New(e.Error)
+		}
+		return fmt.Errorf("hookd answered %s", resp.Status)
 	}
 	w.p.setSize(resp.ContentLength)
 	n, err := io.Copy(w, resp.Body)

@@ -171,7 +171,22 @@ func printErr(stderr io.Writer, verb string, err error) {
 		}
 		return
 	}
-	fmt.Fprintf(stderr, "hookd %s: %v\n", verb, err)
+	fmt.Fprintf(stderr, "hookd %s: %s\n", verb, oneLine(err.Error()))
+}
+
+// oneLine joins the lines of an error's message (a library's, such as a
+// driver listing each address it tried) with "; ": an error is one line.
+func oneLine(msg string) string {
+	if !strings.ContainsAny(msg, "\r\n") {
+		return msg
+	}
+	var out []string
+	for _, l := range strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, strings.TrimSuffix(l, ":"))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // printDiag prints a load error or warning, and the line it points at.

@@ -100,20 +100,20 @@ func cmdRematch(ctx context.Context, fs *flag.FlagSet, af *adminFlags, rf *remat
 		switch it.Outcome {
 		case "not_kept":
 			if in.ID != 0 { // the one event asked for: nothing was done
-				fmt.Fprintf(stderr, "hookd replay: event %s cannot be rematched: %s\n", it.Event, it.Reason)
+				fmt.Fprintf(stderr, "hookd replay: event %d cannot be rematched: %s\n", it.Event, it.Reason)
 				return 1
 			}
 			if notKept++; notKept <= maxNotKept {
-				fmt.Fprintf(stdout, "event %s: cannot rematch: %s\n", it.Event, it.Reason)
+				fmt.Fprintf(stdout, "event %d: cannot rematch: %s\n", it.Event, it.Reason)
 			}
 		case "queued":
 			queued++
-			fmt.Fprintf(stdout, "event %s: rule %s queued as job %s\n", it.Event, it.Rule, it.Job)
+			fmt.Fprintf(stdout, "event %d: rule %s queued as job %d\n", it.Event, it.Rule, it.Job)
 		case "would_run":
 			queued++
-			fmt.Fprintf(stdout, "event %s: rule %s would run\n", it.Event, it.Rule)
+			fmt.Fprintf(stdout, "event %d: rule %s would run\n", it.Event, it.Rule)
 		default:
-			fmt.Fprintf(stdout, "event %s: rule %s skipped: %s\n", it.Event, it.Rule, it.Reason)
+			fmt.Fprintf(stdout, "event %d: rule %s skipped: %s\n", it.Event, it.Rule, it.Reason)
 		}
 	}
 	verb := "queued"

@@ -91,7 +91,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if out.Note != "" {
 		fmt.Fprintln(stderr, "note:", out.Note)
 	}
-	fmt.Fprintf(stdout, "event %s: rule %s queued as job %s (source %s)\n", out.ID, out.Rule, out.Job, engine.ManualSource)
-	fmt.Fprintf(stdout, "follow it with: hookd show%s %s\n", af.located(), out.ID)
+	fmt.Fprintf(stdout, "event %d: rule %s queued as job %d (source %s)\n", out.ID, out.Rule, out.Job, engine.ManualSource)
+	fmt.Fprintf(stdout, "follow it with: hookd show%s %d\n", af.located(), out.ID)
 	return 0
 }

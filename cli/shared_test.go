@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -210,5 +211,49 @@ func TestEventsShowFromTheSharedDatabase(t *testing.T) {
 	}
 	if code, _, stderr := hookdCLI(t, "replay", id, "-config", conf); code != 1 || !strings.Contains(stderr, "needs hookd running on this machine") {
 		t.Fatalf("replay without a daemon here: %d %s", code, stderr)
+	}
+}
+
+// Every error hookd prints is one line, a driver's error of several lines
+// (one per address tried) included: a host that does not resolve.
+func TestServeDatabaseErrorsAreOneLine(t *testing.T) {
+	cmd, logs, n, exit := startSharedServe(t, "postgres://hookd@nonexistent.invalid:5432/hookd?connect_timeout=2")
+	n.next(t, "EXTEND_TIMEOUT_USEC")
+	poll(t, "the warning", func() bool { return strings.Contains(logs.String(), "cannot reach the database") })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-exit
+	out := logs.String()
+	if !strings.Contains(out, "nonexistent.invalid") || !strings.Contains(out, "hookd serve: ") {
+		t.Fatalf("output does not name the host and the error:\n%s", out)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if !strings.HasPrefix(l, "time=") && !strings.HasPrefix(l, "hookd serve: ") || strings.Contains(l, `\n`) {
+			t.Errorf("a line that is not one whole message: %q", l)
+		}
+	}
+}
+
+// backup against a running PostgreSQL node (found by -data, without
+// hookd.yaml) prints the daemon's reason on one line, not its raw answer.
+func TestBackupAsksAPostgresDaemon(t *testing.T) {
+	cmd, _, _, _ := startSharedServe(t, pgtest.URL(t))
+	data := cmd.Args[slices.Index(cmd.Args, "-data")+1]
+	sock := filepath.Join(data, "admin.sock")
+	poll(t, "the admin socket", func() bool { _, err := os.Stat(sock); return err == nil })
+	file := filepath.Join(t.TempDir(), "copy.db")
+	var code int
+	var stderr string
+	poll(t, "the daemon to answer", func() bool {
+		code, _, stderr = hookdCLI(t, "backup", "-data", data, file)
+		return !strings.Contains(stderr, "no hookd answers")
+	})
+	want := ": the store is PostgreSQL: back it up with pg_dump"
+	if code != 1 || !strings.HasPrefix(stderr, "hookd backup: ") || !strings.Contains(stderr, want) || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "{") {
+		t.Fatalf("exit %d, stderr %q; want one line saying %q", code, stderr, want)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("backup left a file: %v", err)
 	}
 }

@@ -204,7 +204,7 @@ func (e *Engine) adminReplay(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, re.Status, re.Msg)
 		return
 	}
-	out := map[string]any{"status": "replayed", "id": strconv.FormatUint(id, 10), "rules": res.Rules, "jobs": res.Jobs}
+	out := map[string]any{"status": "replayed", "id": id, "rules": res.Rules, "jobs": res.Jobs}
 	if len(res.Skipped) > 0 {
 		out["skipped"] = res.Skipped
 	}

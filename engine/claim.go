@@ -200,3 +200,30 @@ func (d *dispatcher) lost(j *store.Job, log *slog.Logger) {
 // notHeld tells a job's progress refused because this node no longer
 // holds the job.
 func notHeld(err error) bool { return errors.Is(err, store.ErrNotHeld) }
+
+// endInterrupted ends the attempt of a running job that its process left
+// without an end (it died, or lost its lease). On a shared store the
+// holder was last known alive at its last lease renewal: the attempt ends
+// there, not at this takeover a lease later, and the takeover is logged.
+func (d *dispatcher) endInterrupted(j *store.Job, now time.Time) {
+	n := len(j.Attempts)
+	if n == 0 || !j.Attempts[n-1].End.IsZero() {
+		return
+	}
+	a := &j.Attempts[n-1]
+	a.End = now
+	if r := j.HolderRenewed; !r.IsZero() && r.Before(now) {
+		a.End = r
+		if a.End.Before(a.Start) {
+			a.End = a.Start
+		}
+	}
+	a.Error = "interrupted: hookd stopped while this attempt ran"
+	if d.shared == nil { // it may have been marked ahead (arm.go)
+		a.Error += " or was about to start"
+	}
+	if d.shared != nil {
+		d.e.log.Info("job taken over: its attempt was interrupted on another process", "job", j.ID,
+			"rule", j.Rule, "attempt", a.N, "from_node", a.Node)
+	}
+}

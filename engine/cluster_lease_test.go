@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +60,15 @@ func TestClusterLeaseLost(t *testing.T) {
 	if j.State != store.Done || len(j.Attempts) != 2 || j.Attempts[0].Error != want || j.Attempts[1].Error != "" ||
 		j.Attempts[0].Node != "a" || j.Attempts[1].Node != "b" {
 		t.Fatalf("job %s, attempts %+v", j.State, j.Attempts)
+	}
+	// The interrupted attempt ends at a's last renewal, a whole lease
+	// before b could take the job, not at the takeover.
+	if gap := j.Attempts[1].Start.Sub(j.Attempts[0].End); gap < lease-200*time.Millisecond {
+		t.Errorf("attempt 1 ends %v before attempt 2 starts, want about a lease (%v): %+v", gap, lease, j.Attempts)
+	}
+	taken := fmt.Sprintf(`msg="job taken over: its attempt was interrupted on another process" job=%d rule=run attempt=1 from_node=a`, j.ID)
+	if !strings.Contains(b.logs.String(), taken) {
+		t.Errorf("b's log lacks %s:\n%s", taken, b.logs.String())
 	}
 	if got := sharedLines(t, shared); len(got) != 3 {
 		t.Fatalf("lines %q: want two starts and b's end only (a's action killed)", got)

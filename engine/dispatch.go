@@ -124,13 +124,7 @@ func (d *dispatcher) takeReserved(jobs []*store.Job, reserved int) (refused []*s
 func (d *dispatcher) recoverLocked(j *store.Job, now time.Time, dropped []superseded) []superseded {
 	switch j.State {
 	case store.Running:
-		if n := len(j.Attempts); n > 0 && j.Attempts[n-1].End.IsZero() {
-			j.Attempts[n-1].End = now
-			j.Attempts[n-1].Error = "interrupted: hookd stopped while this attempt ran"
-			if d.shared == nil { // it may have been marked ahead (arm.go)
-				j.Attempts[n-1].Error += " or was about to start"
-			}
-		}
+		d.endInterrupted(j, now)
 		j.State = store.Queued
 		j.Updated = now
 		if d.shared == nil {

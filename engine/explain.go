@@ -147,15 +147,19 @@ func (e *ReplayError) Error() string { return e.Msg }
 // Replayed is what a replay queued: the rules run again and their new
 // jobs, and the rules no longer configured (skipped).
 type Replayed struct {
-	Rules, Jobs, Skipped []string
+	Rules, Skipped []string
+	Jobs           []uint64
 }
 
 // Replay durably queues new jobs for the event's matched rules that still
 // exist (only: that one rule), whatever became of the old ones.
 func (e *Engine) Replay(id uint64, only string) (*Replayed, error) {
 	ev, err := e.store.Event(id)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, &ReplayError{http.StatusNotFound, fmt.Sprintf("no event %d", id)}
+	}
+	if err != nil {
+		return nil, &ReplayError{http.StatusServiceUnavailable, fmt.Sprintf("cannot read event %d: %v", id, err)}
 	}
 	if only != "" {
 		if !slices.Contains(ev.Rules, only) {
@@ -187,7 +191,7 @@ func (e *Engine) Replay(id uint64, only string) (*Replayed, error) {
 	e.disp.submit(jobs)
 	out := &Replayed{Rules: names, Skipped: gone}
 	for _, j := range jobs {
-		out.Jobs = append(out.Jobs, fmt.Sprint(j.ID))
+		out.Jobs = append(out.Jobs, j.ID)
 	}
 	e.log.Info("event replayed", "event_id", ev.ID, "rules", names, "jobs", out.Jobs)
 	return out, nil

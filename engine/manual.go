@@ -27,9 +27,9 @@ type RunRequest struct {
 // RunAnswer is what POST /rules/{name}/run answers.
 type RunAnswer struct {
 	Status string `json:"status"`
-	ID     string `json:"id"`
+	ID     uint64 `json:"id"`
 	Rule   string `json:"rule"`
-	Job    string `json:"job"`
+	Job    uint64 `json:"job"`
 	// Note says, when the rule's `when` is false or fails for this
 	// request, why: the job runs anyway, and the operator should know.
 	Note string `json:"note,omitempty"`
@@ -105,7 +105,7 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	e.disp.submit([]*store.Job{j})
 	e.met.request(ManualSource, "accepted")
 	e.log.Info("manual run queued", "source", ManualSource, "event_id", ev.ID, "rule", name, "job", j.ID)
-	writeJSON(w, http.StatusOK, RunAnswer{Status: "queued", ID: strconv.FormatUint(ev.ID, 10), Rule: name, Job: strconv.FormatUint(j.ID, 10), Note: note})
+	writeJSON(w, http.StatusOK, RunAnswer{Status: "queued", ID: ev.ID, Rule: name, Job: j.ID, Note: note})
 }
 
 // whenNote says why a rule's `when` does not hold for a manual run's

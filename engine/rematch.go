@@ -26,10 +26,10 @@ type RematchRequest struct {
 // queued (with its job), would_run (dry run), or skipped (with why); or an
 // event that cannot be matched again: not_kept (Rule empty, with why).
 type RematchItem struct {
-	Event   string `json:"event"`
+	Event   uint64 `json:"event"`
 	Rule    string `json:"rule"`
 	Outcome string `json:"outcome"`
-	Job     string `json:"job,omitempty"`
+	Job     uint64 `json:"job,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 }
 
@@ -52,7 +52,7 @@ func (e *Engine) adminRematch(w http.ResponseWriter, r *http.Request) {
 	}
 	evs, err := e.rematchEvents(in)
 	if err != nil {
-		code := http.StatusInternalServerError
+		code := http.StatusServiceUnavailable // the store cannot be read
 		if errors.Is(err, store.ErrNotFound) {
 			code = http.StatusNotFound
 		}
@@ -75,8 +75,11 @@ func (e *Engine) adminRematch(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) rematchEvents(in RematchRequest) ([]*store.Event, error) {
 	if in.ID != 0 {
 		ev, err := e.store.Event(in.ID)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %d", store.ErrNotFound, in.ID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot read event %d: %w", in.ID, err)
 		}
 		return []*store.Event{ev}, nil
 	}
@@ -92,8 +95,11 @@ func (e *Engine) rematchEvents(in RematchRequest) ([]*store.Event, error) {
 				return out, nil
 			}
 			ev, err := e.store.Event(b.ID)
-			if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
 				continue // pruned meanwhile
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cannot read event %d: %w", b.ID, err)
 			}
 			out = append(out, ev)
 		}
@@ -113,7 +119,7 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 	if src == nil {
 		return nil, nil
 	}
-	id := strconv.FormatUint(ev.ID, 10)
+	id := ev.ID
 	if why := notKept(ev); why != "" {
 		return []RematchItem{{Event: id, Outcome: "not_kept", Reason: why}}, nil
 	}
@@ -165,8 +171,7 @@ func (e *Engine) rematchOne(ev *store.Event, in RematchRequest) ([]RematchItem, 
 	}
 	e.disp.submit(done)
 	for _, j := range done {
-		jid := strconv.FormatUint(j.ID, 10)
-		items = append(items, RematchItem{Event: id, Rule: j.Rule, Outcome: "queued", Job: jid})
+		items = append(items, RematchItem{Event: id, Rule: j.Rule, Outcome: "queued", Job: j.ID})
 		e.log.Info("event rematched", "event_id", ev.ID, "source", ev.Source, "rule", j.Rule, "job", j.ID)
 	}
 	return items, nil

@@ -104,6 +104,8 @@ tls: {cert: c.pem, key: k.pem}
 			err: "hookd.yaml:1:32: store.url " + notURL},
 		{name: "zero lease", yaml: "store: {driver: postgres, url: 'postgres://u@db/x', lease: 0s}\n",
 			err: "hookd.yaml:1:60: store.lease must be at least 1s (a node renews its lease a few times within it)"},
+		{name: "lease not a duration", yaml: "store: {driver: postgres, url: 'postgres://u@db/x', lease: banana}\n",
+			err: "hookd.yaml:1:60: store.lease: \"banana\" is not a duration (write e.g. 30s, 10m, 2h)"},
 		{name: "unset variable", yaml: "listen: ${NO_SUCH_VAR_HOOKD}\n", err: "hookd.yaml:1:9: environment variable NO_SUCH_VAR_HOOKD is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -137,8 +137,9 @@ func (d *decoder) store(n *yaml.Node, c *Config) {
 		"lease": func(k, v *yaml.Node) {
 			onlyPG(k)
 			s.Lease = d.duration(v, "store.lease")
+			_, perr := time.ParseDuration(v.Value)
 			switch {
-			case d.tainted[v]:
+			case d.tainted[v], v.Value != "" && perr != nil: // reported already
 			case v.Value == "": // an empty value is the default
 				s.Lease = DefaultStore.Lease
 			case s.Lease < time.Second: // 0s included: not a way to say "default"

@@ -96,6 +96,11 @@ type Job struct {
 	// settles it with TakeHeld; any other backend's jobs are all their
 	// writer's anyway.
 	Hold bool `json:"-"`
+	// HolderRenewed is, for a job claimed from a process whose lease ran
+	// out, that process's last lease renewal: the last moment it is known
+	// to have been alive, where its interrupted attempt ends. Zero when
+	// unknown (no such holder, or a lease given back). Not stored.
+	HolderRenewed time.Time `json:"-"`
 }
 
 // Attempt is one run of a job's actions.

@@ -211,7 +211,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 	if len(res.Skipped) > 0 {
 		s.log.Warn("replay skipped rules no longer in the configuration", "event_id", id, "rules", res.Skipped)
 	}
-	http.Redirect(w, r, fmt.Sprintf("/events/%d?replayed=%s", id, url.QueryEscape(strings.Join(res.Jobs, ","))), http.StatusSeeOther)
+	http.Redirect(w, r, fmt.Sprintf("/events/%d?replayed=%s", id, url.QueryEscape(joinIDs(res.Jobs))), http.StatusSeeOther)
 }
 
 // replayedJobs says which of the event's jobs a replay just queued, from
@@ -243,4 +243,16 @@ func attemptDur(a store.Attempt) string {
 func init() {
 	funcs["attemptDur"] = attemptDur
 	funcs["since"] = func(t time.Time) time.Duration { return time.Since(t) }
+}
+
+// joinIDs is ids in decimal, comma-separated.
+func joinIDs(ids []uint64) string {
+	var b []byte
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, id, 10)
+	}
+	return string(b)
 }

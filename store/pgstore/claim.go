@@ -109,7 +109,10 @@ func (s *Store) claimTx(ctx context.Context, tx pgx.Tx, n int, rules []string) (
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err = tx.Query(ctx, `UPDATE jobs SET holder = $2 WHERE id = ANY($1) RETURNING seq, data`, ids, s.id)
+	// The old holder's last renewal, read from the row before the update.
+	rows, err = tx.Query(ctx, `UPDATE jobs j SET holder = $2 FROM jobs o LEFT JOIN processes p ON p.id = o.holder
+		WHERE j.id = ANY($1) AND o.id = j.id
+		RETURNING j.seq, j.data, CASE WHEN p.lease_until > '-infinity' THEN p.lease_until - p.lease END`, ids, s.id)
 	if err != nil {
 		return nil, err
 	}
@@ -121,11 +124,15 @@ func (s *Store) claimTx(ctx context.Context, tx pgx.Tx, n int, rules []string) (
 	for rows.Next() {
 		var c claimed
 		var data []byte
-		if err := rows.Scan(&c.seq, &data); err != nil {
+		var renewed *time.Time
+		if err := rows.Scan(&c.seq, &data, &renewed); err != nil {
 			return nil, err
 		}
 		if c.job, err = decodeJob(data); err != nil {
 			return nil, err
+		}
+		if renewed != nil {
+			c.job.HolderRenewed = renewed.UTC()
 		}
 		got = append(got, c)
 	}

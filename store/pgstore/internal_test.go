@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ func TestRedact(t *testing.T) {
 		{"postgresql://u:pw:x@h@host/db", "at u:pw:x@h", "at u:xxxxx"},
 		{"host=h password='s3cret' user=u", "cannot parse host=h password='s3cret'", "cannot parse host=h password='xxxxx'"},
 		{"postgres://u@h/db", "no password here", "no password here"},
+		{"postgres://u@h/db", "failed to connect to `user=u`:\n\thostname resolving error: x\n\tlookup h: no such host",
+			"failed to connect to `user=u`; hostname resolving error: x; lookup h: no such host"},
+		{"postgres://u:pw9@h/db", "as u:pw9:\n\tdenied\r\n", "as u:xxxxx; denied"},
 	} {
 		err := redact(errors.New(tc.err), passwordOf(tc.url))
 		if err.Error() != tc.want {
@@ -210,6 +214,36 @@ func TestWakesOnlyForNewWork(t *testing.T) {
 		accept(tc.delivery, tc.lane, tc.latest, tc.hold)
 		if got := notified(); got != tc.wake {
 			t.Errorf("%s: notified %v, want %v", tc.delivery, got, tc.wake)
+		}
+	}
+}
+
+// Each node's connections carry its name, unless the URL names them.
+func TestApplicationName(t *testing.T) {
+	for _, tc := range []struct{ query, want string }{
+		{"", "hookd web-9"},
+		{"application_name=mine", "mine"},
+	} {
+		url := pgtest.URL(t)
+		if tc.query != "" {
+			sep := "?"
+			if strings.Contains(url, "?") {
+				sep = "&"
+			}
+			url += sep + tc.query
+		}
+		s, err := Open(context.Background(), Options{URL: url, Node: "web-9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		rows, err := s.pool.Query(context.Background(), `SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = current_database()`)
+		if err == nil {
+			names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		s.Close()
+		if err != nil || !slices.Equal(names, []string{tc.want}) {
+			t.Errorf("%q: application names %q (%v), want %q", tc.query, names, err, tc.want)
 		}
 	}
 }

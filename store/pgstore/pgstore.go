@@ -126,6 +126,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// pg_stat_activity and the server's logs tell the nodes apart, unless
+	// the URL (or PGAPPNAME) names the connections itself.
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "hookd " + o.Node
+	}
 	cfg.MaxConns = o.MaxConns
 	cfg.ConnConfig.ConnectTimeout = o.Timeout
 	cfg.HealthCheckPeriod = 10 * time.Second
@@ -264,12 +269,42 @@ func (s *Store) clean(err error) error {
 
 // redact returns err, or, if its message holds the password, an error
 // with the same message and the password masked (and nothing to unwrap
-// that could print it).
+// that could print it). A message of several lines (pgx's connection
+// errors list each address tried on a line of its own) becomes one: an
+// error is one line in a log or on a terminal.
 func redact(err error, password string) error {
-	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
-		return err
+	if err == nil {
+		return nil
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), password, "xxxxx"))
+	msg := err.Error()
+	if password != "" && strings.Contains(msg, password) {
+		return errors.New(oneLine(strings.ReplaceAll(msg, password, "xxxxx")))
+	}
+	if strings.ContainsAny(msg, "\r\n") {
+		return flatError{oneLine(msg), err}
+	}
+	return err
+}
+
+// flatError is an error's chain with its message on one line.
+type flatError struct {
+	msg string
+	err error
+}
+
+func (e flatError) Error() string { return e.msg }
+func (e flatError) Unwrap() error { return e.err }
+
+// oneLine joins the lines of msg with "; ", without their indentation.
+func oneLine(msg string) string {
+	lines := strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' })
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, strings.TrimSuffix(l, ":"))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // passwordOf finds the password in a connection string that failed to
