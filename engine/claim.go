@@ -219,9 +219,6 @@ func (d *dispatcher) endInterrupted(j *store.Job, now time.Time) {
 		}
 	}
 	a.Error = "interrupted: hookd stopped while this attempt ran"
-	if d.shared == nil { // it may have been marked ahead (arm.go)
-		a.Error += " or was about to start"
-	}
 	if d.shared != nil {
 		d.e.log.Info("job taken over: its attempt was interrupted on another process", "job", j.ID,
 			"rule", j.Rule, "attempt", a.N, "from_node", a.Node)

@@ -29,7 +29,6 @@ type dispatcher struct {
 	timers   map[uint64]*timer
 	held     map[uint64]*store.Job
 	pending  int // admitted jobs not yet final (shared: claimed): the backpressure count
-	arm      armer
 	stopping bool
 
 	shared *claimer    // nil unless the store is shared
@@ -195,9 +194,7 @@ func (d *dispatcher) submit(jobs []*store.Job) {
 	for _, j := range jobs {
 		dropped = d.enqueueLocked(j, dropped)
 	}
-	ahead := d.aheadLocked()
 	d.mu.Unlock()
-	d.markAhead(ahead)
 	d.supersede(dropped)
 }
 
@@ -343,26 +340,21 @@ func (d *dispatcher) worker() {
 	defer d.workers.Done()
 	for {
 		d.mu.Lock()
-		for len(d.ready) == 0 && len(d.arm.jobs) == 0 && !d.stopping {
-			d.arm.idle++
+		for len(d.ready) == 0 && !d.stopping {
 			d.cond.Wait()
-			d.arm.idle--
 		}
 		if d.stopping {
 			d.mu.Unlock()
 			return
 		}
-		m, j, ahead := d.takeLocked()
+		j := d.ready[0]
+		d.ready[0] = nil
+		d.ready = d.ready[1:]
 		if d.shared != nil {
 			d.shared.busy++
 		}
 		d.mu.Unlock()
-		d.markAhead(ahead)
-		if m != nil {
-			d.execute(m)
-		} else {
-			d.run(j)
-		}
+		d.run(j)
 		if d.shared != nil {
 			d.mu.Lock()
 			d.shared.busy--
@@ -403,7 +395,6 @@ func (d *dispatcher) stop(ctx context.Context) {
 		<-done
 	}
 	d.cancelRun()
-	d.unarm()
 	if d.shared != nil {
 		d.shared.releaseInterrupted()
 	}

@@ -192,7 +192,7 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 func (d *dispatcher) depth() (queued, running, retrying int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	queued = len(d.ready) + len(d.arm.jobs) + d.arm.marking
+	queued = len(d.ready)
 	for _, l := range d.lanes {
 		queued += len(l.waiting)
 	}

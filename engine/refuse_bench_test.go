@@ -89,25 +89,14 @@ func recordJobs(b *testing.B, dir string, n int) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	// From many goroutines, so that they share commits.
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				ev := &store.Event{ID: st.NewEventID(), Source: "github", DeliveryID: fmt.Sprint("queued-", i), Event: "push", Status: "accepted", Body: []byte(`{}`)}
-				j := &store.Job{ID: st.NewJobID(), EventID: ev.ID, Rule: "run", State: store.Queued}
-				ev.Jobs = []uint64{j.ID}
-				if _, err := st.Accept(ev, []*store.Job{j}); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
+	for i := 0; i < n; i++ {
+		ev := &store.Event{ID: st.NewEventID(), Source: "github", DeliveryID: fmt.Sprint("queued-", i), Event: "push", Status: "accepted", Body: []byte(`{}`)}
+		j := &store.Job{ID: st.NewJobID(), EventID: ev.ID, Rule: "run", State: store.Queued}
+		ev.Jobs = []uint64{j.ID}
+		if _, err := st.Accept(ev, []*store.Job{j}); err != nil {
+			b.Fatal(err)
+		}
 	}
-	wg.Wait()
 }
 
 // drainRate starts an engine on b.N recorded jobs and returns the

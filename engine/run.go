@@ -16,35 +16,19 @@ import (
 
 // run performs one attempt of a job and records it.
 func (d *dispatcher) run(j *store.Job) {
-	if s := d.mark(j); s != nil {
-		d.execute(s)
-	}
-}
-
-// marked is a job whose running mark is durable: its attempt may start.
-type marked struct {
-	j    *store.Job
-	prev store.Job // the job before the mark, to give it back unstarted
-	ev   *store.Event
-	log  *slog.Logger
-}
-
-// mark records a job as running, durably, before anything of it runs. A
-// job that cannot run now (no rule, no event, the store failing) is dealt
-// with here, and mark returns nil.
-func (d *dispatcher) mark(j *store.Job) *marked {
 	e := d.e
 	lv := e.live.Load()
 	log := e.log.With("event_id", j.EventID, "job", j.ID, "rule", j.Rule)
 	now := time.Now().UTC()
 	rule := lv.set.Rules[j.Rule]
-	if d.leaseGone(d.attemptCtx()) { // claimed just before the lease ran out
+	ctx := d.attemptCtx()
+	if d.leaseGone(ctx) { // claimed just before the lease ran out
 		d.dropForLease(j, j.Rule, false)
-		return nil
+		return
 	}
 	if rule == nil {
 		d.hold(j, lv.cfg.RuleGrace, log)
-		return nil
+		return
 	}
 	ev, err := e.store.Event(j.EventID)
 	if err != nil && d.shared != nil && !errors.Is(err, store.ErrNotFound) {
@@ -52,7 +36,7 @@ func (d *dispatcher) mark(j *store.Job) *marked {
 		// stays this node's and is read again, as a failed running mark is.
 		log.Warn("cannot read the job's event; trying again later", "error", err)
 		d.finished(j, false, 5*time.Second)
-		return nil
+		return
 	}
 	if err != nil {
 		j.State, j.Error, j.Updated = store.Failed, "cannot read the event: "+err.Error(), now
@@ -60,7 +44,7 @@ func (d *dispatcher) mark(j *store.Job) *marked {
 		log.Error("job failed: cannot read its event", "error", err)
 		e.met.jobOutcome(j.Rule, "failed")
 		d.finished(j, true, 0)
-		return nil
+		return
 	}
 	n := len(j.Attempts) + 1
 	prev := *j
@@ -77,32 +61,12 @@ func (d *dispatcher) mark(j *store.Job) *marked {
 		*j = prev
 		if notHeld(err) {
 			d.lost(j, log)
-			return nil
+			return
 		}
 		log.Error("cannot record the job as running; trying again later", "error", err)
 		d.finished(j, false, 5*time.Second)
-		return nil
-	}
-	return &marked{j: j, prev: prev, ev: ev, log: log}
-}
-
-// execute runs the attempt that mark recorded and records its outcome.
-func (d *dispatcher) execute(m *marked) {
-	e, j, ev, log := d.e, m.j, m.ev, m.log
-	ctx := d.attemptCtx()
-	// The rule in force now, which a reload may have changed since a job
-	// marked ahead (arm.go) was marked; without it the job is held, and
-	// its attempt, which never started, is dropped.
-	lv := e.live.Load()
-	rule := lv.set.Rules[j.Rule]
-	if rule == nil {
-		*j = m.prev
-		d.hold(j, lv.cfg.RuleGrace, log)
 		return
 	}
-	n := len(j.Attempts)
-	// A job marked ahead (arm.go) starts now: its attempt says so.
-	j.Attempts[n-1].Start = time.Now().UTC()
 	e.met.attempt(rule.Name)
 
 	env := eventEnv(ev)
@@ -125,10 +89,8 @@ func (d *dispatcher) execute(m *marked) {
 		j.State = store.Done
 		// Committed at once, as a waited write would be, but the worker
 		// goes on to its next job meanwhile: until the commit, a crash
-		// runs this job again, as it would while waiting for it. When
-		// jobs are waiting, it rides with the commit of their running
-		// marks instead of taking one of its own (within asyncDelay).
-		d.save(j, d.doneSave(), log)
+		// runs this job again, as it would while waiting for it.
+		d.save(j, store.Soon, log)
 		log.Info("job done", "attempt", n)
 		e.met.jobOutcome(rule.Name, "done")
 		d.finished(j, true, 0)
