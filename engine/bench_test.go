@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,7 +25,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"hookd/rules"
-	"hookd/store"
 )
 
 // The intake benchmarks drive a server with 64 concurrent keep-alive
@@ -125,7 +123,10 @@ func fullPush(i int) []byte {
 
 // drive sends reqs to url from `clients` goroutines and reports throughput
 // and latency; every answer must have status want.
-func drive(b *testing.B, url string, reqs []signedReq, want int) {
+func drive(b *testing.B, url string, reqs []signedReq, want int) { driveFrom(b, url, reqs, want) }
+
+// driveFrom is drive, returning when the first request was sent.
+func driveFrom(b *testing.B, url string, reqs []signedReq, want int) time.Time {
 	b.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
 	defer tr.CloseIdleConnections()
@@ -183,6 +184,7 @@ func drive(b *testing.B, url string, reqs []signedReq, want int) {
 	// CPU of the whole process (clients included) per request: steadier
 	// than throughput on a VM whose speed drifts.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(reqs)), "cpu-µs/event")
+	return start
 }
 
 // cpuTime is the process's user and system CPU time so far.
@@ -361,57 +363,6 @@ func BenchmarkIntakeThousandRules(b *testing.B) {
 `)
 	te := benchEngine(b, sb.String(), func(c *rules.Config) { c.ShutdownTimeout = time.Second; c.MaxQueued = 1 << 30 })
 	drive(b, te.url+"/hooks/github", signedPushes(b.N), 200)
-}
-
-// BenchmarkExecution: b.N accepted events whose rule runs /bin/true with 8
-// workers, until all are done; BenchmarkSpawnDirect spawns /bin/true b.N
-// times, 8 at a time, from Go: the floor.
-func BenchmarkExecution(b *testing.B) {
-	dir := b.TempDir()
-	const rulesYAML = benchSource + `
-  - name: run
-    source: github
-    actions: [{shell: {command: [/bin/true]}}]
-`
-	// Record every event and its job first, then time the execution alone.
-	st, err := store.Open(filepath.Join(dir, "data"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; i < b.N; i++ {
-		ev := &store.Event{ID: st.NewEventID(), Source: "github", DeliveryID: fmt.Sprint(i), Event: "push", Status: "accepted", Body: []byte(`{}`)}
-		j := &store.Job{ID: st.NewJobID(), EventID: ev.ID, Rule: "run", State: store.Queued}
-		ev.Jobs = []uint64{j.ID}
-		if _, err := st.Accept(ev, []*store.Job{j}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	st.Close()
-	b.ResetTimer()
-	te := startEngine(b, dir, rulesYAML, func(c *rules.Config) { c.Workers = 8; c.MaxQueued = 1 << 30 })
-	te.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	for te.disp.queued() > 0 {
-		time.Sleep(time.Millisecond)
-	}
-	b.StopTimer()
-}
-
-func BenchmarkSpawnDirect(b *testing.B) {
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := exec.Command("/bin/true").Run(); err != nil {
-				b.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // serveCeiling serves a ceiling's handler on loopback until the benchmark

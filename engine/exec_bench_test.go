@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"hookd/rules"
+)
+
+// The execution benchmarks: how fast hookd runs commands, against Go
+// spawning the same command at the same parallelism (the default workers),
+// and, while pushes arrive, against a handler that spawns one per request
+// with no bound and nothing recorded. Interleave them:
+//
+//	go test ./engine -run '^$' -bench 'Execution$|SpawnDirect' -benchtime 10000x -count 5
+//	go test ./engine -run '^$' -bench 'UnderIntake' -benchtime 10000x -count 5
+
+const execRules = benchSource + `
+  - name: run
+    source: github
+    actions: [{shell: {command: [/bin/true]}}]
+`
+
+// BenchmarkExecution: b.N accepted events whose rule runs /bin/true, with
+// the default configuration, from the engine's start until all are done.
+func BenchmarkExecution(b *testing.B) {
+	dir := b.TempDir()
+	// Record every event and its job first, then time the execution alone.
+	recordJobs(b, dir, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	te := startEngine(b, dir, execRules, func(c *rules.Config) { c.MaxQueued = 1 << 30 })
+	te.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	waitDone(te, "run", b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "commands/s")
+}
+
+// BenchmarkSpawnDirect spawns /bin/true b.N times from Go, as many at a
+// time as hookd's default workers: the floor.
+func BenchmarkSpawnDirect(b *testing.B) {
+	sem := make(chan struct{}, rules.DefaultConfig().Workers)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := exec.Command("/bin/true").Run(); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "commands/s")
+}
+
+// BenchmarkExecutionUnderIntake: b.N signed pushes from drive's 64
+// clients, each recorded and matched by a rule running /bin/true, with the
+// default configuration but a max_queued that refuses none. commands/s is
+// b.N over the time from the first request to the last job done.
+func BenchmarkExecutionUnderIntake(b *testing.B) {
+	te := benchEngine(b, execRules, func(c *rules.Config) { c.MaxQueued = 1 << 30 })
+	reqs := signedPushes(b.N)
+	start := driveFrom(b, te.url+"/hooks/github", reqs, 200)
+	b.StartTimer()
+	waitDone(te, "run", b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "commands/s")
+}
+
+// BenchmarkSpawnerUnderIntake: the unbounded spawner, a minimal handler
+// that verifies the HMAC, starts /bin/true in a goroutine and answers 200
+// at once; commands/s is measured as for hookd.
+func BenchmarkSpawnerUnderIntake(b *testing.B) {
+	var ran atomic.Int64
+	var wg sync.WaitGroup
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256="))
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		if !hmac.Equal(m.Sum(nil), sig) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if exec.Command("/bin/true").Run() == nil {
+				ran.Add(1)
+			}
+		}()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"accepted"}`))
+	})
+	url := serveCeiling(b, h)
+	start := driveFrom(b, url, signedPushes(b.N), 200)
+	b.StartTimer()
+	wg.Wait()
+	b.StopTimer()
+	if n := ran.Load(); n != int64(b.N) {
+		b.Fatalf("%d of %d commands ran", n, b.N)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "commands/s")
+}
+
+// waitDone waits until n jobs of rule are done.
+func waitDone(te *testEngine, rule string, n int) {
+	done := te.met.jobOutcomes.WithLabelValues(rule, "done")
+	for {
+		var m dto.Metric
+		_ = done.Write(&m)
+		if m.GetCounter().GetValue() >= float64(n) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
