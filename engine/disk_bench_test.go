@@ -131,3 +131,22 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// GitHub pushes of 2 KiB (testdata/pushes/push-2k.json, with GitHub's
+// delivery headers and fresh commit and delivery ids), matching no rule,
+// against a ceiling that reads and verifies the same requests:
+//
+//	go test ./engine -run '^$' -bench 'IgnoredPush2K|VerifyOnlyPush2K' -benchtime 20000x
+func BenchmarkIntakeIgnoredPush2K(b *testing.B) { intakeIgnored(b, push2K(b, b.N)) }
+
+func BenchmarkCeilingVerifyOnlyPush2K(b *testing.B) {
+	drive(b, ceiling(b, false), push2K(b, b.N), 200)
+}
+
+func push2K(b *testing.B, n int) []signedReq {
+	body, err := os.ReadFile(filepath.Join("testdata", "pushes", "push-2k.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return githubPushes(body, n)
+}
