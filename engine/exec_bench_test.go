@@ -1,14 +1,10 @@
 package engine
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
 	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,16 +88,8 @@ func BenchmarkSpawnerUnderIntake(b *testing.B) {
 	var ran atomic.Int64
 	var wg sync.WaitGroup
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256="))
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write(body)
-		if !hmac.Equal(m.Sum(nil), sig) {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		_, ok := verifiedBody(w, r)
+		if !ok {
 			return
 		}
 		wg.Add(1)

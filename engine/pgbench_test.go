@@ -3,10 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -84,16 +80,8 @@ func pgCeiling(b *testing.B, dbURL string) string {
 	}
 	b.Cleanup(func() { close(writes) })
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256="))
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write(body)
-		if !hmac.Equal(m.Sum(nil), sig) {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		body, ok := verifiedBody(w, r)
+		if !ok {
 			return
 		}
 		done := make(chan error, 1)
