@@ -57,21 +57,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		printErr(stderr, "check", err)
 		return 1
 	}
-	var diags []rules.Diag
-	if set != nil {
-		diags = append(diags, set.Warnings...)
-	}
-	diags = append(diags, errs...)
-	sort.SliceStable(diags, func(i, j int) bool {
-		a, b := diags[i], diags[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
-	})
-	for _, d := range diags {
-		printDiag(stderr, d)
-	}
+	printCheckDiags(stderr, set, errs)
 	failed := len(errs) > 0
 	for _, err := range engine.Preflight(cfg) {
 		failed = true
@@ -92,6 +78,31 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if failed {
 		return 1
 	}
+	printCheckOK(stdout, set)
+	return 0
+}
+
+// printCheckDiags prints the warnings and errors together, in file order.
+func printCheckDiags(stderr io.Writer, set *rules.Set, errs rules.Errors) {
+	var diags []rules.Diag
+	if set != nil {
+		diags = append(diags, set.Warnings...)
+	}
+	diags = append(diags, errs...)
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i], diags[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+	for _, d := range diags {
+		printDiag(stderr, d)
+	}
+}
+
+// printCheckOK prints the one-line summary of a configuration that passed.
+func printCheckOK(stdout io.Writer, set *rules.Set) {
 	fmt.Fprintf(stdout, "ok: %d files, %d sources, %d rules", len(set.Files), len(set.Sources), len(set.Rules))
 	switch n := len(set.Warnings); n {
 	case 0:
@@ -101,5 +112,4 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, " (%d warnings)", n)
 	}
 	fmt.Fprintln(stdout)
-	return 0
 }

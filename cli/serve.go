@@ -38,33 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		printErr(stderr, "serve", err)
 		return 1
 	}
-	var e *engine.Engine
-	dashboard := func(e *engine.Engine) (http.Handler, error) {
-		s, err := ui.New(e, log)
-		if err != nil {
-			return nil, err
-		}
-		return s.Handler(), nil
-	}
-	e, err = engine.New(engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(), Listener: ln, UI: dashboard,
-		Context: ctx,
-		StoreWait: func(err error) {
-			// Not ready until the database opens: tell systemd why, and
-			// that the start is not stuck (TimeoutStartSec would kill it).
-			notify(log, "EXTEND_TIMEOUT_USEC=30000000\nSTATUS=waiting for the database: "+err.Error())
-		},
-		BeforeReload: func() func(error) {
-			if _, err := sdnotify.Reloading(); err != nil {
-				log.Warn("sd_notify", "error", err)
-			}
-			return func(err error) {
-				msg := "READY=1\nSTATUS=" + status(e)
-				if err != nil {
-					msg += "; last reload failed, previous configuration in force"
-				}
-				notify(log, msg)
-			}
-		}})
+	e, err := newServeEngine(ctx, engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(), Listener: ln})
 	if err != nil {
 		printErr(stderr, "serve", err)
 		if ctx.Err() != nil {
@@ -84,6 +58,47 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	wctx, stopWatchdog := context.WithCancel(context.Background())
 	defer stopWatchdog()
 	go func() { _ = sdnotify.Watchdog(wctx) }()
+	return serveUntilStopped(ctx, e, hup, log)
+}
+
+// newServeEngine creates the daemon's engine from o, adding the dashboard
+// and the hooks that keep systemd told of the database wait and reloads.
+func newServeEngine(ctx context.Context, o engine.Options) (*engine.Engine, error) {
+	log := o.Logger
+	var e *engine.Engine
+	o.UI = func(e *engine.Engine) (http.Handler, error) {
+		s, err := ui.New(e, log)
+		if err != nil {
+			return nil, err
+		}
+		return s.Handler(), nil
+	}
+	o.Context = ctx
+	o.StoreWait = func(err error) {
+		// Not ready until the database opens: tell systemd why, and
+		// that the start is not stuck (TimeoutStartSec would kill it).
+		notify(log, "EXTEND_TIMEOUT_USEC=30000000\nSTATUS=waiting for the database: "+err.Error())
+	}
+	o.BeforeReload = func() func(error) {
+		if _, err := sdnotify.Reloading(); err != nil {
+			log.Warn("sd_notify", "error", err)
+		}
+		return func(err error) {
+			msg := "READY=1\nSTATUS=" + status(e)
+			if err != nil {
+				msg += "; last reload failed, previous configuration in force"
+			}
+			notify(log, msg)
+		}
+	}
+	var err error
+	e, err = engine.New(o)
+	return e, err
+}
+
+// serveUntilStopped reloads on SIGHUP until ctx ends or the server stops,
+// then shuts e down; it returns the exit code.
+func serveUntilStopped(ctx context.Context, e *engine.Engine, hup <-chan os.Signal, log *slog.Logger) int {
 	code := 0
 loop:
 	for {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -82,20 +83,26 @@ var signFlags = map[string]string{
 	"private-key":      "public_key", // a scheme with a public key signs with the private one
 }
 
-// cmdSign implements `hookd sign`. It returns 2 for usage errors (bad flags,
-// a missing or inapplicable option) and 1 for anything else.
-func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// signOptions holds what the sign flags set.
+type signOptions struct {
+	c       verify.Config
+	secret  string
+	body    string
+	form    bool
+	meta    verify.Meta
+	outFile string
+}
+
+// newSignFlagSet declares sign's flags, storing into o.
+func newSignFlagSet(o *signOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported below, on one line
-	var c verify.Config
-	var secret, body string
-	var form bool
+	fs.SetOutput(io.Discard) // errors are reported by cmdSign, on one line
+	c := &o.c
 	fs.StringVar(&c.Provider, "provider", "", "provider `name`: "+strings.Join(verify.Names(), ", "))
-	fs.StringVar(&secret, "secret", "", "the shared `secret`")
-	fs.StringVar(&body, "body", "", "`FILE` holding the body, or - for standard input (default: empty body)")
-	var meta verify.Meta
-	fs.StringVar(&meta.Event, "event", "", "the event `type`, for providers that send it in a header (default: a push, or the provider's example)")
-	fs.StringVar(&meta.ID, "id", "", "the delivery `id`, for providers that send it in a header (default: random)")
+	fs.StringVar(&o.secret, "secret", "", "the shared `secret`")
+	fs.StringVar(&o.body, "body", "", "`FILE` holding the body, or - for standard input (default: empty body)")
+	fs.StringVar(&o.meta.Event, "event", "", "the event `type`, for providers that send it in a header (default: a push, or the provider's example)")
+	fs.StringVar(&o.meta.ID, "id", "", "the delivery `id`, for providers that send it in a header (default: random)")
 	fs.StringVar(&c.Header, "header", "", "hmac, token: the header `name` that carries the signature or token")
 	fs.StringVar(&c.Query, "query", "", "token: the query `parameter` that carries the token")
 	fs.StringVar(&c.Algorithm, "algorithm", "", "hmac: sha1, sha256 (default) or sha512")
@@ -103,14 +110,21 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Prefix, "prefix", "", "hmac: text before the signature, e.g. sha256=")
 	fs.StringVar(&c.TimestampHeader, "timestamp-header", "", "hmac: the header `name` that carries the unix time")
 	fs.StringVar(&c.Template, "template", "", "hmac: the signed content, from {timestamp} and {body}")
-	fs.BoolVar(&form, "form", false, "gitea: headers for a form (or GET) delivery of the payload; slack: for a form body (slash commands)")
+	fs.BoolVar(&o.form, "form", false, "gitea: headers for a form (or GET) delivery of the payload; slack: for a form body (slash commands)")
 	fs.StringVar(&c.Username, "username", "", "basic: the user name")
 	fs.StringVar(&c.Password, "password", "", "basic: the password")
 	fs.StringVar(&c.URL, "url", "", "twilio, square, hubspot: the `URL` the request is sent to")
 	fs.StringVar(&c.PrivateKey, "private-key", "", "discord, standard: the Ed25519 private `key` (discord: hex seed; standard: whsk_ and the base64 seed); sendgrid: its P-256 key, PEM or base64 DER")
-	var outFile string
-	fs.StringVar(&outFile, "o", "", "write the body to send to `FILE` (needed for mailgun and linear, which sign inside the body)")
+	fs.StringVar(&o.outFile, "o", "", "write the body to send to `FILE` (needed for mailgun and linear, which sign inside the body)")
+	return fs
+}
 
+// cmdSign implements `hookd sign`. It returns 2 for usage errors (bad flags,
+// a missing or inapplicable option) and 1 for anything else.
+func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o signOptions
+	fs := newSignFlagSet(&o)
+	c := &o.c
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookd sign: "+format+" (see hookd sign -h)\n", a...)
 		return 2
@@ -132,39 +146,24 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if !ok {
 		return usageErr("unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
 	}
-	var bad error
-	fs.Visit(func(f *flag.Flag) {
-		if key, ok := signFlags[f.Name]; ok && bad == nil && !slices.Contains(spec.Options, key) {
-			bad = fmt.Errorf("-%s does not apply to provider %s", f.Name, c.Provider)
-		}
-	})
-	if bad != nil {
-		return usageErr("%v", bad)
+	if err := checkSignFlags(fs, spec, c.Provider); err != nil {
+		return usageErr("%v", err)
 	}
-	if secret != "" {
-		c.Secrets = []string{secret}
+	if o.secret != "" {
+		c.Secrets = []string{o.secret}
 	}
-
-	var data []byte
-	var err error
-	switch body {
-	case "":
-	case "-":
-		data, err = io.ReadAll(stdin)
-	default:
-		data, err = os.ReadFile(body)
-	}
+	data, err := readSignBody(o.body, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "hookd sign: reading the body: %v\n", err)
 		return 1
 	}
 
-	if p, _ := verify.New(c); p != nil && outFile == "" {
+	if p, _ := verify.New(*c); p != nil && o.outFile == "" {
 		if _, ok := p.(verify.BodySigner); ok {
 			return usageErr("provider %s signs inside the body: -o FILE writes the body to send", c.Provider)
 		}
 	}
-	sent, h, err := verify.SignRequest(c, data, time.Now(), meta)
+	sent, h, err := verify.SignRequest(*c, data, time.Now(), o.meta)
 	if err != nil {
 		var fe *verify.FieldError
 		if errors.As(err, &fe) {
@@ -176,19 +175,47 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hookd sign: %v\n", err)
 		return 1
 	}
-	if form {
+	if o.form {
 		// Slack signs the raw body, a form for slash commands.
-		if p, _ := verify.New(c); p == nil || !verify.WrapsPayload(p) && c.Provider != "slack" {
+		if p, _ := verify.New(*c); p == nil || !verify.WrapsPayload(p) && c.Provider != "slack" {
 			return usageErr("-form does not apply to provider %s: it signs the request body", c.Provider)
 		}
 		h.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	if outFile != "" {
-		if err := os.WriteFile(outFile, sent, 0o600); err != nil {
+	if o.outFile != "" {
+		if err := os.WriteFile(o.outFile, sent, 0o600); err != nil {
 			fmt.Fprintf(stderr, "hookd sign: -o: %v\n", err)
 			return 1
 		}
 	}
+	return writeSignedHeaders(h, stdout, stderr)
+}
+
+// checkSignFlags refuses a set flag whose option the provider does not take.
+func checkSignFlags(fs *flag.FlagSet, spec verify.Spec, provider string) error {
+	var bad error
+	fs.Visit(func(f *flag.Flag) {
+		if key, ok := signFlags[f.Name]; ok && bad == nil && !slices.Contains(spec.Options, key) {
+			bad = fmt.Errorf("-%s does not apply to provider %s", f.Name, provider)
+		}
+	})
+	return bad
+}
+
+// readSignBody reads -body: nothing, standard input (-) or a file.
+func readSignBody(body string, stdin io.Reader) ([]byte, error) {
+	switch body {
+	case "":
+		return nil, nil
+	case "-":
+		return io.ReadAll(stdin)
+	default:
+		return os.ReadFile(body)
+	}
+}
+
+// writeSignedHeaders prints h as "Name: value" lines, sorted by name.
+func writeSignedHeaders(h http.Header, stdout, stderr io.Writer) int {
 	names := make([]string, 0, len(h))
 	for n := range h {
 		names = append(names, n)

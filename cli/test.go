@@ -120,16 +120,7 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	src := set.Sources[*source]
 	if src == nil {
-		names := make([]string, 0, len(set.Sources))
-		for n := range set.Sources {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		if len(names) == 0 {
-			fmt.Fprintf(stderr, "hookd test: no source %q: the rules loaded (%s) define no source\n", *source, cfg.RulesDir)
-			return 1
-		}
-		fmt.Fprintf(stderr, "hookd test: no source %q (defined: %s)\n", *source, strings.Join(names, ", "))
+		fmt.Fprintln(stderr, noSourceMsg(*source, set, cfg.RulesDir))
 		return 1
 	}
 	if err := checkExpect(*expect, src); err != nil {
@@ -138,44 +129,7 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 
 	vr := &verify.Request{Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name}
-	raw = engine.RedactBody(src.Verifier, vr)
-	var bodyErr error
-	vr.JSON, bodyErr = engine.ParseBody(h.Get("Content-Type"), raw)
-	env, evalErrs := engine.RequestEnv(src, vr, bodyErr, http.MethodPost, src.Path, "127.0.0.1")
-	// What is printed and what runs go through the daemon's own runner.
-	runner := engine.NewRunner(set, os.Environ(), version())
-	for i, e := range evalErrs {
-		evalErrs[i] = runner.Redact(e)
-	}
-	rep := testReport{Source: src.Name, Path: src.Path, Event: env.Event, ID: env.ID, Errors: evalErrs, Rules: []ruleReport{}}
-	if bodyErr != nil {
-		rep.BodyError = bodyErr.Error()
-	}
-	failed := false
-	answering, answerBy := src.Respond, "source "+src.Name
-	firstRespond := true
-	for i, v := range engine.Verdicts(src, env, runner.Redact) {
-		rr := ruleReport{Rule: v.Rule, When: v.When, Matched: v.Matched, Error: v.Error, Why: v.Why, Actions: v.Actions}
-		if r := src.Rules[i]; v.Matched && r.Respond != nil && firstRespond {
-			answering, answerBy, firstRespond = r.Respond, "rule "+r.Name, false
-		}
-		if v.Matched && *run {
-			rr.Ran = runRule(ctx, runner, src.Rules[i], env, raw)
-			for _, x := range rr.Ran {
-				failed = failed || !x.OK
-			}
-		}
-		rep.Rules = append(rep.Rules, rr)
-	}
-	if answering != nil {
-		rep.Answer = renderAnswer(answering, answerBy, env, runner.Redact)
-		// As the daemon does: a rule's respond that fails falls back to the source's.
-		if rep.Answer.Error != "" && src.Respond != nil && answering != src.Respond {
-			failed := rep.Answer
-			rep.Answer = renderAnswer(src.Respond, "source "+src.Name, env, runner.Redact)
-			rep.Answer.Failed = failed.By + "'s respond failed: " + failed.Error
-		}
-	}
+	rep, failed := testRequest(ctx, set, src, vr, *run)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -192,6 +146,62 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 1
 	}
 	return 0
+}
+
+// noSourceMsg is the error for -source naming no source of the rules loaded.
+func noSourceMsg(source string, set *rules.Set, rulesDir string) string {
+	names := make([]string, 0, len(set.Sources))
+	for n := range set.Sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return fmt.Sprintf("hookd test: no source %q: the rules loaded (%s) define no source", source, rulesDir)
+	}
+	return fmt.Sprintf("hookd test: no source %q (defined: %s)", source, strings.Join(names, ", "))
+}
+
+// testRequest evaluates vr against src's rules, running the matched ones'
+// actions if run; failed is true when an action that ran failed.
+func testRequest(ctx context.Context, set *rules.Set, src *rules.Source, vr *verify.Request, run bool) (rep testReport, failed bool) {
+	raw := engine.RedactBody(src.Verifier, vr)
+	var bodyErr error
+	vr.JSON, bodyErr = engine.ParseBody(vr.Header.Get("Content-Type"), raw)
+	env, evalErrs := engine.RequestEnv(src, vr, bodyErr, http.MethodPost, src.Path, "127.0.0.1")
+	// What is printed and what runs go through the daemon's own runner.
+	runner := engine.NewRunner(set, os.Environ(), version())
+	for i, e := range evalErrs {
+		evalErrs[i] = runner.Redact(e)
+	}
+	rep = testReport{Source: src.Name, Path: src.Path, Event: env.Event, ID: env.ID, Errors: evalErrs, Rules: []ruleReport{}}
+	if bodyErr != nil {
+		rep.BodyError = bodyErr.Error()
+	}
+	answering, answerBy := src.Respond, "source "+src.Name
+	firstRespond := true
+	for i, v := range engine.Verdicts(src, env, runner.Redact) {
+		rr := ruleReport{Rule: v.Rule, When: v.When, Matched: v.Matched, Error: v.Error, Why: v.Why, Actions: v.Actions}
+		if r := src.Rules[i]; v.Matched && r.Respond != nil && firstRespond {
+			answering, answerBy, firstRespond = r.Respond, "rule "+r.Name, false
+		}
+		if v.Matched && run {
+			rr.Ran = runRule(ctx, runner, src.Rules[i], env, raw)
+			for _, x := range rr.Ran {
+				failed = failed || !x.OK
+			}
+		}
+		rep.Rules = append(rep.Rules, rr)
+	}
+	if answering != nil {
+		rep.Answer = renderAnswer(answering, answerBy, env, runner.Redact)
+		// As the daemon does: a rule's respond that fails falls back to the source's.
+		if rep.Answer.Error != "" && src.Respond != nil && answering != src.Respond {
+			broken := rep.Answer
+			rep.Answer = renderAnswer(src.Respond, "source "+src.Name, env, runner.Redact)
+			rep.Answer.Failed = broken.By + "'s respond failed: " + broken.Error
+		}
+	}
+	return rep, failed
 }
 
 // runRule runs a rule's actions once, exactly as a worker runs attempt 1.

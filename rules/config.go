@@ -83,69 +83,7 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 	root, ex := parseYAML(path, src, lookup, false, &diags)
 	if root != nil {
 		d := &decoder{file: path, diags: &diags, tainted: ex.tainted}
-		base := filepath.Dir(path)
-		rel := func(p string) string {
-			if p == "" || filepath.IsAbs(p) {
-				return p
-			}
-			return filepath.Join(base, p)
-		}
-		d.fields(root, "hookd.yaml", map[string]func(k, v *yaml.Node){
-			"listen":    func(k, v *yaml.Node) { c.Listen = d.str(v, "listen") },
-			"rules_dir": func(k, v *yaml.Node) { c.RulesDir = rel(d.str(v, "rules_dir")) },
-			"data_dir":  func(k, v *yaml.Node) { c.DataDir = rel(d.str(v, "data_dir")) },
-			"admin": func(k, v *yaml.Node) {
-				c.Admin = d.str(v, "admin")
-				if AdminTCP(c.Admin) && !Loopback(c.Admin) {
-					d.errf(v, "%s", AdminReachableErr(c.Admin))
-				}
-			},
-			"ui":        func(k, v *yaml.Node) { d.ui(v, &c) },
-			"workers":   func(k, v *yaml.Node) { c.Workers = d.integer(v, "workers", 1) },
-			"max_body":  func(k, v *yaml.Node) { c.MaxBody = d.size(v, "max_body") },
-			"retention": func(k, v *yaml.Node) { c.Retention = d.duration(v, "retention") },
-			"log": func(k, v *yaml.Node) {
-				d.fields(v, "log", map[string]func(k, v *yaml.Node){
-					"format": func(k, v *yaml.Node) {
-						c.LogFormat = d.str(v, "log.format")
-						if c.LogFormat != "text" && c.LogFormat != "json" {
-							d.errf(v, "log.format must be text or json")
-						}
-					},
-					"level": func(k, v *yaml.Node) {
-						c.LogLevel = d.str(v, "log.level")
-						switch c.LogLevel {
-						case "debug", "info", "warn", "error":
-						default:
-							d.errf(v, "log.level must be debug, info, warn or error")
-						}
-					},
-				})
-			},
-			"trusted_proxies": func(k, v *yaml.Node) { c.TrustedProxies = d.prefixes(v, "trusted_proxies") },
-			"tls": func(k, v *yaml.Node) {
-				d.fields(v, "tls", map[string]func(k, v *yaml.Node){
-					"cert": func(k, v *yaml.Node) { c.TLSCert = rel(d.str(v, "tls.cert")) },
-					"key":  func(k, v *yaml.Node) { c.TLSKey = rel(d.str(v, "tls.key")) },
-				})
-				if (c.TLSCert == "") != (c.TLSKey == "") {
-					d.errf(v, "tls needs both cert and key")
-				}
-			},
-			"shutdown_timeout": func(k, v *yaml.Node) { c.ShutdownTimeout = d.duration(v, "shutdown_timeout") },
-			"max_queued":       func(k, v *yaml.Node) { c.MaxQueued = d.integer(v, "max_queued", 1) },
-			"retry":            func(k, v *yaml.Node) { c.Rules.Retry = d.retry(v, c.Rules.Retry) },
-			"timeout": func(k, v *yaml.Node) {
-				c.Rules.Timeout = d.duration(v, "timeout")
-				if c.Rules.Timeout == 0 {
-					d.errf(v, "timeout must be above zero")
-				}
-			},
-			"removed_rule_grace": func(k, v *yaml.Node) { c.RuleGrace = d.duration(v, "removed_rule_grace") },
-			"ops":                func(k, v *yaml.Node) { c.OpsListen = d.ops(v) },
-			"node":               func(k, v *yaml.Node) { c.Node = d.node(v) },
-			"store":              func(k, v *yaml.Node) { d.store(v, &c) },
-		})
+		d.config(root, &c, filepath.Dir(path))
 	}
 	c.Secrets = append(c.Secrets, ex.secrets...)
 	redactDiags(diags, &Set{Secrets: c.Secrets})
@@ -155,6 +93,76 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 		return c, Errors(diags)
 	}
 	return c, nil
+}
+
+// config decodes hookd.yaml's fields into c; relative paths are taken
+// from base, the file's directory.
+func (d *decoder) config(root *yaml.Node, c *Config, base string) {
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	d.fields(root, "hookd.yaml", map[string]func(k, v *yaml.Node){
+		"listen":    func(k, v *yaml.Node) { c.Listen = d.str(v, "listen") },
+		"rules_dir": func(k, v *yaml.Node) { c.RulesDir = rel(d.str(v, "rules_dir")) },
+		"data_dir":  func(k, v *yaml.Node) { c.DataDir = rel(d.str(v, "data_dir")) },
+		"admin": func(k, v *yaml.Node) {
+			c.Admin = d.str(v, "admin")
+			if AdminTCP(c.Admin) && !Loopback(c.Admin) {
+				d.errf(v, "%s", AdminReachableErr(c.Admin))
+			}
+		},
+		"ui":              func(k, v *yaml.Node) { d.ui(v, c) },
+		"workers":         func(k, v *yaml.Node) { c.Workers = d.integer(v, "workers", 1) },
+		"max_body":        func(k, v *yaml.Node) { c.MaxBody = d.size(v, "max_body") },
+		"retention":       func(k, v *yaml.Node) { c.Retention = d.duration(v, "retention") },
+		"log":             func(k, v *yaml.Node) { d.logConfig(v, c) },
+		"trusted_proxies": func(k, v *yaml.Node) { c.TrustedProxies = d.prefixes(v, "trusted_proxies") },
+		"tls": func(k, v *yaml.Node) {
+			d.fields(v, "tls", map[string]func(k, v *yaml.Node){
+				"cert": func(k, v *yaml.Node) { c.TLSCert = rel(d.str(v, "tls.cert")) },
+				"key":  func(k, v *yaml.Node) { c.TLSKey = rel(d.str(v, "tls.key")) },
+			})
+			if (c.TLSCert == "") != (c.TLSKey == "") {
+				d.errf(v, "tls needs both cert and key")
+			}
+		},
+		"shutdown_timeout": func(k, v *yaml.Node) { c.ShutdownTimeout = d.duration(v, "shutdown_timeout") },
+		"max_queued":       func(k, v *yaml.Node) { c.MaxQueued = d.integer(v, "max_queued", 1) },
+		"retry":            func(k, v *yaml.Node) { c.Rules.Retry = d.retry(v, c.Rules.Retry) },
+		"timeout": func(k, v *yaml.Node) {
+			c.Rules.Timeout = d.duration(v, "timeout")
+			if c.Rules.Timeout == 0 {
+				d.errf(v, "timeout must be above zero")
+			}
+		},
+		"removed_rule_grace": func(k, v *yaml.Node) { c.RuleGrace = d.duration(v, "removed_rule_grace") },
+		"ops":                func(k, v *yaml.Node) { c.OpsListen = d.ops(v) },
+		"node":               func(k, v *yaml.Node) { c.Node = d.node(v) },
+		"store":              func(k, v *yaml.Node) { d.store(v, c) },
+	})
+}
+
+// logConfig decodes the log block into c.
+func (d *decoder) logConfig(v *yaml.Node, c *Config) {
+	d.fields(v, "log", map[string]func(k, v *yaml.Node){
+		"format": func(k, v *yaml.Node) {
+			c.LogFormat = d.str(v, "log.format")
+			if c.LogFormat != "text" && c.LogFormat != "json" {
+				d.errf(v, "log.format must be text or json")
+			}
+		},
+		"level": func(k, v *yaml.Node) {
+			c.LogLevel = d.str(v, "log.level")
+			switch c.LogLevel {
+			case "debug", "info", "warn", "error":
+			default:
+				d.errf(v, "log.level must be debug, info, warn or error")
+			}
+		},
+	})
 }
 
 // ops reads the ops block: where /metrics, /healthz and /readyz listen,

@@ -5,9 +5,7 @@
 package rules
 
 import (
-	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -129,132 +127,6 @@ func Load(dir string, def Defaults, lookup func(string) (string, bool)) (*Set, e
 		return nil, Errors{{File: dir, Msg: err.Error()}}
 	}
 	return loadFiles(dir, files, diags, def, lookup)
-}
-
-// loadFiles loads rule files into one Set; where names them in a warning
-// when they declare no source.
-func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup func(string) (string, bool)) (*Set, error) {
-	set := &Set{Sources: map[string]*Source{}, Rules: map[string]*Rule{}, byPath: map[string]*Source{}}
-	type ruleAt struct {
-		r     *Rule
-		nodes map[string]*yaml.Node
-		d     *decoder
-	}
-	var rules []ruleAt
-	var scripts []scriptAt
-	srcs := map[string][]byte{}   // for quoting the lines that diagnostics name
-	values := map[string]string{} // each variable's expanded value
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			diags = append(diags, Diag{File: f, Msg: err.Error()})
-			continue
-		}
-		set.Files = append(set.Files, f)
-		srcs[f] = src
-		root, ex := parseYAML(f, src, lookup, true, &diags)
-		for k, v := range ex.values {
-			values[k] = v
-		}
-		set.Secrets = append(set.Secrets, ex.secrets...)
-		if root == nil {
-			continue
-		}
-		d := &decoder{file: f, diags: &diags, tainted: ex.tainted, defaulted: ex.defaulted, scripts: &scripts}
-		d.fields(root, "rules file", map[string]func(k, v *yaml.Node){
-			"sources": func(k, v *yaml.Node) {
-				if v.Kind != yaml.MappingNode {
-					d.errf(v, "sources must be a mapping of source names to sources, not %s", kindName(v))
-					return
-				}
-				for i := 0; i+1 < len(v.Content); i += 2 {
-					nk, nv := v.Content[i], resolve(v.Content[i+1])
-					if prev, dup := set.Sources[nk.Value]; dup {
-						d.errf(nk, "source %q is already defined at %s:%d", nk.Value, prev.File, prev.Line)
-						continue
-					}
-					if s := d.source(nk, nv, set); s != nil {
-						set.Sources[s.Name] = s
-					}
-				}
-			},
-			"rules": func(k, v *yaml.Node) {
-				if v.Kind != yaml.SequenceNode {
-					d.errf(v, "rules must be a list of rules, not %s", kindName(v))
-					return
-				}
-				for _, rn := range v.Content {
-					r, nodes := d.rule(resolve(rn), def, set)
-					if r == nil {
-						continue
-					}
-					if prev, dup := set.Rules[r.Name]; dup {
-						d.errf(nodes["name"], "rule %q is already defined at %s:%d", r.Name, prev.File, prev.Line)
-						continue
-					}
-					set.Rules[r.Name] = r
-					rules = append(rules, ruleAt{r, nodes, d})
-				}
-			},
-		})
-	}
-	// Cross-file checks need every source.
-	paths := map[string]*Source{}
-	for _, name := range sortedKeys(set.Sources) {
-		s := set.Sources[name]
-		if prev, dup := paths[s.Path]; dup {
-			diags = append(diags, Diag{File: s.File, Line: s.Line, Col: 3, Msg: fmt.Sprintf("source %q: path %s is already used by source %q (%s:%d)", s.Name, s.Path, prev.Name, prev.File, prev.Line)})
-			continue
-		}
-		paths[s.Path] = s
-	}
-	set.byPath = paths
-	for _, ra := range rules {
-		r := ra.r
-		for i, sn := range r.Sources {
-			s, ok := set.Sources[sn]
-			if !ok {
-				n := ra.nodes["source"]
-				if n == nil {
-					n = ra.nodes["sources"]
-					if n.Kind == yaml.SequenceNode && i < len(n.Content) {
-						n = n.Content[i]
-					}
-				}
-				ra.d.errf(n, "rule %q: unknown source %q (%s)", r.Name, sn, definedSources(set))
-				continue
-			}
-			s.Rules = append(s.Rules, r)
-			s.Answers = s.Answers || r.Respond != nil
-			ra.d.checkWait(r.Respond, s)
-		}
-	}
-	checkResponders(set, &diags)
-	for _, s := range set.Sources {
-		s.index = buildIndex(s.Rules)
-	}
-	checkScripts(scripts, values, lookup, &diags)
-	redactDiags(diags, set)
-	sortDiags(diags)
-	for f, src := range srcs {
-		quoteSource(diags, f, src, set.Secrets)
-	}
-	var errs Errors
-	for _, dg := range diags {
-		if dg.Warning {
-			set.Warnings = append(set.Warnings, dg)
-		} else {
-			errs = append(errs, dg)
-		}
-	}
-	if len(errs) > 0 {
-		return &Set{Warnings: set.Warnings}, errs
-	}
-	set.Warnings = append(set.Warnings, noSources(where, set)...)
-	return set, nil
 }
 
 func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {

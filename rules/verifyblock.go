@@ -10,13 +10,48 @@ import (
 
 // verify decodes a verify block and builds its provider.
 func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, string) {
-	var c verify.Config
-	keys := map[string]*yaml.Node{}
-	secretNodes := map[*yaml.Node]string{} // value node: its field
+	c, keys, secretNodes, ok := d.verifyFields(n)
+	if !ok {
+		return nil, ""
+	}
+	if keys["provider"] == nil {
+		d.errf(n, "verify needs a provider (one of: %s)", strings.Join(verify.Names(), ", "))
+		return nil, ""
+	}
+	spec, known := verify.Lookup(c.Provider)
+	if !known {
+		d.errf(keys["provider"], "verify: unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
+		return nil, c.Provider
+	}
+	if !d.verifyKeysAllowed(keys, c.Provider, spec) {
+		return nil, c.Provider
+	}
+	d.warnDefaultSecrets(secretNodes)
+	*secrets = append(*secrets, c.Secrets...)
+	if c.Password != "" {
+		*secrets = append(*secrets, c.Password)
+	}
+	if c.VerifyToken != "" {
+		*secrets = append(*secrets, c.VerifyToken)
+	}
+	p, err := spec.New(c)
+	if err != nil {
+		d.errf(verifyErrorAt(keys, err), "verify: %s", err)
+		return nil, c.Provider
+	}
+	return p, c.Provider
+}
+
+// verifyFields decodes a verify block's fields into a Config. keys holds
+// each option key given, for diagnostics; secretNodes each value node that
+// holds a secret, with its field.
+func (d *decoder) verifyFields(n *yaml.Node) (c verify.Config, keys map[string]*yaml.Node, secretNodes map[*yaml.Node]string, ok bool) {
+	keys = map[string]*yaml.Node{}
+	secretNodes = map[*yaml.Node]string{} // value node: its field
 	strOpt := func(dst *string) func(k, v *yaml.Node) {
 		return func(k, v *yaml.Node) { keys[k.Value] = k; *dst = d.str(v, "verify."+k.Value) }
 	}
-	ok := d.fields(n, "verify", map[string]func(k, v *yaml.Node){
+	ok = d.fields(n, "verify", map[string]func(k, v *yaml.Node){
 		"provider": strOpt(&c.Provider),
 		"secret": func(k, v *yaml.Node) {
 			keys[k.Value] = k
@@ -62,18 +97,12 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 			strOpt(&c.VerifyToken)(k, v)
 		},
 	})
-	if !ok {
-		return nil, ""
-	}
-	if keys["provider"] == nil {
-		d.errf(n, "verify needs a provider (one of: %s)", strings.Join(verify.Names(), ", "))
-		return nil, ""
-	}
-	spec, known := verify.Lookup(c.Provider)
-	if !known {
-		d.errf(keys["provider"], "verify: unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
-		return nil, c.Provider
-	}
+	return c, keys, secretNodes, ok
+}
+
+// verifyKeysAllowed reports each key the provider does not take, in key
+// order; it returns false if there was one.
+func (d *decoder) verifyKeysAllowed(keys map[string]*yaml.Node, provider string, spec verify.Spec) bool {
 	allowed := map[string]bool{"provider": true}
 	for _, o := range spec.Options {
 		allowed[o] = true
@@ -81,37 +110,27 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 	bad := false
 	for _, k := range sortedKeys(keys) {
 		if !allowed[k] {
-			d.errf(keys[k], "verify: provider %s does not take %q (it takes: %s)", c.Provider, k, strings.Join(spec.Options, ", "))
+			d.errf(keys[k], "verify: provider %s does not take %q (it takes: %s)", provider, k, strings.Join(spec.Options, ", "))
 			bad = true
 		}
 	}
-	if bad {
-		return nil, c.Provider
-	}
-	d.warnDefaultSecrets(secretNodes)
-	*secrets = append(*secrets, c.Secrets...)
-	if c.Password != "" {
-		*secrets = append(*secrets, c.Password)
-	}
-	if c.VerifyToken != "" {
-		*secrets = append(*secrets, c.VerifyToken)
-	}
-	p, err := spec.New(c)
-	if err != nil {
-		at := keys["provider"]
-		if fe, ok := err.(*verify.FieldError); ok {
-			if k := keys[fe.Field]; k != nil {
-				at = k
-			}
-			if fe.Field == "secret" && keys["secret"] == nil && keys["secrets"] != nil {
-				at = keys["secrets"]
-			}
-			if fe.Field == "public_key" && keys["public_key"] == nil && keys["public_keys"] != nil {
-				at = keys["public_keys"]
-			}
+	return !bad
+}
+
+// verifyErrorAt is the key a provider's error points at: the field it
+// names, the plural form when that is the one given, else provider.
+func verifyErrorAt(keys map[string]*yaml.Node, err error) *yaml.Node {
+	at := keys["provider"]
+	if fe, ok := err.(*verify.FieldError); ok {
+		if k := keys[fe.Field]; k != nil {
+			at = k
 		}
-		d.errf(at, "verify: %s", err)
-		return nil, c.Provider
+		if fe.Field == "secret" && keys["secret"] == nil && keys["secrets"] != nil {
+			at = keys["secrets"]
+		}
+		if fe.Field == "public_key" && keys["public_key"] == nil && keys["public_keys"] != nil {
+			at = keys["public_keys"]
+		}
 	}
-	return p, c.Provider
+	return at
 }

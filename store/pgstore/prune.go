@@ -88,28 +88,7 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 	total := 0
 	var from int64
 	for {
-		var n, deleted int
-		ctx, cancel := s.ctx()
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			n, deleted = 0, 0
-			rows, err := tx.Query(ctx, `SELECT id FROM events WHERE id > $1 AND received_at < $2 ORDER BY id LIMIT $3 FOR UPDATE`,
-				from, cutoff, batch)
-			if err != nil {
-				return err
-			}
-			ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-			if err != nil || len(ids) == 0 {
-				return err
-			}
-			n, from = len(ids), ids[len(ids)-1]
-			// A statement after the rows are locked: it sees every job a
-			// replay added to them before.
-			return tx.QueryRow(ctx, `WITH d AS (DELETE FROM events e WHERE e.id = ANY($1)
-				AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND (j.open OR j.updated >= $2))
-				RETURNING e.id), j AS (DELETE FROM jobs WHERE event_id IN (SELECT id FROM d))
-				SELECT count(*) FROM d`, ids, cutoff).Scan(&deleted)
-		})
-		cancel()
+		n, last, deleted, err := s.pruneBatch(conn, from, cutoff, batch)
 		if err != nil {
 			return total, s.clean(err)
 		}
@@ -117,6 +96,36 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 		if n < batch {
 			break
 		}
+		from = last
 	}
 	return total, s.clean(s.pruneGone(conn))
+}
+
+// pruneBatch deletes, in one transaction, the prunable events among the
+// first batch received before cutoff with an id above from. n is how many
+// it looked at, last the highest id of them, deleted how many went.
+func (s *Store) pruneBatch(conn *pgxpool.Conn, from int64, cutoff time.Time, batch int) (n int, last int64, deleted int, err error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	last = from
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		n, last, deleted = 0, from, 0
+		rows, err := tx.Query(ctx, `SELECT id FROM events WHERE id > $1 AND received_at < $2 ORDER BY id LIMIT $3 FOR UPDATE`,
+			from, cutoff, batch)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		n, last = len(ids), ids[len(ids)-1]
+		// A statement after the rows are locked: it sees every job a
+		// replay added to them before.
+		return tx.QueryRow(ctx, `WITH d AS (DELETE FROM events e WHERE e.id = ANY($1)
+			AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND (j.open OR j.updated >= $2))
+			RETURNING e.id), j AS (DELETE FROM jobs WHERE event_id IN (SELECT id FROM d))
+			SELECT count(*) FROM d`, ids, cutoff).Scan(&deleted)
+	})
+	return n, last, deleted, err
 }
