@@ -36,50 +36,14 @@ type Shell struct {
 // Run starts the process, feeds it the body on stdin, and waits for it or for
 // ctx. Output (stdout and stderr interleaved) keeps its last MaxOutput bytes.
 func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
-	var argv []string
-	switch {
-	case s.Script != "":
-		argv = []string{"/bin/sh", "-c", s.Script}
-	case len(s.Argv) > 0:
-		argv = s.Argv
-	default:
-		return Result{Exit: -1}, Permanent(errors.New("shell: nothing to run"))
-	}
-	for _, kv := range s.Env {
-		for i := 0; i < len(kv); i++ {
-			if kv[i] == 0 {
-				return Result{Exit: -1}, Permanent(fmt.Errorf("shell: environment variable %.40q contains a NUL byte", name(kv)))
-			}
-		}
-	}
-	for i, a := range argv {
-		for j := 0; j < len(a); j++ {
-			if a[j] == 0 {
-				return Result{Exit: -1}, Permanent(fmt.Errorf("shell: argument %d contains a NUL byte", i))
-			}
-		}
+	argv, err := s.argv()
+	if err != nil {
+		return Result{Exit: -1}, err
 	}
 	if err := checkDir(s.Dir); err != nil {
 		return Result{Exit: -1}, err
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = s.Dir
-	cmd.Env = s.Env
-	if cmd.Env == nil {
-		cmd.Env = []string{}
-	}
-	out := &lockedTail{t: newTail(MaxOutput)}
-	cmd.Stdout, cmd.Stderr = out, out // one pipe: lines keep their order
-	var stdout *capped
-	if s.KeepStdout {
-		stdout = &capped{buf: new(bytes.Buffer), max: MaxOutput}
-		cmd.Stdout = io.MultiWriter(out, stdout)
-	}
-	cmd.SysProcAttr = procAttr()
-	cmd.WaitDelay = s.WaitDelay
-	if cmd.WaitDelay == 0 {
-		cmd.WaitDelay = 5 * time.Second
-	}
+	cmd, out, stdout := s.command(argv)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return Result{Exit: -1}, err
@@ -103,8 +67,74 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		_ = stdin.Close()
 	}()
 
-	var werr error
-	killed := false
+	werr, killed := waitOrKill(ctx, cmd, done)
+	res := Result{Exit: -1, Output: out.bytes()}
+	if stdout != nil && stdout.buf.Len() <= MaxOutput {
+		res.Answer = stdout.buf.Bytes()
+	}
+	if cmd.ProcessState != nil && cmd.ProcessState.Exited() {
+		res.Exit = cmd.ProcessState.ExitCode()
+	}
+	return res, runError(ctx, res, killed, werr)
+}
+
+// argv is what to run, refused (for good) when there is nothing, or when
+// an argument or variable holds a NUL byte, which exec cannot pass.
+func (s *Shell) argv() ([]string, error) {
+	var argv []string
+	switch {
+	case s.Script != "":
+		argv = []string{"/bin/sh", "-c", s.Script}
+	case len(s.Argv) > 0:
+		argv = s.Argv
+	default:
+		return nil, Permanent(errors.New("shell: nothing to run"))
+	}
+	for _, kv := range s.Env {
+		for i := 0; i < len(kv); i++ {
+			if kv[i] == 0 {
+				return nil, Permanent(fmt.Errorf("shell: environment variable %.40q contains a NUL byte", name(kv)))
+			}
+		}
+	}
+	for i, a := range argv {
+		for j := 0; j < len(a); j++ {
+			if a[j] == 0 {
+				return nil, Permanent(fmt.Errorf("shell: argument %d contains a NUL byte", i))
+			}
+		}
+	}
+	return argv, nil
+}
+
+// command prepares argv with the Shell's directory and environment, its
+// output into a tail (and stdout alone into a capped buffer when kept),
+// and procAttr's process group and parent-death signal.
+func (s *Shell) command(argv []string) (*exec.Cmd, *lockedTail, *capped) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = s.Dir
+	cmd.Env = s.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	out := &lockedTail{t: newTail(MaxOutput)}
+	cmd.Stdout, cmd.Stderr = out, out // one pipe: lines keep their order
+	var stdout *capped
+	if s.KeepStdout {
+		stdout = &capped{buf: new(bytes.Buffer), max: MaxOutput}
+		cmd.Stdout = io.MultiWriter(out, stdout)
+	}
+	cmd.SysProcAttr = procAttr()
+	cmd.WaitDelay = s.WaitDelay
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = 5 * time.Second
+	}
+	return cmd, out, stdout
+}
+
+// waitOrKill waits for the started cmd (its Wait error arrives on done),
+// killing its process group if ctx ends first (killed).
+func waitOrKill(ctx context.Context, cmd *exec.Cmd, done <-chan error) (werr error, killed bool) {
 	select {
 	case werr = <-done:
 	case <-ctx.Done():
@@ -118,36 +148,33 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 	}
 	// Whatever the leader did, nothing it started outlives the attempt.
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	return werr, killed
+}
 
-	res := Result{Exit: -1, Output: out.bytes()}
-	if stdout != nil && stdout.buf.Len() <= MaxOutput {
-		res.Answer = stdout.buf.Bytes()
-	}
-	if cmd.ProcessState != nil && cmd.ProcessState.Exited() {
-		res.Exit = cmd.ProcessState.ExitCode()
-	}
+// runError is the error of a finished run, nil when it succeeded.
+func runError(ctx context.Context, res Result, killed bool, werr error) error {
 	switch {
 	case killed:
 		// ctx.Err stays reachable so the engine can tell a shutdown from a
 		// timeout.
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return res, msgError{"shell: timed out; process group killed", ctx.Err()}
+			return msgError{"shell: timed out; process group killed", ctx.Err()}
 		}
-		return res, msgError{"shell: stopped; process group killed", ctx.Err()}
+		return msgError{"shell: stopped; process group killed", ctx.Err()}
 	case werr != nil:
 		var ee *exec.ExitError
 		if errors.As(werr, &ee) {
 			if res.Exit >= 0 {
-				return res, fmt.Errorf("shell: exit status %d", res.Exit)
+				return fmt.Errorf("shell: exit status %d", res.Exit)
 			}
-			return res, fmt.Errorf("shell: %s", ee.ProcessState.String())
+			return fmt.Errorf("shell: %s", ee.ProcessState.String())
 		}
 		if errors.Is(werr, exec.ErrWaitDelay) && res.Exit == 0 {
-			return res, nil
+			return nil
 		}
-		return res, fmt.Errorf("shell: %w", werr)
+		return fmt.Errorf("shell: %w", werr)
 	}
-	return res, nil
+	return nil
 }
 
 // checkDir fails when dir is not a directory that exists, naming it: exec

@@ -110,28 +110,50 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	}
 	ev.Errors = append(evalErrs, m.evalErrs...)
 	pa := e.prepareAnswer(lv, src, &m.pick, env, d.parse, ev, d.received)
+	rp := &intakeReply{w: w, r: r, ack: ack, duplicate: duplicate}
 	if len(m.jobs) == 0 {
-		ev.Status = "ignored"
-		keepIgnored(src, ev)
-		prev, err := e.recordIgnored(ev, pa)
-		switch {
-		case errors.Is(err, store.ErrDuplicate):
-			duplicate(prev)
-			return
-		case err != nil && pa != nil: // its answer would say it is recorded
-			e.storeFailed(w, src.Name, d.log, err)
-			return
-		case err != nil:
-			d.log.Error("recording ignored event failed", slog.Any("error", err))
-		}
-		m.logCondErrs(d.log)
-		d.log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
-		e.met.request(src.Name, "ignored")
-		e.respond(w, r, pa, ack, "ignored", ev, d.log)
+		e.intakeIgnored(rp, d, &m, ev, pa)
 		return
 	}
+	e.intakeAccepted(rp, d, &m, ev, pa)
+}
+
+// intakeReply is how a delivery is answered, whatever comes of it.
+type intakeReply struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	ack       *verify.Answer
+	duplicate func(prev uint64) // answers a copy of a recorded event
+}
+
+// intakeIgnored records and answers an event that matched no rule.
+func (e *Engine) intakeIgnored(rp *intakeReply, d *delivery, m *matched, ev *store.Event, pa *pendingAnswer) {
+	src := d.src
+	ev.Status = "ignored"
+	keepIgnored(src, ev)
+	prev, err := e.recordIgnored(ev, pa)
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		rp.duplicate(prev)
+		return
+	case err != nil && pa != nil: // its answer would say it is recorded
+		e.storeFailed(rp.w, src.Name, d.log, err)
+		return
+	case err != nil:
+		d.log.Error("recording ignored event failed", slog.Any("error", err))
+	}
+	m.logCondErrs(d.log)
+	d.log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
+	e.met.request(src.Name, "ignored")
+	e.respond(rp.w, rp.r, pa, rp.ack, "ignored", ev, d.log)
+}
+
+// intakeAccepted records an event and its jobs in one durable
+// transaction, then queues the jobs and answers.
+func (e *Engine) intakeAccepted(rp *intakeReply, d *delivery, m *matched, ev *store.Event, pa *pendingAnswer) {
+	src, w, r := d.src, rp.w, rp.r
 	if !e.disp.admit(len(m.jobs)) {
-		e.queueFull(w, r, src, env.ID, d.log, duplicate)
+		e.queueFull(w, r, src, d.env.ID, d.log, rp.duplicate)
 		return
 	}
 	ev.Status = "accepted"
@@ -143,10 +165,10 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		e.disp.unadmit(len(m.jobs))
-		duplicate(got)
+		rp.duplicate(got)
 		return
 	case errors.Is(err, store.ErrFull): // the cluster's count, settled in the write
-		e.queueFull(w, r, src, env.ID, d.log, duplicate)
+		e.queueFull(w, r, src, d.env.ID, d.log, rp.duplicate)
 		return
 	case err != nil:
 		e.disp.unadmit(len(m.jobs))
@@ -159,7 +181,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	m.logCondErrs(d.log)
 	d.log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
-	e.respond(w, r, pa, ack, "accepted", ev, d.log)
+	e.respond(w, r, pa, rp.ack, "accepted", ev, d.log)
 }
 
 // readBody reads a body of the announced length into a buffer of that

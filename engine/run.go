@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,15 +21,59 @@ func (d *dispatcher) run(j *store.Job) {
 	lv := e.live.Load()
 	log := e.log.With("event_id", j.EventID, "job", j.ID, "rule", j.Rule)
 	now := time.Now().UTC()
-	rule := lv.set.Rules[j.Rule]
 	ctx := d.attemptCtx()
-	if d.leaseGone(ctx) { // claimed just before the lease ran out
-		d.dropForLease(j, j.Rule, false)
+	rule, ev, ok := d.runnable(ctx, j, lv, now, log)
+	if !ok {
 		return
 	}
+	n := d.markRunning(j, now, log)
+	if n == 0 {
+		return
+	}
+	e.met.attempt(rule.Name)
+
+	a := &jobAttempt{j: j, lv: lv, rule: rule, body: ev.Body, n: n, log: log}
+	a.env = eventEnv(ev)
+	bodyFile, cleanup := writeBodyFile(bodyDir(e.cfg.DataDir), ev.Body, rule, log)
+	defer cleanup() // after on_failure, which may read it too
+	a.vars = hookdVars(ev.ID, a.env, rule, n, bodyFile)
+	a.ua = UserAgent(e.opts.Version)
+	first := e.waits.firstOutput(j, n, lv)
+	call := &rules.Call{Env: a.env, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: a.ua, KeepStdout: first != nil}
+	steps, retryAfter, runErr := lv.runActions(ctx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
+	if runErr != nil && d.leaseGone(ctx) {
+		d.dropForLease(j, rule.Name, true) // another node records this attempt
+		return
+	}
+	d.record(a, steps, retryAfter, runErr)
+}
+
+// jobAttempt is one attempt of a job under way: what its outcome, and
+// on_failure, are recorded and rendered from.
+type jobAttempt struct {
+	j    *store.Job
+	lv   *live
+	rule *rules.Rule
+	body []byte
+	env  *rules.Env
+	vars []string
+	ua   string
+	n    int
+	log  *slog.Logger
+}
+
+// runnable finds the job's rule and event. When the job cannot run now it
+// is dropped, held, failed or put off, and ok is false.
+func (d *dispatcher) runnable(ctx context.Context, j *store.Job, lv *live, now time.Time, log *slog.Logger) (*rules.Rule, *store.Event, bool) {
+	e := d.e
+	if d.leaseGone(ctx) { // claimed just before the lease ran out
+		d.dropForLease(j, j.Rule, false)
+		return nil, nil, false
+	}
+	rule := lv.set.Rules[j.Rule]
 	if rule == nil {
 		d.hold(j, lv.cfg.RuleGrace, log)
-		return
+		return nil, nil, false
 	}
 	ev, err := e.store.Event(j.EventID)
 	if err != nil && d.shared != nil && !errors.Is(err, store.ErrNotFound) {
@@ -36,7 +81,7 @@ func (d *dispatcher) run(j *store.Job) {
 		// stays this node's and is read again, as a failed running mark is.
 		log.Warn("cannot read the job's event; trying again later", "error", err)
 		d.finished(j, false, 5*time.Second)
-		return
+		return nil, nil, false
 	}
 	if err != nil {
 		j.State, j.Error, j.Updated = store.Failed, "cannot read the event: "+err.Error(), now
@@ -44,8 +89,15 @@ func (d *dispatcher) run(j *store.Job) {
 		log.Error("job failed: cannot read its event", "error", err)
 		e.met.jobOutcome(j.Rule, "failed")
 		d.finished(j, true, 0)
-		return
+		return nil, nil, false
 	}
+	return rule, ev, true
+}
+
+// markRunning counts a new attempt and records the job as running. It
+// returns the attempt's number, or 0 when the mark was not recorded (the
+// job is then restored, and lost or put off).
+func (d *dispatcher) markRunning(j *store.Job, now time.Time, log *slog.Logger) int {
 	n := len(j.Attempts) + 1
 	prev := *j
 	j.State, j.Updated, j.NextAt, j.Error = store.Running, now, time.Time{}, ""
@@ -57,31 +109,23 @@ func (d *dispatcher) run(j *store.Job) {
 	// The running mark is durable before anything runs: after a crash, a job
 	// that may have had effects is known to have run (its attempt counted),
 	// so "ran twice" only ever happens to a job recorded as running.
-	if err := e.store.SaveJob(j, store.Wait, nil); err != nil {
+	if err := d.e.store.SaveJob(j, store.Wait, nil); err != nil {
 		*j = prev
 		if notHeld(err) {
 			d.lost(j, log)
-			return
+			return 0
 		}
 		log.Error("cannot record the job as running; trying again later", "error", err)
 		d.finished(j, false, 5*time.Second)
-		return
+		return 0
 	}
-	e.met.attempt(rule.Name)
+	return n
+}
 
-	env := eventEnv(ev)
-	bodyFile, cleanup := writeBodyFile(bodyDir(e.cfg.DataDir), ev.Body, rule, log)
-	defer cleanup()
-	vars := hookdVars(ev.ID, env, rule, n, bodyFile)
-	ua := UserAgent(e.opts.Version)
-	first := e.waits.firstOutput(j, n, lv)
-	call := &rules.Call{Env: env, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua, KeepStdout: first != nil}
-	steps, retryAfter, runErr := lv.runActions(ctx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
-	if runErr != nil && d.leaseGone(ctx) {
-		d.dropForLease(j, rule.Name, true) // another node records this attempt
-		return
-	}
-
+// record ends the attempt's entry and records what comes of it: done,
+// interrupted, retrying or failed.
+func (d *dispatcher) record(a *jobAttempt, steps []store.Step, retryAfter time.Duration, runErr error) {
+	e, j, rule, n, log := d.e, a.j, a.rule, a.n, a.log
 	att := &j.Attempts[len(j.Attempts)-1]
 	att.Steps, att.End = steps, time.Now().UTC()
 	j.Updated = att.End
@@ -96,19 +140,9 @@ func (d *dispatcher) run(j *store.Job) {
 		d.finished(j, true, 0)
 		return
 	}
-	att.Error = lv.redact.Replace(runErr.Error())
+	att.Error = a.lv.redact.Replace(runErr.Error())
 	if d.runCtx.Err() != nil {
-		// Killed by shutdown: it runs again at the next start.
-		j.State = store.Queued
-		att.Error = "interrupted by shutdown: " + att.Error
-		d.save(j, store.Wait, log)
-		log.Warn("job interrupted by shutdown; it stays queued")
-		e.met.jobOutcome(rule.Name, "interrupted")
-		if d.shared != nil {
-			d.mu.Lock()
-			d.shared.interrupted = append(d.shared.interrupted, j)
-			d.mu.Unlock()
-		}
+		d.recordInterrupted(a, att)
 		return
 	}
 	if n < rule.Retry.Attempts && !actions.IsPermanent(runErr) {
@@ -123,14 +157,36 @@ func (d *dispatcher) run(j *store.Job) {
 		d.finished(j, false, delay)
 		return
 	}
+	d.recordFailed(a, att, steps)
+}
+
+// recordInterrupted keeps a job killed by shutdown queued: it runs again
+// at the next start.
+func (d *dispatcher) recordInterrupted(a *jobAttempt, att *store.Attempt) {
+	j := a.j
+	j.State = store.Queued
+	att.Error = "interrupted by shutdown: " + att.Error
+	d.save(j, store.Wait, a.log)
+	a.log.Warn("job interrupted by shutdown; it stays queued")
+	d.e.met.jobOutcome(a.rule.Name, "interrupted")
+	if d.shared != nil {
+		d.mu.Lock()
+		d.shared.interrupted = append(d.shared.interrupted, j)
+		d.mu.Unlock()
+	}
+}
+
+// recordFailed fails the job for good, after running its rule's on_failure.
+func (d *dispatcher) recordFailed(a *jobAttempt, att *store.Attempt, steps []store.Step) {
+	e, j, rule, lv, n := d.e, a.j, a.rule, a.lv, a.n
 	j.State, j.Error = store.Failed, att.Error
 	if len(rule.OnFailure) > 0 {
-		fenv := &rules.FailureEnv{Env: *env, Error: att.Error, Rule: rule.Name, Attempt: n, Output: failedOutput(steps)}
-		fcall := &rules.Call{Env: fenv, Vars: vars, BaseEnv: lv.baseEnv, UserAgent: ua}
-		j.OnFailure, _, _ = lv.runActions(d.runCtx, rule, rule.OnFailure, fcall, ev.Body, log.With("attempt", n, "on_failure", true), e.met, nil)
+		fenv := &rules.FailureEnv{Env: *a.env, Error: att.Error, Rule: rule.Name, Attempt: n, Output: failedOutput(steps)}
+		fcall := &rules.Call{Env: fenv, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: a.ua}
+		j.OnFailure, _, _ = lv.runActions(d.runCtx, rule, rule.OnFailure, fcall, a.body, a.log.With("attempt", n, "on_failure", true), e.met, nil)
 	}
-	d.save(j, store.Later, log)
-	log.Error("job failed", "attempts", n, "error", att.Error)
+	d.save(j, store.Later, a.log)
+	a.log.Error("job failed", "attempts", n, "error", att.Error)
 	e.met.jobOutcome(rule.Name, "failed")
 	d.finished(j, true, 0)
 }
