@@ -40,40 +40,56 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// crashDaemon is a built hookd with its rules (rulesYAML, %DIR% replaced
+// by dir), two workers and a data directory of its own, started by serve.
+type crashDaemon struct {
+	t                     *testing.T
+	bin, cfg, rules, data string
+	addr                  string
+	logs                  strings.Builder
+}
+
+func newCrashDaemon(t *testing.T, dir, rulesYAML string) *crashDaemon {
+	t.Helper()
+	d := &crashDaemon{t: t, bin: filepath.Join(dir, "hookd"), cfg: filepath.Join(dir, "hookd.yaml"),
+		rules: filepath.Join(dir, "rules"), data: filepath.Join(dir, "data"), addr: freePort(t)}
+	build := exec.Command("go", "build", "-o", d.bin, "hookd")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	os.MkdirAll(d.rules, 0o755)
+	os.WriteFile(filepath.Join(d.rules, "r.yaml"), []byte(strings.ReplaceAll(rulesYAML, "%DIR%", dir)), 0o644)
+	os.WriteFile(d.cfg, []byte("workers: 2\n"), 0o644)
+	return d
+}
+
+// serve starts hookd and waits until it is ready.
+func (d *crashDaemon) serve() *exec.Cmd {
+	t := d.t
+	cmd := exec.Command(d.bin, "serve", "-config", d.cfg, "-rules", d.rules, "-data", d.data, "-listen", d.addr)
+	cmd.Stdout, cmd.Stderr = &d.logs, &d.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	poll(t, "hookd to be ready", func() bool {
+		resp, err := http.Get("http://" + d.addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return cmd
+}
+
 func TestKill9LosesNothingAndRerunsOnlyRunningJobs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hookd")
-	build := exec.Command("go", "build", "-o", bin, "hookd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	rd, data := filepath.Join(dir, "rules"), filepath.Join(dir, "data")
-	os.MkdirAll(rd, 0o755)
-	os.WriteFile(filepath.Join(rd, "r.yaml"), []byte(strings.ReplaceAll(crashRules, "%DIR%", dir)), 0o644)
-	cfgFile := filepath.Join(dir, "hookd.yaml")
-	os.WriteFile(cfgFile, []byte("workers: 2\n"), 0o644)
-	addr := freePort(t)
-	var logs strings.Builder
-	serve := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "-config", cfgFile, "-rules", rd, "-data", data, "-listen", addr)
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		poll(t, "hookd to be ready", func() bool {
-			resp, err := http.Get("http://" + addr + "/readyz")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		})
-		return cmd
-	}
+	d := newCrashDaemon(t, dir, crashRules)
+	addr, data, logs, serve := d.addr, d.data, &d.logs, d.serve
 	defer func() {
 		if t.Failed() {
 			t.Logf("hookd logs:\n%s", logs.String())
@@ -139,4 +155,54 @@ func TestKill9LosesNothingAndRerunsOnlyRunningJobs(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "admin.sock")); !os.IsNotExist(err) {
 		t.Fatalf("admin socket left after a clean stop: %v", err)
 	}
+}
+
+// The action's first attempt kills its hookd the moment it starts. The
+// job's running mark must be durable before that: after a restart the job
+// runs again as attempt 2. Were the mark written after the action started,
+// or without waiting for its commit, the restarted hookd would find the
+// job queued, run attempt 1 again, and be killed again (the test then
+// times out waiting for it to be ready).
+const killerRules = `
+sources:
+  github:
+    verify: {provider: github, secret: cli-test-secret}
+rules:
+  - name: work
+    source: github
+    actions:
+      - shell:
+          script: 'if [ "$HOOKD_ATTEMPT" = 1 ]; then kill -9 $PPID; sleep 5; fi; echo "ran $HOOKD_ATTEMPT" >> "$OUT"'
+          env: {OUT: "%DIR%/ran"}
+`
+
+func TestRunningMarkIsDurableBeforeTheActionStarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	d := newCrashDaemon(t, dir, killerRules)
+	defer func() {
+		if t.Failed() {
+			t.Logf("hookd logs:\n%s", d.logs.String())
+		}
+	}()
+	cmd := d.serve()
+	if a := signedPush(t, "http://"+d.addr, "d-1", []byte(`{"n":"1"}`)); a["status"] != "accepted" {
+		t.Fatalf("push: %v", a)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("hookd was not killed by its action")
+	}
+	cmd = d.serve()
+	ran := filepath.Join(dir, "ran")
+	poll(t, "the job's second attempt", func() bool {
+		b, _ := os.ReadFile(ran)
+		return len(b) > 0
+	})
+	if b, _ := os.ReadFile(ran); strings.TrimSpace(string(b)) != "ran 2" {
+		t.Fatalf("after the kill the job ran %q, want %q", b, "ran 2")
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
 }
