@@ -14,14 +14,17 @@ import (
 	"testing"
 )
 
-// The action logs its start, waits for the gate file, and logs its end
-// only if the hookd that started it is still alive: an orphan left by a
-// SIGKILL goes away without a trace.
-const crashRules = `
+// crashSource is the signed GitHub source of the crash tests' rules.
+const crashSource = `
 sources:
   github:
     verify: {provider: github, secret: cli-test-secret}
-rules:
+`
+
+// The action logs its start, waits for the gate file, and logs its end
+// only if the hookd that started it is still alive: an orphan left by a
+// SIGKILL goes away without a trace.
+const crashRules = crashSource + `rules:
   - name: work
     source: github
     actions:
@@ -40,23 +43,19 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// crashDaemon is a built hookd with its rules (rulesYAML, %DIR% replaced
-// by dir), two workers and a data directory of its own, started by serve.
+// crashDaemon is hookd (hookdBin) with its rules (rulesYAML, %DIR%
+// replaced by dir), two workers and a data directory of its own, started
+// by serve.
 type crashDaemon struct {
-	t                     *testing.T
-	bin, cfg, rules, data string
-	addr                  string
-	logs                  strings.Builder
+	t                      *testing.T
+	cfg, rules, data, addr string
+	logs                   strings.Builder
 }
 
 func newCrashDaemon(t *testing.T, dir, rulesYAML string) *crashDaemon {
 	t.Helper()
-	d := &crashDaemon{t: t, bin: filepath.Join(dir, "hookd"), cfg: filepath.Join(dir, "hookd.yaml"),
+	d := &crashDaemon{t: t, cfg: filepath.Join(dir, "hookd.yaml"),
 		rules: filepath.Join(dir, "rules"), data: filepath.Join(dir, "data"), addr: freePort(t)}
-	build := exec.Command("go", "build", "-o", d.bin, "hookd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	os.MkdirAll(d.rules, 0o755)
 	os.WriteFile(filepath.Join(d.rules, "r.yaml"), []byte(strings.ReplaceAll(rulesYAML, "%DIR%", dir)), 0o644)
 	os.WriteFile(d.cfg, []byte("workers: 2\n"), 0o644)
@@ -66,7 +65,7 @@ func newCrashDaemon(t *testing.T, dir, rulesYAML string) *crashDaemon {
 // serve starts hookd and waits until it is ready.
 func (d *crashDaemon) serve() *exec.Cmd {
 	t := d.t
-	cmd := exec.Command(d.bin, "serve", "-config", d.cfg, "-rules", d.rules, "-data", d.data, "-listen", d.addr)
+	cmd := exec.Command(hookdBin, "serve", "-config", d.cfg, "-rules", d.rules, "-data", d.data, "-listen", d.addr)
 	cmd.Stdout, cmd.Stderr = &d.logs, &d.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -163,11 +162,7 @@ func TestKill9LosesNothingAndRerunsOnlyRunningJobs(t *testing.T) {
 // or without waiting for its commit, the restarted hookd would find the
 // job queued, run attempt 1 again, and be killed again (the test then
 // times out waiting for it to be ready).
-const killerRules = `
-sources:
-  github:
-    verify: {provider: github, secret: cli-test-secret}
-rules:
+const killerRules = crashSource + `rules:
   - name: work
     source: github
     actions:

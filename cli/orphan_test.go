@@ -2,9 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,11 +13,7 @@ import (
 
 // The action writes its pid and sleeps; exec keeps that pid hookd's
 // direct child.
-const orphanRules = `
-sources:
-  github:
-    verify: {provider: github, secret: cli-test-secret}
-rules:
+const orphanRules = crashSource + `rules:
   - name: work
     source: github
     actions:
@@ -50,30 +44,13 @@ func TestKill9KillsTheRunningAction(t *testing.T) {
 		t.Skip("runs the binary")
 	}
 	dir := t.TempDir()
-	rd, data := filepath.Join(dir, "rules"), filepath.Join(dir, "data")
-	os.MkdirAll(rd, 0o755)
-	os.WriteFile(filepath.Join(rd, "r.yaml"), []byte(strings.ReplaceAll(orphanRules, "%DIR%", dir)), 0o644)
-	addr := freePort(t)
-	var logs strings.Builder
-	cmd := exec.Command(hookdBin, "serve", "-rules", rd, "-data", data, "-listen", addr)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	d := newCrashDaemon(t, dir, orphanRules)
 	defer func() {
 		if t.Failed() {
-			t.Logf("hookd logs:\n%s", logs.String())
+			t.Logf("hookd logs:\n%s", d.logs.String())
 		}
 	}()
-	poll(t, "hookd to be ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	cmd, addr := d.serve(), d.addr
 	if a := signedPush(t, "http://"+addr, "orphan-1", []byte(`{}`)); a["status"] != "accepted" {
 		t.Fatalf("push: %v", a)
 	}
