@@ -370,10 +370,16 @@ func lockLanes(ctx context.Context, tx pgx.Tx, lanes []string) error {
 		return nil
 	}
 	b := &pgx.Batch{}
-	for _, l := range lanes {
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsLatest, l)
-	}
+	queueLocks(b, nsLatest, lanes)
 	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueLocks queues the transaction-scoped advisory locks of lanes in
+// namespace ns, in the order given (callers sort them: no deadlock).
+func queueLocks(b *pgx.Batch, ns int, lanes []string) {
+	for _, l := range lanes {
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, ns, l)
+	}
 }
 
 // duePayload tells listeners when a released job comes due (unix ms).

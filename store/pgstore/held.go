@@ -80,9 +80,7 @@ func (s *Store) settleTx(ctx context.Context, tx pgx.Tx, jobs []*store.Job) (map
 	slices.Sort(latest)
 	latest = slices.Compact(latest)
 	b := &pgx.Batch{}
-	for _, l := range lanes {
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsClaim, l)
-	}
+	queueLocks(b, nsClaim, lanes)
 	b.Queue(settleHeld, ids, s.id)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()

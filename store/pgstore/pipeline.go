@@ -59,9 +59,7 @@ func (s *Store) tryPipelined(batch []*op, ahead bool) error {
 	counting := limit > 0 && adding > 0
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	for _, l := range lanes {
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsLatest, l)
-	}
+	queueLocks(b, nsLatest, lanes)
 	if counting {
 		b.Queue(seqNow)
 	}

@@ -70,9 +70,7 @@ func (s *Store) countOpen(ctx context.Context, q interface {
 // round trip.
 func lockLanesSeq(ctx context.Context, tx pgx.Tx, lanes []string) (int64, error) {
 	b := &pgx.Batch{}
-	for _, l := range lanes {
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, nsLatest, l)
-	}
+	queueLocks(b, nsLatest, lanes)
 	b.Queue(seqNow)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
