@@ -106,10 +106,17 @@ func (d *dispatcher) markRunning(j *store.Job, now time.Time, log *slog.Logger) 
 		began.Node = d.shared.st.Node() // which node of the cluster ran it
 	}
 	j.Attempts = append(j.Attempts, began)
-	// The running mark is durable before anything runs: after a crash, a job
-	// that may have had effects is known to have run (its attempt counted),
-	// so "ran twice" only ever happens to a job recorded as running.
-	if err := d.e.store.SaveJob(j, store.Wait, nil); err != nil {
+	// The running mark outlives a crash of this process before anything
+	// runs: after a crash, a job that may have had effects is known to have
+	// run (its attempt counted), so "ran twice" only ever happens to a job
+	// recorded as running. bbolt's start log gives that without waiting for
+	// an fsync; a shared store waits for its commit.
+	failed := func(err error) {
+		if !notHeld(err) {
+			log.Error("cannot record the job as running", "error", err)
+		}
+	}
+	if err := d.e.store.SaveJob(j, store.Started, failed); err != nil {
 		*j = prev
 		if notHeld(err) {
 			d.lost(j, log)
@@ -131,10 +138,11 @@ func (d *dispatcher) record(a *jobAttempt, steps []store.Step, retryAfter time.D
 	j.Updated = att.End
 	if runErr == nil {
 		j.State = store.Done
-		// Committed at once, as a waited write would be, but the worker
-		// goes on to its next job meanwhile: until the commit, a crash
-		// runs this job again, as it would while waiting for it.
-		d.save(j, store.Soon, log)
+		// Rides with the next commit (within the store's async delay, 25
+		// ms for bbolt) rather than paying one of its own: until then a
+		// crash runs the job again, its attempt recorded as interrupted
+		// by the running mark, as for a job cut off while it ran.
+		d.save(j, store.Later, log)
 		log.Info("job done", "attempt", n)
 		e.met.jobOutcome(rule.Name, "done")
 		d.finished(j, true, 0)

@@ -346,12 +346,18 @@ func getJob(tx *bolt.Tx, id uint64) (*Job, error) {
 // Save is how SaveJob writes: Wait returns once the state is durable; Soon
 // commits it at once without making the caller wait; Later lets it ride
 // with a later commit (up to asyncDelay), for states nothing depends on.
+// Started is for a running mark: SaveJob returns once the state would
+// outlive a crash of this process (not of the machine; see startLog) and
+// the mark rides with a later commit, as Later; a backend with no such
+// log treats it as Wait. A done job saved Soon or Later outlives such a
+// crash the same way.
 type Save int
 
 const (
 	Wait Save = iota
 	Soon
 	Later
+	Started
 )
 
 // SaveJob writes a job's new state. A final job leaves the open index. A
@@ -370,13 +376,30 @@ func (s *Store) SaveJob(j *Job, how Save, failed func(error)) error {
 		}
 		return appending(tx, bOpen).Put(id, nil)
 	}
+	var slot slotUse
+	logged := false
+	if m, ok := markOf(j, how); ok {
+		var err error
+		if slot, logged, err = s.starts.write(m); err != nil {
+			return err
+		}
+		if !logged && how == Started { // every slot awaits its commit
+			how = Wait
+		} else if !logged {
+			how = Soon // a done job then costs a commit of its own
+		}
+	}
 	if how == Wait {
 		return s.update(fn)
 	}
 	var after func(error)
-	if failed != nil {
+	if failed != nil || logged {
+		jobID := j.ID
 		after = func(err error) {
-			if err != nil {
+			if err == nil && logged {
+				s.starts.release(jobID, slot)
+			}
+			if err != nil && failed != nil {
 				failed(err)
 			}
 		}

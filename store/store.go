@@ -73,6 +73,9 @@ type Store struct {
 	next     atomic.Pointer[filter]
 	building sync.Mutex
 	bg       sync.WaitGroup // filter builds
+	// starts holds running marks until they are committed (see startLog);
+	// nil for a read-only store.
+	starts *startLog
 	// commitHook, when set, observes each commit's duration (metrics).
 	commitHook atomic.Pointer[func(time.Duration, int)]
 }
@@ -130,6 +133,10 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	if s.starts, err = openStartLog(dir, db); err != nil {
+		db.Close()
+		return nil, err
 	}
 	s.nextID.Store(lastEvent)
 	s.nextJob.Store(lastJob)
@@ -191,7 +198,13 @@ func (s *Store) Close() error {
 	})
 	<-s.done
 	s.bg.Wait()
-	return s.db.Close()
+	err := s.db.Close()
+	if s.starts != nil {
+		// Every mark is committed now (the committer drained the queue);
+		// the slots are only read again after a crash.
+		s.starts.close()
+	}
+	return err
 }
 
 // asyncDelay bounds how long a write that nobody waits for may be held back

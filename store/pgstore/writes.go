@@ -56,7 +56,7 @@ func (s *Store) SaveJob(j *store.Job, how store.Save, failed func(error)) error 
 		return err
 	}
 	o := &op{kind: opSave, jobs: []*jobRow{r}, failed: failed}
-	if how == store.Wait {
+	if how == store.Wait || how == store.Started {
 		return s.wait(o)
 	}
 	if !s.send(o) && failed != nil {

@@ -1,0 +1,229 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The start log makes a job's running mark, and its end when it is done,
+// outlive a crash of this process without an fsync in a worker's path
+// (SaveJob with Started, and a done job not waited for). The record is
+// written into one of a few fixed slots of a small file, a write(2) into
+// the page cache, which survives the death of the process though not of
+// the machine, and rides with the next commit to the database. When that
+// commit lands, the slot is free again. Open applies what the database
+// lacks: a job that started and whose mark was not committed is recorded
+// as running, and the usual recovery runs it again with its interrupted
+// attempt recorded; a job that was done is recorded done (its steps'
+// details, which only the database keeps, are lost) and does not run again.
+//
+// A slot is 40 bytes, little-endian: job id (8), attempt number (4), kind
+// (4: 1 started, 2 done), start and end in Unix nanoseconds (8 each),
+// CRC-32C of those 32 bytes (4), zeros (4). A slot of zeros, or with a
+// wrong checksum (a torn write on power loss), is empty.
+const (
+	startSlots    = 256
+	startSlotSize = 40
+	startLogName  = "hookd.starts"
+)
+
+const (
+	markStarted = 1
+	markDone    = 2
+)
+
+type startLog struct {
+	f    *os.File
+	mu   sync.Mutex
+	free []int              // slots whose record is committed or that were never used
+	held map[uint64]slotUse // job id -> its slot, until the record is committed
+}
+
+// slotUse is a job's slot and the number of its latest record: only that
+// record's commit frees the slot.
+type slotUse struct {
+	slot int
+	gen  uint64
+}
+
+// startMark is one slot's content.
+type startMark struct {
+	job        uint64
+	attempt    int
+	kind       int
+	start, end time.Time
+}
+
+// markOf returns what the start log keeps of a job saved with how: its
+// running mark (Started) or its end (a done job), if anything.
+func markOf(j *Job, how Save) (startMark, bool) {
+	n := len(j.Attempts)
+	if n == 0 || how == Wait {
+		return startMark{}, false
+	}
+	a := j.Attempts[n-1]
+	switch {
+	case how == Started:
+		return startMark{job: j.ID, attempt: a.N, kind: markStarted, start: a.Start}, true
+	case j.State == Done:
+		return startMark{job: j.ID, attempt: a.N, kind: markDone, start: a.Start, end: a.End}, true
+	}
+	return startMark{}, false
+}
+
+func (m startMark) encode() []byte {
+	b := make([]byte, startSlotSize)
+	binary.LittleEndian.PutUint64(b[0:], m.job)
+	binary.LittleEndian.PutUint32(b[8:], uint32(m.attempt))
+	binary.LittleEndian.PutUint32(b[12:], uint32(m.kind))
+	binary.LittleEndian.PutUint64(b[16:], uint64(m.start.UnixNano()))
+	binary.LittleEndian.PutUint64(b[24:], uint64(m.end.UnixNano()))
+	binary.LittleEndian.PutUint32(b[32:], crc32.Checksum(b[:32], castagnoli))
+	return b
+}
+
+func decodeStartMark(b []byte) (startMark, bool) {
+	if binary.LittleEndian.Uint32(b[32:]) != crc32.Checksum(b[:32], castagnoli) {
+		return startMark{}, false
+	}
+	m := startMark{
+		job:     binary.LittleEndian.Uint64(b[0:]),
+		attempt: int(binary.LittleEndian.Uint32(b[8:])),
+		kind:    int(binary.LittleEndian.Uint32(b[12:])),
+		start:   time.Unix(0, int64(binary.LittleEndian.Uint64(b[16:]))).UTC(),
+		end:     time.Unix(0, int64(binary.LittleEndian.Uint64(b[24:]))).UTC(),
+	}
+	return m, m.job != 0 && m.attempt > 0 && (m.kind == markStarted || m.kind == markDone)
+}
+
+// openStartLog opens the start log in dir, applies its marks to db and
+// empties it. The database's lock must be held.
+func openStartLog(dir string, db *bolt.DB) (*startLog, error) {
+	path := filepath.Join(dir, startLogName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, startSlots*startSlotSize)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		f.Close()
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var marks []startMark
+	for i := 0; i+startSlotSize <= n; i += startSlotSize {
+		if m, ok := decodeStartMark(buf[i : i+startSlotSize]); ok {
+			marks = append(marks, m)
+		}
+	}
+	if len(marks) > 0 {
+		// Durable in the database (db.Update fsyncs) before the slots go.
+		if err := db.Update(func(tx *bolt.Tx) error { return applyStartMarks(tx, marks) }); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: applying the running marks: %w", path, err)
+		}
+	}
+	clear(buf)
+	if _, err := f.WriteAt(buf, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil { // the slots' blocks are allocated now
+		f.Close()
+		return nil, fmt.Errorf("writing %s: %w", path, err)
+	}
+	l := &startLog{f: f, free: make([]int, 0, startSlots), held: make(map[uint64]slotUse)}
+	for i := startSlots - 1; i >= 0; i-- {
+		l.free = append(l.free, i)
+	}
+	return l, nil
+}
+
+// applyStartMarks records each mark whose job's record does not have it
+// yet. Attempts only grow, so a mark the database already has, or a job
+// gone since (pruned), is left alone.
+func applyStartMarks(tx *bolt.Tx, marks []startMark) error {
+	for _, m := range marks {
+		if tx.Bucket(bJobs).Get(itob(m.job)) == nil {
+			continue
+		}
+		j, err := getJob(tx, m.job)
+		if err != nil {
+			return err
+		}
+		n := len(j.Attempts)
+		if Final(j.State) || n > m.attempt || n == m.attempt && (m.kind == markStarted || j.State != Running) {
+			continue
+		}
+		if n < m.attempt {
+			j.Attempts = append(j.Attempts, Attempt{N: m.attempt, Start: m.start})
+		}
+		j.State, j.Updated, j.NextAt, j.Error = Running, m.start, time.Time{}, ""
+		if m.kind == markDone {
+			j.State, j.Updated = Done, m.end
+			j.Attempts[len(j.Attempts)-1].End = m.end
+		}
+		id := itob(j.ID)
+		if err := tx.Bucket(bJobs).Put(id, appendJob(nil, j)); err != nil {
+			return err
+		}
+		if Final(j.State) {
+			err = tx.Bucket(bOpen).Delete(id)
+		} else {
+			err = tx.Bucket(bOpen).Put(id, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write records m in its job's slot, or a free one, and returns the
+// record's use; ok is false when every slot waits for its commit.
+func (l *startLog) write(m startMark) (u slotUse, ok bool, err error) {
+	if l == nil {
+		return slotUse{}, false, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u, held := l.held[m.job]
+	if !held {
+		if len(l.free) == 0 {
+			return slotUse{}, false, nil
+		}
+		u.slot = l.free[len(l.free)-1]
+	}
+	if _, err := l.f.WriteAt(m.encode(), int64(u.slot*startSlotSize)); err != nil {
+		return slotUse{}, false, err
+	}
+	if !held {
+		l.free = l.free[:len(l.free)-1]
+	}
+	u.gen++
+	l.held[m.job] = u
+	return u, true, nil
+}
+
+// release frees a job's slot once the record u wrote is committed, unless
+// a newer record of the job took it since. A slot whose commit failed
+// stays taken: its record is still the only one of the job's progress.
+func (l *startLog) release(job uint64, u slotUse) {
+	l.mu.Lock()
+	if l.held[job] == u {
+		delete(l.held, job)
+		l.free = append(l.free, u.slot)
+	}
+	l.mu.Unlock()
+}
+
+func (l *startLog) close() error { return l.f.Close() }

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// acceptOne records an event with one queued job and returns the job.
+func acceptOne(t *testing.T, s *Store, delivery string) *Job {
+	t.Helper()
+	ev := &Event{ID: s.NewEventID(), Source: "s", DeliveryID: delivery, Body: []byte("x"), Status: "accepted"}
+	j := &Job{ID: s.NewJobID(), EventID: ev.ID, Rule: "r", State: Queued}
+	ev.Jobs = []uint64{j.ID}
+	if _, err := s.Accept(ev, []*Job{j}); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// crashCopy copies the database and its start log as a crash of this
+// process would leave them: what was committed, and what was written.
+func crashCopy(t *testing.T, from string) string {
+	t.Helper()
+	to := t.TempDir()
+	for _, name := range []string{"hookd.db", startLogName} {
+		b, err := os.ReadFile(filepath.Join(from, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to
+}
+
+// A running mark saved with Started is found after a crash that came
+// before its commit: the job is running, with the attempt that started.
+func TestStartedMarkOutlivesACrashBeforeItsCommit(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	j := acceptOne(t, s, "d-1")
+	done := acceptOne(t, s, "d-2")
+	ended := acceptOne(t, s, "d-3")
+	start := time.Now().UTC().Truncate(time.Microsecond)
+	done.State, done.Attempts = Done, []Attempt{{N: 1, Start: start, End: start}}
+	if err := s.SaveJob(done, Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Hold the committer, so that nothing below reaches the database.
+	held, release := make(chan struct{}), make(chan struct{})
+	s.send(&write{fn: func(*bolt.Tx) error { close(held); <-release; return nil }, now: true})
+	<-held
+	j.State, j.Attempts = Running, []Attempt{{N: 1, Start: start}}
+	if err := s.SaveJob(j, Started, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A job that started and ended while nothing was committed.
+	ended.State, ended.Attempts = Running, []Attempt{{N: 1, Start: start}}
+	if err := s.SaveJob(ended, Started, nil); err != nil {
+		t.Fatal(err)
+	}
+	end := start.Add(time.Millisecond)
+	ended.State, ended.Attempts[0].End = Done, end
+	ended.Attempts[0].Steps = []Step{{Action: 1, Kind: "shell"}}
+	if err := s.SaveJob(ended, Later, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A mark for a job whose record is further on is left alone.
+	if _, _, err := s.starts.write(startMark{job: done.ID, attempt: 1, kind: markStarted, start: start}); err != nil {
+		t.Fatal(err)
+	}
+	copied := crashCopy(t, dir)
+	close(release)
+
+	c, err := Open(copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := c.Job(j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != Running || len(got.Attempts) != 1 || got.Attempts[0].N != 1 || !got.Attempts[0].Start.Equal(start) {
+		t.Fatalf("after the crash the job is %s with attempts %+v; want running, attempt 1 started %v", got.State, got.Attempts, start)
+	}
+	if open, _ := c.OpenJobs(); len(open) != 1 || open[0].ID != j.ID {
+		t.Fatalf("open jobs after the crash: %v; want job %d", open, j.ID)
+	}
+	if got, _ := c.Job(done.ID); got.State != Done {
+		t.Fatalf("a done job came back %s", got.State)
+	}
+	got, _ = c.Job(ended.ID)
+	if got.State != Done || len(got.Attempts) != 1 || !got.Attempts[0].End.Equal(end) {
+		t.Fatalf("a job done before the crash is %s with attempts %+v; want done, attempt 1 ended %v", got.State, got.Attempts, end)
+	}
+	// The slots were emptied once applied: a second start applies nothing.
+	b, _ := os.ReadFile(filepath.Join(copied, startLogName))
+	for _, x := range b {
+		if x != 0 {
+			t.Fatal("the start log still holds marks after they were applied")
+		}
+	}
+}
+
+// Slots are freed as their marks are committed, so a long run of starts
+// never falls back to waiting; torn slots are ignored.
+func TestStartLogSlotsAreReused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := acceptOne(t, s, "d-1")
+	for n := 1; n <= 3*startSlots; n++ {
+		j.State = Running
+		j.Attempts = append(j.Attempts, Attempt{N: n, Start: time.Now().UTC()})
+		if err := s.SaveJob(j, Started, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if free := len(s.starts.free); free != startSlots || len(s.starts.held) != 0 {
+		t.Fatalf("%d slots free after every mark was committed, want %d", free, startSlots)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	torn := startMark{job: j.ID, attempt: 3*startSlots + 1, kind: markStarted, start: time.Now()}.encode()
+	torn[3] ^= 1
+	if err := os.WriteFile(filepath.Join(dir, startLogName), torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, _ := s.Job(j.ID); len(got.Attempts) != 3*startSlots {
+		t.Fatalf("a torn slot was applied: %d attempts", len(got.Attempts))
+	}
+}
