@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,13 +27,16 @@ import (
 // attempt recorded; a job that was done is recorded done (its steps'
 // details, which only the database keeps, are lost) and does not run again.
 //
-// A slot is 40 bytes, little-endian: job id (8), attempt number (4), kind
-// (4: 1 started, 2 done), start and end in Unix nanoseconds (8 each),
-// CRC-32C of those 32 bytes (4), zeros (4). A slot of zeros, or with a
-// wrong checksum (a torn write on power loss), is empty.
+// A slot is 48 bytes, little-endian: job id (8), attempt number (4), kind
+// (4: 1 started, 2 done), start and end in Unix nanoseconds (8 each), the
+// id of the database's newest committed transaction when it was written
+// (8), CRC-32C of those 40 bytes (4), zeros (4). A slot of zeros, or with
+// a wrong checksum (a torn write on power loss), is empty. A slot written
+// after the database's newest transaction belongs to a later history than
+// the file's (a backup restored in its place) and is not applied.
 const (
 	startSlots    = 256
-	startSlotSize = 40
+	startSlotSize = 48
 	startLogName  = "hookd.starts"
 )
 
@@ -42,10 +46,11 @@ const (
 )
 
 type startLog struct {
-	f    *os.File
-	mu   sync.Mutex
-	free []int              // slots whose record is committed or that were never used
-	held map[uint64]slotUse // job id -> its slot, until the record is committed
+	f      *os.File
+	lastTx *atomic.Uint64 // the store's newest committed transaction
+	mu     sync.Mutex
+	free   []int              // slots whose record is committed or that were never used
+	held   map[uint64]slotUse // job id -> its slot, until the record is committed
 }
 
 // slotUse is a job's slot and the number of its latest record: only that
@@ -61,6 +66,7 @@ type startMark struct {
 	attempt    int
 	kind       int
 	start, end time.Time
+	tx         uint64
 }
 
 // markOf returns what the start log keeps of a job saved with how: its
@@ -87,12 +93,13 @@ func (m startMark) encode() []byte {
 	binary.LittleEndian.PutUint32(b[12:], uint32(m.kind))
 	binary.LittleEndian.PutUint64(b[16:], uint64(m.start.UnixNano()))
 	binary.LittleEndian.PutUint64(b[24:], uint64(m.end.UnixNano()))
-	binary.LittleEndian.PutUint32(b[32:], crc32.Checksum(b[:32], castagnoli))
+	binary.LittleEndian.PutUint64(b[32:], m.tx)
+	binary.LittleEndian.PutUint32(b[40:], crc32.Checksum(b[:40], castagnoli))
 	return b
 }
 
 func decodeStartMark(b []byte) (startMark, bool) {
-	if binary.LittleEndian.Uint32(b[32:]) != crc32.Checksum(b[:32], castagnoli) {
+	if binary.LittleEndian.Uint32(b[40:]) != crc32.Checksum(b[:40], castagnoli) {
 		return startMark{}, false
 	}
 	m := startMark{
@@ -101,13 +108,15 @@ func decodeStartMark(b []byte) (startMark, bool) {
 		kind:    int(binary.LittleEndian.Uint32(b[12:])),
 		start:   time.Unix(0, int64(binary.LittleEndian.Uint64(b[16:]))).UTC(),
 		end:     time.Unix(0, int64(binary.LittleEndian.Uint64(b[24:]))).UTC(),
+		tx:      binary.LittleEndian.Uint64(b[32:]),
 	}
 	return m, m.job != 0 && m.attempt > 0 && (m.kind == markStarted || m.kind == markDone)
 }
 
 // openStartLog opens the start log in dir, applies its marks to db and
-// empties it. The database's lock must be held.
-func openStartLog(dir string, db *bolt.DB) (*startLog, error) {
+// empties it; lastTx is then kept up to date by the store's committer.
+// The database's lock must be held.
+func openStartLog(dir string, db *bolt.DB, lastTx *atomic.Uint64) (*startLog, error) {
 	path := filepath.Join(dir, startLogName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -125,12 +134,14 @@ func openStartLog(dir string, db *bolt.DB) (*startLog, error) {
 			marks = append(marks, m)
 		}
 	}
-	if len(marks) > 0 {
+	err = db.Update(func(tx *bolt.Tx) error {
 		// Durable in the database (db.Update fsyncs) before the slots go.
-		if err := db.Update(func(tx *bolt.Tx) error { return applyStartMarks(tx, marks) }); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: applying the running marks: %w", path, err)
-		}
+		lastTx.Store(uint64(tx.ID()))
+		return applyStartMarks(tx, marks)
+	})
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: applying the running marks: %w", path, err)
 	}
 	clear(buf)
 	if _, err := f.WriteAt(buf, 0); err != nil {
@@ -141,7 +152,7 @@ func openStartLog(dir string, db *bolt.DB) (*startLog, error) {
 		f.Close()
 		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
-	l := &startLog{f: f, free: make([]int, 0, startSlots), held: make(map[uint64]slotUse)}
+	l := &startLog{f: f, lastTx: lastTx, free: make([]int, 0, startSlots), held: make(map[uint64]slotUse)}
 	for i := startSlots - 1; i >= 0; i-- {
 		l.free = append(l.free, i)
 	}
@@ -153,7 +164,7 @@ func openStartLog(dir string, db *bolt.DB) (*startLog, error) {
 // gone since (pruned), is left alone.
 func applyStartMarks(tx *bolt.Tx, marks []startMark) error {
 	for _, m := range marks {
-		if tx.Bucket(bJobs).Get(itob(m.job)) == nil {
+		if m.tx >= uint64(tx.ID()) || tx.Bucket(bJobs).Get(itob(m.job)) == nil {
 			continue
 		}
 		j, err := getJob(tx, m.job)
@@ -203,6 +214,7 @@ func (l *startLog) write(m startMark) (u slotUse, ok bool, err error) {
 		}
 		u.slot = l.free[len(l.free)-1]
 	}
+	m.tx = l.lastTx.Load()
 	if _, err := l.f.WriteAt(m.encode(), int64(u.slot*startSlotSize)); err != nil {
 		return slotUse{}, false, err
 	}
@@ -226,4 +238,10 @@ func (l *startLog) release(job uint64, u slotUse) {
 	l.mu.Unlock()
 }
 
-func (l *startLog) close() error { return l.f.Close() }
+// close closes the log, emptied first when every record is committed.
+func (l *startLog) close(committed bool) {
+	if committed {
+		_, _ = l.f.WriteAt(make([]byte, startSlots*startSlotSize), 0)
+	}
+	l.f.Close()
+}

@@ -152,3 +152,40 @@ func TestStartLogSlotsAreReused(t *testing.T) {
 		t.Fatalf("a torn slot was applied: %d attempts", len(got.Attempts))
 	}
 }
+
+// A database restored from a backup in place of the one the start log was
+// written for takes none of its marks: they belong to a later history.
+func TestStartLogIgnoredByARestoredBackup(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	j := acceptOne(t, s, "d-1")
+	backup, err := os.ReadFile(filepath.Join(dir, "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acceptOne(t, s, "d-2") // the history goes on after the backup
+	held, release := make(chan struct{}), make(chan struct{})
+	s.send(&write{fn: func(*bolt.Tx) error { close(held); <-release; return nil }, now: true})
+	<-held
+	j.State, j.Attempts = Running, []Attempt{{N: 1, Start: time.Now().UTC()}}
+	if err := s.SaveJob(j, Started, nil); err != nil {
+		t.Fatal(err)
+	}
+	copied := crashCopy(t, dir)
+	close(release)
+	if err := os.WriteFile(filepath.Join(copied, "hookd.db"), backup, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, _ := c.Job(j.ID); got.State != Queued || len(got.Attempts) != 0 {
+		t.Fatalf("the restored backup's job is %s with %d attempts; want queued, none", got.State, len(got.Attempts))
+	}
+}

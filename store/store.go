@@ -76,6 +76,7 @@ type Store struct {
 	// starts holds running marks until they are committed (see startLog);
 	// nil for a read-only store.
 	starts *startLog
+	lastTx atomic.Uint64 // the newest committed transaction's id
 	// commitHook, when set, observes each commit's duration (metrics).
 	commitHook atomic.Pointer[func(time.Duration, int)]
 }
@@ -134,7 +135,7 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	if s.starts, err = openStartLog(dir, db); err != nil {
+	if s.starts, err = openStartLog(dir, db, &s.lastTx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -200,9 +201,9 @@ func (s *Store) Close() error {
 	s.bg.Wait()
 	err := s.db.Close()
 	if s.starts != nil {
-		// Every mark is committed now (the committer drained the queue);
-		// the slots are only read again after a crash.
-		s.starts.close()
+		// Every record is committed now (the committer drained the
+		// queue): a clean stop leaves no marks behind.
+		s.starts.close(err == nil)
 	}
 	return err
 }
@@ -270,7 +271,9 @@ func (s *Store) commitLoop() {
 func (s *Store) commit(batch []*write) {
 	start := time.Now()
 	failed := -1
+	var txid uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		txid = uint64(tx.ID())
 		for i, w := range batch {
 			if err := w.apply(tx); err != nil {
 				failed = i
@@ -279,6 +282,9 @@ func (s *Store) commit(batch []*write) {
 		}
 		return nil
 	})
+	if err == nil {
+		s.lastTx.Store(txid)
+	}
 	if hook := s.commitHook.Load(); hook != nil {
 		(*hook)(time.Since(start), len(batch))
 	}
