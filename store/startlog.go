@@ -113,20 +113,19 @@ func decodeStartMark(b []byte) (startMark, bool) {
 	return m, m.job != 0 && m.attempt > 0 && (m.kind == markStarted || m.kind == markDone)
 }
 
-// openStartLog opens the start log in dir, applies its marks to db and
-// empties it; lastTx is then kept up to date by the store's committer.
+// readStartLog opens the start log in dir and returns the marks it holds.
 // The database's lock must be held.
-func openStartLog(dir string, db *bolt.DB, lastTx *atomic.Uint64) (*startLog, error) {
+func readStartLog(dir string) (*os.File, []startMark, error) {
 	path := filepath.Join(dir, startLogName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	buf := make([]byte, startSlots*startSlotSize)
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		f.Close()
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	var marks []startMark
 	for i := 0; i+startSlotSize <= n; i += startSlotSize {
@@ -134,23 +133,20 @@ func openStartLog(dir string, db *bolt.DB, lastTx *atomic.Uint64) (*startLog, er
 			marks = append(marks, m)
 		}
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		// Durable in the database (db.Update fsyncs) before the slots go.
-		lastTx.Store(uint64(tx.ID()))
-		return applyStartMarks(tx, marks)
-	})
-	if err != nil {
+	return f, marks, nil
+}
+
+// newStartLog empties the log f, whose marks the database now has
+// durably, and returns it ready for writes; lastTx is kept up to date by
+// the store's committer.
+func newStartLog(f *os.File, lastTx *atomic.Uint64) (*startLog, error) {
+	if _, err := f.WriteAt(make([]byte, startSlots*startSlotSize), 0); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: applying the running marks: %w", path, err)
-	}
-	clear(buf)
-	if _, err := f.WriteAt(buf, 0); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("writing %s: %w", path, err)
+		return nil, fmt.Errorf("writing %s: %w", f.Name(), err)
 	}
 	if err := f.Sync(); err != nil { // the slots' blocks are allocated now
 		f.Close()
-		return nil, fmt.Errorf("writing %s: %w", path, err)
+		return nil, fmt.Errorf("writing %s: %w", f.Name(), err)
 	}
 	l := &startLog{f: f, lastTx: lastTx, free: make([]int, 0, startSlots), held: make(map[uint64]slotUse)}
 	for i := startSlots - 1; i >= 0; i-- {
@@ -161,7 +157,9 @@ func openStartLog(dir string, db *bolt.DB, lastTx *atomic.Uint64) (*startLog, er
 
 // applyStartMarks records each mark whose job's record does not have it
 // yet. Attempts only grow, so a mark the database already has, or a job
-// gone since (pruned), is left alone.
+// gone since (pruned), is left alone. tx must be the first write
+// transaction since the database was opened: a mark written after the
+// newest transaction it finds is from a later history.
 func applyStartMarks(tx *bolt.Tx, marks []startMark) error {
 	for _, m := range marks {
 		if m.tx >= uint64(tx.ID()) || tx.Bucket(bJobs).Get(itob(m.job)) == nil {

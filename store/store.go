@@ -122,6 +122,11 @@ func Open(dir string) (*Store, error) {
 	}
 	s := &Store{db: db, writes: make(chan *write, 4096), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	var lastEvent, lastJob uint64
+	f, marks, err := readStartLog(dir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen, bMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -129,13 +134,17 @@ func Open(dir string) (*Store, error) {
 			}
 		}
 		lastEvent, lastJob = lastIDs(tx)
-		return nil
+		s.lastTx.Store(uint64(tx.ID()))
+		return applyStartMarks(tx, marks)
 	})
 	if err != nil {
+		f.Close()
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	if s.starts, err = openStartLog(dir, db, &s.lastTx); err != nil {
+	// The marks are durable in the database (db.Update fsyncs): the start
+	// log can be emptied.
+	if s.starts, err = newStartLog(f, &s.lastTx); err != nil {
 		db.Close()
 		return nil, err
 	}
