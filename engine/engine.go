@@ -85,6 +85,8 @@ type Engine struct {
 	// waits holds the requests a respond.wait keeps open for a job's
 	// first action.
 	waits answerWaits
+	// recent keeps the events accepted last, for their jobs' start.
+	recent *recentEvents
 
 	srv      *http.Server
 	ln       net.Listener
@@ -120,7 +122,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger, refusals: newRefusals(opts.Logger)}
+	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger, refusals: newRefusals(opts.Logger), recent: newRecentEvents()}
 	e.met = newMetrics(e, opts.Version)
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
 	if err != nil {

@@ -176,6 +176,7 @@ func (e *Engine) intakeAccepted(rp *intakeReply, d *delivery, m *matched, ev *st
 		return
 	}
 	pa.arm(&e.waits)
+	e.recent.add(ev)
 	e.disp.runHeld(held)
 	e.disp.submit(m.jobs)
 	m.logCondErrs(d.log)

@@ -75,7 +75,10 @@ func (d *dispatcher) runnable(ctx context.Context, j *store.Job, lv *live, now t
 		d.hold(j, lv.cfg.RuleGrace, log)
 		return nil, nil, false
 	}
-	ev, err := e.store.Event(j.EventID)
+	ev, err := e.recent.get(j.EventID), error(nil)
+	if ev == nil {
+		ev, err = e.store.Event(j.EventID)
+	}
 	if err != nil && d.shared != nil && !errors.Is(err, store.ErrNotFound) {
 		// A shared store that cannot be reached now will be again: the job
 		// stays this node's and is read again, as a failed running mark is.
