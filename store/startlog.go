@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -120,6 +121,13 @@ func readStartLog(dir string) (*os.File, []startMark, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, err
+	}
+	// Made by root (compact, on a stopped daemon's directory), the log
+	// belongs to the database's owner, as the database does.
+	if fi, err := os.Stat(filepath.Join(dir, "hookd.db")); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+			_ = f.Chown(int(st.Uid), int(st.Gid))
+		}
 	}
 	buf := make([]byte, startSlots*startSlotSize)
 	n, err := f.ReadAt(buf, 0)
@@ -236,10 +244,15 @@ func (l *startLog) release(job uint64, u slotUse) {
 	l.mu.Unlock()
 }
 
-// close closes the log, emptied first when every record is committed.
+// close closes the log, and removes it when every record is committed:
+// a clean stop, or a command run on a stopped daemon's directory, leaves
+// nothing behind.
 func (l *startLog) close(committed bool) {
+	l.mu.Lock()
+	committed = committed && len(l.held) == 0
+	l.mu.Unlock()
 	if committed {
-		_, _ = l.f.WriteAt(make([]byte, startSlots*startSlotSize), 0)
+		_ = os.Remove(l.f.Name())
 	}
 	l.f.Close()
 }

@@ -211,7 +211,7 @@ func (s *Store) Close() error {
 	err := s.db.Close()
 	if s.starts != nil {
 		// Every record is committed now (the committer drained the
-		// queue): a clean stop leaves no marks behind.
+		// queue), unless a commit failed.
 		s.starts.close(err == nil)
 	}
 	return err
