@@ -14,10 +14,13 @@ import (
 )
 
 // supersede keeps at most one waiting job (queued, held by nobody, not
-// final) in each latest lane: the job of the newest event; the others are
-// superseded by it, as the engine's own dispatcher does. The caller holds
-// the lanes' supersede locks, so this statement sees every job another
-// process wrote to them.
+// final) in each latest lane: the one written last (highest seq); the
+// others are superseded by it, as the engine's own dispatcher does. The
+// caller holds the lanes' supersede locks, so this statement sees every job
+// another process wrote to them, and a job written under the lock takes a
+// higher seq than any written before: the lane keeps the event accepted
+// last, which a sender that waits for each answer sent last. (Event ids
+// follow arrival across nodes only to within 50 ms.)
 func supersede(ctx context.Context, tx pgx.Tx, lanes []string) error {
 	if len(lanes) == 0 {
 		return nil
@@ -45,7 +48,7 @@ func queueWaiting(b *pgx.Batch, lanes []string) {
 	for _, l := range lanes {
 		b.Queue(`SELECT id, event_id, data FROM jobs
 			WHERE lane = $1 AND lane <> '' AND latest AND open AND state = 'queued' AND holder IS NULL
-			ORDER BY event_id DESC, seq DESC FOR UPDATE`, l)
+			ORDER BY seq DESC FOR UPDATE`, l)
 	}
 }
 

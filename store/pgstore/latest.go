@@ -9,9 +9,9 @@ import (
 )
 
 // Within one group commit, of the jobs written to a latest lane only the
-// newest can stay waiting (supersede keeps the job of the newest event,
-// the last written of that event): the others are written superseded at
-// once, rather than inserted waiting and updated in the same transaction,
+// last can stay waiting (supersede keeps the job written last, and the
+// batch's jobs are written in arrival order): the others are written
+// superseded at once, rather than inserted waiting and updated in the same transaction,
 // which cost an UPDATE, a foreign-key check and two index entries each.
 // supersede then settles the lane's newest job against the waiting ones
 // other transactions wrote.
@@ -40,9 +40,7 @@ func presupersede(batch []*op, skip []bool) (map[*jobRow]*jobRow, map[string]kee
 			if !j.latest || j.lane == "" || j.job == nil || j.state != store.Queued {
 				continue
 			}
-			if k, ok := keep[j.lane]; !ok || o.ev.id >= k.op.ev.id {
-				keep[j.lane] = keeper{o, j}
-			}
+			keep[j.lane] = keeper{o, j} // the batch is in arrival order
 		}
 	}
 	var out map[*jobRow]*jobRow
