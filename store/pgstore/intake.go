@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -19,7 +18,7 @@ import (
 const insertEvents = `WITH e AS (
 	INSERT INTO events (id, source, delivery_id, event, received_at, status, rules, body, answer, doc)
 	SELECT x.id, x.source, x.delivery, x.event, x.received, x.status,
-		ARRAY(SELECT json_array_elements_text(x.rules::json)), x.body, x.answer::json, x.doc::json
+		x.rules::text[], x.body, x.answer::json, x.doc::json
 	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[])
 		AS x(id, source, delivery, event, received, status, rules, body, answer, doc)
 	ON CONFLICT (source, delivery_id) DO NOTHING
@@ -76,10 +75,7 @@ func acceptArgs(batch []*op, skip []bool, sup map[*jobRow]*jobRow) ([]any, bool,
 			continue
 		}
 		e := o.ev
-		r, err := json.Marshal(e.rules)
-		if err != nil {
-			return nil, false, err
-		}
+		r := appendTextArray(nil, e.rules)
 		eid, source, delivery, event = append(eid, int64(e.id)), append(source, e.source), append(delivery, e.delivery), append(event, e.event)
 		received = append(received, pgtype.Timestamptz{Time: e.received, Valid: true})
 		status, rules, body = append(status, e.status), append(rules, string(r)), append(body, e.body)
@@ -106,6 +102,26 @@ func acceptArgs(batch []*op, skip []bool, sup map[*jobRow]*jobRow) ([]any, bool,
 	}
 	return []any{eid, source, delivery, event, received, status, rules, body, answer, doc,
 		jid, jev, rule, lane, latest, state, nextAt, created, updated, data, owner, holder}, len(jid) > 0, nil
+}
+
+// appendTextArray appends ss to b as a PostgreSQL array literal: each
+// element quoted, its quotes and backslashes escaped.
+func appendTextArray(b []byte, ss []string) []byte {
+	b = append(b, '{')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		for j := 0; j < len(s); j++ {
+			if s[j] == '"' || s[j] == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, s[j])
+		}
+		b = append(b, '"')
+	}
+	return append(b, '}')
 }
 
 // readWritten reads the ids insertEvents returns: the events written.

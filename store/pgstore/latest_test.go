@@ -77,7 +77,7 @@ func TestAcceptReadsBack(t *testing.T) {
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	ev := &store.Event{ID: evID, Source: "github", DeliveryID: "d1", Event: "push", Status: "accepted", ReceivedAt: now,
-		Rules: []string{`de"ploy`, "a,b", "{x}", "NULL"}, Body: []byte(`{"n":1}`),
+		Rules: []string{`de"ploy`, "a,b", "{x}", "NULL", `back\\slash`, "", " sp "}, Body: []byte(`{"n":1}`),
 		Answer: &store.Answer{Status: 202, Body: `{"ok":true}`}}
 	var jobs []*store.Job
 	for _, r := range ev.Rules {
