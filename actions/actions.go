@@ -17,6 +17,10 @@ const MaxOutput = 64 << 10
 type Input struct {
 	// Body is the raw request body: a process's stdin.
 	Body []byte
+	// BodyFile, when set, is a file holding Body: a process then reads it
+	// as its stdin directly, which spares a pipe and a goroutine feeding
+	// it. If it cannot be opened, Body goes through a pipe.
+	BodyFile string
 }
 
 // Result describes one finished attempt, successful or not.

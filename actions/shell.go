@@ -44,9 +44,21 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		return Result{Exit: -1}, err
 	}
 	cmd, out, stdout := s.command(argv)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return Result{Exit: -1}, err
+	var body []byte
+	var stdin io.WriteCloser
+	if in != nil {
+		body = in.Body
+		if in.BodyFile != "" {
+			if f, err := os.Open(in.BodyFile); err == nil {
+				cmd.Stdin = f // the child gets the file itself as fd 0
+				defer f.Close()
+			}
+		}
+	}
+	if cmd.Stdin == nil {
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return Result{Exit: -1}, err
+		}
 	}
 	done := make(chan error, 1)
 	if err := startLocked(cmd, done); err != nil {
@@ -56,16 +68,15 @@ func (s *Shell) Run(ctx context.Context, in *Input) (Result, error) {
 		}
 		return Result{Exit: -1}, err
 	}
-	// Feed stdin in the background: a process that never reads it must not
-	// block us, and a closed pipe (EPIPE) is not the process's failure.
-	var body []byte
-	if in != nil {
-		body = in.Body
+	if stdin != nil {
+		// Feed stdin in the background: a process that never reads it
+		// must not block us, and a closed pipe (EPIPE) is not the
+		// process's failure.
+		go func() {
+			_, _ = stdin.Write(body)
+			_ = stdin.Close()
+		}()
 	}
-	go func() {
-		_, _ = stdin.Write(body)
-		_ = stdin.Close()
-	}()
 
 	werr, killed := waitOrKill(ctx, cmd, done)
 	res := Result{Exit: -1, Output: out.bytes()}

@@ -84,20 +84,45 @@ func TestShellScriptAndStdin(t *testing.T) {
 		{"runs under sh", `printf '%s' "$0"`, "", "/bin/sh"},
 		{"empty stdin", `wc -c`, "", "0\n"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			res, err := (&Shell{Script: tt.script, Dir: dir, Env: pathEnv}).Run(context.Background(), &Input{Body: []byte(tt.body)})
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			if got := strings.TrimLeft(string(res.Output), " "); got != tt.want {
-				t.Errorf("output = %q, want %q", got, tt.want)
-			}
-			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-				t.Errorf("stdin text was executed: %v", ents[0].Name())
-			}
-		})
+	// The body comes through a pipe, from the body file, or through a
+	// pipe again when the body file is gone.
+	for _, via := range []string{"pipe", "file", "missing file"} {
+		for _, tt := range tests {
+			t.Run(via+"/"+tt.name, func(t *testing.T) {
+				dir := t.TempDir()
+				in := &Input{Body: []byte(tt.body)}
+				if via != "pipe" {
+					in.BodyFile = filepath.Join(t.TempDir(), "body")
+				}
+				if via == "file" {
+					if err := os.WriteFile(in.BodyFile, in.Body, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+				res, err := (&Shell{Script: tt.script, Dir: dir, Env: pathEnv}).Run(context.Background(), in)
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				if got := strings.TrimLeft(string(res.Output), " "); got != tt.want {
+					t.Errorf("output = %q, want %q", got, tt.want)
+				}
+				if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+					t.Errorf("stdin text was executed: %v", ents[0].Name())
+				}
+			})
+		}
+	}
+}
+
+// With a body file, stdin is that file itself, not a pipe fed from it.
+func TestShellStdinIsTheBodyFile(t *testing.T) {
+	in := &Input{Body: []byte("x"), BodyFile: filepath.Join(t.TempDir(), "body")}
+	if err := os.WriteFile(in.BodyFile, in.Body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := (&Shell{Script: `if [ -f /dev/stdin ]; then echo file; else echo pipe; fi`, Env: pathEnv}).Run(context.Background(), in)
+	if err != nil || string(res.Output) != "file\n" {
+		t.Fatalf("stdin is a %q (%v), want the file", res.Output, err)
 	}
 }
 

@@ -40,7 +40,7 @@ func (r *Runner) Run(ctx context.Context, rule *rules.Rule, env *rules.Env, body
 	// Without a data directory, the body file goes to the system's.
 	bodyFile, cleanup := writeBodyFile(os.TempDir(), body, rule, log)
 	defer cleanup()
-	call := &rules.Call{Env: env, Vars: hookdVars(0, env, rule, 1, bodyFile), BaseEnv: r.lv.baseEnv, UserAgent: r.userAgent}
+	call := &rules.Call{Env: env, Vars: hookdVars(0, env, rule, 1, bodyFile), BaseEnv: r.lv.baseEnv, UserAgent: r.userAgent, BodyFile: bodyFile}
 	steps, _, err := r.lv.runActions(ctx, rule, rule.Actions, call, body, log, nil, nil)
 	return steps, err
 }
@@ -98,7 +98,7 @@ func (lv *live) runActions(ctx context.Context, rule *rules.Rule, list []*rules.
 			err = actions.Permanent(err)
 		} else {
 			actx, cancel := context.WithTimeout(ctx, timeout)
-			res, err = act.Run(actx, &actions.Input{Body: body})
+			res, err = act.Run(actx, &actions.Input{Body: body, BodyFile: call.BodyFile})
 			cancel()
 		}
 		step.Duration = time.Since(start)

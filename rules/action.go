@@ -30,6 +30,9 @@ type Call struct {
 	// KeepStdout asks a shell action for its stdout alone, to answer a
 	// sender with (respond.wait).
 	KeepStdout bool
+	// BodyFile is HOOKD_BODY_FILE's file, "" when there is none: a shell
+	// action's stdin is read from it.
+	BodyFile string
 }
 
 // actionImpl is one action kind at load time: it renders itself into an
