@@ -21,6 +21,26 @@ func acceptOne(t *testing.T, s *Store, delivery string) *Job {
 	return j
 }
 
+// openStore opens a store in dir, closed at the test's end.
+func openStore(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// holdCommitter keeps the committer inside a transaction, so that no write
+// queued after it reaches the database, until release is called.
+func holdCommitter(s *Store) (release func()) {
+	held, done := make(chan struct{}), make(chan struct{})
+	s.send(&write{fn: func(*bolt.Tx) error { close(held); <-done; return nil }, now: true})
+	<-held
+	return func() { close(done) }
+}
+
 // crashCopy copies the database and its start log as a crash of this
 // process would leave them: what was committed, and what was written.
 func crashCopy(t *testing.T, from string) string {
@@ -42,11 +62,7 @@ func crashCopy(t *testing.T, from string) string {
 // before its commit: the job is running, with the attempt that started.
 func TestStartedMarkOutlivesACrashBeforeItsCommit(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	j := acceptOne(t, s, "d-1")
 	done := acceptOne(t, s, "d-2")
 	ended := acceptOne(t, s, "d-3")
@@ -56,10 +72,7 @@ func TestStartedMarkOutlivesACrashBeforeItsCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Hold the committer, so that nothing below reaches the database.
-	held, release := make(chan struct{}), make(chan struct{})
-	s.send(&write{fn: func(*bolt.Tx) error { close(held); <-release; return nil }, now: true})
-	<-held
+	release := holdCommitter(s) // nothing below reaches the database
 	j.State, j.Attempts = Running, []Attempt{{N: 1, Start: start}}
 	if err := s.SaveJob(j, Started, nil); err != nil {
 		t.Fatal(err)
@@ -80,13 +93,9 @@ func TestStartedMarkOutlivesACrashBeforeItsCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	copied := crashCopy(t, dir)
-	close(release)
+	release()
 
-	c, err := Open(copied)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openStore(t, copied)
 	got, err := c.Job(j.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -157,34 +166,24 @@ func TestStartLogSlotsAreReused(t *testing.T) {
 // written for takes none of its marks: they belong to a later history.
 func TestStartLogIgnoredByARestoredBackup(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	j := acceptOne(t, s, "d-1")
 	backup, err := os.ReadFile(filepath.Join(dir, "hookd.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	acceptOne(t, s, "d-2") // the history goes on after the backup
-	held, release := make(chan struct{}), make(chan struct{})
-	s.send(&write{fn: func(*bolt.Tx) error { close(held); <-release; return nil }, now: true})
-	<-held
+	release := holdCommitter(s)
 	j.State, j.Attempts = Running, []Attempt{{N: 1, Start: time.Now().UTC()}}
 	if err := s.SaveJob(j, Started, nil); err != nil {
 		t.Fatal(err)
 	}
 	copied := crashCopy(t, dir)
-	close(release)
+	release()
 	if err := os.WriteFile(filepath.Join(copied, "hookd.db"), backup, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open(copied)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openStore(t, copied)
 	if got, _ := c.Job(j.ID); got.State != Queued || len(got.Attempts) != 0 {
 		t.Fatalf("the restored backup's job is %s with %d attempts; want queued, none", got.State, len(got.Attempts))
 	}
