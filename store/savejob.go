@@ -67,8 +67,16 @@ func (s *Store) SaveJob(j *Job, how Save, failed func(error)) error {
 			}
 		}
 	}
-	if !s.send(&write{fn: fn, after: after, now: how == Soon}) && after != nil {
-		after(ErrClosed)
+	if !s.send(&write{fn: fn, after: after, now: how == Soon}) {
+		if how == Started {
+			// Nothing may start: the mark is taken back, so that the next
+			// start does not count an attempt that never ran.
+			s.starts.undo(j.ID, slot)
+			return ErrClosed
+		}
+		if after != nil {
+			after(ErrClosed)
+		}
 	}
 	return nil
 }

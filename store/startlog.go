@@ -244,6 +244,21 @@ func (l *startLog) release(job uint64, u slotUse) {
 	l.mu.Unlock()
 }
 
+// undo empties and frees the slot of a record u wrote that will not be
+// committed, unless a newer record of the job took it since.
+func (l *startLog) undo(job uint64, u slotUse) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held[job] != u {
+		return
+	}
+	if _, err := l.f.WriteAt(make([]byte, startSlotSize), int64(u.slot*startSlotSize)); err != nil {
+		return // the slot stays taken: its record may still be read
+	}
+	delete(l.held, job)
+	l.free = append(l.free, u.slot)
+}
+
 // close closes the log, and removes it when every record is committed:
 // a clean stop, or a command run on a stopped daemon's directory, leaves
 // nothing behind.

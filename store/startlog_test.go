@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -186,5 +187,30 @@ func TestStartLogIgnoredByARestoredBackup(t *testing.T) {
 	c := openStore(t, copied)
 	if got, _ := c.Job(j.ID); got.State != Queued || len(got.Attempts) != 0 {
 		t.Fatalf("the restored backup's job is %s with %d attempts; want queued, none", got.State, len(got.Attempts))
+	}
+}
+
+// A running mark saved after the store closed is refused and taken back:
+// nothing starts, and the next start counts no attempt.
+func TestStartedMarkRefusedOnceClosed(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	j := acceptOne(t, s, "d-1")
+	release := holdCommitter(s)
+	s.closing.Do(func() { // as Close does, while the committer is busy
+		s.closeMu.Lock()
+		s.closed.Store(true)
+		close(s.writes)
+		s.closeMu.Unlock()
+	})
+	j.State, j.Attempts = Running, []Attempt{{N: 1, Start: time.Now().UTC()}}
+	if err := s.SaveJob(j, Started, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a running mark on a closed store: %v, want ErrClosed", err)
+	}
+	copied := crashCopy(t, dir)
+	release()
+	c := openStore(t, copied)
+	if got, _ := c.Job(j.ID); got.State != Queued || len(got.Attempts) != 0 {
+		t.Fatalf("after the restart the job is %s with %d attempts; want queued, none", got.State, len(got.Attempts))
 	}
 }
