@@ -7,6 +7,7 @@ import (
 	"compress/zlib"
 	"errors"
 	"io"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -184,4 +185,14 @@ func (m *runtimeMem) read() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	m.total = ms.TotalAlloc
+}
+
+// HOOKD_BODY_FILE is absolute even for a relative data directory: an
+// action's dir is not hookd's.
+func TestBodyDirIsAbsolute(t *testing.T) {
+	for _, data := range []string{"data", "./data", "/var/lib/hookd"} {
+		if got := bodyDir(data); !filepath.IsAbs(got) || filepath.Base(got) != "tmp" {
+			t.Errorf("bodyDir(%q) = %q, want an absolute path ending in tmp", data, got)
+		}
+	}
 }

@@ -15,8 +15,15 @@ const bodyFilePrefix = "hookd-body-"
 
 // bodyDir is where body files live: under the data directory, private to
 // hookd, rather than in a shared /tmp where a killed daemon leaves them
-// for everyone to read.
-func bodyDir(dataDir string) string { return filepath.Join(dataDir, "tmp") }
+// for everyone to read. The path is absolute, as HOOKD_BODY_FILE must be
+// for an action whose dir is not hookd's (a relative -data otherwise).
+func bodyDir(dataDir string) string {
+	dir := filepath.Join(dataDir, "tmp")
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
 
 // prepareBodyDir creates dir (mode 0700) and removes the body files a
 // daemon that was killed left behind: no action runs yet, so none is in use.

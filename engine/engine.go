@@ -87,6 +87,8 @@ type Engine struct {
 	waits answerWaits
 	// recent keeps the events accepted last, for their jobs' start.
 	recent *recentEvents
+	// bodyDir holds HOOKD_BODY_FILE's files (absolute).
+	bodyDir string
 
 	srv      *http.Server
 	ln       net.Listener
@@ -143,7 +145,8 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareBodyDir(bodyDir(e.cfg.DataDir)); err != nil {
+	e.bodyDir = bodyDir(e.cfg.DataDir)
+	if err := prepareBodyDir(e.bodyDir); err != nil {
 		st.Close()
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (d *dispatcher) run(j *store.Job) {
 
 	a := &jobAttempt{j: j, lv: lv, rule: rule, body: ev.Body, n: n, log: log}
 	a.env = eventEnv(ev)
-	bodyFile, cleanup := writeBodyFile(bodyDir(e.cfg.DataDir), ev.Body, rule, log)
+	bodyFile, cleanup := writeBodyFile(e.bodyDir, ev.Body, rule, log)
 	defer cleanup() // after on_failure, which may read it too
 	a.vars, a.bodyFile = hookdVars(ev.ID, a.env, rule, n, bodyFile), bodyFile
 	a.ua = UserAgent(e.opts.Version)
