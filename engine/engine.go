@@ -89,6 +89,8 @@ type Engine struct {
 	recent *recentEvents
 	// bodyDir holds HOOKD_BODY_FILE's files (absolute).
 	bodyDir string
+	// ua is what http and slack actions send unless a rule sets one.
+	ua string
 
 	srv      *http.Server
 	ln       net.Listener
@@ -124,7 +126,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger, refusals: newRefusals(opts.Logger), recent: newRecentEvents()}
+	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger, refusals: newRefusals(opts.Logger), recent: newRecentEvents(), ua: UserAgent(opts.Version)}
 	e.met = newMetrics(e, opts.Version)
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
 	if err != nil {

@@ -37,9 +37,8 @@ func (d *dispatcher) run(j *store.Job) {
 	bodyFile, cleanup := writeBodyFile(e.bodyDir, ev.Body, rule, log)
 	defer cleanup() // after on_failure, which may read it too
 	a.vars, a.bodyFile = hookdVars(ev.ID, a.env, rule, n, bodyFile), bodyFile
-	a.ua = UserAgent(e.opts.Version)
 	first := e.waits.firstOutput(j, n, lv)
-	call := &rules.Call{Env: a.env, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: a.ua, KeepStdout: first != nil, BodyFile: bodyFile}
+	call := &rules.Call{Env: a.env, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: e.ua, KeepStdout: first != nil, BodyFile: bodyFile}
 	steps, retryAfter, runErr := lv.runActions(ctx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
 	if runErr != nil && d.leaseGone(ctx) {
 		d.dropForLease(j, rule.Name, true) // another node records this attempt
@@ -59,7 +58,6 @@ type jobAttempt struct {
 	vars []string
 	// bodyFile is HOOKD_BODY_FILE's file, the actions' stdin.
 	bodyFile string
-	ua       string
 	n        int
 	log      *slog.Logger
 }
@@ -195,7 +193,7 @@ func (d *dispatcher) recordFailed(a *jobAttempt, att *store.Attempt, steps []sto
 	j.State, j.Error = store.Failed, att.Error
 	if len(rule.OnFailure) > 0 {
 		fenv := &rules.FailureEnv{Env: *a.env, Error: att.Error, Rule: rule.Name, Attempt: n, Output: failedOutput(steps)}
-		fcall := &rules.Call{Env: fenv, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: a.ua, BodyFile: a.bodyFile}
+		fcall := &rules.Call{Env: fenv, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: e.ua, BodyFile: a.bodyFile}
 		j.OnFailure, _, _ = lv.runActions(d.runCtx, rule, rule.OnFailure, fcall, a.body, a.log.With("attempt", n, "on_failure", true), e.met, nil)
 	}
 	d.save(j, store.Later, a.log)

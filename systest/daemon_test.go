@@ -189,10 +189,7 @@ var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 // post sends a signed GitHub push; err is a transport error (no answer).
 func (s *site) post(delivery string, body []byte) (reply, error) {
 	req, _ := http.NewRequest("POST", "http://"+s.addr+"/hooks/github", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-GitHub-Delivery", delivery)
-	req.Header.Set("X-Hub-Signature-256", sign(body))
+	req.Header = githubHeaders(delivery, body)
 	resp, err := client.Do(req)
 	if err != nil {
 		return reply{}, err

@@ -89,10 +89,7 @@ http {
 	via := func(delivery string) (int, string, string) {
 		body := pushBody("load", delivery)
 		req, _ := http.NewRequest("POST", "http://"+listen+"/hooks/github", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-GitHub-Event", "push")
-		req.Header.Set("X-GitHub-Delivery", delivery)
-		req.Header.Set("X-Hub-Signature-256", sign(body))
+		req.Header = githubHeaders(delivery, body)
 		resp, err := client.Do(req)
 		if err != nil {
 			return 0, "", err.Error()
