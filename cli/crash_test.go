@@ -189,6 +189,13 @@ func TestRunningMarkIsDurableBeforeTheActionStarts(t *testing.T) {
 	if err := cmd.Wait(); err == nil {
 		t.Fatal("hookd was not killed by its action")
 	}
+	// Read while hookd is down, the job is running, as the restart will
+	// record it, though its mark is only in the start log.
+	code, out, errOut := hookdCLI(t, "events", "-data", d.data, "-status", "running", "-json")
+	var v struct{ Events []struct{ ID uint64 } }
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || len(v.Events) != 1 {
+		t.Fatalf("events -status running with hookd down: exit %d, %s%s; want the one event", code, out, errOut)
+	}
 	cmd = d.serve()
 	ran := filepath.Join(dir, "ran")
 	poll(t, "the job's second attempt", func() bool {

@@ -94,14 +94,23 @@ func (s *Store) ListEvents(o ListOptions) ([]EventBrief, uint64, error) {
 	return s.QueryEvents(EventQuery{Before: o.Before, Source: o.Source, Status: o.Status, Limit: o.Limit, MaxScan: o.MaxScan})
 }
 
-func brief(tx *bolt.Tx, h *eventHead) EventBrief {
+func (s *Store) brief(tx *bolt.Tx, h *eventHead) EventBrief {
 	b := EventBrief{ID: h.ID, Source: h.Source, DeliveryID: h.DeliveryID, Event: h.Event, ReceivedAt: h.ReceivedAt, Rules: h.Rules}
 	jb := tx.Bucket(bJobs)
 	for _, id := range h.Jobs {
 		var j JobBrief
-		if v := jb.Get(itob(id)); v != nil && json.Unmarshal(v, &j) == nil {
-			b.Jobs = append(b.Jobs, j)
+		v := jb.Get(itob(id))
+		if v == nil || json.Unmarshal(v, &j) != nil {
+			continue
 		}
+		if ms := s.marks[id]; ms != nil {
+			full := new(Job)
+			if json.Unmarshal(v, full) == nil {
+				s.marked(full)
+				j.State, j.Updated = full.State, full.Updated
+			}
+		}
+		b.Jobs = append(b.Jobs, j)
 	}
 	b.Status = Summarize(h.Status, b.Jobs)
 	return b
@@ -134,7 +143,7 @@ func (s *Store) eventJobs(id uint64) (*Event, []*Job, error) {
 			if err != nil {
 				return err
 			}
-			jobs = append(jobs, j)
+			jobs = append(jobs, s.marked(j))
 		}
 		return nil
 	})

@@ -75,7 +75,7 @@ func (s *Store) QueryEvents(q EventQuery) ([]EventBrief, uint64, error) {
 				(!q.Until.IsZero() && !h.ReceivedAt.Before(q.Until)) {
 				continue
 			}
-			b := brief(tx, &h)
+			b := s.brief(tx, &h)
 			if q.Status != "" && q.Status != b.Status && !(q.Status == "accepted" && h.Status == "accepted") {
 				continue
 			}

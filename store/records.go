@@ -331,7 +331,10 @@ func (s *Store) Job(id uint64) (*Job, error) {
 		j, err = getJob(tx, id)
 		return err
 	})
-	return j, err
+	if err != nil {
+		return nil, err
+	}
+	return s.marked(j), nil
 }
 
 func getJob(tx *bolt.Tx, id uint64) (*Job, error) {

@@ -177,17 +177,8 @@ func applyStartMarks(tx *bolt.Tx, marks []startMark) error {
 		if err != nil {
 			return err
 		}
-		n := len(j.Attempts)
-		if Final(j.State) || n > m.attempt || n == m.attempt && (m.kind == markStarted || j.State != Running) {
+		if !markJob(j, m) {
 			continue
-		}
-		if n < m.attempt {
-			j.Attempts = append(j.Attempts, Attempt{N: m.attempt, Start: m.start})
-		}
-		j.State, j.Updated, j.NextAt, j.Error = Running, m.start, time.Time{}, ""
-		if m.kind == markDone {
-			j.State, j.Updated = Done, m.end
-			j.Attempts[len(j.Attempts)-1].End = m.end
 		}
 		id := itob(j.ID)
 		if err := tx.Bucket(bJobs).Put(id, appendJob(nil, j)); err != nil {
@@ -203,6 +194,25 @@ func applyStartMarks(tx *bolt.Tx, marks []startMark) error {
 		}
 	}
 	return nil
+}
+
+// markJob gives j what mark m records of it, and reports whether m was
+// news: attempts only grow, so a mark j already has, or that an ended job
+// has passed, changes nothing.
+func markJob(j *Job, m startMark) bool {
+	n := len(j.Attempts)
+	if Final(j.State) || n > m.attempt || n == m.attempt && (m.kind == markStarted || j.State != Running) {
+		return false
+	}
+	if n < m.attempt {
+		j.Attempts = append(j.Attempts, Attempt{N: m.attempt, Start: m.start})
+	}
+	j.State, j.Updated, j.NextAt, j.Error = Running, m.start, time.Time{}, ""
+	if m.kind == markDone {
+		j.State, j.Updated = Done, m.end
+		j.Attempts[len(j.Attempts)-1].End = m.end
+	}
+	return true
 }
 
 // write records m in its job's slot, or a free one, and returns the

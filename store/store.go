@@ -77,6 +77,9 @@ type Store struct {
 	// nil for a read-only store.
 	starts *startLog
 	lastTx atomic.Uint64 // the newest committed transaction's id
+	// marks are a stopped daemon's start log, by job, for a reader
+	// (OpenReadOnly); nil otherwise.
+	marks map[uint64][]startMark
 	// commitHook, when set, observes each commit's duration (metrics).
 	commitHook atomic.Pointer[func(time.Duration, int)]
 }
