@@ -43,6 +43,10 @@ func Loopback(addr string) bool {
 
 // ui reads the ui block: listen and users.
 func (d *decoder) ui(n *yaml.Node, c *Config) {
+	if r := resolve(n); r.Kind == yaml.ScalarNode && (r.Value == "off" || r.Value == "false") {
+		d.errf(r, "ui must be a mapping, not %q: write ui: {listen: off} to turn the dashboard off", r.Value)
+		return
+	}
 	var listenNode *yaml.Node
 	d.fields(n, "ui", map[string]func(k, v *yaml.Node){
 		"listen": func(k, v *yaml.Node) {

@@ -44,6 +44,8 @@ func TestUIConfig(t *testing.T) {
 			err: "hookd.yaml:2:11: ui.listen 0.0.0.0:9001 is reachable beyond this machine: set ui.users"},
 		{name: "every interface without users", yaml: "ui: {listen: ':9001'}\n",
 			err: "hookd.yaml:1:14: ui.listen :9001 is reachable beyond this machine"},
+		{name: "ui: off", yaml: "ui: off\n",
+			err: "hookd.yaml:1:5: ui must be a mapping, not \"off\": write ui: {listen: off} to turn the dashboard off"},
 		{name: "not a hash", yaml: "ui:\n  users: {bob: hunter2}\n",
 			err: "hookd.yaml:2:16: ui.users.bob must be a bcrypt hash (make one with hookd hash-password)"},
 		{name: "bad address and unknown key", yaml: "ui:\n  listen: nowhere\n  user: {}\n",
