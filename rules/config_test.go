@@ -102,6 +102,10 @@ tls: {cert: c.pem, key: k.pem}
 		// error would quote it.
 		{name: "password not percent-encoded", yaml: "store: {driver: postgres, url: 'postgres://hookd:Tr0ub4dor/Staple@db:5432/hookd'}\n",
 			err: "hookd.yaml:1:32: store.url " + notURL},
+		// A slash before an @ in the password: the URL parses, with the
+		// password cut at the first @ and the rest taken as the path.
+		{name: "password with / and @ not percent-encoded", yaml: "store: {driver: postgres, url: 'postgres://hookd:p@ss/word9@db.internal/hookd'}\n",
+			err: "hookd.yaml:1:32: store.url: has an @ after its host: a / or @ in the user or password must be percent-encoded (%2F, %40), and an @ in the database name too (%40)"},
 		{name: "zero lease", yaml: "store: {driver: postgres, url: 'postgres://u@db/x', lease: 0s}\n",
 			err: "hookd.yaml:1:60: store.lease must be at least 1s (a node renews its lease a few times within it)"},
 		{name: "lease not a duration", yaml: "store: {driver: postgres, url: 'postgres://u@db/x', lease: banana}\n",

@@ -16,9 +16,20 @@ import (
 // The error says what is wrong and never quotes the URL nor any part of it
 // that may be a password, so that it can go to a terminal or a log as is.
 func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	// A / in the user or password ends the host part early: in
+	// postgres://hookd:p@ss/w@db/hookd the password is "p", the host "ss",
+	// and the rest a path holding the @ that was meant to end the password.
+	// The driver would take it so and name the wrong host; refusing any @
+	// left in the path says what went wrong before a part of the password
+	// reaches a message.
+	if err == nil && strings.Contains(u.EscapedPath(), "@") {
+		return errors.New("has an @ after its host: a / or @ in the user or password must be percent-encoded (%2F, %40), " +
+			"and an @ in the database name too (%40)")
+	}
 	// pgx, as libpq, ignores sslmode on a unix socket; a typo there is
 	// still a typo, and would be taken when the host changes.
-	if u, err := url.Parse(raw); err == nil && u.Query().Has("sslmode") {
+	if err == nil && u.Query().Has("sslmode") {
 		if m := u.Query().Get("sslmode"); !slices.Contains(sslModes, m) {
 			return fmt.Errorf("sslmode must be one of %s, not %q", strings.Join(sslModes, ", "), m)
 		}
