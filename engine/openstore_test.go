@@ -63,4 +63,9 @@ func TestStartWaitsForAnUnreachableDatabase(t *testing.T) {
 	if all := logs.String() + err.Error() + fmt.Sprint(waits); strings.Contains(all, "pw-port-secret") {
 		t.Fatalf("the password shows:\n%s", all)
 	}
+	// The first contact fails as a connection, not as the schema's
+	// migration (which is what happens to try first).
+	if !strings.Contains(logs.String(), `error="connecting to the database: failed to connect to`) || strings.Contains(logs.String(), "migrat") {
+		t.Fatalf("the wait does not say it cannot connect:\n%s", logs.String())
+	}
 }

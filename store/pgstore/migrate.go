@@ -3,11 +3,13 @@ package pgstore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -45,6 +47,12 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, log *slog.Logger) error {
 	srcs := p.ListSources()
 	known := srcs[len(srcs)-1].Version
 	applied, err := p.Up(ctx)
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		// The first contact with the server: say so, without the
+		// migration library's wrapping.
+		return fmt.Errorf("connecting to the database: %w", ce)
+	}
 	if err != nil {
 		return fmt.Errorf("migrating the database schema: %w", err)
 	}
