@@ -56,7 +56,7 @@ func TestClusterLeaseLost(t *testing.T) {
 	}
 	os.Remove(hold)
 	j := b.waitDone(id)[0]
-	want := "interrupted: hookd stopped while this attempt ran"
+	want := "interrupted: its node stopped, or lost its lease on the database, while this attempt ran"
 	if j.State != store.Done || len(j.Attempts) != 2 || j.Attempts[0].Error != want || j.Attempts[1].Error != "" ||
 		j.Attempts[0].Node != "a" || j.Attempts[1].Node != "b" {
 		t.Fatalf("job %s, attempts %+v", j.State, j.Attempts)
@@ -83,5 +83,39 @@ func TestClusterLeaseLost(t *testing.T) {
 	next := a.accept(push("refs/heads/main", "after"), "d-after")
 	if j := a.waitDone(next)[0]; j.State != store.Done || j.Attempts[0].Node != "a" {
 		t.Fatalf("after rejoining, a's job: %s %+v", j.State, j.Attempts)
+	}
+}
+
+// A node whose lease ran out while the database was unreachable to all
+// (an outage longer than two thirds of the lease) and that reaches it
+// again before any other node took its job over records the killed
+// attempt itself: interrupted when it was killed, with what it did, by
+// this node; then the job runs again with HOOKD_ATTEMPT raised.
+func TestClusterLeaseLostRecordedByItsNode(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	const lease = 3 * time.Second
+	a := startLeased(t, url, shared, "a", 1, lease)
+	hold := filepath.Join(shared, "hold-outage")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := a.accept(push("refs/heads/main", "outage"), "d-outage")
+	waitFor(t, "a to start the job", func() bool { return len(sharedLines(t, shared)) == 1 })
+	a.store.(*pgstore.Store).StopRenewing()
+	killed := "msg=\"job killed: this node lost its lease"
+	waitFor(t, "a to kill the action", func() bool { return strings.Contains(a.logs.String(), killed) })
+	at := time.Now()
+	os.Remove(hold)
+	a.store.(*pgstore.Store).ResumeRenewing()
+	j := a.waitDone(id)[0]
+	if j.State != store.Done || len(j.Attempts) != 2 || j.Attempts[0].Error != errKilledForLease ||
+		j.Attempts[0].Node != "a" || j.Attempts[1].Node != "a" || j.Attempts[1].N != 2 || len(j.Attempts[0].Steps) != 1 {
+		t.Fatalf("job %s, attempts %+v", j.State, j.Attempts)
+	}
+	if end := j.Attempts[0].End; end.After(at) || at.Sub(end) > time.Second {
+		t.Errorf("attempt 1 ends at %v; want when it was killed, just before %v", end, at)
+	}
+	if strings.Contains(a.logs.String(), "job taken over") {
+		t.Errorf("a says it took the job over from another process:\n%s", a.logs.String())
 	}
 }

@@ -13,8 +13,9 @@ import (
 type leaseHolder interface {
 	// LeaseLost is closed when the lease is nearly over, not renewed.
 	LeaseLost() <-chan struct{}
-	// Rejoin gives back the jobs still held and renews the lease.
-	Rejoin() error
+	// Rejoin writes the jobs in ended if the node still holds them, gives
+	// back the rest it holds and renews the lease.
+	Rejoin(ended []*store.Job) error
 }
 
 // errLeaseLost is the cause of the attempts' context when the lease ran out.
@@ -22,18 +23,22 @@ var errLeaseLost = errors.New("this node's lease on the database ran out")
 
 // leaseGuard stops this node's work when it cannot renew its lease: once
 // the lease is over, other nodes run its jobs again, and a serial lane
-// would run twice at once. It stops claiming, kills the running actions
-// (their attempts record nothing: another node records them as
-// interrupted and runs them again), drops the jobs claimed and not
-// started, and, once the database answers, gives them all back and claims
-// again.
+// would run twice at once. It stops claiming, kills the running actions,
+// drops the jobs claimed and not started, and, once the database answers,
+// gives them all back and claims again. A killed attempt is recorded as
+// interrupted, ending when it was killed, by this node when it rejoins if
+// it still holds the job; otherwise the node that took the job over
+// records it, ending at this node's last renewal.
 type leaseGuard struct {
 	d    *dispatcher
 	lh   leaseHolder
 	ctx  context.Context // the attempts' context, cancelled when the lease is lost
 	stop context.CancelCauseFunc
-	quit chan struct{}
-	done chan struct{}
+	// killed are the jobs whose action was killed, their attempt ended,
+	// to be written when the node rejoins (d.mu).
+	killed []*store.Job
+	quit   chan struct{}
+	done   chan struct{}
 }
 
 func newLeaseGuard(d *dispatcher, lh leaseHolder) *leaseGuard {
@@ -59,12 +64,29 @@ func (d *dispatcher) leaseGone(ctx context.Context) bool {
 	return d.runCtx.Err() == nil && errors.Is(context.Cause(ctx), errLeaseLost)
 }
 
-// dropForLease drops a job this node no longer holds, recording nothing.
-func (d *dispatcher) dropForLease(j *store.Job, rule string, started bool) {
+// errKilledForLease is a killed attempt's error.
+const errKilledForLease = "interrupted: this node lost its lease on the database and killed the action"
+
+// dropForLease drops a job this node may no longer hold. A started one
+// (steps: what its attempt did) has its attempt ended now, to be written
+// when the node rejoins, unless another node took it over by then.
+func (d *dispatcher) dropForLease(j *store.Job, rule string, started bool, steps []store.Step) {
 	log := d.e.log.With("event_id", j.EventID, "job", j.ID, "rule", j.Rule)
 	if started {
-		log.Warn("job killed: this node lost its lease; another node records the attempt as interrupted and runs it again")
+		log.Warn("job killed: this node lost its lease; the attempt is recorded as interrupted and the job runs again, here or on another node")
 		d.e.met.jobOutcome(rule, "interrupted")
+		if n := len(j.Attempts); n > 0 {
+			c := *j
+			c.Attempts = append([]store.Attempt(nil), j.Attempts...)
+			a := &c.Attempts[n-1]
+			a.End, a.Error, a.Steps = time.Now().UTC(), errKilledForLease, steps
+			c.State, c.NextAt, c.Error, c.Updated = store.Queued, time.Time{}, "", a.End
+			d.mu.Lock()
+			if d.guard != nil {
+				d.guard.killed = append(d.guard.killed, &c)
+			}
+			d.mu.Unlock()
+		}
 	}
 	d.finished(j, true, 0)
 }
@@ -111,8 +133,14 @@ func (g *leaseGuard) lost() bool {
 func (g *leaseGuard) rejoin() bool {
 	d := g.d
 	for {
-		err := g.lh.Rejoin()
+		d.mu.Lock()
+		killed := g.killed
+		d.mu.Unlock()
+		err := g.lh.Rejoin(killed)
 		if err == nil {
+			d.mu.Lock()
+			g.killed = g.killed[len(killed):]
+			d.mu.Unlock()
 			break
 		}
 		select {

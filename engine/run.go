@@ -41,7 +41,7 @@ func (d *dispatcher) run(j *store.Job) {
 	call := &rules.Call{Env: a.env, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: e.ua, KeepStdout: first != nil, BodyFile: bodyFile}
 	steps, retryAfter, runErr := lv.runActions(ctx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
 	if runErr != nil && d.leaseGone(ctx) {
-		d.dropForLease(j, rule.Name, true) // another node records this attempt
+		d.dropForLease(j, rule.Name, true, steps)
 		return
 	}
 	d.record(a, steps, retryAfter, runErr)
@@ -67,7 +67,7 @@ type jobAttempt struct {
 func (d *dispatcher) runnable(ctx context.Context, j *store.Job, lv *live, now time.Time, log *slog.Logger) (*rules.Rule, *store.Event, bool) {
 	e := d.e
 	if d.leaseGone(ctx) { // claimed just before the lease ran out
-		d.dropForLease(j, j.Rule, false)
+		d.dropForLease(j, j.Rule, false, nil)
 		return nil, nil, false
 	}
 	rule := lv.set.Rules[j.Rule]

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"hookd/store"
 )
 
 // ErrLeaseLost is a claim refused because this process could not renew its
@@ -40,13 +42,12 @@ func (l *leaseState) age() time.Duration {
 }
 
 // leaseMargin is how much of the lease a process gives itself up to
-// before it counts the lease lost: one renewal interval (Lease/3) short of
-// the whole, so that it has stopped its actions well before another
-// process may claim its jobs.
+// before it counts the lease lost: a third short of the whole, so that it
+// has stopped its actions well before another process may claim its jobs.
 func (s *Store) leaseMargin() time.Duration { return s.opt.Lease - s.opt.Lease/3 }
 
 // LeaseLost is closed when this process has not renewed its lease for
-// nearly all of it (Lease less one renewal interval): cut off from the
+// two thirds of it (leaseMargin): cut off from the
 // database, it must stop claiming and stop the actions it runs, since
 // another process may run its jobs once the lease is over. The store
 // renews nothing after that until Rejoin.
@@ -78,18 +79,32 @@ func (s *Store) leaseWatch() {
 
 // Rejoin, after LeaseLost, gives back every job this process still holds
 // and renews its lease, in one transaction: the caller has stopped running
-// them and dropped them. A job that was running comes back to whichever
-// process claims it first as an interrupted attempt. It fails while the
-// database cannot be reached; then the caller tries again.
-func (s *Store) Rejoin() error {
+// them and dropped them. The jobs in ended are the ones whose action the
+// caller killed, their attempt ended and recorded as interrupted: each is
+// written as it is, if this process still holds it (no other process took
+// it over meanwhile, which records the attempt itself). Any other job that
+// was running comes back to whichever process claims it first as an
+// interrupted attempt. It fails while the database cannot be reached; then
+// the caller tries again.
+func (s *Store) Rejoin(ended []*store.Job) error {
 	if !s.lease.lost.Load() {
 		return nil
 	}
 	if s.renewOff.Load() {
 		return errRenewOff
 	}
+	rows, err := encodeJobs(ended)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	err := s.txn(func(ctx context.Context, tx pgx.Tx) error {
+	err = s.txn(func(ctx context.Context, tx pgx.Tx) error {
+		for _, j := range rows {
+			if _, err := tx.Exec(ctx, `UPDATE jobs SET state = $2, next_at = $3, updated = $4, data = $5, holder = NULL
+				WHERE id = $1 AND holder = $6`, int64(j.id), j.state, j.nextAt, j.updated, j.data, s.id); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `UPDATE jobs SET holder = NULL WHERE holder = $1 AND open`, s.id); err != nil {
 			return err
 		}

@@ -43,19 +43,19 @@ func TestLeaseLost(t *testing.T) {
 		t.Fatal("the lease was never counted lost")
 	}
 	// Lost lease - lease/3 after the last renewal, which was sent before
-	// StopRenewing, at most a renewal interval (and a tick, lease/12)
-	// before it.
+	// StopRenewing, at most a renewal interval (lease/10, and a tick,
+	// lease/60) before it.
 	if d := time.Since(stopped); d > lease-lease/3+250*time.Millisecond || d < lease/5 {
 		t.Fatalf("lost %v after renewing stopped (lease %v)", d, lease)
 	}
 	if _, err := a.ClaimRunnable(1, nil); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("claim after the lease was lost: %v", err)
 	}
-	if err := a.Rejoin(); err == nil {
+	if err := a.Rejoin(nil); err == nil {
 		t.Fatal("Rejoin renewed while renewing is stopped")
 	}
 	a.ResumeRenewing()
-	if err := a.Rejoin(); err != nil {
+	if err := a.Rejoin(nil); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -66,5 +66,26 @@ func TestLeaseLost(t *testing.T) {
 	got, err = a.ClaimRunnable(1, nil)
 	if err != nil || len(got) != 1 || got[0].State != store.Running || !got[0].Attempts[0].End.IsZero() {
 		t.Fatalf("after Rejoin: claimed %+v (%v), want the running job back", got, err)
+	}
+}
+
+// TestLeaseOutlivesHalfALeaseOutage: however an outage of the database
+// falls between two renewals, up to half a lease of it costs no running
+// action. The lease counts lost two thirds of a lease after the last
+// renewal, so renewals must come at most a sixth of a lease apart, with a
+// little room for the renewal's own round trip.
+func TestLeaseOutlivesHalfALeaseOutage(t *testing.T) {
+	const lease = 3 * time.Second
+	s, err := Open(context.Background(), Options{URL: pgtest.URL(t), Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var oldest time.Duration
+	for end := time.Now().Add(lease + lease/2); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		oldest = max(oldest, s.lease.age())
+	}
+	if limit := s.leaseMargin() - lease/2; oldest > limit {
+		t.Fatalf("the lease went %v without a renewal (lease %v): an outage of half a lease starting then would count it lost; want at most %v", oldest, lease, limit)
 	}
 }

@@ -36,7 +36,7 @@ type Options struct {
 	// MaxConns bounds the pool (default 10).
 	MaxConns int32
 	// Lease is how long this process's hold on its jobs outlives its last
-	// renewal (default 30 s); it renews every Lease/3.
+	// renewal (default 30 s); it renews every Lease/10.
 	Lease time.Duration
 	// Node names this process in logs (default: the hostname). Leases
 	// belong to a process id made at each Open, never to a node name.
