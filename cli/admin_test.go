@@ -203,3 +203,17 @@ func TestShowPrintsRedeliveries(t *testing.T) {
 		}
 	}
 }
+
+// show prints the query string that was kept with the headers.
+func TestShowPrintsTheQuery(t *testing.T) {
+	ev := &store.Event{ID: 7, Source: "github", Status: "ignored", Headers: map[string]string{"x-github-event": "push"},
+		Query: map[string]string{"team": "core", "env": "prod"}}
+	for _, kept := range []*store.Kept{nil, {What: "headers", BodyBytes: 2}} {
+		ev.Kept = kept
+		var b strings.Builder
+		printEvent(&b, &engine.EventView{Event: ev, Status: "ignored"})
+		if want := "\nquery:\n  env: prod\n  team: core\n"; !strings.Contains(b.String(), want) {
+			t.Errorf("show (kept %+v) lacks %q:\n%s", kept, want, b.String())
+		}
+	}
+}

@@ -26,6 +26,17 @@ func printRequest(w io.Writer, v *engine.EventView) {
 	for _, k := range names {
 		fmt.Fprintf(w, "  %s: %s\n", k, ev.Headers[k])
 	}
+	if len(ev.Query) > 0 {
+		fmt.Fprintln(w, "\nquery:")
+		names = names[:0]
+		for k := range ev.Query {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(w, "  %s: %s\n", k, ev.Query[k])
+		}
+	}
 	if k != nil {
 		fmt.Fprintf(w, "\nbody (%d bytes, SHA-256 %s): not kept (source %s has keep_ignored: %s)\n", k.BodyBytes, k.BodySHA256, ev.Source, k.What)
 		return
