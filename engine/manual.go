@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +46,7 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	lv := e.live.Load()
 	rule := lv.set.Rules[name]
 	if rule == nil {
-		errorJSON(w, http.StatusNotFound, fmt.Sprintf("no rule %q in the configuration (hookd check lists them)", name))
+		errorJSON(w, http.StatusNotFound, fmt.Sprintf("no rule %q in the configuration; %s", name, ruleList(lv.set.Rules)))
 		return
 	}
 	var in RunRequest
@@ -123,4 +125,17 @@ func whenNote(rule *rules.Rule, env *rules.Env, redact func(string) string) stri
 		why[i] = strings.TrimSpace(why[i])
 	}
 	return redact(fmt.Sprintf("rule %s's when is false for this body (%s); it runs anyway", rule.Name, strings.Join(why, "; ")))
+}
+
+// ruleList names the rules in force, sorted, the first ten of them.
+func ruleList(set map[string]*rules.Rule) string {
+	if len(set) == 0 {
+		return "it has no rules"
+	}
+	names := slices.Sorted(maps.Keys(set))
+	const shown = 10
+	if len(names) <= shown {
+		return "its rules are " + strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("its rules are %s and %d more", strings.Join(names[:shown], ", "), len(names)-shown)
 }

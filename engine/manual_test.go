@@ -61,3 +61,12 @@ func TestManualRunJobIDsAreNeverReused(t *testing.T) {
 		}
 	}
 }
+
+// Running a rule that does not exist names the rules that do.
+func TestManualRunOfAnUnknownRule(t *testing.T) {
+	te := startEngine(t, "", deployRules, nil)
+	a := te.adminPost("/rules/nosuch/run", `{}`)
+	if want := `no rule "nosuch" in the configuration; its rules are deploy`; a.code != 404 || a.body["error"] != want {
+		t.Fatalf("run of an unknown rule: %d %s, want 404 %q", a.code, a.raw, want)
+	}
+}
