@@ -25,6 +25,17 @@ type decoder struct {
 	scripts *[]scriptAt
 }
 
+// errorCount is how many errors (not warnings) are recorded so far.
+func (d *decoder) errorCount() int {
+	n := 0
+	for _, dg := range *d.diags {
+		if !dg.Warning {
+			n++
+		}
+	}
+	return n
+}
+
 // add records a diagnostic at line:col of the file.
 func (d *decoder) add(line, col int, msg string, warning bool) {
 	*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col, Msg: msg, Warning: warning})

@@ -10,9 +10,15 @@ import (
 
 // verify decodes a verify block and builds its provider.
 func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, string) {
+	before := d.errorCount()
 	c, keys, secretNodes, ok := d.verifyFields(n)
 	if !ok {
 		return nil, ""
+	}
+	if d.errorCount() > before {
+		// A field of the wrong type is reported at its place; the
+		// provider would only add that the field is empty.
+		return nil, c.Provider
 	}
 	if keys["provider"] == nil {
 		d.errf(n, "verify needs a provider (one of: %s)", strings.Join(verify.Names(), ", "))
