@@ -105,7 +105,7 @@ func (d *decoder) config(root *yaml.Node, c *Config, base string) {
 		return filepath.Join(base, p)
 	}
 	d.fields(root, "hookd.yaml", map[string]func(k, v *yaml.Node){
-		"listen":    func(k, v *yaml.Node) { c.Listen = d.str(v, "listen") },
+		"listen":    func(k, v *yaml.Node) { c.Listen, _ = d.addr(v, "listen", "such as 127.0.0.1:9000") },
 		"rules_dir": func(k, v *yaml.Node) { c.RulesDir = rel(d.str(v, "rules_dir")) },
 		"data_dir":  func(k, v *yaml.Node) { c.DataDir = rel(d.str(v, "data_dir")) },
 		"admin": func(k, v *yaml.Node) {
@@ -171,11 +171,25 @@ func (d *decoder) ops(n *yaml.Node) string {
 	var addr string
 	d.fields(n, "ops", map[string]func(k, v *yaml.Node){
 		"listen": func(k, v *yaml.Node) {
-			addr = d.str(v, "ops.listen")
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				d.errf(v, "ops.listen must be an address (host:port, such as 127.0.0.1:9100): %v", err)
-			}
+			addr, _ = d.addr(v, "ops.listen", "such as 127.0.0.1:9100")
 		},
 	})
 	return addr
+}
+
+// addr reads a TCP address to listen on, refusing at its place in the
+// file what net.Listen would refuse at start (a port out of range, no
+// port); ok is false then. such is the message's example ("such as
+// 127.0.0.1:9000").
+func (d *decoder) addr(v *yaml.Node, what, such string) (addr string, ok bool) {
+	addr = d.str(v, what)
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		d.errf(v, "%s must be an address (host:port, %s): %v", what, such, err)
+		return addr, false
+	}
+	return addr, true
 }

@@ -59,10 +59,13 @@ tls: {cert: c.pem, key: k.pem}
 				t.Fatalf("%+v", c)
 			}
 		}},
-		{name: "unknown key", yaml: "listen: x\nworkerz: 3\n", err: "hookd.yaml:2:1: hookd.yaml: unknown key \"workerz\""},
+		{name: "port out of range", yaml: "listen: 127.0.0.1:99999\nops: {listen: 'localhost'}\n",
+			err: "hookd.yaml:1:9: listen must be an address (host:port, such as 127.0.0.1:9000): address 99999: invalid port\n" +
+				"hookd.yaml:2:15: ops.listen must be an address (host:port, such as 127.0.0.1:9100): address localhost: missing port in address"},
+		{name: "unknown key", yaml: "listen: 127.0.0.1:9999\nworkerz: 3\n", err: "hookd.yaml:2:1: hookd.yaml: unknown key \"workerz\""},
 		{name: "bad values", yaml: "workers: 0\nmax_body: lots\nlog: {format: xml}\ntls: {cert: a.pem}\n",
 			err: "hookd.yaml:1:10: workers must be at least 1\nhookd.yaml:2:11: max_body: \"lots\" is not a size (write e.g. 10MiB, 512KiB or a number of bytes)\nhookd.yaml:3:15: log.format must be text or json\nhookd.yaml:4:6: tls needs both cert and key"},
-		{name: "syntax error at its place", yaml: "listen: x\n# proxies\ntrusted_proxies: [127.0.0.1/32, ::1/128]\n",
+		{name: "syntax error at its place", yaml: "listen: 127.0.0.1:9999\n# proxies\ntrusted_proxies: [127.0.0.1/32, ::1/128]\n",
 			err: "hookd.yaml:3:33: did not find expected node content: inside [ ] and { }, a value starting with ':' must be quoted (write \"::1/128\")"},
 		{name: "ops listener", yaml: "ops: {listen: 127.0.0.1:9100}\n", check: func(t *testing.T, c Config) {
 			if c.OpsListen != "127.0.0.1:9100" || DefaultConfig().OpsListen != "" {
@@ -71,7 +74,7 @@ tls: {cert: c.pem, key: k.pem}
 		}},
 		{name: "bad ops listener", yaml: "ops:\n  listen: localhost\n  lisen: x\n",
 			err: "hookd.yaml:2:11: ops.listen must be an address (host:port, such as 127.0.0.1:9100): address localhost: missing port in address\nhookd.yaml:3:3: ops: unknown key \"lisen\""},
-		{name: "store defaults to bbolt", yaml: "listen: x\n", check: func(t *testing.T, c Config) {
+		{name: "store defaults to bbolt", yaml: "listen: 127.0.0.1:9999\n", check: func(t *testing.T, c Config) {
 			if c.Store != DefaultStore || c.Store.Driver != "bbolt" || c.Store.Shared() || c.Node != "" || c.NodeName() == "" {
 				t.Fatalf("store %+v, node %q (%q)", c.Store, c.Node, c.NodeName())
 			}

@@ -50,15 +50,14 @@ func (d *decoder) ui(n *yaml.Node, c *Config) {
 	var listenNode *yaml.Node
 	d.fields(n, "ui", map[string]func(k, v *yaml.Node){
 		"listen": func(k, v *yaml.Node) {
-			listenNode = v
 			c.UI.Configured = true
-			c.UI.Listen = d.str(v, "ui.listen")
-			if c.UI.Listen == "off" {
+			if r := resolve(v); r.Kind == yaml.ScalarNode && r.Value == "off" {
 				c.UI.Listen = ""
 				return
 			}
-			if _, _, err := net.SplitHostPort(c.UI.Listen); err != nil {
-				d.errf(v, "ui.listen must be an address (host:port, such as 127.0.0.1:9001) or off: %v", err)
+			var ok bool
+			if c.UI.Listen, ok = d.addr(v, "ui.listen", "such as 127.0.0.1:9001, or off"); ok {
+				listenNode = v
 			}
 		},
 		"users": func(k, v *yaml.Node) { c.UI.Users = d.users(v) },

@@ -49,7 +49,7 @@ func TestUIConfig(t *testing.T) {
 		{name: "not a hash", yaml: "ui:\n  users: {bob: hunter2}\n",
 			err: "hookd.yaml:2:16: ui.users.bob must be a bcrypt hash (make one with hookd hash-password)"},
 		{name: "bad address and unknown key", yaml: "ui:\n  listen: nowhere\n  user: {}\n",
-			err: "hookd.yaml:2:11: ui.listen must be an address (host:port, such as 127.0.0.1:9001) or off"},
+			err: "hookd.yaml:2:11: ui.listen must be an address (host:port, such as 127.0.0.1:9001, or off): address nowhere: missing port in address\nhookd.yaml:3:3: ui: unknown key \"user\""},
 		{name: "admin beyond loopback", yaml: "admin: 0.0.0.0:9002\n",
 			err: "hookd.yaml:1:8: admin 0.0.0.0:9002 is reachable beyond this machine, and the admin API has no authentication"},
 		{name: "admin on loopback tcp", yaml: "admin: '[::1]:9002'\n", check: func(t *testing.T, c Config) {
