@@ -29,6 +29,9 @@ func ruleFiles(dir string, diags *[]Diag) ([]string, error) {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("rules directory does not exist (create it, or pass -rules DIR)")
 		}
+		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+			return nil, fmt.Errorf("is a file, not the rules directory: -rules and rules_dir name the directory of rule files (hookd check FILE checks one file)")
+		}
 		return nil, err
 	}
 	var files []string
