@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hookd/engine"
+	"hookd/rules"
 )
 
 // isRematch tells whether replay's arguments ask for -rematch.
@@ -135,7 +136,7 @@ func cmdRematch(ctx context.Context, fs *flag.FlagSet, af *adminFlags, rf *remat
 const maxNotKept = 10
 
 func parseSince(s string) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+	if d, err := rules.ParseDuration(s); err == nil && d > 0 {
 		return time.Now().Add(-d), nil
 	}
 	return time.Parse(time.RFC3339, s)

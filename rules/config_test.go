@@ -32,7 +32,7 @@ admin: 127.0.0.1:9001
 workers: 8
 max_body: 512KiB
 max_queued: 50
-retention: 24h
+retention: 1d12h
 shutdown_timeout: 5s
 timeout: 1m
 retry: {attempts: 5, backoff: 1s, max_backoff: 30s}
@@ -40,7 +40,7 @@ log: {format: json, level: debug}
 trusted_proxies: [127.0.0.1, 10.0.0.0/8]
 tls: {cert: c.pem, key: k.pem}
 `, check: func(t *testing.T, c Config) {
-			if c.Listen != "0.0.0.0:8080" || c.Workers != 8 || c.MaxBody != 512<<10 || c.MaxQueued != 50 || c.Retention != 24*time.Hour ||
+			if c.Listen != "0.0.0.0:8080" || c.Workers != 8 || c.MaxBody != 512<<10 || c.MaxQueued != 50 || c.Retention != 36*time.Hour ||
 				c.ShutdownTimeout != 5*time.Second || c.Rules.Timeout != time.Minute || c.Rules.Retry.Attempts != 5 ||
 				c.LogFormat != "json" || c.LogLevel != "debug" || len(c.TrustedProxies) != 2 || c.Admin != "127.0.0.1:9001" {
 				t.Fatalf("settings: %+v", c)
@@ -112,7 +112,7 @@ tls: {cert: c.pem, key: k.pem}
 		{name: "zero lease", yaml: "store: {driver: postgres, url: 'postgres://u@db/x', lease: 0s}\n",
 			err: "hookd.yaml:1:60: store.lease must be at least 1s (a node renews its lease a few times within it)"},
 		{name: "lease not a duration", yaml: "store: {driver: postgres, url: 'postgres://u@db/x', lease: banana}\n",
-			err: "hookd.yaml:1:60: store.lease: \"banana\" is not a duration (write e.g. 30s, 10m, 2h)"},
+			err: "hookd.yaml:1:60: store.lease: \"banana\" is not a duration (write e.g. 30s, 10m, 2h, 30d)"},
 		{name: "unset variable", yaml: "listen: ${NO_SUCH_VAR_HOOKD}\n", err: "hookd.yaml:1:9: environment variable NO_SUCH_VAR_HOOKD is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -165,12 +165,33 @@ func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
 	if s == "" {
 		return 0
 	}
-	v, err := time.ParseDuration(s)
+	v, err := ParseDuration(s)
 	if err != nil || v < 0 {
-		d.errf(n, "%s: %q is not a duration (write e.g. 30s, 10m, 2h)", what, s)
+		d.errf(n, "%s: %q is not a duration (write e.g. 30s, 10m, 2h, 30d)", what, s)
 		return 0
 	}
 	return v
+}
+
+// ParseDuration reads a duration as time.ParseDuration does, and whole
+// days before it: 30d, 1d12h (a day is 24 hours).
+func ParseDuration(s string) (time.Duration, error) {
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		days, err := strconv.Atoi(s[:i])
+		if err != nil || days < 0 || days > 100*365 {
+			return 0, fmt.Errorf("%q is not a duration", s)
+		}
+		v := time.Duration(days) * 24 * time.Hour
+		if rest := s[i+1:]; rest != "" {
+			r, err := time.ParseDuration(rest)
+			if err != nil || r < 0 {
+				return 0, fmt.Errorf("%q is not a duration", s)
+			}
+			v += r
+		}
+		return v, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func (d *decoder) integer(n *yaml.Node, what string, min int) int {
