@@ -251,7 +251,9 @@ func (s *Store) renewLoop() {
 			continue
 		}
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(s.bgctx, every)
+		// A slow answer still counts while the lease holds: wait for it
+		// up to a third of a lease, not only until the next renewal.
+		ctx, cancel := context.WithTimeout(s.bgctx, s.opt.Lease/3)
 		var again bool
 		err := s.pool.QueryRow(ctx, renew, s.id, s.opt.Node, s.opt.Lease.Seconds()).Scan(&again)
 		cancel()
