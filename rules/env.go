@@ -3,8 +3,10 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
@@ -80,10 +82,21 @@ func (d *decoder) compileExpr(n *yaml.Node, src string, offset int, failure bool
 		if !failure && failureOnly(msg) {
 			msg += " (error, rule, attempt and output exist only in on_failure actions)"
 		}
-		d.add(line, col, fmt.Sprintf("expression %q: %s", clip(src), msg), false)
+		d.add(line, col, fmt.Sprintf("expression %s: %s", quoteExpr(clip(src)), msg), false)
 		return nil
 	}
 	return p
+}
+
+// quoteExpr quotes an expression for a message in backquotes, as it was
+// written, so that its own quotes (event == "push") are not escaped, once
+// in the message and again by a log's quoting; with %q when it holds a
+// backquote or a control character.
+func quoteExpr(src string) string {
+	if strings.ContainsFunc(src, func(r rune) bool { return r == '`' || unicode.IsControl(r) }) {
+		return strconv.Quote(src)
+	}
+	return "`" + src + "`"
 }
 
 // exprPos maps an expr error position inside a scalar to the file.
