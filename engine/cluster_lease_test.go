@@ -79,6 +79,10 @@ func TestClusterLeaseLost(t *testing.T) {
 	waitFor(t, "a to claim again", func() bool {
 		return strings.Contains(a.logs.String(), "this node renewed its lease: it gave back the jobs it held and claims jobs again")
 	})
+	// a's record of the attempt it killed is not written over b's.
+	if after, err := a.store.Job(j.ID); err != nil || after.State != store.Done || len(after.Attempts) != 2 {
+		t.Fatalf("after a rejoined, the job is %+v (%v); want b's record, done in 2 attempts", after, err)
+	}
 	b.stop()
 	next := a.accept(push("refs/heads/main", "after"), "d-after")
 	if j := a.waitDone(next)[0]; j.State != store.Done || j.Attempts[0].Node != "a" {

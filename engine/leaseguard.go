@@ -80,7 +80,10 @@ func (d *dispatcher) dropForLease(j *store.Job, rule string, started bool, steps
 			c.Attempts = append([]store.Attempt(nil), j.Attempts...)
 			a := &c.Attempts[n-1]
 			a.End, a.Error, a.Steps = time.Now().UTC(), errKilledForLease, steps
-			c.State, c.NextAt, c.Error, c.Updated = store.Queued, time.Time{}, "", a.End
+			// Due at once, as a retry: a queued job of a latest lane would
+			// be superseded by the next push, where a job taken over from
+			// a dead node runs again.
+			c.State, c.NextAt, c.Error, c.Updated = store.Retrying, a.End, "", a.End
 			d.mu.Lock()
 			if d.guard != nil {
 				d.guard.killed = append(d.guard.killed, &c)

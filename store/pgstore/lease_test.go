@@ -106,3 +106,62 @@ func TestLeaseOutlivesHalfALeaseOutage(t *testing.T) {
 		t.Fatalf("%d renewals in %v (lease %v): %v", len(gaps)+1, lease+lease/2, lease, gaps)
 	}
 }
+
+// A job whose action a process killed for its lost lease, written back by
+// Rejoin as a retry due at once, runs again: a newer job of its latest lane
+// does not supersede it, as it would a waiting (queued) job, and as it
+// does not supersede a running job that another process takes over. The
+// job is written only while the process still holds it.
+func TestRejoinWritesTheKilledJobs(t *testing.T) {
+	const lease = 1500 * time.Millisecond
+	a, err := Open(context.Background(), Options{URL: pgtest.URL(t), Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	accept := func(delivery string) *store.Job {
+		t.Helper()
+		j := laneJob(t, a, "deploy")
+		j.Latest = true
+		ev := &store.Event{ID: j.EventID, Source: "github", DeliveryID: delivery, ReceivedAt: time.Now().UTC(), Status: "accepted", Jobs: []uint64{j.ID}}
+		if _, err := a.Accept(ev, []*store.Job{j}); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	accept("d1")
+	got, err := a.ClaimRunnable(1, nil)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claimed %d (%v)", len(got), err)
+	}
+	killed := got[0]
+	start := time.Now().UTC()
+	killed.State, killed.Attempts = store.Running, []store.Attempt{{N: 1, Start: start}}
+	if err := a.SaveJob(killed, store.Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.StopRenewing()
+	<-a.LeaseLost()
+	end := time.Now().UTC()
+	killed.Attempts[0].End, killed.Attempts[0].Error = end, "interrupted: killed"
+	killed.State, killed.NextAt, killed.Updated = store.Retrying, end, end
+	a.ResumeRenewing()
+	if err := a.Rejoin([]*store.Job{killed}); err != nil {
+		t.Fatal(err)
+	}
+	newer := accept("d2")
+	j, err := a.Job(killed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != store.Retrying || len(j.Attempts) != 1 || j.Attempts[0].Error != "interrupted: killed" || !j.Attempts[0].End.Equal(end) {
+		t.Fatalf("the killed job reads %s %+v; want retrying, its attempt ended %v", j.State, j.Attempts, end)
+	}
+	if n, _ := a.Job(newer.ID); n.State != store.Queued {
+		t.Fatalf("the newer job is %s", n.State)
+	}
+	got, err = a.ClaimRunnable(2, nil)
+	if err != nil || len(got) != 1 || got[0].ID != killed.ID {
+		t.Fatalf("claimed %+v (%v); want the killed job first, alone in its lane", got, err)
+	}
+}
