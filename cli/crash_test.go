@@ -12,6 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"hookd/engine"
 )
 
 // crashSource is the signed GitHub source of the crash tests' rules.
@@ -196,6 +199,8 @@ func TestRunningMarkIsDurableBeforeTheActionStarts(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || len(v.Events) != 1 {
 		t.Fatalf("events -status running with hookd down: exit %d, %s%s; want the one event", code, out, errOut)
 	}
+	killed := time.Now().UTC()
+	time.Sleep(time.Second) // the attempt ends when hookd died, not at the restart
 	cmd = d.serve()
 	ran := filepath.Join(dir, "ran")
 	poll(t, "the job's second attempt", func() bool {
@@ -204,6 +209,15 @@ func TestRunningMarkIsDurableBeforeTheActionStarts(t *testing.T) {
 	})
 	if b, _ := os.ReadFile(ran); strings.TrimSpace(string(b)) != "ran 2" {
 		t.Fatalf("after the kill the job ran %q, want %q", b, "ran 2")
+	}
+	var view engine.EventView
+	poll(t, "the interrupted attempt's record", func() bool {
+		_, out, _ := hookdCLI(t, "show", fmt.Sprint(v.Events[0].ID), "-json", "-data", d.data)
+		view = engine.EventView{}
+		return json.Unmarshal([]byte(out), &view) == nil && len(view.Jobs) == 1 && len(view.Jobs[0].Attempts) == 2
+	})
+	if a := view.Jobs[0].Attempts[0]; !strings.HasPrefix(a.Error, "interrupted") || a.End.After(killed) || a.End.Before(a.Start) {
+		t.Fatalf("the interrupted attempt: %+v; want it to end by %v, when hookd was killed", a, killed)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()

@@ -19,6 +19,9 @@ func (s *Store) Claim() ([]*Job, error) {
 	n := 0
 	for _, j := range jobs {
 		if j.ID <= s.lastOld {
+			if j.State == Running {
+				j.HolderRenewed = s.lastAlive // where its interrupted attempt ends
+			}
 			jobs[n] = j
 			n++
 		}

@@ -96,9 +96,10 @@ type Job struct {
 	// settles it with TakeHeld; any other backend's jobs are all their
 	// writer's anyway.
 	Hold bool `json:"-"`
-	// HolderRenewed is, for a job claimed from a process whose lease ran
-	// out, that process's last lease renewal: the last moment it is known
-	// to have been alive, where its interrupted attempt ends. Zero when
+	// HolderRenewed is, for a running job claimed from a process that
+	// died or whose lease ran out, the last moment that process is known
+	// to have been alive (its last lease renewal; on bbolt, the start
+	// log's last heartbeat), where its interrupted attempt ends. Zero when
 	// unknown (no such holder, or a lease given back). Not stored.
 	HolderRenewed time.Time `json:"-"`
 }

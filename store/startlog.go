@@ -114,13 +114,20 @@ func decodeStartMark(b []byte) (startMark, bool) {
 	return m, m.job != 0 && m.attempt > 0 && (m.kind == markStarted || m.kind == markDone)
 }
 
-// readStartLog opens the start log in dir and returns the marks it holds.
-// The database's lock must be held.
-func readStartLog(dir string) (*os.File, []startMark, error) {
+// readStartLog opens the start log in dir and returns the marks it holds,
+// and, when a process left it (it died: a clean close removes the log),
+// the last time that process was known alive: the log's modification
+// time, which its writes and its heartbeat (beat) keep within beatEvery of
+// the present. The database's lock must be held.
+func readStartLog(dir string) (*os.File, []startMark, time.Time, error) {
 	path := filepath.Join(dir, startLogName)
+	var alive time.Time
+	if fi, err := os.Stat(path); err == nil {
+		alive = fi.ModTime().UTC()
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, time.Time{}, err
 	}
 	// Made by root (compact, on a stopped daemon's directory), the log
 	// belongs to the database's owner, as the database does.
@@ -133,7 +140,7 @@ func readStartLog(dir string) (*os.File, []startMark, error) {
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		f.Close()
-		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, nil, time.Time{}, fmt.Errorf("reading %s: %w", path, err)
 	}
 	var marks []startMark
 	for i := 0; i+startSlotSize <= n; i += startSlotSize {
@@ -141,7 +148,26 @@ func readStartLog(dir string) (*os.File, []startMark, error) {
 			marks = append(marks, m)
 		}
 	}
-	return f, marks, nil
+	return f, marks, alive, nil
+}
+
+// beatEvery is how often a live process touches its start log: after a
+// crash, the log's modification time tells, to within it, when the
+// process was last alive, where the attempts it left running end.
+var beatEvery = 5 * time.Second
+
+// beat touches the log every beatEvery until stop is closed.
+func (l *startLog) beat(stop <-chan struct{}) {
+	t := time.NewTicker(beatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			_ = os.Chtimes(l.f.Name(), now, now)
+		}
+	}
 }
 
 // newStartLog empties the log f, whose marks the database now has

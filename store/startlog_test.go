@@ -214,3 +214,49 @@ func TestStartedMarkRefusedOnceClosed(t *testing.T) {
 		t.Fatalf("after the restart the job is %s with %d attempts; want queued, none", got.State, len(got.Attempts))
 	}
 }
+
+// A process that dies leaves its start log, whose modification time its
+// heartbeat keeps within beatEvery of the present: the next Open reads it,
+// and Claim gives it to each job that was running, as the last moment its
+// process was known alive (where its interrupted attempt ends, rather than
+// at the restart). A clean close leaves no log, and no such time.
+func TestClaimTellsWhenTheDeadProcessWasLastAlive(t *testing.T) {
+	old := beatEvery
+	beatEvery = 20 * time.Millisecond
+	defer func() { beatEvery = old }()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	log := filepath.Join(dir, startLogName)
+	before, err := os.Stat(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if after, err := os.Stat(log); err != nil || !after.ModTime().After(before.ModTime()) {
+		t.Fatalf("the heartbeat did not touch the log: %v then %v (%v)", before.ModTime(), after.ModTime(), err)
+	}
+
+	j := acceptOne(t, s, "d-1")
+	j.State, j.Attempts = Running, []Attempt{{N: 1, Start: time.Now().UTC()}}
+	if err := s.SaveJob(j, Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	copied := crashCopy(t, dir)
+	alive := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	if err := os.Chtimes(filepath.Join(copied, startLogName), alive, alive); err != nil {
+		t.Fatal(err)
+	}
+	c := openStore(t, copied)
+	jobs, err := c.Claim()
+	if err != nil || len(jobs) != 1 || jobs[0].State != Running || !jobs[0].HolderRenewed.Equal(alive) {
+		t.Fatalf("claimed %+v (%v); want the running job, its process alive last at %v", jobs, err, alive)
+	}
+
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := openStore(t, copied)
+	if jobs, _ := r.Claim(); len(jobs) != 1 || !jobs[0].HolderRenewed.IsZero() {
+		t.Fatalf("after a clean close, claimed %+v; want no time of death", jobs)
+	}
+}

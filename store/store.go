@@ -62,6 +62,9 @@ type Store struct {
 	// lastOld is the highest job id allocated before this process: higher
 	// ones are jobs this process wrote, which Claim leaves to it.
 	lastOld uint64
+	// lastAlive is when the process before this one was last known alive,
+	// if it died (readStartLog); zero after a clean close.
+	lastAlive time.Time
 	// inflight holds the dedup keys of ignored events queued but not yet
 	// committed, so that a quick redelivery is still seen as a duplicate.
 	inflight sync.Map
@@ -125,7 +128,7 @@ func Open(dir string) (*Store, error) {
 	}
 	s := &Store{db: db, writes: make(chan *write, 4096), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	var lastEvent, lastJob uint64
-	f, marks, err := readStartLog(dir)
+	f, marks, alive, err := readStartLog(dir)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -151,6 +154,8 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.lastAlive = alive
+	go s.starts.beat(s.done)
 	s.nextID.Store(lastEvent)
 	s.nextJob.Store(lastJob)
 	s.lastOld = lastJob
