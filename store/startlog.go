@@ -156,9 +156,9 @@ func readStartLog(dir string) (*os.File, []startMark, time.Time, error) {
 // process was last alive, where the attempts it left running end.
 var beatEvery = 5 * time.Second
 
-// beat touches the log every beatEvery until stop is closed.
-func (l *startLog) beat(stop <-chan struct{}) {
-	t := time.NewTicker(beatEvery)
+// beat touches the log every period until stop is closed.
+func (l *startLog) beat(stop <-chan struct{}, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

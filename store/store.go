@@ -155,7 +155,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	s.lastAlive = alive
-	go s.starts.beat(s.done)
+	go s.starts.beat(s.done, beatEvery)
 	s.nextID.Store(lastEvent)
 	s.nextJob.Store(lastJob)
 	s.lastOld = lastJob
