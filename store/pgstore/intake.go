@@ -17,22 +17,29 @@ import (
 // the order given.
 const insertEvents = `WITH e AS (
 	INSERT INTO events (id, source, delivery_id, event, received_at, status, rules, body, answer, doc)
-	SELECT x.id, x.source, x.delivery, x.event, x.received, x.status,
-		x.rules::text[], x.body, x.answer::json, x.doc::json
-	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[])
-		AS x(id, source, delivery, event, received, status, rules, body, answer, doc)
+	` + eventsIn + `
 	ON CONFLICT (source, delivery_id) DO NOTHING
 	RETURNING id
 ), j AS (
-	INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data, holder)
-	SELECT y.id, y.event_id, y.rule, y.lane, y.latest, y.state, y.next_at, y.created, y.updated, y.data::json, y.holder
-	FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::bool[], $16::text[], $17::timestamptz[],
-		$18::timestamptz[], $19::timestamptz[], $20::text[], $21::bigint[], $22::text[]) WITH ORDINALITY
-		AS y(id, event_id, rule, lane, latest, state, next_at, created, updated, data, owner, holder, n)
+	` + jobsIn + `
 	WHERE y.owner IN (SELECT id FROM e)
 	ORDER BY y.n
 )
 SELECT id FROM e`
+
+// eventsIn and jobsIn select the rows of a batch's events and jobs from
+// acceptArgs' arrays ($1 to $22).
+const (
+	eventsIn = `SELECT x.id, x.source, x.delivery, x.event, x.received, x.status,
+		x.rules::text[], x.body, x.answer::json, x.doc::json
+	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[])
+		AS x(id, source, delivery, event, received, status, rules, body, answer, doc)`
+	jobsIn = `INSERT INTO jobs (id, event_id, rule, lane, latest, state, next_at, created, updated, data, holder)
+	SELECT y.id, y.event_id, y.rule, y.lane, y.latest, y.state, y.next_at, y.created, y.updated, y.data::json, y.holder
+	FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::bool[], $16::text[], $17::timestamptz[],
+		$18::timestamptz[], $19::timestamptz[], $20::text[], $21::bigint[], $22::text[]) WITH ORDINALITY
+		AS y(id, event_id, rule, lane, latest, state, next_at, created, updated, data, owner, holder, n)`
+)
 
 // accepts writes the batch of accepts not skipped, the jobs in sup
 // written as sup has them, and records each one's result: its event's id,
@@ -134,7 +141,10 @@ func readWritten(rows pgx.Rows) (map[int64]bool, error) {
 
 // settleDuplicates records each accept's result: its event's id, and for
 // a delivery not written (recorded before), store.ErrDuplicate and the
-// earlier event's id, read in q's transaction.
+// earlier event's id, read in q's transaction. A delivery recorded under
+// its own event's id was written by an earlier try of the batch, whose
+// COMMIT went through though its answer was lost (tryPipelined): it is
+// accepted.
 func settleDuplicates(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, batch []*op, skip []bool, written map[int64]bool) error {
@@ -174,7 +184,10 @@ func settleDuplicates(ctx context.Context, q interface {
 		if !ok {
 			return fmt.Errorf("delivery %s/%s: recorded and gone", o.ev.source, o.ev.delivery)
 		}
-		o.id, o.res = id, store.ErrDuplicate
+		o.id = id
+		if id != o.ev.id { // else an earlier try of this batch wrote it and committed, its answer lost
+			o.res = store.ErrDuplicate
+		}
 	}
 	return nil
 }
