@@ -162,3 +162,27 @@ func TestPipelinedBound(t *testing.T) {
 		t.Fatalf("a batch within max_queued: %v", err)
 	}
 }
+
+// An event's document is written into one allocation: docSize leaves
+// room for GitHub's delivery headers.
+func TestDocSize(t *testing.T) {
+	h := map[string]string{"accept": "*/*", "content-type": "application/json", "user-agent": "GitHub-Hookshot/0a1b2c3",
+		"x-github-delivery": "0b989ba4-242f-11e5-81e1-c7b6966d2516", "x-github-event": "push", "x-github-hook-id": "123456789",
+		"x-github-hook-installation-target-id": "987654321", "x-github-hook-installation-target-type": "repository",
+		"x-hub-signature":     "sha1=0123456789abcdef0123456789abcdef01234567",
+		"x-hub-signature-256": "sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+	for _, ev := range []*store.Event{
+		{ID: 1 << 40, Source: "github", DeliveryID: h["x-github-delivery"], Event: "push", ReceivedAt: time.Now(), Method: "POST",
+			Path: "/hooks/github", RemoteAddr: "192.0.2.10:54321", Headers: h, Status: "accepted", Rules: []string{"deploy", "notify"},
+			Jobs: []uint64{1 << 40, 1<<40 + 1}},
+		{ID: 7, Source: "s", DeliveryID: "d", Event: "e", Status: "ignored"},
+	} {
+		r, err := encodeEvent(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.doc) > docSize(ev) {
+			t.Errorf("a document of %d bytes, %d made room for", len(r.doc), docSize(ev))
+		}
+	}
+}
