@@ -101,8 +101,16 @@ func (s *Store) txn(fn func(ctx context.Context, tx pgx.Tx) error) error {
 	}
 }
 
-// lockEvent reads an event and locks it until the transaction ends.
-func lockEvent(ctx context.Context, tx pgx.Tx, id uint64) (*store.Event, error) {
+// lockEvent reads an event and locks it until the transaction ends,
+// after the supersede locks of the latest lanes of jobs, the jobs to be
+// added to it: a group commit of accepts takes its lanes' locks, then
+// locks the row of an event it finds a redelivery of (ON CONFLICT DO
+// UPDATE), so in the other order two nodes given the same redelivery
+// could each wait for the other until PostgreSQL's deadlock timeout.
+func lockEvent(ctx context.Context, tx pgx.Tx, id uint64, jobs []*store.Job) (*store.Event, error) {
+	if err := lockLanes(ctx, tx, latestLanes(jobs)); err != nil {
+		return nil, err
+	}
 	var doc, body, answer []byte
 	err := tx.QueryRow(ctx, `SELECT doc, body, answer FROM events WHERE id = $1 FOR UPDATE`, int64(id)).Scan(&doc, &body, &answer)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -126,14 +134,7 @@ func (s *Store) addJobs(ctx context.Context, tx pgx.Tx, ev *store.Event, jobs []
 	if err != nil {
 		return err
 	}
-	var lanes []string
-	for _, j := range rows {
-		if j.latest && j.lane != "" {
-			lanes = append(lanes, j.lane)
-		}
-	}
-	slices.Sort(lanes)
-	lanes = slices.Compact(lanes)
+	lanes := latestLanes(jobs)
 	if err := lockLanes(ctx, tx, lanes); err != nil {
 		return err
 	}
@@ -158,11 +159,23 @@ func (s *Store) addJobs(ctx context.Context, tx pgx.Tx, ev *store.Event, jobs []
 	return supersede(ctx, tx, lanes)
 }
 
+// latestLanes are the latest lanes of jobs, sorted, each once.
+func latestLanes(jobs []*store.Job) []string {
+	var lanes []string
+	for _, j := range jobs {
+		if j.Latest && j.Lane != "" {
+			lanes = append(lanes, j.Lane)
+		}
+	}
+	slices.Sort(lanes)
+	return slices.Compact(lanes)
+}
+
 // AddJobs adds jobs to an existing event (replay), committed before it
 // returns; an unknown event gives an error matching store.ErrNotFound.
 func (s *Store) AddJobs(eventID uint64, jobs []*store.Job) error {
 	return s.txn(func(ctx context.Context, tx pgx.Tx) error {
-		ev, err := lockEvent(ctx, tx, eventID)
+		ev, err := lockEvent(ctx, tx, eventID, jobs)
 		if err != nil {
 			return err
 		}
@@ -181,7 +194,7 @@ func (s *Store) Redeliver(eventID uint64, jobs []*store.Job, at time.Time) (bool
 	var added bool
 	err := s.txn(func(ctx context.Context, tx pgx.Tx) error {
 		added = false
-		ev, err := lockEvent(ctx, tx, eventID)
+		ev, err := lockEvent(ctx, tx, eventID, jobs)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -242,7 +255,7 @@ func (s *Store) Rematch(eventID uint64, jobs []*store.Job, force bool) ([]*store
 	var done []*store.Job
 	err := s.txn(func(ctx context.Context, tx pgx.Tx) error {
 		done = done[:0]
-		ev, err := lockEvent(ctx, tx, eventID)
+		ev, err := lockEvent(ctx, tx, eventID, jobs)
 		if err != nil {
 			return err
 		}

@@ -186,3 +186,46 @@ func TestDocSize(t *testing.T) {
 		}
 	}
 }
+
+// A replay takes its lanes' locks before its event's row, in the order a
+// group commit of accepts takes them (the lanes, then the row of an event
+// it finds a redelivery of): a batch holding the lane never waits for a
+// replay that holds the row and waits for the lane, which PostgreSQL
+// would end as a deadlock after a second.
+func TestReplayLockOrder(t *testing.T) {
+	s := openT(t, pgtest.URL(t))
+	o := acceptOp(t, s, "r0", "deploy")
+	commitOps(t, s, o)
+	jid, err := s.NextJobID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tx, err := s.pool.Begin(ctx) // another node's group commit
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := lockLanes(ctx, tx, []string{"deploy"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- s.AddJobs(o.ev.id, []*store.Job{{ID: jid, EventID: o.ev.id, Rule: "deploy", Lane: "deploy", Latest: true,
+			State: store.Queued, Created: time.Now(), Updated: time.Now()}})
+	}()
+	time.Sleep(300 * time.Millisecond) // the replay waits for the lane
+	start := time.Now()
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM events WHERE id = $1 FOR UPDATE`, int64(o.ev.id)); err != nil {
+		t.Fatalf("the group commit's lock of the event: %v", err)
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("the group commit waited %v for the event's row", took)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the replay: %v", err)
+	}
+}
