@@ -32,7 +32,7 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-func openT(t *testing.T, url string) *Store {
+func openT(t testing.TB, url string) *Store {
 	s, err := Open(context.Background(), Options{URL: url})
 	if err != nil {
 		t.Fatal(err)

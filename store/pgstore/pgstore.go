@@ -134,6 +134,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	cfg.MaxConns = o.MaxConns
 	cfg.ConnConfig.ConnectTimeout = o.Timeout
 	cfg.HealthCheckPeriod = 10 * time.Second
+	withoutJIT(cfg)
 	if err := migrate(ctx, cfg.ConnConfig, o.Logger); err != nil {
 		return nil, redact(err, pw)
 	}

@@ -18,7 +18,9 @@ import (
 
 // seqNow is the last value the jobs' seq sequence handed out, to any
 // process (0 before the first).
-const seqNow = `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM jobs_seq_seq`
+const seqNow = `SELECT ` + seqValue + ` FROM jobs_seq_seq`
+
+const seqValue = `CASE WHEN is_called THEN last_value ELSE last_value - 1 END`
 
 // openBase is an exact count of the open jobs and the seq value read just
 // before it.
@@ -39,6 +41,17 @@ func (b *openBase) bound(seq int64) (int64, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.n + max(seq-b.seq, 0), b.ok
+}
+
+// upto is the highest value of the jobs' sequence at which the bound
+// leaves room for room open jobs, if there is one.
+func (b *openBase) upto(room int64) (int64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.ok || b.n > room {
+		return 0, false
+	}
+	return b.seq + room - b.n, true
 }
 
 // countOpen counts the open jobs of the cluster exactly, in q's

@@ -24,7 +24,7 @@ type eventRow struct {
 func encodeEvent(ev *store.Event) (*eventRow, error) {
 	c := *ev
 	c.Body, c.Answer = nil, nil
-	doc := store.AppendEventJSON(make([]byte, 0, 512), &c)
+	doc := store.AppendEventJSON(make([]byte, 0, docSize(ev)), &c)
 	r := &eventRow{id: ev.ID, source: ev.Source, delivery: ev.DeliveryID, event: ev.Event, received: ev.ReceivedAt,
 		status: ev.Status, rules: ev.Rules, body: ev.Body, doc: doc}
 	if r.rules == nil {
@@ -37,6 +37,22 @@ func encodeEvent(ev *store.Event) (*eventRow, error) {
 		}
 	}
 	return r, nil
+}
+
+// docSize is room for ev's document in one allocation: GitHub's delivery
+// headers alone take it past the 512 bytes it started from.
+func docSize(ev *store.Event) int {
+	n := 384 + len(ev.Path) + len(ev.RemoteAddr) + 32*len(ev.Jobs)
+	for k, v := range ev.Headers {
+		n += len(k) + len(v) + 8
+	}
+	for k, v := range ev.Query {
+		n += len(k) + len(v) + 8
+	}
+	for _, r := range ev.Rules {
+		n += len(r) + 4
+	}
+	return n
 }
 
 func decodeEvent(doc, body, answer []byte) (*store.Event, error) {
