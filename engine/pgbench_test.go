@@ -1,16 +1,11 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -117,42 +112,7 @@ func withPostgresCPU(b *testing.B, dbURL string, f func()) {
 		b.Fatal(err)
 	}
 	db := strings.TrimPrefix(u.Path, "/")
-	cpu0 := postgresCPU(db)
+	cpu0 := pgtest.ServerCPU(db)
 	f()
-	b.ReportMetric(float64((postgresCPU(db)-cpu0).Microseconds())/float64(b.N), "pg-cpu-µs/event")
-}
-
-// postgresCPU sums, from /proc, the user and system time of the
-// PostgreSQL processes that serve db, and of the servers' writers.
-func postgresCPU(db string) time.Duration {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	var ticks int64
-	for _, d := range dirs {
-		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err != nil || !bytes.HasPrefix(cmd, []byte("postgres: ")) {
-			continue
-		}
-		title := strings.Fields(string(bytes.TrimRight(cmd, "\x00 ")))
-		serves := len(title) > 2 && title[2] == db
-		writer := bytes.Contains(cmd, []byte("walwriter")) || bytes.Contains(cmd, []byte("checkpointer")) || bytes.Contains(cmd, []byte("background writer"))
-		if !serves && !writer {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join(d, "stat"))
-		if err != nil {
-			continue
-		}
-		// Fields after the command's closing parenthesis: utime and stime
-		// are the 14th and 15th of the line.
-		rest := stat[bytes.LastIndexByte(stat, ')')+2:]
-		f := strings.Fields(string(rest))
-		if len(f) < 13 {
-			continue
-		}
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += ut + st
-	}
-	// USER_HZ is 100 on Linux.
-	return time.Duration(ticks) * 10 * time.Millisecond
+	b.ReportMetric(float64((pgtest.ServerCPU(db)-cpu0).Microseconds())/float64(b.N), "pg-cpu-µs/event")
 }

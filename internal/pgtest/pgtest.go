@@ -5,11 +5,15 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +72,39 @@ func drop(t testing.TB, base, name string) {
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 		t.Logf("drop database %s: %v", name, err)
 	}
+}
+
+// ServerCPU sums, from /proc, the user and system time of the
+// PostgreSQL processes that serve db, and of the servers' writers.
+func ServerCPU(db string) time.Duration {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var ticks int64
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil || !bytes.HasPrefix(cmd, []byte("postgres: ")) {
+			continue
+		}
+		title := strings.Fields(string(bytes.TrimRight(cmd, "\x00 ")))
+		serves := len(title) > 2 && title[2] == db
+		writer := bytes.Contains(cmd, []byte("walwriter")) || bytes.Contains(cmd, []byte("checkpointer")) || bytes.Contains(cmd, []byte("background writer"))
+		if !serves && !writer {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(d, "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: utime and stime
+		// are the 14th and 15th of the line.
+		rest := stat[bytes.LastIndexByte(stat, ')')+2:]
+		f := strings.Fields(string(rest))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += ut + st
+	}
+	// USER_HZ is 100 on Linux.
+	return time.Duration(ticks) * 10 * time.Millisecond
 }

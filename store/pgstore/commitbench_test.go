@@ -1,12 +1,8 @@
 package pgstore
 
 import (
-	"bytes"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,7 +54,7 @@ func BenchmarkCommitLatest(b *testing.B) {
 	u, _ := url.Parse(dbURL)
 	db := strings.TrimPrefix(u.Path, "/")
 	b.ResetTimer()
-	pg0, cpu0, start := pgCPU(db), selfCPU(), time.Now()
+	pg0, cpu0, start := pgtest.ServerCPU(db), selfCPU(), time.Now()
 	for i := 0; i < len(ops); i += group {
 		batch := ops[i:min(i+group, len(ops))]
 		for _, o := range batch {
@@ -76,42 +72,11 @@ func BenchmarkCommitLatest(b *testing.B) {
 	commits := (b.N + group - 1) / group
 	b.ReportMetric(float64(took.Microseconds())/1000/float64(commits), "ms/commit")
 	b.ReportMetric(float64((selfCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
-	b.ReportMetric(float64((pgCPU(db)-pg0).Microseconds())/float64(b.N), "pg-cpu-µs/event")
+	b.ReportMetric(float64((pgtest.ServerCPU(db)-pg0).Microseconds())/float64(b.N), "pg-cpu-µs/event")
 }
 
 func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// pgCPU is the CPU time of the PostgreSQL processes serving db and of
-// the servers' writers.
-func pgCPU(db string) time.Duration {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	var ticks int64
-	for _, d := range dirs {
-		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err != nil || !bytes.HasPrefix(cmd, []byte("postgres: ")) {
-			continue
-		}
-		title := strings.Fields(string(bytes.TrimRight(cmd, "\x00 ")))
-		serves := len(title) > 2 && title[2] == db
-		writer := bytes.Contains(cmd, []byte("walwriter")) || bytes.Contains(cmd, []byte("checkpointer")) || bytes.Contains(cmd, []byte("background writer"))
-		if !serves && !writer {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join(d, "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
-		if len(f) < 13 {
-			continue
-		}
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += ut + st
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
