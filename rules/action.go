@@ -66,7 +66,7 @@ var actionKinds = map[string]kindDecoder{
 
 func (d *decoder) actionList(n *yaml.Node, what string, failure bool, secrets *[]string) []*Action {
 	if n.Kind != yaml.SequenceNode {
-		d.errf(n, "%s must be a list of actions, not %s", what, kindName(n))
+		d.typeErr(n, "%s must be a list of actions, not %s", what, kindName(n))
 		return nil
 	}
 	var out []*Action
@@ -166,7 +166,7 @@ func decodeShell(d *decoder, n *yaml.Node, a *Action, failure bool, _ *[]string)
 // strsNodes returns the item nodes of a list of strings.
 func (d *decoder) strsNodes(n *yaml.Node, what string) []*yaml.Node {
 	if n.Kind != yaml.SequenceNode {
-		d.errf(n, "%s must be a list, not %s", what, kindName(n))
+		d.typeErr(n, "%s must be a list, not %s", what, kindName(n))
 		return nil
 	}
 	out := make([]*yaml.Node, 0, len(n.Content))

@@ -52,6 +52,17 @@ func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
 	d.add(line, col, fmt.Sprintf(format, args...), false)
 }
 
+// typeErr reports a value of the wrong type, then marks its node as
+// reported: a later check of the value it stands for (a URL, a secret)
+// would only add that the value is empty or malformed.
+func (d *decoder) typeErr(n *yaml.Node, format string, args ...any) {
+	d.errf(n, format, args...)
+	if d.tainted == nil {
+		d.tainted = map[*yaml.Node]bool{}
+	}
+	d.tainted[n] = true
+}
+
 func (d *decoder) warnf(n *yaml.Node, format string, args ...any) {
 	d.add(n.Line, n.Column, fmt.Sprintf(format, args...), true)
 }
@@ -83,7 +94,7 @@ func resolve(n *yaml.Node) *yaml.Node {
 func (d *decoder) fields(n *yaml.Node, what string, handlers map[string]func(k, v *yaml.Node)) bool {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
-		d.errf(n, "%s must be a mapping, not %s", what, kindName(n))
+		d.typeErr(n, "%s must be a mapping, not %s", what, kindName(n))
 		return false
 	}
 	seen := map[string]*yaml.Node{}
@@ -119,7 +130,7 @@ func isNull(n *yaml.Node) bool {
 
 func (d *decoder) str(n *yaml.Node, what string) string {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.errf(n, "%s must be a string, not %s", what, kindName(n))
+		d.typeErr(n, "%s must be a string, not %s", what, kindName(n))
 		return ""
 	}
 	return n.Value
@@ -131,7 +142,7 @@ func (d *decoder) strs(n *yaml.Node, what string) []string {
 		return []string{n.Value}
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.errf(n, "%s must be a list of strings, not %s", what, kindName(n))
+		d.typeErr(n, "%s must be a list of strings, not %s", what, kindName(n))
 		return nil
 	}
 	out := make([]string, 0, len(n.Content))
@@ -143,7 +154,7 @@ func (d *decoder) strs(n *yaml.Node, what string) []string {
 
 func (d *decoder) strMap(n *yaml.Node, what string) (map[string]string, map[string]*yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		d.errf(n, "%s must be a mapping of names to strings, not %s", what, kindName(n))
+		d.typeErr(n, "%s must be a mapping of names to strings, not %s", what, kindName(n))
 		return nil, nil
 	}
 	out := map[string]string{}
