@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"net"
 
 	"hookd/rules"
 )
@@ -43,11 +42,7 @@ func Preflight(cfg rules.Config) []error {
 
 // listenAddrErr tells what net.Listen would say of a malformed address.
 func listenAddrErr(addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err == nil {
-		_, err = net.LookupPort("tcp", port)
-	}
-	if err != nil {
+	if err := rules.CheckListenAddr(addr); err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	return nil

@@ -183,13 +183,19 @@ func (d *decoder) ops(n *yaml.Node) string {
 // 127.0.0.1:9000").
 func (d *decoder) addr(v *yaml.Node, what, such string) (addr string, ok bool) {
 	addr = d.str(v, what)
-	_, port, err := net.SplitHostPort(addr)
-	if err == nil {
-		_, err = net.LookupPort("tcp", port)
-	}
-	if err != nil {
+	if err := CheckListenAddr(addr); err != nil {
 		d.errf(v, "%s must be an address (host:port, %s): %v", what, such, err)
 		return addr, false
 	}
 	return addr, true
+}
+
+// CheckListenAddr tells what net.Listen would say of a malformed TCP
+// address (no port, a port out of range), without listening.
+func CheckListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	return err
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"hookd/engine"
+	"hookd/rules"
 	"hookd/store"
 )
 
@@ -246,13 +247,8 @@ func parseTime(v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseDuration(v); err == nil {
+	if d, err := rules.ParseDuration(v); err == nil {
 		return now.Add(-d), nil
-	}
-	if strings.HasSuffix(v, "d") {
-		if n, err := strconv.Atoi(strings.TrimSuffix(v, "d")); err == nil {
-			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
-		}
 	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, strings.TrimSuffix(v, " UTC")); err == nil {
