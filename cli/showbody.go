@@ -3,7 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 
 	"hookd/engine"
 	"hookd/rules"
@@ -17,25 +18,9 @@ func printRequest(w io.Writer, v *engine.EventView) {
 		fmt.Fprintf(w, "\nheaders, query and body (%d bytes): not kept (source %s has keep_ignored: %s)\n", k.BodyBytes, ev.Source, k.What)
 		return
 	}
-	fmt.Fprintln(w, "\nheaders:")
-	names := make([]string, 0, len(ev.Headers))
-	for k := range ev.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		fmt.Fprintf(w, "  %s: %s\n", k, ev.Headers[k])
-	}
+	printFields(w, "headers", ev.Headers)
 	if len(ev.Query) > 0 {
-		fmt.Fprintln(w, "\nquery:")
-		names = names[:0]
-		for k := range ev.Query {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			fmt.Fprintf(w, "  %s: %s\n", k, ev.Query[k])
-		}
+		printFields(w, "query", ev.Query)
 	}
 	if k != nil {
 		fmt.Fprintf(w, "\nbody (%d bytes, SHA-256 %s): not kept (source %s has keep_ignored: %s)\n", k.BodyBytes, k.BodySHA256, ev.Source, k.What)
@@ -47,4 +32,12 @@ func printRequest(w io.Writer, v *engine.EventView) {
 		body = body[:bodyShown] + "\n… (truncated; hookd show -json has all of it)"
 	}
 	fmt.Fprintln(w, indent(body, "  "))
+}
+
+// printFields prints a titled block of name: value lines, sorted by name.
+func printFields(w io.Writer, title string, m map[string]string) {
+	fmt.Fprintf(w, "\n%s:\n", title)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(w, "  %s: %s\n", k, m[k])
+	}
 }

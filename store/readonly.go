@@ -55,9 +55,8 @@ func readMarks(dir string, db *bolt.DB) (map[uint64][]startMark, error) {
 	var last uint64 // marks written after it are from a later history (a restored backup)
 	_ = db.View(func(tx *bolt.Tx) error { last = uint64(tx.ID()); return nil })
 	var marks map[uint64][]startMark
-	for i := 0; i+startSlotSize <= len(b); i += startSlotSize {
-		m, ok := decodeStartMark(b[i : i+startSlotSize])
-		if !ok || m.tx > last {
+	for _, m := range decodeStartLog(b) {
+		if m.tx > last {
 			continue
 		}
 		if marks == nil {

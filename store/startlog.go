@@ -142,13 +142,19 @@ func readStartLog(dir string) (*os.File, []startMark, time.Time, error) {
 		f.Close()
 		return nil, nil, time.Time{}, fmt.Errorf("reading %s: %w", path, err)
 	}
+	return f, decodeStartLog(buf[:n]), alive, nil
+}
+
+// decodeStartLog returns the marks of the slots in b, a start log's
+// content; empty and torn slots hold none.
+func decodeStartLog(b []byte) []startMark {
 	var marks []startMark
-	for i := 0; i+startSlotSize <= n; i += startSlotSize {
-		if m, ok := decodeStartMark(buf[i : i+startSlotSize]); ok {
+	for i := 0; i+startSlotSize <= len(b); i += startSlotSize {
+		if m, ok := decodeStartMark(b[i : i+startSlotSize]); ok {
 			marks = append(marks, m)
 		}
 	}
-	return f, marks, alive, nil
+	return marks
 }
 
 // beatEvery is how often a live process touches its start log: after a
