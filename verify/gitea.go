@@ -141,3 +141,8 @@ func (g *gitea) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }
+
+// RedactBody replaces the secret where the sender put it in the payload:
+// Gogs, and Gitea before 1.14, sent the webhook's secret as its "secret"
+// field (Gogs internal/database/webhook.go, p.SetSecret).
+func (g *gitea) RedactBody(body []byte) []byte { return redactSecrets(body, g.keys) }
