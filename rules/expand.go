@@ -50,6 +50,8 @@ type expansion struct {
 	values map[string]string
 	// secrets holds the values read by ${file:...} and ${credential:...}.
 	secrets []string
+	// envValues holds, per scalar, the values its ${VAR}s expanded to.
+	envValues map[*yaml.Node][]string
 }
 
 // expandVars replaces each ${VAR}, ${VAR:-default} and $$ of src by a
@@ -233,6 +235,10 @@ func (ex *expansion) note(n *yaml.Node, r ref, diags *[]Diag) {
 		ex.values = map[string]string{}
 	}
 	ex.values[r.name] = r.value
+	if ex.envValues == nil {
+		ex.envValues = map[*yaml.Node][]string{}
+	}
+	ex.envValues[n] = append(ex.envValues[n], r.value)
 	if r.defaulted {
 		if ex.defaulted == nil {
 			ex.defaulted = map[*yaml.Node][]ref{}

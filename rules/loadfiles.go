@@ -92,7 +92,8 @@ func (l *fileLoader) file(f string) {
 	if root == nil {
 		return
 	}
-	d := &decoder{file: f, diags: &l.diags, tainted: ex.tainted, defaulted: ex.defaulted, scripts: &l.scripts}
+	d := &decoder{file: f, diags: &l.diags, tainted: ex.tainted, defaulted: ex.defaulted, scripts: &l.scripts,
+		envValues: ex.envValues, secrets: &set.Secrets}
 	d.fields(root, "rules file", map[string]func(k, v *yaml.Node){
 		"sources": func(k, v *yaml.Node) {
 			if v.Kind != yaml.MappingNode {
