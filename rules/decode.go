@@ -23,18 +23,6 @@ type decoder struct {
 	defaulted map[*yaml.Node][]ref
 	// scripts collects the shell scripts, checked once every secret is known.
 	scripts *[]scriptAt
-	// envValues and secrets: see secretExpr.
-	envValues map[*yaml.Node][]string
-	secrets   *[]string
-}
-
-// secretExpr makes the ${VAR} values written in expression n secrets: a
-// `when` compares the request with a shared key (`query.key ==
-// "${DEPLOY_KEY}"`), so the expression is shown with it redacted.
-func (d *decoder) secretExpr(n *yaml.Node) {
-	if d.secrets != nil {
-		*d.secrets = append(*d.secrets, d.envValues[n]...)
-	}
 }
 
 // errorCount is how many errors (not warnings) are recorded so far.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -37,6 +38,13 @@ type ref struct {
 	secret    bool   // read from a file or a credential: always a secret
 }
 
+// secretName matches the names of variables that hold a secret, as
+// Django's debug pages decide which settings to hide
+// (django/views/debug.py, HIDDEN_SETTINGS): DEPLOY_KEY, GITHUB_TOKEN,
+// DB_PASSWORD. Their values are redacted wherever they are used, a `when`
+// comparing a shared key included.
+var secretName = regexp.MustCompile(`(?i)API|TOKEN|KEY|SECRET|PASS|SIGNATURE`)
+
 type expansion struct {
 	file string
 	refs []ref
@@ -50,8 +58,6 @@ type expansion struct {
 	values map[string]string
 	// secrets holds the values read by ${file:...} and ${credential:...}.
 	secrets []string
-	// envValues holds, per scalar, the values its ${VAR}s expanded to.
-	envValues map[*yaml.Node][]string
 }
 
 // expandVars replaces each ${VAR}, ${VAR:-default} and $$ of src by a
@@ -235,10 +241,9 @@ func (ex *expansion) note(n *yaml.Node, r ref, diags *[]Diag) {
 		ex.values = map[string]string{}
 	}
 	ex.values[r.name] = r.value
-	if ex.envValues == nil {
-		ex.envValues = map[*yaml.Node][]string{}
+	if secretName.MatchString(r.name) {
+		ex.secrets = append(ex.secrets, r.value)
 	}
-	ex.envValues[n] = append(ex.envValues[n], r.value)
 	if r.defaulted {
 		if ex.defaulted == nil {
 			ex.defaulted = map[*yaml.Node][]ref{}

@@ -202,7 +202,6 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		"sources": at(func(k, v *yaml.Node) { r.Sources = append(r.Sources, d.strs(v, "sources")...) }),
 		"when": at(func(k, v *yaml.Node) {
 			r.WhenSrc = d.str(v, "when")
-			d.secretExpr(v)
 			if r.WhenSrc != "" {
 				r.When = d.compileExpr(v, r.WhenSrc, 0, false, expr.AsBool())
 			}

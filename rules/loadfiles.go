@@ -33,6 +33,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 		s.index = buildIndex(s.Rules)
 	}
 	checkScripts(l.scripts, l.values, lookup, &l.diags)
+	set.Secrets = distinct(set.Secrets) // a verify secret may also have a secret's name
 	diags = l.diags
 	redactDiags(diags, set)
 	sortDiags(diags)
@@ -92,8 +93,7 @@ func (l *fileLoader) file(f string) {
 	if root == nil {
 		return
 	}
-	d := &decoder{file: f, diags: &l.diags, tainted: ex.tainted, defaulted: ex.defaulted, scripts: &l.scripts,
-		envValues: ex.envValues, secrets: &set.Secrets}
+	d := &decoder{file: f, diags: &l.diags, tainted: ex.tainted, defaulted: ex.defaulted, scripts: &l.scripts}
 	d.fields(root, "rules file", map[string]func(k, v *yaml.Node){
 		"sources": func(k, v *yaml.Node) {
 			if v.Kind != yaml.MappingNode {
@@ -170,4 +170,17 @@ func linkRules(set *Set, rules []ruleAt) {
 			ra.d.checkWait(r.Respond, s)
 		}
 	}
+}
+
+// distinct returns ss without its repeated strings, in first-seen order.
+func distinct(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := ss[:0]
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
