@@ -203,3 +203,62 @@ func TestUIServesHTTPSWithTheTLSCertificate(t *testing.T) {
 		t.Fatalf("%d %+v", resp.StatusCode, resp.TLS)
 	}
 }
+
+// Without users, the dashboard answers only to names that cannot be an
+// attacker's (DNS rebinding): an IP address or localhost.
+func TestUIWithoutUsersAnswersLocalNamesOnly(t *testing.T) {
+	e, _, err := uiEngine(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(e.UIAddr())
+	for _, tc := range []struct {
+		host   string
+		method string
+		header http.Header
+		code   int
+	}{
+		{"127.0.0.1:" + port, "GET", nil, 200},
+		{"localhost:" + port, "GET", nil, 200},
+		{"LOCALHOST.:" + port, "GET", nil, 200},
+		{"hookd.localhost:" + port, "GET", nil, 200},
+		{"[::1]:" + port, "GET", nil, 200},
+		{"127.0.0.1", "GET", nil, 200},
+		{"rebind.attacker.example:" + port, "GET", nil, 421},
+		// What a browser sends after rebinding: Origin and Host agree.
+		{"rebind.attacker.example:" + port, "POST", http.Header{"Origin": {"http://rebind.attacker.example:" + port}, "Sec-Fetch-Site": {"same-origin"}}, 421},
+		{"localhost.attacker.example:" + port, "GET", nil, 421},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+e.UIAddr()+"/events/1/replay", nil)
+		req.Host = tc.host
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("%s %s: %d %s", tc.method, tc.host, resp.StatusCode, b)
+		}
+	}
+	// With users, credentials protect the dashboard whatever its name.
+	hash, _ := bcrypt.GenerateFromPassword([]byte("right horse"), bcrypt.MinCost)
+	e, _, err = uiEngine(t, func(c *rules.Config) { c.UI.Users = map[string][]byte{"alice": hash} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+e.UIAddr()+"/events", nil)
+	req.Host = "hookd.example.com"
+	req.SetBasicAuth("alice", "right horse")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("with users, by name: %d", resp.StatusCode)
+	}
+}
