@@ -181,6 +181,21 @@ func TestAdminRefusesTCPBeyondLoopback(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"events"`) {
 		t.Fatalf("%d %s", code, body)
 	}
+	// A web page may reach a TCP admin API too: a cross-site form posting a
+	// replay is refused, as is a name that is not local (DNS rebinding).
+	if code, body, _ := uiDo(t, "POST", "http://"+e.AdminAddr()+"/events/1/replay", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.example"}}); code != 403 {
+		t.Errorf("cross-site replay: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("GET", "http://"+e.AdminAddr()+"/events", nil)
+	req.Host = "rebind.attacker.example"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("rebound name: %d", resp.StatusCode)
+	}
 }
 
 func TestUIServesHTTPSWithTheTLSCertificate(t *testing.T) {
