@@ -3,6 +3,7 @@ package engine
 import (
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -75,5 +76,45 @@ func TestBasicChallenge(t *testing.T) {
 	te.waitJobs(2)
 	if strings.Contains(te.logs.String(), "pw-basic-3c81f0") {
 		t.Error("the log holds the password")
+	}
+}
+
+// A token source reading Authorization takes the token alone or after a
+// scheme in any case, as senders send it (Heroku's and Gitea's
+// authorization header, Alertmanager's credentials); the value is
+// recorded redacted.
+func TestTokenAuthorizationScheme(t *testing.T) {
+	te := startEngine(t, "", authRules, nil)
+	n := 0
+	for _, tc := range []struct {
+		path, value string
+		code        int
+	}{
+		{"/hooks/bearer", "Bearer tok-bearer-77", 200},
+		{"/hooks/bearer", "bearer tok-bearer-77", 200},
+		{"/hooks/bearer", "tok-bearer-77", 200},
+		{"/hooks/bearer", "Bearer tok-bearer-78", 401},
+		{"/hooks/schemed", "Bearer tok-schemed-88", 200},
+		{"/hooks/schemed", "bearer tok-schemed-88", 200},
+		{"/hooks/schemed", "tok-schemed-88", 401},
+		{"/hooks/xtoken", "Bearer tok-x-99", 401},
+	} {
+		n++
+		h := http.Header{"Authorization": {tc.value}, "X-Token": {tc.value}, "Content-Type": {"application/json"}}
+		a := te.send("POST", tc.path, h, []byte(`{"n":`+strconv.Itoa(n)+`}`))
+		if a.code != tc.code || a.code == 401 && (a.raw != "{\"error\":\"unauthorized\"}\n" || a.header.Get("WWW-Authenticate") != "") {
+			t.Errorf("%s with %q: %d %q %s, want %d", tc.path, tc.value, a.code, a.header.Get("WWW-Authenticate"), a.raw, tc.code)
+		}
+		if a.code == 200 {
+			if ev := te.event(a); ev.Headers["authorization"] != "[redacted]" {
+				t.Errorf("%s: Authorization recorded as %q", tc.path, ev.Headers["authorization"])
+			}
+		}
+	}
+	te.waitJobs(5)
+	for _, tok := range []string{"tok-bearer-77", "tok-schemed-88", "tok-x-99"} {
+		if strings.Contains(te.logs.String(), tok) {
+			t.Errorf("the log holds %s", tok)
+		}
 	}
 }
