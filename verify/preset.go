@@ -160,7 +160,8 @@ func (h *presetHMAC) Verify(r *Request) error {
 		}
 	}
 	if v == "" {
-		return fail("missing %s", p.header)
+		_, err := signatureHeader(r, p.header)
+		return err
 	}
 	sigs, ts, err := h.parse(v)
 	if err != nil {
@@ -194,9 +195,9 @@ func (h *presetHMAC) parse(v string) (sigs [][]byte, ts string, err error) {
 		}
 		return nil, "", fail("%s is not a well-formed digest", p.header)
 	case p.sep == "":
-		enc, ok := strings.CutPrefix(v, p.sigKey+"=")
-		if !ok {
-			return nil, "", fail("%s lacks the %s= prefix", p.header, p.sigKey)
+		enc, err := cutSignature(p.header, v, p.sigKey+"=")
+		if err != nil {
+			return nil, "", err
 		}
 		if sig := h.decode(enc); sig != nil {
 			return [][]byte{sig}, "", nil

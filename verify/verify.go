@@ -122,34 +122,6 @@ func ReadsBody(p Provider) bool {
 	return ok
 }
 
-// GETAcceptor is implemented by providers whose senders may deliver with
-// GET (Gitea's "HTTP method: GET"). Intake answers 405 to a GET for the
-// others.
-type GETAcceptor interface {
-	AcceptsGET()
-}
-
-// AcceptsGET reports whether p's senders may deliver with GET.
-func AcceptsGET(p Provider) bool {
-	_, ok := p.(GETAcceptor)
-	return ok
-}
-
-// HEADAcceptor is implemented by providers whose senders check the URL
-// with a HEAD request before they deliver to it (Intercom): Greet answers
-// that HEAD. Intake answers 405 to a HEAD for the others, except where it
-// takes GET, since HEAD goes wherever GET does (RFC 9110 §9.3.2).
-type HEADAcceptor interface {
-	AcceptsHEAD()
-}
-
-// AcceptsHEAD reports whether a source of p takes HEAD requests: its
-// senders send one, or it takes GET.
-func AcceptsHEAD(p Provider) bool {
-	_, ok := p.(HEADAcceptor)
-	return ok || AcceptsGET(p)
-}
-
 // Unwrapper is implemented by providers whose senders may wrap the signed
 // payload in a form field or query parameter (Gitea, Forgejo and Gogs).
 // Payload returns the payload of a verified request, and whether it was
@@ -190,16 +162,6 @@ type BodySigner interface {
 type Sensitive interface {
 	SensitiveHeaders() []string
 	SensitiveQuery() []string
-}
-
-// AuthChallenger is implemented by providers of an HTTP authentication
-// scheme (RFC 9110 §11), whose 401 must carry a challenge (RFC 7235
-// §3.1): some senders send credentials only once challenged (Twilio with
-// https://user:pass@host/ URLs, Java's and .NET's credential providers).
-// WWWAuthenticate returns the WWW-Authenticate value for a refusal of a
-// request to the source named source.
-type AuthChallenger interface {
-	WWWAuthenticate(source string) string
 }
 
 // BodyRedactor is implemented by providers whose sender puts the secret
