@@ -44,6 +44,10 @@ type preset struct {
 	// token is a header in which the sender may send the secret itself
 	// instead of a signature (Buildkite's X-Buildkite-Token).
 	token string
+	// headCheck is set for a sender that checks the URL with an unsigned
+	// HEAD before it saves the webhook (Intercom); its id and event are
+	// in the body.
+	headCheck bool
 }
 
 // loc is where a value is: a header, or a path into the JSON body.
@@ -97,6 +101,8 @@ func (p *preset) build(c Config) (Provider, error) {
 		return &tokenPreset{h}, nil
 	case p.tsBody != "":
 		return &stampedPreset{bodyPreset{h}}, nil
+	case p.headCheck:
+		return &headPreset{bodyPreset{h}}, nil
 	case p.id.body != nil || p.event.body != nil:
 		return &bodyPreset{h}, nil
 	}
@@ -120,6 +126,22 @@ func (*bodyPreset) ReadsBody() {}
 // sets it (BodySigner).
 type stampedPreset struct{ bodyPreset }
 
+// headPreset is a preset whose sender checks the URL with a HEAD request
+// before it saves the webhook (Intercom).
+type headPreset struct{ bodyPreset }
+
+func (*headPreset) AcceptsHEAD() {}
+
+// Greet answers the sender's HEAD: 200, no body. The HEAD is not signed
+// and carries nothing to check; the answer tells no more than a 405 to
+// any other method would, that the URL is there.
+func (*headPreset) Greet(r *Request) (*Answer, bool, error) {
+	if r.Method != http.MethodHead {
+		return nil, false, nil
+	}
+	return &Answer{}, true, nil
+}
+
 // tokenPreset is a preset whose sender may send the secret in clear.
 type tokenPreset struct{ *presetHMAC }
 
@@ -138,7 +160,8 @@ func (h *presetHMAC) Verify(r *Request) error {
 		}
 	}
 	if v == "" {
-		return fail("missing %s", p.header)
+		_, err := signatureHeader(r, p.header)
+		return err
 	}
 	sigs, ts, err := h.parse(v)
 	if err != nil {
@@ -172,9 +195,9 @@ func (h *presetHMAC) parse(v string) (sigs [][]byte, ts string, err error) {
 		}
 		return nil, "", fail("%s is not a well-formed digest", p.header)
 	case p.sep == "":
-		enc, ok := strings.CutPrefix(v, p.sigKey+"=")
-		if !ok {
-			return nil, "", fail("%s lacks the %s= prefix", p.header, p.sigKey)
+		enc, err := cutSignature(p.header, v, p.sigKey+"=")
+		if err != nil {
+			return nil, "", err
 		}
 		if sig := h.decode(enc); sig != nil {
 			return [][]byte{sig}, "", nil
