@@ -58,7 +58,8 @@ the source's url: (without placeholders). Twilio signs a form body.
 SendGrid's -private-key is its ECDSA P-256 key, PEM or base64 DER.
 
 Mailgun puts its signature in the body, and Linear its timestamp: -o FILE
-writes the body to send, which differs from -body:
+writes the body to send, which differs from -body. Mailgun's body is a JSON
+object (webhooks) or a form, name=value&... (routes):
 
     hookd sign -provider mailgun -secret S -body event.json -o signed.json |
         curl -H @- --data-binary @signed.json URL
