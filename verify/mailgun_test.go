@@ -132,7 +132,9 @@ func TestMailgunBodies(t *testing.T) {
 	}{
 		{"timestamp a number", "application/json", okBody, ""},
 		{"timestamp a number, no Content-Type", "", okBody, ""},
-		{"timestamp a fraction", "", strings.Replace(okBody, ts, ts+".5", 1), "signature.timestamp is missing or not a unix time"},
+		{"timestamp a fraction", "", strings.Replace(okBody, ts, ts+".5", 1), "signature.timestamp is not a unix time in seconds"},
+		{"timestamp negative", "", strings.Replace(okBody, ts, "-"+ts, 1), "signature.timestamp is not a unix time in seconds"},
+		{"timestamp null", "", strings.Replace(okBody, ts, "null", 1), "body lacks signature.timestamp"},
 		{"timestamp an object", "", strings.Replace(okBody, ts, `{}`, 1), "signature.timestamp is an object, not a string or a number"},
 		{"token a number", "", withSig(`{"timestamp":1,"token":5,"signature":"x"}`), "signature.token is a number, not a string"},
 		{"signature a string", "", withSig(`"` + sig + `"`), "signature is a string, not an object"},
