@@ -3,8 +3,6 @@ package verify
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"hash"
 	"net/http"
 	"strconv"
@@ -274,26 +272,10 @@ func (h *presetHMAC) Sign(body []byte, now time.Time, m Meta) (http.Header, erro
 // (Linear's webhookTimestamp) gets it set to now, which needs a JSON
 // object body.
 func (b *stampedPreset) SignBody(body []byte, now time.Time, m Meta) ([]byte, http.Header, error) {
-	body, err := setJSONField(body, b.p.tsBody, now.UnixMilli())
+	body, err := setJSONField(body, b.p.tsBody, now.UnixMilli(), "the body must be a JSON object, to carry "+b.p.tsBody)
 	if err != nil {
 		return nil, nil, err
 	}
 	h, err := b.Sign(body, now, m)
 	return body, h, err
-}
-
-// setJSONField returns the JSON object body with key set to v. Keys come
-// out sorted and the values compact: the result is a new body, which is
-// signed as it is.
-func setJSONField(body []byte, key string, v any) ([]byte, error) {
-	obj := map[string]json.RawMessage{}
-	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		return nil, errors.New("the body must be a JSON object, to carry " + key)
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	obj[key] = raw
-	return json.Marshal(obj)
 }
