@@ -124,12 +124,12 @@ func jsonTree(b *strings.Builder, key string, v any, depth int) {
 		}
 		b.WriteString("]</details>")
 	default:
-		j, _ := json.Marshal(x)
+		j := jsonText(x) // as sent: <, > and & too
 		cls := "n"
 		if _, ok := x.(string); ok {
 			cls = "s"
 		}
-		b.WriteString(`<div class="leaf">` + label + `<span class="` + cls + `">` + template.HTMLEscapeString(string(j)) + `</span></div>`)
+		b.WriteString(`<div class="leaf">` + label + `<span class="` + cls + `">` + template.HTMLEscapeString(j) + `</span></div>`)
 	}
 }
 

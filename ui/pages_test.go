@@ -327,3 +327,19 @@ func TestBreakableEscapes(t *testing.T) {
 		}
 	}
 }
+
+// The event page and Try show values as sent: <, > and & escaped for HTML
+// only, never as json.Marshal's \u003c, \u003e and \u0026.
+func TestValuesShowAsSent(t *testing.T) {
+	f := start(t)
+	b := `{"ref":"refs/heads/a&b<c>","head_commit":{"message":"<script>alert(1)</script> & \"quote\""}}`
+	f.send("push", "d-1", b)
+	f.waitFinal()
+	_, body := f.get("/events/1")
+	must(t, body, "body.ref is &#34;refs/heads/a&amp;b&lt;c&gt;&#34;",
+		`<span class="s">&#34;&lt;script&gt;alert(1)&lt;/script&gt; &amp; \&#34;quote\&#34;&#34;</span>`)
+	mustNot(t, body, `\u00`, "<script>alert")
+	_, body, _ = f.post("/try", url.Values{"source": {"github"}, "headers": {"X-GitHub-Event: push"}, "body": {b}})
+	must(t, body, "body.ref is &#34;refs/heads/a&amp;b&lt;c&gt;&#34;")
+	mustNot(t, body, `\u00`, "<script>alert")
+}
