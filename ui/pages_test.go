@@ -209,11 +209,16 @@ func TestFailedAndReplayAllSince(t *testing.T) {
 
 func TestRulesPage(t *testing.T) {
 	f := seeded(t)
+	// A replay that fails again is the same failed event, not a second one.
+	if code, _, _ := f.post("/events/2/replay", url.Values{"rule": {"deploy"}}); code != http.StatusSeeOther {
+		t.Fatalf("replay: %d", code)
+	}
+	f.waitFinal()
 	_, body := f.get("/rules")
 	rulesFile := filepath.Join(f.e.Config().RulesDir, "rules.yaml")
 	must(t, body, "<code>/<wbr>hooks/<wbr>github</code>", ">github<", ">none<", "anyone",
 		`<code>event == &#34;push&#34; &amp;&amp; body.ref == &#34;refs/heads/main&#34;</code>`,
-		`class="num">2</td><td data-label="Failures 24 h" class="num bad-text">1</td>`, // deploy: 2 matches, 1 failure
+		`class="num">2</td><td data-label="Failed 24 h" class="num bad-text">1</td>`, // deploy: 2 events matched, 1 failed
 		`<span class="badge ok">loaded</span>`, `<code class="brief">shell sh -c echo deploying $0; test &#34;$0&#34; != fail {{ body.after }}</code>`,
 		// Where each is defined: relative to the rules directory, in full on hover.
 		`<td data-label="Defined at" class="at" title="`+rulesFile+`">rules.yaml:3</td>`, `<td data-label="Defined at" class="at" title="`+rulesFile+`">rules.yaml:10</td>`)
@@ -221,8 +226,12 @@ func TestRulesPage(t *testing.T) {
 
 func TestOverviewPage(t *testing.T) {
 	f := seeded(t)
+	if code, _, _ := f.post("/events/2/replay", url.Values{"rule": {"deploy"}}); code != http.StatusSeeOther {
+		t.Fatalf("replay: %d", code)
+	}
+	f.waitFinal()
 	_, body := f.get("/overview")
-	must(t, body, "<svg", "<polyline", "github: 4", "4 deliveries", `href="/events?rule=deploy&amp;state=failed">deploy</a>`, `href="/events?state=failed&amp;since=24h">1</a>`,
+	must(t, body, `href="/events?rule=deploy&amp;state=failed">deploy</a></th><td class="num bad-text">1</td>`, "<svg", "<polyline", "github: 4", "4 deliveries", `href="/events?rule=deploy&amp;state=failed">deploy</a>`, `href="/events?state=failed&amp;since=24h">1</a>`,
 		">waiting to retry<", "deploy #1 (shell)")
 	for _, state := range []string{"done", "failed", "ignored"} {
 		must(t, body, `<span class="badge `+stateClass(state)+`">`+state+`</span>`)
