@@ -61,7 +61,9 @@ func newLiveList(q store.EventQuery, after uint64, page []uint64) *liveList {
 	return l
 }
 
-// poll reads what changed: the new events, then the watched ones again, in
+// poll reads what changed: the new events (the newest 50, as the page
+// shows; 200 under a job state filter, which reads those not matching
+// yet), then the watched ones again, in
 // short transactions that end before anything is written to the client.
 // It returns the rows to send, oldest first: each new one goes on top, a
 // row already shown is replaced.
@@ -70,7 +72,10 @@ func (l *liveList) poll(st store.Reader) ([]store.EventBrief, error) {
 	old := l.after
 	if top := st.NewestEventID(); top > l.after {
 		q := l.q
-		q.After, q.Limit = l.after, 1000
+		q.After = l.after
+		if l.state != "" { // the new events that may reach the state later too
+			q.Limit = 200
+		}
 		evs, _, err := st.QueryEvents(q)
 		if err != nil {
 			return nil, err
