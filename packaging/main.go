@@ -4,7 +4,7 @@
 //	go run . -config nfpm.yaml -target ../dist
 //
 // nfpm.yaml reads ${HOOKD_ARCH}, ${HOOKD_VERSION}, ${HOOKD_BIN},
-// and ${HOOKD_UNITS} from the environment; packaging/build
+// ${HOOKD_UNITS} and ${HOOKD_GEN} from the environment; packaging/build
 // sets them. Paths in nfpm.yaml are relative to the working directory, the
 // repository root. It prints the path of the package it wrote.
 package main
