@@ -218,7 +218,7 @@ func (d *dispatcher) endInterrupted(j *store.Job, now time.Time) {
 			a.End = a.Start
 		}
 	}
-	a.Error = "interrupted: hookd stopped while this attempt ran"
+	a.Error = store.Interrupted
 	if d.shared != nil {
 		a.Error = "interrupted: its node stopped, or lost its lease on the database, while this attempt ran"
 		d.e.log.Info("job taken over: its attempt was interrupted on another process", "job", j.ID,

@@ -41,6 +41,9 @@ const (
 	startLogName  = "hookd.starts"
 )
 
+// Interrupted is the error of an attempt whose process died while it ran.
+const Interrupted = "interrupted: hookd stopped while this attempt ran"
+
 const (
 	markStarted = 1
 	markDone    = 2
@@ -237,6 +240,15 @@ func markJob(j *Job, m startMark) bool {
 		return false
 	}
 	if n < m.attempt {
+		// The attempt the database has running was interrupted: the
+		// recovery that recorded so, with m's start, was not committed.
+		if n > 0 && j.Attempts[n-1].End.IsZero() {
+			a := &j.Attempts[n-1]
+			a.End, a.Error = m.start, Interrupted
+			if a.End.Before(a.Start) {
+				a.End = a.Start
+			}
+		}
 		j.Attempts = append(j.Attempts, Attempt{N: m.attempt, Start: m.start})
 	}
 	j.State, j.Updated, j.NextAt, j.Error = Running, m.start, time.Time{}, ""

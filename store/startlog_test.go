@@ -260,3 +260,42 @@ func TestClaimTellsWhenTheDeadProcessWasLastAlive(t *testing.T) {
 		t.Fatalf("after a clean close, claimed %+v; want no time of death", jobs)
 	}
 }
+
+// A recovered job killed again before its record was committed: the
+// database still has its earlier attempt running, the start log the next
+// one. The earlier attempt is recorded interrupted, as the recovery that
+// was lost had recorded it, so every rerun has its interrupted attempt.
+func TestRecoveryLostInASecondCrashStillRecordsTheInterruption(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	j := acceptOne(t, s, "d-1")
+	start := time.Now().UTC().Truncate(time.Microsecond)
+	j.State, j.Attempts = Running, []Attempt{{N: 1, Start: start}}
+	if err := s.SaveJob(j, Wait, nil); err != nil {
+		t.Fatal(err)
+	}
+	release := holdCommitter(s) // the recovery's record never reaches the database
+	again := start.Add(time.Second)
+	j.Attempts[0].End, j.Attempts[0].Error = start.Add(time.Millisecond), Interrupted
+	j.Attempts = append(j.Attempts, Attempt{N: 2, Start: again})
+	if err := s.SaveJob(j, Started, nil); err != nil {
+		t.Fatal(err)
+	}
+	copied := crashCopy(t, dir)
+	release()
+
+	got, err := openStore(t, copied).Job(j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != Running || len(got.Attempts) != 2 {
+		t.Fatalf("after the crash: %s with %+v; want running with attempts 1 and 2", got.State, got.Attempts)
+	}
+	a := got.Attempts[0]
+	if a.Error != Interrupted || a.End.IsZero() || a.End.After(again) || a.End.Before(a.Start) {
+		t.Fatalf("attempt 1 after the crash: %+v; want it interrupted, ended by %v", a, again)
+	}
+	if b := got.Attempts[1]; b.N != 2 || !b.Start.Equal(again) || !b.End.IsZero() {
+		t.Fatalf("attempt 2 after the crash: %+v", b)
+	}
+}
