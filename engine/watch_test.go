@@ -308,8 +308,15 @@ func TestReloadDuringRequests(t *testing.T) {
 			if n%2 == 0 {
 				_ = te.Reload()
 			} else {
-				// The watcher's reloads run too.
-				writeFile(t, filepath.Join(rd, "extra.yaml"), withRule+fmt.Sprintf("# %d\n", n))
+				// The watcher's reloads run too. The file is replaced by a
+				// rename: written in place, it is empty for a moment, and
+				// a reload of the watcher's, which can run right after
+				// this loop's, would read a file that declares nothing.
+				tmp := filepath.Join(t.TempDir(), "extra.yaml")
+				writeFile(t, tmp, withRule+fmt.Sprintf("# %d\n", n))
+				if err := os.Rename(tmp, filepath.Join(rd, "extra.yaml")); err != nil {
+					t.Error(err)
+				}
 			}
 			n++
 		}
