@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -87,11 +86,9 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 	if !greeted {
 		err = src.Verifier.Verify(vr)
 	}
-	if err != nil && errors.Is(err, verify.ErrBadRequest) { // a handshake hookd cannot echo
-		return e.refuse(w, r, src, http.StatusBadRequest, "bad_request", "bad request", vr, slog.String("reason", lv.redact.Replace(err.Error())))
-	}
-	if err != nil {
-		return e.refuse(w, r, src, http.StatusUnauthorized, "unauthorized", "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
+	if err != nil { // 400 for a handshake hookd cannot echo, else 401
+		status, outcome, msg := refusalStatus(err)
+		return e.refuse(w, r, src, status, outcome, msg, vr, slog.String("reason", lv.redact.Replace(err.Error())))
 	}
 	if greeted {
 		e.handshake(w, src.Name, d.log, a)

@@ -53,3 +53,9 @@ func redactBody(p verify.Provider, vr *verify.Request) []byte {
 	}
 	return vr.Body
 }
+
+// AllowedMethod reports whether serve takes a request with method for p,
+// and the methods it takes (its 405's Allow header).
+func AllowedMethod(p verify.Provider, method string) (allow string, ok bool) {
+	return allowedMethod(p, method)
+}

@@ -32,6 +32,11 @@ type Request struct {
 	// that sign it (URLReader). The caller sets them for those only;
 	// Scheme is the listener's unless a trusted proxy says otherwise.
 	Scheme, Host, URI string
+	// DryRun marks a request that is evaluated without being verified
+	// (hookd test): a provider that answers a signed
+	// handshake with a value under the secret that signed it (Zoom)
+	// answers an unsigned one under the first secret. serve never sets it.
+	DryRun bool
 }
 
 // Provider authenticates requests of one scheme and knows the scheme's
