@@ -45,7 +45,28 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 		d.errf(verifyErrorAt(keys, err), "verify: %s", err)
 		return nil, c.Provider
 	}
+	if !d.lintVerify(c, keys) {
+		return nil, c.Provider
+	}
 	return p, c.Provider
+}
+
+// lintVerify reports what the provider's Lint finds; it returns false on
+// an error. A verify_token given empty is said to be so first.
+func (d *decoder) lintVerify(c verify.Config, keys map[string]*yaml.Node) bool {
+	if k := keys["verify_token"]; k != nil && c.VerifyToken == "" {
+		d.errf(k, "verify: verify_token: verify_token is empty (is its environment variable set to a value?)")
+		return false
+	}
+	warnings, err := verify.Lint(c)
+	if err != nil {
+		d.errf(verifyErrorAt(keys, err), "verify: %s", err)
+		return false
+	}
+	for _, w := range warnings {
+		d.warnf(verifyErrorAt(keys, w), "verify: %s", w)
+	}
+	return true
 }
 
 // verifyFields decodes a verify block's fields into a Config. keys holds

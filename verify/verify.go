@@ -236,6 +236,10 @@ type Spec struct {
 	// HashIDs is set for senders that carry no delivery id: hookd's id is
 	// then a hash of the source and body (BodyHash).
 	HashIDs bool
+	// Lint checks what a source needs beyond what New needs to build the
+	// provider (hookd sign builds one from its flags alone): err refuses
+	// the source, warnings are printed by check and logged by serve.
+	Lint func(c Config) (warnings []*FieldError, err error)
 }
 
 var registry = map[string]Spec{}
@@ -275,6 +279,15 @@ func New(c Config) (Provider, error) {
 		return nil, &FieldError{Field: "provider", Msg: fmt.Sprintf("unknown provider %q (known: %v)", c.Provider, Names())}
 	}
 	return s.New(c)
+}
+
+// Lint checks a source's verify block beyond what New checks (see
+// Spec.Lint); New must have accepted c.
+func Lint(c Config) (warnings []*FieldError, err error) {
+	if s, ok := registry[c.Provider]; ok && s.Lint != nil {
+		return s.Lint(c)
+	}
+	return nil, nil
 }
 
 // ErrUnauthorized is the error every failed verification wraps.
