@@ -224,6 +224,21 @@ type Config struct {
 type FieldError struct {
 	Field string // the YAML key, e.g. "secret"
 	Msg   string
+	// Item is 1 + the position of the value the error is about among the
+	// field's values (secret and secrets together, public_key and
+	// public_keys together), or 0 when it is about the field as a whole.
+	Item int
+}
+
+// itemError is a FieldError about the i-th value of field.
+func itemError(field string, i int, msg string) *FieldError {
+	return &FieldError{Field: field, Item: i + 1, Msg: msg}
+}
+
+// emptyValue is the error of an empty secret or key: most often a
+// variable set to "" in hookd's environment.
+func emptyValue(field string, i int) *FieldError {
+	return itemError(field, i, field+" is empty (is its environment variable set to a value?)")
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
@@ -311,9 +326,9 @@ func requireSecrets(c Config) ([][]byte, error) {
 		return nil, &FieldError{Field: "secret", Msg: "provider " + c.Provider + " needs a secret (or secrets: [...])"}
 	}
 	keys := make([][]byte, 0, len(c.Secrets))
-	for _, s := range c.Secrets {
+	for i, s := range c.Secrets {
 		if s == "" {
-			return nil, &FieldError{Field: "secret", Msg: "secret is empty (is its environment variable set to a value?)"}
+			return nil, emptyValue("secret", i)
 		}
 		keys = append(keys, []byte(s))
 	}
