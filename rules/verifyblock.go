@@ -27,7 +27,7 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 	}
 	spec, known := verify.Lookup(c.Provider)
 	if !known {
-		d.errf(keys["provider"], "verify: unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
+		d.errf(keys["provider"], "verify: %s", verify.UnknownProvider(c.Provider))
 		return nil, c.Provider
 	}
 	if !d.verifyKeysAllowed(keys, c.Provider, spec) {

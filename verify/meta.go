@@ -27,6 +27,7 @@ func init() {
 	register("meta", Spec{
 		HashIDs: true,
 		Options: []string{"secret", "secrets", "verify_token"},
+		Covers:  []string{"facebook", "instagram", "whatsapp", "messenger"},
 		New: func(c Config) (Provider, error) {
 			c.Header, c.Prefix = "X-Hub-Signature-256", "sha256="
 			g, err := newGenericHMAC(c)

@@ -35,6 +35,7 @@ type standard struct {
 func init() {
 	register("standard", Spec{
 		Options: []string{"secret", "secrets", "public_key", "public_keys", "tolerance"},
+		Covers:  []string{"svix", "standard-webhooks", "standardwebhooks"},
 		New: func(c Config) (Provider, error) {
 			pub, priv, err := edKeys(c, whKeys)
 			if err != nil {

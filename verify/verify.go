@@ -11,8 +11,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+	"strings"
 	"time"
+
+	"hookd/internal/suggest"
 )
 
 // Request is what a provider sees of an incoming webhook.
@@ -202,6 +206,9 @@ type Spec struct {
 	// provider (hookd sign builds one from its flags alone): err refuses
 	// the source, warnings are printed by check and logged by serve.
 	Lint func(c Config) (warnings []*FieldError, err error)
+	// Covers names senders this provider serves under another name
+	// (gitea: forgejo, gogs), for the hint of an unknown provider.
+	Covers []string
 }
 
 var registry = map[string]Spec{}
@@ -234,11 +241,28 @@ func Names() []string {
 // hashes because its senders carry none.
 func HashesIDs(name string) bool { return registry[name].HashIDs }
 
+// UnknownProvider is the message for a provider name hookd does not
+// know: the provider that covers that sender, or the name it is a slip
+// for, and the names known.
+func UnknownProvider(name string) string {
+	known := strings.Join(Names(), ", ")
+	lower := strings.ToLower(name)
+	for _, n := range Names() {
+		if slices.Contains(registry[n].Covers, lower) {
+			return fmt.Sprintf("unknown provider %q: use provider %s, which covers %s (known: %s)", name, n, lower, known)
+		}
+	}
+	if n := suggest.Closest(name, Names()); n != "" {
+		return fmt.Sprintf("unknown provider %q: did you mean %s? (known: %s)", name, n, known)
+	}
+	return fmt.Sprintf("unknown provider %q (known: %s)", name, known)
+}
+
 // New builds the provider named by c.Provider.
 func New(c Config) (Provider, error) {
 	s, ok := registry[c.Provider]
 	if !ok {
-		return nil, &FieldError{Field: "provider", Msg: fmt.Sprintf("unknown provider %q (known: %v)", c.Provider, Names())}
+		return nil, &FieldError{Field: "provider", Msg: UnknownProvider(c.Provider)}
 	}
 	return s.New(c)
 }
