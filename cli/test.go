@@ -172,6 +172,7 @@ func noSourceMsg(source string, set *rules.Set, rulesDir string) string {
 // testRequest evaluates vr against src's rules, running the matched ones'
 // actions if run; failed is true when an action that ran failed.
 func testRequest(ctx context.Context, set *rules.Set, src *rules.Source, vr *verify.Request, run bool) (rep testReport, failed bool) {
+	engine.UnwrapPayload(src.Verifier, vr) // a Gitea form or GET delivery
 	raw := engine.RedactBody(src.Verifier, vr)
 	var bodyErr error
 	vr.JSON, bodyErr = engine.ParseBody(vr.Header.Get("Content-Type"), raw)

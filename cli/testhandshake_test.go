@@ -135,6 +135,25 @@ rules:
 	}
 }
 
+// -method GET sends what a Gitea set to "HTTP method: GET" sends: the
+// payload in the query, matched as the body, as serve does.
+func TestTestGiteaGET(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "s.yaml"), `sources:
+  gitea: {verify: {provider: gitea, secret: x}}
+rules:
+  - name: main
+    source: gitea
+    when: event == "push" && body.ref == "refs/heads/main"
+    actions: [{shell: {command: ["true"]}}]
+`)
+	out, errOut, code := runHookdBin(t, "test", "-rules", dir, "-source", "gitea", "-method", "GET",
+		"-query", `payload={"ref":"refs/heads/main"}&other=1`, "-header", "X-Gitea-Event: push", "-expect", "main")
+	if code != 0 || !strings.Contains(out, "MATCH     main") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
 func hmacHex(key, msg string) string {
 	h, _ := verify.Sign(verify.Config{Provider: "hmac", Secrets: []string{key}, Header: "X-Sig"}, []byte(msg), time.Now())
 	return h.Get("X-Sig")

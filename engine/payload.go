@@ -59,3 +59,7 @@ func redactBody(p verify.Provider, vr *verify.Request) []byte {
 func AllowedMethod(p verify.Provider, method string) (allow string, ok bool) {
 	return allowedMethod(p, method)
 }
+
+// UnwrapPayload makes vr's body the signed payload its sender wrapped in a
+// form field or the query, as intake does before matching (hookd test).
+func UnwrapPayload(p verify.Provider, vr *verify.Request) { unwrapPayload(p, vr) }
