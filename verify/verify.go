@@ -37,7 +37,7 @@ type Request struct {
 	// Scheme is the listener's unless a trusted proxy says otherwise.
 	Scheme, Host, URI string
 	// DryRun marks a request that is evaluated without being verified
-	// (hookd test): a provider that answers a signed
+	// (hookd test, the dashboard's Try): a provider that answers a signed
 	// handshake with a value under the secret that signed it (Zoom)
 	// answers an unsigned one under the first secret. serve never sets it.
 	DryRun bool
