@@ -56,8 +56,7 @@ type HandshakeAnswer struct {
 // Handshake says whether serve answers vr, a request to src, as its
 // sender's handshake, before any rule, and how: the very functions intake
 // calls, in its order. For hookd test and the dashboard's Try, which
-// verify nothing: vr.JSON
-// holds the parsed body, and vr.DryRun is set.
+// verify nothing: vr.JSON holds the parsed body, and vr.DryRun is set.
 func Handshake(src *rules.Source, vr *verify.Request) (*HandshakeAnswer, bool) {
 	if a, ok, err := greet(src.Verifier, vr); ok {
 		if err != nil { // as refuse answers it
