@@ -103,6 +103,10 @@ func TestGolden(t *testing.T) {
 		{"test-run", []string{"test", "-rules", "rules", "-source", "plain", "-body", "-", "-run"}, `{"after":"abc"}`, nil},
 		{"test-run-secrets", []string{"test", "-rules", "runenv", "-source", "plain", "-body", "-", "-run"}, `{"after":"abc"}`,
 			[]string{"RUN_SECRET=golden-run-secret", "ALSO_SECRET=x-golden-run-secret-y", "OTHER=not-passed", "TZ=Etc/UTC"}},
+		// Values as sent: <, > and & in why-not lines and actions, not \u0026.
+		{"test-html-chars-why", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-body", "-"},
+			`{"ref":"refs/heads/a&b<c>","after":"x","repository":{"full_name":"acme/site","private":false}}`, nil},
+		{"test-html-chars-action", []string{"test", "-rules", "rules", "-source", "plain", "-body", "-"}, `{"after":"Merge A & B <x>"}`, nil},
 		{"test-invalid-json", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "Content-Type: application/json", "-body", "-"}, `{"ref":"refs/heads/main",after:1}`, nil},
 		{"test-gzip", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "Content-Type: application/json", "-header", "Content-Encoding: gzip", "-body", "push-main.json.gz"}, "", nil},
 		{"test-unknown-encoding", []string{"test", "-rules", "rules", "-source", "github", "-header", "Content-Encoding: br", "-body", "push-main.json"}, "", nil},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hookd/verify"
 )
@@ -56,7 +58,8 @@ the source's url: (without placeholders). Twilio signs a form body.
 SendGrid's -private-key is its ECDSA P-256 key, PEM or base64 DER.
 
 Mailgun puts its signature in the body, and Linear its timestamp: -o FILE
-writes the body to send, which differs from -body:
+writes the body to send, which differs from -body. Mailgun's body is a JSON
+object (webhooks) or a form, name=value&... (routes):
 
     hookd sign -provider mailgun -secret S -body event.json -o signed.json |
         curl -H @- --data-binary @signed.json URL
@@ -172,7 +175,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			return usageErr("-%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Msg)
 		}
-		fmt.Fprintf(stderr, "hookd sign: %v\n", err)
+		fmt.Fprintf(stderr, "hookd sign: %s%v\n", bodyPlace(err, o.body, data), err)
 		return 1
 	}
 	if o.form {
@@ -212,6 +215,25 @@ func readSignBody(body string, stdin io.Reader) ([]byte, error) {
 	default:
 		return os.ReadFile(body)
 	}
+}
+
+// bodyPlace is "FILE:line:col: " for a body that cannot be signed at a
+// known byte, else "FILE: " (or "" without -body).
+func bodyPlace(err error, file string, data []byte) string {
+	var be *verify.BodyError
+	if !errors.As(err, &be) || file == "" {
+		return ""
+	}
+	if file == "-" {
+		file = "standard input"
+	}
+	if be.Offset < 0 || be.Offset > len(data) {
+		return file + ": "
+	}
+	before := data[:be.Offset]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
+	return fmt.Sprintf("%s:%d:%d: ", file, line, col)
 }
 
 // writeSignedHeaders prints h as "Name: value" lines, sorted by name.

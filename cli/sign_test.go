@@ -154,7 +154,18 @@ func TestSignEmptyBodyByDefault(t *testing.T) {
 }
 
 func TestSignErrors(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "missing.json")
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.json")
+	body := func(name, content string) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	array, typo := body("array.json", `[{"event":"opened"}]`), body("typo.json", "{\"event-data\": {\n  \"event\": opened}}\n")
+	text, scalar := body("mail.txt", "Hello, world"), body("n.json", "42")
+	out := filepath.Join(dir, "signed")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -182,6 +193,11 @@ func TestSignErrors(t *testing.T) {
 		{"sendgrid bad private key", []string{"-provider", "sendgrid", "-private-key", "bm9wZQ=="}, 2, "-private-key:"},
 		{"mailgun without -o", []string{"-provider", "mailgun", "-secret", "s"}, 2, "-o FILE"},
 		{"linear body not an object", []string{"-provider", "linear", "-secret", "s", "-o", os.DevNull}, 1, "JSON object"},
+		{"linear body an array", []string{"-provider", "linear", "-secret", "s", "-body", array, "-o", out}, 1, array + ": the body must be a JSON object, to carry webhookTimestamp; it is JSON, but an array"},
+		{"mailgun body an array", []string{"-provider", "mailgun", "-secret", "s", "-body", array, "-o", out}, 1, array + ": mailgun: a JSON body must be an object, to carry the signature (a form body is name=value&…); it is JSON, but an array"},
+		{"mailgun body a number", []string{"-provider", "mailgun", "-secret", "s", "-body", scalar, "-o", out}, 1, "it is JSON, but a number"},
+		{"mailgun JSON with a typo", []string{"-provider", "mailgun", "-secret", "s", "-body", typo, "-o", out}, 1, typo + ":2:12: mailgun: a JSON body must be an object, to carry the signature (a form body is name=value&…); it is not valid JSON: invalid character 'o'"},
+		{"mailgun body neither JSON nor a form", []string{"-provider", "mailgun", "-secret", "s", "-body", text, "-o", out}, 1, text + `:1:1: mailgun: the body is neither a JSON object nor a form (name=value&…): "Hello, world" has no =`},
 		{"line break in secret", []string{"-provider", "gitlab", "-secret", "a\nX-Evil: 1"}, 1, "line break"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,6 +212,9 @@ func TestSignErrors(t *testing.T) {
 			}
 			if stdout.Len() != 0 {
 				t.Fatalf("stdout %q on error", stdout.String())
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatalf("-o %s written on error", out)
 			}
 		})
 	}

@@ -81,7 +81,7 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.Var(&headers, "header", "a request header `'Name: value'` (repeatable)")
 	bodyFile := fs.String("body", "", "the request body: a `file`, or - for stdin")
 	query := fs.String("query", "", "URL query `parameters`, e.g. 'a=1&b=2'")
-	method := fs.String("method", http.MethodPost, "the request `method`: POST, or GET for the providers whose senders use it (meta, gitea)")
+	method := fs.String("method", http.MethodPost, "the request `method`: POST, GET for the providers whose senders use it (meta, gitea), HEAD for intercom's URL check")
 	run := fs.Bool("run", false, "run the matched rules' actions")
 	asJSON := fs.Bool("json", false, "print JSON")
 	expect := fs.String("expect", "", "exit 1 unless the outcome is `match` (some rule matches), nomatch, handshake (answered before any rule), or RULE[,RULE] (exactly these rules match)")
@@ -346,9 +346,11 @@ func showValue(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // <, > and & as sent, not \u003c
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }

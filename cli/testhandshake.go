@@ -3,10 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"hookd/engine"
 	"hookd/rules"
+	"hookd/verify"
 )
 
 // handshakeReport is how serve answers a sender's handshake: before any
@@ -22,11 +24,15 @@ type handshakeReport struct {
 	Refused     string `json:"refused,omitempty"` // why serve refuses it
 }
 
-// testMethod checks -method against what serve takes for src.
+// testMethod checks -method against what serve takes for src. A HEAD
+// that serve checks as the GET it stands for is tested as that GET.
 func testMethod(method string, src *rules.Source) (string, error) {
 	m := strings.ToUpper(method)
 	if allow, ok := engine.AllowedMethod(src.Verifier, m); !ok {
 		return "", fmt.Errorf("-method: serve answers %s on source %s with 405 (provider %s takes %s)", method, src.Name, src.Provider, allow)
+	}
+	if m == http.MethodHead && verify.AcceptsGET(src.Verifier) {
+		return "", fmt.Errorf("-method: serve answers a HEAD on source %s as the GET it stands for, without its body: use -method GET", src.Name)
 	}
 	return m, nil
 }

@@ -28,9 +28,10 @@ func TestTestHandshakes(t *testing.T) {
   slack: {verify: {provider: slack, secret: slack-S3CRET}}
   meta: {verify: {provider: meta, secret: meta-S3CRET, verify_token: meta-TOK3N}}
   graph: {verify: {provider: graph, secret: graph-ST4TE}}
+  intercom: {verify: {provider: intercom, secret: intercom-S3CRET}}
 rules:
   - name: all
-    sources: [zoom, twitch, discord, slack, meta, graph]
+    sources: [zoom, twitch, discord, slack, meta, graph, intercom]
     actions: [{shell: {command: ["true"]}}]
 `)
 	// signed: the headers hookd sign gives, with the sender's own
@@ -91,6 +92,7 @@ rules:
 		{"graph validationToken", "graph", "",
 			[]string{"-header", "Content-Type: text/plain; charset=utf-8", "-query", "validationToken=Validation%3A+Testing+client+application+reachability"},
 			[]string{"  status 200", "  Content-Type: text/plain; charset=utf-8", "  | Validation: Testing client application reachability"}},
+		{"intercom HEAD", "intercom", "", []string{"-method", "HEAD"}, []string{"HANDSHAKE answered (its sender does not sign it)", "  status 200"}},
 		{"graph validationToken with a control character", "graph", "",
 			[]string{"-query", "validationToken=a%0Ab"},
 			[]string{"  status 400", `  | {"error":"bad request"}`}},
@@ -151,6 +153,10 @@ rules:
 		"-query", `payload={"ref":"refs/heads/main"}&other=1`, "-header", "X-Gitea-Event: push", "-expect", "main")
 	if code != 0 || !strings.Contains(out, "MATCH     main") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := runHookdBin(t, "test", "-rules", dir, "-source", "gitea", "-method", "HEAD"); code != 2 ||
+		errOut != "hookd test: -method: serve answers a HEAD on source gitea as the GET it stands for, without its body: use -method GET\n" {
+		t.Errorf("-method HEAD: exit %d, stderr %q", code, errOut)
 	}
 }
 

@@ -54,7 +54,13 @@ func (e *Engine) startAdmin() error {
 	mux.HandleFunc("POST /events/{id}/replay", e.adminReplay)
 	e.adminVerbRoutes(mux)
 	e.adminLn = ln
-	e.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// On TCP a web page can reach it too: refuse what a browser sends
+	// cross-site, and names other than local ones (DNS rebinding).
+	var h http.Handler = mux
+	if network != "unix" {
+		h = localNamesOnly(http.NewCrossOriginProtection().Handler(mux))
+	}
+	e.admin = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.admin.Serve(ln) }()
 	e.log.Info("admin API listening", "admin", addr)
 	return nil

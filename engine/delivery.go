@@ -75,7 +75,7 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 		status, outcome, msg := bodyRefusal(err)
 		return e.refuse(w, r, src, status, outcome, msg, nil, slog.Any("error", err))
 	}
-	vr := &verify.Request{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: raw, Now: d.received, Source: src.Name}
+	vr := &verify.Request{Method: providerMethod(src.Verifier, r.Method), Header: r.Header, Query: r.URL.Query(), Body: raw, Now: d.received, Source: src.Name}
 	if verify.ReadsURL(src.Verifier) {
 		vr.Scheme, vr.Host, vr.URI = requestScheme(r, lv.cfg.TrustedProxies), r.Host, r.RequestURI
 		if !strings.HasPrefix(vr.URI, "/") { // absolute-form: "POST https://host/path"
@@ -88,10 +88,19 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 	}
 	if err != nil { // 400 for a handshake hookd cannot echo, else 401
 		status, outcome, msg := refusalStatus(err)
+		if c, ok := src.Verifier.(verify.AuthChallenger); ok && status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", c.WWWAuthenticate(src.Name))
+		}
 		return e.refuse(w, r, src, status, outcome, msg, vr, slog.String("reason", lv.redact.Replace(err.Error())))
 	}
 	if greeted {
 		e.handshake(w, src.Name, d.log, a)
+		return nil
+	}
+	if r.Method == http.MethodHead { // safe (RFC 9110 §9.2.1): checked as its GET, never recorded
+		d.log.Info("webhook HEAD answered", slog.String("outcome", "head"))
+		e.met.request(src.Name, "head")
+		w.WriteHeader(http.StatusOK)
 		return nil
 	}
 	if e.overRate(w, lv, src, d.log) {

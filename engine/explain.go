@@ -31,7 +31,7 @@ type Verdict struct {
 func Verdicts(src *rules.Source, env *rules.Env, redact func(string) string) []Verdict {
 	out := make([]Verdict, 0, len(src.Rules))
 	for _, r := range src.Rules {
-		v := Verdict{Rule: r.Name, When: r.WhenSrc}
+		v := Verdict{Rule: r.Name, When: redact(r.WhenSrc)} // `${SECRET}` may be in it
 		ok, err := r.Match(env)
 		switch {
 		case err != nil:

@@ -202,7 +202,7 @@ rules:
 			t.Errorf("%s to a github source: %d Allow %q %s", m, a.code, a.header.Get("Allow"), a.raw)
 		}
 	}
-	if a := te.send("PUT", "/hooks/gitea", nil, nil); a.code != 405 || a.header.Get("Allow") != "GET, POST" {
+	if a := te.send("PUT", "/hooks/gitea", nil, nil); a.code != 405 || a.header.Get("Allow") != "GET, HEAD, POST" {
 		t.Errorf("PUT to a gitea source: %d Allow %q", a.code, a.header.Get("Allow"))
 	}
 }

@@ -60,8 +60,9 @@ func (e *Engine) match(d *delivery, ev *store.Event) (m matched) {
 			return
 		}
 		if err != nil {
-			m.evalErrs = append(m.evalErrs, "rule "+rule.Name+": when: "+err.Error())
-			m.condErrs = append(m.condErrs, rule.Name, err.Error())
+			msg := e.Redact(err.Error()) // it may quote a value from `${SECRET}`
+			m.evalErrs = append(m.evalErrs, "rule "+rule.Name+": when: "+msg)
+			m.condErrs = append(m.condErrs, rule.Name, msg)
 			continue
 		}
 		if ok {

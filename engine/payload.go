@@ -8,12 +8,26 @@ import (
 )
 
 // allowedMethod reports whether a source takes requests of method, and the
-// methods it takes: POST, and GET for providers whose senders use it.
+// methods it takes: POST, GET for providers whose senders use it, and HEAD
+// where GET is taken (RFC 9110 §9.3.2) or the sender checks the URL with it.
 func allowedMethod(p verify.Provider, method string) (allow string, ok bool) {
-	if verify.AcceptsGET(p) {
-		return "GET, POST", method == http.MethodPost || method == http.MethodGet
+	switch {
+	case verify.AcceptsGET(p):
+		return "GET, HEAD, POST", method == http.MethodPost || method == http.MethodGet || method == http.MethodHead
+	case verify.AcceptsHEAD(p):
+		return "HEAD, POST", method == http.MethodPost || method == http.MethodHead
 	}
 	return http.MethodPost, method == http.MethodPost
+}
+
+// providerMethod is the method a provider sees: a HEAD to a source that
+// takes GET is checked as the GET it stands for (so Meta's subscription
+// check gets the same status), a HEAD the provider answers itself stays one.
+func providerMethod(p verify.Provider, method string) string {
+	if method == http.MethodHead && verify.AcceptsGET(p) {
+		return http.MethodGet
+	}
+	return method
 }
 
 // unwrapPayload returns the body to record and parse: the signed JSON

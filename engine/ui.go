@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +49,9 @@ func (e *Engine) startUI() error {
 	}
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = newBasicAuth(e.cfg.UI.Users).wrap(h)
+	if len(e.cfg.UI.Users) == 0 {
+		h = localNamesOnly(h)
+	}
 	// No WriteTimeout: the live stream of events stays open.
 	e.ui = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 1 << 20, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
@@ -54,6 +59,35 @@ func (e *Engine) startUI() error {
 	go func() { _ = e.ui.Serve(ln) }()
 	e.log.Info("dashboard listening", "ui_listen", ln.Addr().String(), "users", len(e.cfg.UI.Users))
 	return nil
+}
+
+// localNamesOnly answers only requests addressed to this machine by an IP
+// address or as localhost: without ui.users the dashboard listens on
+// loopback only, and a web page whose name an attacker makes resolve to
+// 127.0.0.1 (DNS rebinding) would otherwise read it and replay events from
+// the operator's own browser, its Origin being the same as its Host.
+func localNamesOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !localName(r.Host) {
+			http.Error(w, fmt.Sprintf("421 misdirected request: without ui.users the dashboard answers only to localhost or an IP address, not %q; set ui.users to reach it by another name",
+				r.Host), http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// localName reports whether host (a Host header, maybe with a port) is an
+// IP address, localhost or a name under .localhost (RFC 6761).
+func localName(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // UIAddr returns the dashboard's address, "" when it does not listen.

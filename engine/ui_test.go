@@ -181,6 +181,21 @@ func TestAdminRefusesTCPBeyondLoopback(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"events"`) {
 		t.Fatalf("%d %s", code, body)
 	}
+	// A web page may reach a TCP admin API too: a cross-site form posting a
+	// replay is refused, as is a name that is not local (DNS rebinding).
+	if code, body, _ := uiDo(t, "POST", "http://"+e.AdminAddr()+"/events/1/replay", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.example"}}); code != 403 {
+		t.Errorf("cross-site replay: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("GET", "http://"+e.AdminAddr()+"/events", nil)
+	req.Host = "rebind.attacker.example"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("rebound name: %d", resp.StatusCode)
+	}
 }
 
 func TestUIServesHTTPSWithTheTLSCertificate(t *testing.T) {
@@ -201,5 +216,64 @@ func TestUIServesHTTPSWithTheTLSCertificate(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.PeerCertificates[0].SerialNumber.Int64() != 7 {
 		t.Fatalf("%d %+v", resp.StatusCode, resp.TLS)
+	}
+}
+
+// Without users, the dashboard answers only to names that cannot be an
+// attacker's (DNS rebinding): an IP address or localhost.
+func TestUIWithoutUsersAnswersLocalNamesOnly(t *testing.T) {
+	e, _, err := uiEngine(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(e.UIAddr())
+	for _, tc := range []struct {
+		host   string
+		method string
+		header http.Header
+		code   int
+	}{
+		{"127.0.0.1:" + port, "GET", nil, 200},
+		{"localhost:" + port, "GET", nil, 200},
+		{"LOCALHOST.:" + port, "GET", nil, 200},
+		{"hookd.localhost:" + port, "GET", nil, 200},
+		{"[::1]:" + port, "GET", nil, 200},
+		{"127.0.0.1", "GET", nil, 200},
+		{"rebind.attacker.example:" + port, "GET", nil, 421},
+		// What a browser sends after rebinding: Origin and Host agree.
+		{"rebind.attacker.example:" + port, "POST", http.Header{"Origin": {"http://rebind.attacker.example:" + port}, "Sec-Fetch-Site": {"same-origin"}}, 421},
+		{"localhost.attacker.example:" + port, "GET", nil, 421},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+e.UIAddr()+"/events/1/replay", nil)
+		req.Host = tc.host
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("%s %s: %d %s", tc.method, tc.host, resp.StatusCode, b)
+		}
+	}
+	// With users, credentials protect the dashboard whatever its name.
+	hash, _ := bcrypt.GenerateFromPassword([]byte("right horse"), bcrypt.MinCost)
+	e, _, err = uiEngine(t, func(c *rules.Config) { c.UI.Users = map[string][]byte{"alice": hash} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+e.UIAddr()+"/events", nil)
+	req.Host = "hookd.example.com"
+	req.SetBasicAuth("alice", "right horse")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("with users, by name: %d", resp.StatusCode)
 	}
 }

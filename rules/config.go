@@ -41,7 +41,7 @@ type Config struct {
 
 // DefaultConfig is what hookd runs with when hookd.yaml says nothing.
 func DefaultConfig() Config {
-	return Config{
+	c := Config{
 		Listen:          "127.0.0.1:9000",
 		RulesDir:        "rules.d",
 		DataDir:         "data",
@@ -57,6 +57,8 @@ func DefaultConfig() Config {
 		UI:              UI{Listen: DefaultUIListen},
 		Store:           DefaultStore,
 	}
+	c.Rules.Retention = c.Retention
+	return c
 }
 
 // AdminPath is where the admin API listens.
@@ -85,6 +87,7 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 		d := &decoder{file: path, diags: &diags, tainted: ex.tainted}
 		d.config(root, &c, filepath.Dir(path))
 	}
+	c.Rules.Retention = c.Retention
 	c.Secrets = append(c.Secrets, ex.secrets...)
 	redactDiags(diags, &Set{Secrets: c.Secrets})
 	sortDiags(diags)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -36,6 +37,13 @@ type ref struct {
 	defaulted bool   // value is the default: the variable is unset or empty
 	secret    bool   // read from a file or a credential: always a secret
 }
+
+// secretName matches the names of variables that hold a secret, as
+// Django's debug pages decide which settings to hide
+// (django/views/debug.py, HIDDEN_SETTINGS): DEPLOY_KEY, GITHUB_TOKEN,
+// DB_PASSWORD. Their values are redacted wherever they are used, a `when`
+// comparing a shared key included.
+var secretName = regexp.MustCompile(`(?i)API|TOKEN|KEY|SECRET|PASS|SIGNATURE`)
 
 type expansion struct {
 	file string
@@ -233,6 +241,9 @@ func (ex *expansion) note(n *yaml.Node, r ref, diags *[]Diag) {
 		ex.values = map[string]string{}
 	}
 	ex.values[r.name] = r.value
+	if secretName.MatchString(r.name) {
+		ex.secrets = append(ex.secrets, r.value)
+	}
 	if r.defaulted {
 		if ex.defaulted == nil {
 			ex.defaulted = map[*yaml.Node][]ref{}

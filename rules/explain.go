@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/expr-lang/expr"
@@ -108,11 +107,13 @@ func show(n ast.Node, env *Env) string {
 	return jsonText(v)
 }
 
+// jsonText shows a value as JSON for people: <, > and & as they are (the
+// page that shows it escapes for HTML), not as json.Marshal's \u003c.
 func jsonText(v any) string {
 	if v == nil {
 		return "nil"
 	}
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}

@@ -105,6 +105,9 @@ type Retry struct {
 type Defaults struct {
 	Retry   Retry
 	Timeout time.Duration
+	// Retention is hookd.yaml's retention (0: records are kept for
+	// ever), against which sources' tolerances are checked.
+	Retention time.Duration
 }
 
 // DefaultRuleDefaults are used when hookd.yaml sets none.

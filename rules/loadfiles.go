@@ -3,8 +3,12 @@ package rules
 import (
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"hookd/verify"
 )
 
 // loadFiles loads rule files into one Set; where names them in a warning
@@ -27,12 +31,14 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	set := l.set
 	// Cross-file checks need every source.
 	set.byPath = uniquePaths(set, &l.diags)
+	warnTolerances(set, def.Retention, &l.diags)
 	linkRules(set, l.rules)
 	checkResponders(set, &l.diags)
 	for _, s := range set.Sources {
 		s.index = buildIndex(s.Rules)
 	}
 	checkScripts(l.scripts, l.values, lookup, &l.diags)
+	set.Secrets = distinct(set.Secrets) // a verify secret may also have a secret's name
 	diags = l.diags
 	redactDiags(diags, set)
 	sortDiags(diags)
@@ -146,6 +152,41 @@ func uniquePaths(set *Set, diags *[]Diag) map[string]*Source {
 	return paths
 }
 
+// warnTolerances warns of a source whose signed timestamps stay valid for
+// longer than retention keeps its deliveries' records: a captured request
+// replayed after its record is pruned would verify and run again.
+func warnTolerances(set *Set, retention time.Duration, diags *[]Diag) {
+	if retention <= 0 {
+		return
+	}
+	for _, name := range sortedKeys(set.Sources) {
+		s := set.Sources[name]
+		if s.Verifier == nil {
+			continue
+		}
+		if tol := verify.ToleranceOf(s.Verifier); tol > retention {
+			*diags = append(*diags, Diag{File: s.File, Line: s.Line, Col: 3, Warning: true, Msg: fmt.Sprintf(
+				"source %q: verify accepts signatures %s old (tolerance), longer than retention (%s) keeps their records: a delivery replayed after its record is pruned would run again; lower tolerance or raise retention",
+				s.Name, shortDuration(tol), shortDuration(retention))})
+		}
+	}
+}
+
+// shortDuration writes d as hookd's durations are written: 30d, 12h, 1h30m.
+func shortDuration(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // linkRules attaches each rule to the sources it names, reporting an
 // unknown source at the name in the rule.
 func linkRules(set *Set, rules []ruleAt) {
@@ -169,4 +210,17 @@ func linkRules(set *Set, rules []ruleAt) {
 			ra.d.checkWait(r.Respond, s)
 		}
 	}
+}
+
+// distinct returns ss without its repeated strings, in first-seen order.
+func distinct(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := ss[:0]
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

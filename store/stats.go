@@ -15,8 +15,11 @@ type Stats struct {
 	PerMin   map[string][]int // source -> deliveries per minute, oldest minute first
 	Statuses map[string]int   // summarised status -> events
 	Matches  map[string]int   // rule -> events that matched it
-	Failures map[string]int   // rule -> jobs that ended failed
-	Slowest  []SlowAction     // the slowest action runs, slowest first
+	// Failures counts, per rule, the events whose newest job of the rule
+	// ended failed: events, as Matches, so a replay that failed again is
+	// the same failure, and one that succeeded none.
+	Failures map[string]int
+	Slowest  []SlowAction // the slowest action runs, slowest first
 }
 
 // SlowAction is one action run and how long it took.
@@ -92,9 +95,6 @@ func (st *Stats) add(tx *bolt.Tx, h *eventHead, mins, slowest int) {
 			continue
 		}
 		briefs = append(briefs, JobBrief{ID: j.ID, Rule: j.Rule, State: j.State, Updated: j.Updated})
-		if j.State == Failed {
-			st.Failures[j.Rule]++
-		}
 		for _, a := range j.Attempts {
 			for _, step := range a.Steps {
 				st.slow(SlowAction{EventID: h.ID, Rule: j.Rule, Action: step.Action, Kind: step.Kind, Duration: step.Duration}, slowest)
@@ -102,6 +102,21 @@ func (st *Stats) add(tx *bolt.Tx, h *eventHead, mins, slowest int) {
 		}
 	}
 	st.Statuses[Summarize(h.Status, briefs)]++
+	st.AddFailures(briefs)
+}
+
+// AddFailures counts an event's failures: its jobs, in arrival order, the
+// last of each rule being the newest.
+func (st *Stats) AddFailures(jobs []JobBrief) {
+	last := map[string]string{}
+	for _, j := range jobs {
+		last[j.Rule] = j.State
+	}
+	for rule, state := range last {
+		if state == Failed {
+			st.Failures[rule]++
+		}
+	}
 }
 
 // slow keeps the n slowest runs, slowest first.

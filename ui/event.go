@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,20 +22,23 @@ import (
 type kv struct{ K, V string }
 
 type eventData struct {
-	Ev       *store.Event
-	Status   string
-	Headers  []kv
-	Query    []kv
-	Tree     template.HTML // the body as foldable JSON, "" when it is not JSON or too big
-	Raw      string        // the body as text, "" when it is binary
-	Binary   bool
-	Size     int
-	BodyErr  string
-	Gone     bool // the source is no longer configured
-	Verdicts []engine.Verdict
-	Jobs     []*store.Job
-	Live     bool   // a job is queued or running: the page reloads itself
-	Replayed string // what a replay just queued
+	Ev      *store.Event
+	Status  string
+	Headers []kv
+	Query   []kv
+	Tree    template.HTML // the body as foldable JSON, "" when it is not JSON or too big
+	Raw     string        // the body as text, "" when it is binary
+	Binary  bool
+	Size    int
+	BodyErr string
+	Gone    bool // the source is no longer configured
+	// Replayable are the event's rules still configured, which Replay can
+	// run again; RulesGone those no longer configured, which it cannot.
+	Replayable, RulesGone []string
+	Verdicts              []engine.Verdict
+	Jobs                  []*store.Job
+	Live                  bool   // a job is queued or running: the page reloads itself
+	Replayed              string // what a replay just queued
 }
 
 func sortedKV(m map[string]string) []kv {
@@ -90,6 +94,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 			d.Tree = template.HTML(b.String()) // jsonTree escapes every string
 		}
 	}
+	d.Replayable, d.RulesGone = s.replayable(ev.Rules)
 	src, verdicts := s.e.Explain(ev)
 	d.Gone = src == nil
 	if ev.Kept == nil { // matching what was not kept would mislead
@@ -124,12 +129,12 @@ func jsonTree(b *strings.Builder, key string, v any, depth int) {
 		}
 		b.WriteString("]</details>")
 	default:
-		j, _ := json.Marshal(x)
+		j := jsonText(x) // as sent: <, > and & too
 		cls := "n"
 		if _, ok := x.(string); ok {
 			cls = "s"
 		}
-		b.WriteString(`<div class="leaf">` + label + `<span class="` + cls + `">` + template.HTMLEscapeString(string(j)) + `</span></div>`)
+		b.WriteString(`<div class="leaf">` + label + `<span class="` + cls + `">` + template.HTMLEscapeString(j) + `</span></div>`)
 	}
 }
 
@@ -170,6 +175,29 @@ type confirmData struct {
 	What, Action, Back string
 	Fields             []kv
 	Items              []string
+	Skipped            []string // what will not run, and why
+}
+
+// replayable splits an event's rules into those still configured and those
+// gone (their file removed or the rule renamed): a replay cannot run these.
+func (s *Server) replayable(names []string) (ok, gone []string) {
+	set := s.e.Rules()
+	for _, n := range names {
+		if slices.Contains(ok, n) || slices.Contains(gone, n) {
+			continue
+		}
+		if set.Rules[n] != nil {
+			ok = append(ok, n)
+		} else {
+			gone = append(gone, n)
+		}
+	}
+	return ok, gone
+}
+
+// goneText says why a rule cannot be replayed.
+func goneText(rule string) string {
+	return fmt.Sprintf("rule %s is no longer in the configuration, so it cannot run again", rule)
 }
 
 // confirmReplay asks before replaying: GET shows what would run, and the
@@ -186,13 +214,26 @@ func (s *Server) confirmReplay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rule := r.URL.Query().Get("rule")
-	items := ev.Rules
+	names := ev.Rules
 	if rule != "" {
-		items = []string{rule}
+		names = []string{rule}
 	}
 	back := fmt.Sprintf("/events/%d", id)
+	items, gone := s.replayable(names)
+	var skipped []string
+	for _, g := range gone {
+		skipped = append(skipped, goneText(g))
+	}
+	if len(items) == 0 {
+		msg := fmt.Sprintf("Event %d matched no rule: there is nothing to run again.", id)
+		if len(skipped) > 0 {
+			msg = fmt.Sprintf("Event %d cannot be replayed: %s.", id, strings.Join(skipped, "; "))
+		}
+		s.message(w, http.StatusConflict, "Replay", msg, back)
+		return
+	}
 	d := confirmData{What: fmt.Sprintf("Run event %d (%s, delivery %s) again for these rules? Their actions run now, again.", id, ev.Source, ev.DeliveryID),
-		Action: back + "/replay", Back: back, Fields: []kv{{"rule", rule}}, Items: items}
+		Action: back + "/replay", Back: back, Fields: []kv{{"rule", rule}}, Items: items, Skipped: skipped}
 	s.render(w, http.StatusOK, "confirm", "Replay?", d)
 }
 

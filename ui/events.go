@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -186,7 +185,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if len(d.Rows) > 0 && d.Rows[0].ID > d.Newest {
 		d.Newest = d.Rows[0].ID
 	}
-	d.Stream = "/events/stream?" + f.values().Encode()
+	sv := f.values()
+	var watch []string
+	for _, b := range evs {
+		if !settled(b) && len(watch) < watchCap {
+			watch = append(watch, strconv.FormatUint(b.ID, 10))
+		}
+	}
+	if len(watch) > 0 {
+		sv.Set("watch", strings.Join(watch, ","))
+	}
+	d.Stream = "/events/stream?" + sv.Encode()
 	if len(d.Rows) == 0 {
 		d.Listen = webhookURL(s.e.Config(), s.e.Addr())
 		set := s.e.Rules()
@@ -222,86 +231,6 @@ func (s *Server) byDelivery(f filters) ([]store.EventBrief, error) {
 		out = append(out, evs...)
 	}
 	return out, nil
-}
-
-// stream sends the events that arrive, as rendered table rows, to the
-// events page (server-sent events). Each poll reads the new events in one
-// short transaction, then writes: a slow client holds no transaction.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
-	qv := r.URL.Query()
-	after, _ := strconv.ParseUint(qv.Get("after"), 10, 64)
-	qv.Del("after")
-	f, err := readFilters(qv)
-	f.Before = 0
-	var q store.EventQuery
-	if err == nil {
-		q, err = f.query(time.Now().UTC())
-	}
-	if err != nil || f.Delivery != "" {
-		http.Error(w, "no live stream for these filters", http.StatusBadRequest)
-		return
-	}
-	q.NoWait = true // what is still queued comes at the next poll
-	if f.Until != "" {
-		http.Error(w, "no live stream for a closed time range", http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	fmt.Fprint(w, "retry: 2000\n\n")
-	fl.Flush()
-	tick := time.NewTicker(s.poll)
-	defer tick.Stop()
-	idle := 0
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-tick.C:
-		}
-		if s.e.Store().NewestEventID() <= after {
-			if idle++; idle*int(s.poll) >= int(15*time.Second) { // a comment keeps proxies from closing the stream
-				idle = 0
-				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-					return
-				}
-				fl.Flush()
-			}
-			continue
-		}
-		top := s.e.Store().NewestEventID()
-		q.After = after
-		evs, _, err := s.e.Store().QueryEvents(q)
-		if err != nil {
-			return
-		}
-		after = max(after, top)
-		var msg bytes.Buffer
-		for i := len(evs) - 1; i >= 0; i-- { // oldest first: each goes on top
-			after = max(after, evs[i].ID)
-			var buf bytes.Buffer
-			if err := s.rows.ExecuteTemplate(&buf, "row", rowOf(evs[i])); err != nil {
-				return
-			}
-			msg.WriteString("event: row\nid: " + strconv.FormatUint(evs[i].ID, 10) + "\n")
-			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-				msg.WriteString("data: " + line + "\n")
-			}
-			msg.WriteString("\n")
-		}
-		if msg.Len() > 0 {
-			if _, err := msg.WriteTo(w); err != nil {
-				return
-			}
-			fl.Flush()
-		}
-	}
 }
 
 // webhookURL is where the webhook listener is reached from this machine.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"hookd/store"
@@ -14,8 +15,10 @@ type failedData struct {
 	Next  string
 	Since string
 	Error string
-	// Replayed says what "replay all failed" just queued.
+	// Replayed says what "replay all failed" just queued, and Refused
+	// what it could not, each with the reason.
 	Replayed string
+	Refused  []string
 }
 
 func (s *Server) failed(w http.ResponseWriter, r *http.Request) {
@@ -28,9 +31,6 @@ func (s *Server) failed(w http.ResponseWriter, r *http.Request) {
 	d := &failedData{Jobs: jobs, Since: "24h"}
 	if n, err := strconv.Atoi(r.URL.Query().Get("replayed")); err == nil {
 		d.Replayed = fmt.Sprintf("%d jobs queued again.", n)
-		if m, _ := strconv.Atoi(r.URL.Query().Get("refused")); m > 0 {
-			d.Replayed += fmt.Sprintf(" %d refused: the log says why.", m)
-		}
 	}
 	if next != 0 {
 		d.Next = "/failed?before=" + strconv.FormatUint(next, 10)
@@ -87,12 +87,21 @@ func (s *Server) confirmReplayFailed(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusOK, "Nothing to replay", "No job has failed since "+since.Format("2006-01-02 15:04:05 UTC")+" without a later success.", "/failed")
 		return
 	}
-	var items []string
+	var items, skipped []string
 	for _, f := range jobs {
-		items = append(items, fmt.Sprintf("event %d (%s %s): %s", f.Job.EventID, f.Source, f.DeliveryID, f.Job.Rule))
+		item := fmt.Sprintf("event %d (%s %s): %s", f.Job.EventID, f.Source, f.DeliveryID, f.Job.Rule)
+		if ok, _ := s.replayable([]string{f.Job.Rule}); len(ok) == 0 {
+			skipped = append(skipped, item+": "+goneText(f.Job.Rule))
+			continue
+		}
+		items = append(items, item)
 	}
-	d := confirmData{What: fmt.Sprintf("Run these %d failed jobs again (failed since %s)? Their actions run now, again.", len(jobs), since.Format("2006-01-02 15:04:05 UTC")),
-		Action: "/failed/replay", Back: "/failed", Fields: []kv{{"since", since.Format(time.RFC3339Nano)}}, Items: items}
+	if len(items) == 0 {
+		s.message(w, http.StatusConflict, "Nothing to replay", "No failed job since "+since.Format("2006-01-02 15:04:05 UTC")+" can run again: "+strings.Join(skipped, "; ")+".", "/failed")
+		return
+	}
+	d := confirmData{What: fmt.Sprintf("Run these %d failed jobs again (failed since %s)? Their actions run now, again.", len(items), since.Format("2006-01-02 15:04:05 UTC")),
+		Action: "/failed/replay", Back: "/failed", Fields: []kv{{"since", since.Format(time.RFC3339Nano)}}, Items: items, Skipped: skipped}
 	s.render(w, http.StatusOK, "confirm", "Replay failed jobs?", d)
 }
 
@@ -114,15 +123,34 @@ func (s *Server) replayFailed(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
-	queued, refused := 0, 0
+	queued := 0
+	var refused []string
 	for _, f := range jobs {
-		res, err := s.e.Replay(f.Job.EventID, f.Job.Rule)
-		if err != nil {
-			refused++
-			s.log.Warn("replay of a failed job refused", "event_id", f.Job.EventID, "rule", f.Job.Rule, "error", err)
+		why := ""
+		if ok, _ := s.replayable([]string{f.Job.Rule}); len(ok) == 0 {
+			why = goneText(f.Job.Rule)
+		} else if res, err := s.e.Replay(f.Job.EventID, f.Job.Rule); err != nil {
+			why = err.Error()
+		} else {
+			queued += len(res.Jobs)
 			continue
 		}
-		queued += len(res.Jobs)
+		refused = append(refused, fmt.Sprintf("event %d, rule %s: %s", f.Job.EventID, f.Job.Rule, why))
+		s.log.Warn("replay of a failed job refused", "event_id", f.Job.EventID, "rule", f.Job.Rule, "error", why)
 	}
-	http.Redirect(w, r, fmt.Sprintf("/failed?replayed=%d&refused=%d", queued, refused), http.StatusSeeOther)
+	if len(refused) == 0 {
+		http.Redirect(w, r, fmt.Sprintf("/failed?replayed=%d", queued), http.StatusSeeOther)
+		return
+	}
+	// The reasons are shown here, not put in a URL that a link could fake.
+	list, next, err := s.e.Store().FailedJobs(0, time.Time{}, 50, 0)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	d := &failedData{Jobs: list, Since: "24h", Replayed: fmt.Sprintf("%d jobs queued again; %d refused:", queued, len(refused)), Refused: refused}
+	if next != 0 {
+		d.Next = "/failed?before=" + strconv.FormatUint(next, 10)
+	}
+	s.render(w, http.StatusOK, "failed", "Failed", d)
 }

@@ -190,7 +190,7 @@ func TestFailedAndReplayAllSince(t *testing.T) {
 	}
 	since := regexp.MustCompile(`name="since" value="([^"]+)"`).FindStringSubmatch(body)[1]
 	code, _, loc := f.post("/failed/replay", url.Values{"since": {since}})
-	if code != http.StatusSeeOther || loc != "/failed?replayed=1&refused=0" {
+	if code != http.StatusSeeOther || loc != "/failed?replayed=1" {
 		t.Fatalf("%d %q", code, loc)
 	}
 	_, body = f.get(loc)
@@ -209,11 +209,16 @@ func TestFailedAndReplayAllSince(t *testing.T) {
 
 func TestRulesPage(t *testing.T) {
 	f := seeded(t)
+	// A replay that fails again is the same failed event, not a second one.
+	if code, _, _ := f.post("/events/2/replay", url.Values{"rule": {"deploy"}}); code != http.StatusSeeOther {
+		t.Fatalf("replay: %d", code)
+	}
+	f.waitFinal()
 	_, body := f.get("/rules")
 	rulesFile := filepath.Join(f.e.Config().RulesDir, "rules.yaml")
 	must(t, body, "<code>/<wbr>hooks/<wbr>github</code>", ">github<", ">none<", "anyone",
 		`<code>event == &#34;push&#34; &amp;&amp; body.ref == &#34;refs/heads/main&#34;</code>`,
-		`class="num">2</td><td data-label="Failures 24 h" class="num bad-text">1</td>`, // deploy: 2 matches, 1 failure
+		`class="num">2</td><td data-label="Failed 24 h" class="num bad-text">1</td>`, // deploy: 2 events matched, 1 failed
 		`<span class="badge ok">loaded</span>`, `<code class="brief">shell sh -c echo deploying $0; test &#34;$0&#34; != fail {{ body.after }}</code>`,
 		// Where each is defined: relative to the rules directory, in full on hover.
 		`<td data-label="Defined at" class="at" title="`+rulesFile+`">rules.yaml:3</td>`, `<td data-label="Defined at" class="at" title="`+rulesFile+`">rules.yaml:10</td>`)
@@ -221,8 +226,12 @@ func TestRulesPage(t *testing.T) {
 
 func TestOverviewPage(t *testing.T) {
 	f := seeded(t)
+	if code, _, _ := f.post("/events/2/replay", url.Values{"rule": {"deploy"}}); code != http.StatusSeeOther {
+		t.Fatalf("replay: %d", code)
+	}
+	f.waitFinal()
 	_, body := f.get("/overview")
-	must(t, body, "<svg", "<polyline", "github: 4", "4 deliveries", `href="/events?rule=deploy&amp;state=failed">deploy</a>`, `href="/events?state=failed&amp;since=24h">1</a>`,
+	must(t, body, `href="/events?rule=deploy&amp;state=failed">deploy</a></th><td class="num bad-text">1</td>`, "<svg", "<polyline", "github: 4", "4 deliveries", `href="/events?rule=deploy&amp;state=failed">deploy</a>`, `href="/events?state=failed&amp;since=24h">1</a>`,
 		">waiting to retry<", "deploy #1 (shell)")
 	for _, state := range []string{"done", "failed", "ignored"} {
 		must(t, body, `<span class="badge `+stateClass(state)+`">`+state+`</span>`)
@@ -326,4 +335,20 @@ func TestBreakableEscapes(t *testing.T) {
 			t.Errorf("breakable(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// The event page and Try show values as sent: <, > and & escaped for HTML
+// only, never as json.Marshal's \u003c, \u003e and \u0026.
+func TestValuesShowAsSent(t *testing.T) {
+	f := start(t)
+	b := `{"ref":"refs/heads/a&b<c>","head_commit":{"message":"<script>alert(1)</script> & \"quote\""}}`
+	f.send("push", "d-1", b)
+	f.waitFinal()
+	_, body := f.get("/events/1")
+	must(t, body, "body.ref is &#34;refs/heads/a&amp;b&lt;c&gt;&#34;",
+		`<span class="s">&#34;&lt;script&gt;alert(1)&lt;/script&gt; &amp; \&#34;quote\&#34;&#34;</span>`)
+	mustNot(t, body, `\u00`, "<script>alert")
+	_, body, _ = f.post("/try", url.Values{"source": {"github"}, "headers": {"X-GitHub-Event: push"}, "body": {b}})
+	must(t, body, "body.ref is &#34;refs/heads/a&amp;b&lt;c&gt;&#34;")
+	mustNot(t, body, `\u00`, "<script>alert")
 }

@@ -83,7 +83,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, name := range ruleNames(set.Rules) {
 		rl := set.Rules[name]
-		row := ruleRow{Name: name, When: rl.WhenSrc, Concurrency: rl.Concurrency, Actions: actionBrief(rl.Actions, s.e.Redact),
+		row := ruleRow{Name: name, When: s.e.Redact(rl.WhenSrc), Concurrency: rl.Concurrency, Actions: actionBrief(rl.Actions, s.e.Redact),
 			Sources: strings.Join(rl.Sources, ", "), File: rl.File, At: d.at(rl.File, rl.Line)}
 		if st != nil {
 			row.Matches, row.Failures = st.Matches[name], st.Failures[name]

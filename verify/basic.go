@@ -65,6 +65,18 @@ func (b *basic) Verify(r *Request) error {
 	return nil
 }
 
+// WWWAuthenticate is Basic's challenge (RFC 7617 §2): the realm names the
+// source, a protection space of its own, and charset says credentials are
+// read as UTF-8.
+func (b *basic) WWWAuthenticate(source string) string {
+	return `Basic realm=` + quoteParam("hookd source "+source) + `, charset="UTF-8"`
+}
+
+// quoteParam is s as an auth-param's quoted-string (RFC 9110 §5.6.4).
+func quoteParam(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
 func (b *basic) DeliveryID(*Request) string { return "" }
 func (b *basic) Event(*Request) string      { return "" }
 func (b *basic) SensitiveHeaders() []string { return []string{"Authorization"} }

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -29,13 +28,13 @@ func init() {
 }
 
 func (b *bitbucket) Verify(r *Request) error {
-	v := r.Header.Get("X-Hub-Signature")
-	if v == "" {
-		return fail("missing X-Hub-Signature")
+	v, err := signatureHeader(r, "X-Hub-Signature")
+	if err != nil {
+		return err
 	}
-	hexSig, ok := strings.CutPrefix(v, "sha256=")
-	if !ok {
-		return fail("X-Hub-Signature lacks the sha256= prefix")
+	hexSig, err := cutSignature("X-Hub-Signature", v, "sha256=")
+	if err != nil {
+		return err
 	}
 	sig := decodeHexDigest(sha256.New, hexSig)
 	if sig == nil {

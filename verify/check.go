@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"hash"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,12 +43,12 @@ func clock(r *Request) time.Time {
 func checkTimestamp(name, ts string, now time.Time, tol time.Duration) error {
 	// Digits only and at most 11 of them: rejects signs, spaces and values
 	// whose difference from now would overflow.
-	if ts == "" || len(ts) > 11 {
-		return fail("%s is missing or not a unix time", name)
+	if ts == "" {
+		return fail("%s is missing", name)
 	}
 	for i := 0; i < len(ts); i++ {
-		if ts[i] < '0' || ts[i] > '9' {
-			return fail("%s is not a unix time", name)
+		if ts[i] < '0' || ts[i] > '9' || i == 11 {
+			return fail("%s is not a unix time in seconds (at most 11 digits)", name)
 		}
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
@@ -113,6 +115,17 @@ func firstHeader(r *Request, names ...string) (value, name string) {
 	return "", ""
 }
 
+// sentAny reports whether the request carries any of the headers names,
+// empty or not.
+func sentAny(r *Request, names ...string) bool {
+	for _, n := range names {
+		if _, ok := r.Header[http.CanonicalHeaderKey(n)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // timestamped builds a provider that takes secrets and a tolerance, the
 // shape of every timestamped HMAC scheme.
 func timestamped(c Config, build func(keys [][]byte, tol time.Duration) Provider) (Provider, error) {
@@ -130,12 +143,12 @@ func timestamped(c Config, build func(keys [][]byte, tol time.Duration) Provider
 // checkMillis is checkTimestamp for a unix time in milliseconds (HubSpot's
 // X-HubSpot-Request-Timestamp, Linear's webhookTimestamp).
 func checkMillis(name, ts string, now time.Time, tol time.Duration) error {
-	if ts == "" || len(ts) > 14 {
-		return fail("%s is missing or not a unix time in milliseconds", name)
+	if ts == "" {
+		return fail("%s is missing", name)
 	}
 	for i := 0; i < len(ts); i++ {
-		if ts[i] < '0' || ts[i] > '9' {
-			return fail("%s is not a unix time in milliseconds", name)
+		if ts[i] < '0' || ts[i] > '9' || i == 14 {
+			return fail("%s is not a unix time in milliseconds (at most 14 digits)", name)
 		}
 	}
 	ms, err := strconv.ParseInt(ts, 10, 64)
@@ -160,4 +173,39 @@ func checkBodyMillis(key string, body []byte, now time.Time, tol time.Duration) 
 		return fail("body is not a JSON object with %s", key)
 	}
 	return checkMillis("body "+key, string(v[key]), now, tol)
+}
+
+// signatureHeader returns the value of the signature header name. A header
+// absent is missing; one sent empty is a sender that signed nothing (its
+// webhook has no secret), which the reason says rather than calling it
+// malformed.
+func signatureHeader(r *Request, name string) (string, error) {
+	v := r.Header.Get(name)
+	if v != "" {
+		return v, nil
+	}
+	if _, sent := r.Header[http.CanonicalHeaderKey(name)]; sent {
+		return "", unsigned(name + " is empty")
+	}
+	return "", fail("missing %s", name)
+}
+
+// cutSignature returns the digest that follows prefix ("sha256=") in the
+// value v of the header name. A prefix with nothing after it is what
+// Gitea sends from a webhook without a secret: unsigned, not malformed.
+func cutSignature(name, v, prefix string) (string, error) {
+	enc, ok := strings.CutPrefix(v, prefix)
+	switch {
+	case !ok:
+		return "", fail("%s lacks the %s prefix", name, prefix)
+	case strings.TrimSpace(enc) == "":
+		return "", unsigned(name + " holds " + prefix + " and no digest")
+	}
+	return enc, nil
+}
+
+// unsigned is the reason for a request whose sender sent a signature
+// header without a signature in it.
+func unsigned(what string) error {
+	return fail("no signature was sent (%s): the sender's webhook has no secret; set it to the source's secret", what)
 }

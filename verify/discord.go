@@ -98,14 +98,36 @@ func (d *discord) Challenge(r *Request) (*Answer, bool) {
 	return nil, false
 }
 
-// Acknowledge answers Webhook Events with 204 and no body, as Discord asks;
-// interactions get the rule's answer or the status JSON.
+// Acknowledge answers Webhook Events with 204 and no body, as Discord asks.
+// An interaction that no respond: answers gets the deferred answer of its
+// type, since Discord shows "This interaction failed" for anything else
+// within 3 s: a command or a modal "is thinking…" (seen only by its user)
+// until an action edits the answer with the interaction's token within
+// 15 min; a component's message is left as it is; an autocomplete offers
+// no choices.
+// https://discord.com/developers/docs/interactions/receiving-and-responding#responding-to-an-interaction
 func (d *discord) Acknowledge(r *Request) *Answer {
-	if interaction(bodyJSON(r)) {
-		return nil
+	v := bodyJSON(r)
+	if !interaction(v) {
+		a := noContent
+		return &a
 	}
-	a := noContent
-	return &a
+	t, _ := intField(v, "type")
+	if body, ok := deferredAnswers[t]; ok {
+		return &Answer{ContentType: "application/json", Body: []byte(body)}
+	}
+	return nil
+}
+
+// deferredAnswers are the interaction responses of Discord's types 5
+// (DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, flags 64: ephemeral), 6
+// (DEFERRED_UPDATE_MESSAGE) and 8 (APPLICATION_COMMAND_AUTOCOMPLETE_RESULT),
+// by interaction type.
+var deferredAnswers = map[int64]string{
+	2: `{"type":5,"data":{"flags":64}}`,
+	3: `{"type":6}`,
+	4: `{"type":8,"data":{"choices":[]}}`,
+	5: `{"type":5,"data":{"flags":64}}`,
 }
 
 // DeliveryID is an interaction's id; Webhook Events carry none.

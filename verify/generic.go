@@ -161,20 +161,19 @@ func (g *genericHMAC) content(ts string, body []byte) [][]byte {
 }
 
 func (g *genericHMAC) Verify(r *Request) error {
-	v := r.Header.Get(g.header)
-	if v == "" {
-		return fail("missing %s", g.header)
+	v, err := signatureHeader(r, g.header)
+	if err != nil {
+		return err
 	}
 	var sigs [][]byte
 	if g.sep != "" {
-		var err error
 		if sigs, err = signatureList(g.header, v, g.sep, g.decode); err != nil {
 			return err
 		}
 	} else {
-		enc, ok := strings.CutPrefix(v, g.prefix)
-		if !ok {
-			return fail("%s lacks the %q prefix", g.header, g.prefix)
+		enc, err := cutSignature(g.header, v, g.prefix)
+		if err != nil {
+			return err
 		}
 		sig := g.decode(enc)
 		if sig == nil {

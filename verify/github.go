@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -27,13 +26,13 @@ func init() {
 }
 
 func (g *github) Verify(r *Request) error {
-	v := r.Header.Get("X-Hub-Signature-256")
-	if v == "" {
-		return fail("missing X-Hub-Signature-256")
+	v, err := signatureHeader(r, "X-Hub-Signature-256")
+	if err != nil {
+		return err
 	}
-	hexSig, ok := strings.CutPrefix(v, "sha256=")
-	if !ok {
-		return fail("X-Hub-Signature-256 lacks the sha256= prefix")
+	hexSig, err := cutSignature("X-Hub-Signature-256", v, "sha256=")
+	if err != nil {
+		return err
 	}
 	sig, err := hex.DecodeString(hexSig)
 	if err != nil || len(sig) != sha256.Size {

@@ -74,8 +74,12 @@ func (g *gitlab) Verify(r *Request) error {
 			return fail("X-Gitlab-Token does not match")
 		}
 		return nil
+	case g.signed == nil && sig != "":
+		return fail("the delivery is signed (webhook-signature) and carries no X-Gitlab-Token: the webhook in GitLab has a signing token; set the source's secret to it (whsec_...)")
 	case g.signed == nil:
-		return fail("missing X-Gitlab-Token")
+		return fail("missing X-Gitlab-Token (does the webhook in GitLab have a secret token?)")
+	case g.tokens == nil && tok != "":
+		return fail("the delivery carries X-Gitlab-Token and no webhook-signature: the webhook in GitLab has a secret token, and the source a signing token only; add the secret token to the source's secrets")
 	case g.tokens == nil:
 		return fail("missing webhook-signature (the source has a signing token only)")
 	}

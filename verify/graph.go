@@ -1,8 +1,6 @@
 package verify
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -73,23 +71,9 @@ func (g *graph) Verify(r *Request) error {
 	return nil
 }
 
-// RedactBody replaces each clientState, the secret, by "[redacted]": the
-// JSON string equal to a secret, wherever it is.
-func (g *graph) RedactBody(body []byte) []byte {
-	for _, k := range g.keys {
-		if !bytes.Contains(body, k) {
-			continue
-		}
-		var lit bytes.Buffer
-		enc := json.NewEncoder(&lit)
-		enc.SetEscapeHTML(false)
-		if enc.Encode(string(k)) != nil {
-			continue
-		}
-		body = bytes.ReplaceAll(body, bytes.TrimSuffix(lit.Bytes(), []byte("\n")), []byte(`"[redacted]"`))
-	}
-	return body
-}
+// RedactBody replaces each clientState, the secret, by "[redacted]": every
+// JSON string whose value is a secret, however the sender escaped it.
+func (g *graph) RedactBody(body []byte) []byte { return redactSecrets(body, g.keys) }
 
 // DeliveryID: notifications carry no id that holds across retries; hookd
 // hashes the body.

@@ -85,6 +85,16 @@ func (m *meta) Greet(r *Request) (*Answer, bool, error) {
 	return textAnswer(c), true, nil
 }
 
+// Verify checks an event notification. A GET that is not the subscription
+// check (Greet took those with hub.mode) is no delivery of Meta's, which
+// POSTs its events: someone opened the URL in a browser, or a typo'd query.
+func (m *meta) Verify(r *Request) error {
+	if r.Method == http.MethodGet {
+		return fail("a GET without hub.mode is not Meta's subscription check (Meta sends events as signed POSTs)")
+	}
+	return m.genericHMAC.Verify(r)
+}
+
 // echoable reports whether an unsigned handshake's token may be echoed:
 // not empty, at most max bytes, valid UTF-8 with no control character (no
 // CR or LF that could end the answer early, no tab, no NUL, no DEL or C1

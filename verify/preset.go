@@ -3,8 +3,6 @@ package verify
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"hash"
 	"net/http"
 	"strconv"
@@ -44,6 +42,10 @@ type preset struct {
 	// token is a header in which the sender may send the secret itself
 	// instead of a signature (Buildkite's X-Buildkite-Token).
 	token string
+	// headCheck is set for a sender that checks the URL with an unsigned
+	// HEAD before it saves the webhook (Intercom); its id and event are
+	// in the body.
+	headCheck bool
 }
 
 // loc is where a value is: a header, or a path into the JSON body.
@@ -97,6 +99,8 @@ func (p *preset) build(c Config) (Provider, error) {
 		return &tokenPreset{h}, nil
 	case p.tsBody != "":
 		return &stampedPreset{bodyPreset{h}}, nil
+	case p.headCheck:
+		return &headPreset{bodyPreset{h}}, nil
 	case p.id.body != nil || p.event.body != nil:
 		return &bodyPreset{h}, nil
 	}
@@ -120,6 +124,22 @@ func (*bodyPreset) ReadsBody() {}
 // sets it (BodySigner).
 type stampedPreset struct{ bodyPreset }
 
+// headPreset is a preset whose sender checks the URL with a HEAD request
+// before it saves the webhook (Intercom).
+type headPreset struct{ bodyPreset }
+
+func (*headPreset) AcceptsHEAD() {}
+
+// Greet answers the sender's HEAD: 200, no body. The HEAD is not signed
+// and carries nothing to check; the answer tells no more than a 405 to
+// any other method would, that the URL is there.
+func (*headPreset) Greet(r *Request) (*Answer, bool, error) {
+	if r.Method != http.MethodHead {
+		return nil, false, nil
+	}
+	return &Answer{}, true, nil
+}
+
 // tokenPreset is a preset whose sender may send the secret in clear.
 type tokenPreset struct{ *presetHMAC }
 
@@ -138,7 +158,8 @@ func (h *presetHMAC) Verify(r *Request) error {
 		}
 	}
 	if v == "" {
-		return fail("missing %s", p.header)
+		_, err := signatureHeader(r, p.header)
+		return err
 	}
 	sigs, ts, err := h.parse(v)
 	if err != nil {
@@ -172,9 +193,9 @@ func (h *presetHMAC) parse(v string) (sigs [][]byte, ts string, err error) {
 		}
 		return nil, "", fail("%s is not a well-formed digest", p.header)
 	case p.sep == "":
-		enc, ok := strings.CutPrefix(v, p.sigKey+"=")
-		if !ok {
-			return nil, "", fail("%s lacks the %s= prefix", p.header, p.sigKey)
+		enc, err := cutSignature(p.header, v, p.sigKey+"=")
+		if err != nil {
+			return nil, "", err
 		}
 		if sig := h.decode(enc); sig != nil {
 			return [][]byte{sig}, "", nil
@@ -251,26 +272,10 @@ func (h *presetHMAC) Sign(body []byte, now time.Time, m Meta) (http.Header, erro
 // (Linear's webhookTimestamp) gets it set to now, which needs a JSON
 // object body.
 func (b *stampedPreset) SignBody(body []byte, now time.Time, m Meta) ([]byte, http.Header, error) {
-	body, err := setJSONField(body, b.p.tsBody, now.UnixMilli())
+	body, err := setJSONField(body, b.p.tsBody, now.UnixMilli(), "the body must be a JSON object, to carry "+b.p.tsBody)
 	if err != nil {
 		return nil, nil, err
 	}
 	h, err := b.Sign(body, now, m)
 	return body, h, err
-}
-
-// setJSONField returns the JSON object body with key set to v. Keys come
-// out sorted and the values compact: the result is a new body, which is
-// signed as it is.
-func setJSONField(body []byte, key string, v any) ([]byte, error) {
-	obj := map[string]json.RawMessage{}
-	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		return nil, errors.New("the body must be a JSON object, to carry " + key)
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	obj[key] = raw
-	return json.Marshal(obj)
 }

@@ -74,8 +74,9 @@ var presets = []*preset{{
 	id: inBody("event_id"), event: inBody("event_type"),
 }, {
 	// Intercom: X-Hub-Signature "sha1=<hex>" of the body under the app's
-	// client secret.
+	// client secret. The endpoint URL "must be able to receive a HEAD
+	// request, which we use to validate the URL" (setting-up-webhooks).
 	name: "intercom", doc: "https://developers.intercom.com/docs/webhooks/setting-up-webhooks#signed-notifications",
 	header: "X-Hub-Signature", hash: sha1.New, sigKey: "sha1",
-	id: inBody("id"), event: inBody("topic"),
+	id: inBody("id"), event: inBody("topic"), headCheck: true,
 }}

@@ -56,6 +56,10 @@ var testConfigs = map[string]Config{
 // body carries a signed value).
 var objectBodies = map[string]bool{"linear": true}
 
+// formBodies are the providers that sign a JSON object or a form (the body
+// carries the signature), and refuse any other body.
+var formBodies = map[string]bool{"mailgun": true}
+
 // discordSeed is a test key: RFC 8032's first test vector's secret key.
 const discordSeed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 
@@ -97,7 +101,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			p := mustNew(t, c)
 			for _, body := range []string{testBody, "", "a=b&c=d", "\x00\xff"} {
-				if objectBodies[name] && body != testBody {
+				if objectBodies[name] && body != testBody || formBodies[name] && body == "\x00\xff" {
 					continue
 				}
 				r := signed(t, c, body, t0)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -35,13 +34,13 @@ func (s *slack) Verify(r *Request) error {
 	if ts == "" {
 		return fail("missing X-Slack-Request-Timestamp")
 	}
-	v := r.Header.Get("X-Slack-Signature")
-	if v == "" {
-		return fail("missing X-Slack-Signature")
+	v, err := signatureHeader(r, "X-Slack-Signature")
+	if err != nil {
+		return err
 	}
-	hexSig, ok := strings.CutPrefix(v, "v0=")
-	if !ok {
-		return fail("X-Slack-Signature lacks the v0= prefix")
+	hexSig, err := cutSignature("X-Slack-Signature", v, "v0=")
+	if err != nil {
+		return err
 	}
 	sig := decodeHexDigest(sha256.New, hexSig)
 	if sig == nil {

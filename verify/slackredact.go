@@ -52,8 +52,8 @@ func (s *slack) RedactBody(body []byte) []byte {
 
 const redacted = "[redacted]"
 
-// redactJSONToken replaces the JSON string that is a body's top-level
-// "token" by "[redacted]", wherever that string appears.
+// redactJSONToken replaces the body's top-level "token" by "[redacted]",
+// and every other JSON string of the same value, however it is escaped.
 func redactJSONToken(body []byte) []byte {
 	if !bytes.Contains(body, []byte(`"token"`)) {
 		return body
@@ -61,8 +61,9 @@ func redactJSONToken(body []byte) []byte {
 	var top struct {
 		Token json.RawMessage `json:"token"`
 	}
-	if json.Unmarshal(body, &top) != nil || len(top.Token) < 3 || top.Token[0] != '"' {
+	var tok string
+	if json.Unmarshal(body, &top) != nil || json.Unmarshal(top.Token, &tok) != nil || tok == "" {
 		return body
 	}
-	return bytes.ReplaceAll(body, top.Token, []byte(`"`+redacted+`"`))
+	return redactJSONStrings(body, len(tok), len(tok), func(s string) bool { return s == tok })
 }

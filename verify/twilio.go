@@ -165,3 +165,13 @@ func (t *twilio) Sign(body []byte, now time.Time, m Meta) (http.Header, error) {
 
 // ReadsURL: the signature covers the URL.
 func (*twilio) ReadsURL() {}
+
+// Acknowledge answers with an empty TwiML document when no respond: does:
+// Twilio reads the answer to an incoming message or call as TwiML and logs
+// error 12300 for any other content type (a voice call hears "an application
+// error has occurred"); <Response/> replies nothing. Status callbacks ignore
+// the answer.
+// https://www.twilio.com/docs/messaging/twiml
+func (*twilio) Acknowledge(*Request) *Answer {
+	return &Answer{ContentType: "text/xml", Body: []byte(`<?xml version="1.0" encoding="UTF-8"?><Response/>`)}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -51,9 +50,9 @@ func (t *twitch) Verify(r *Request) error {
 	if id == "" || ts == "" || v == "" {
 		return fail("missing %s, %s or %s", twitchID, twitchTS, twitchSig)
 	}
-	hexSig, ok := strings.CutPrefix(v, "sha256=")
-	if !ok {
-		return fail("%s lacks the sha256= prefix", twitchSig)
+	hexSig, err := cutSignature(twitchSig, v, "sha256=")
+	if err != nil {
+		return err
 	}
 	sig := decodeHexDigest(sha256.New, hexSig)
 	if sig == nil {

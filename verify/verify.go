@@ -131,19 +131,6 @@ func ReadsBody(p Provider) bool {
 	return ok
 }
 
-// GETAcceptor is implemented by providers whose senders may deliver with
-// GET (Gitea's "HTTP method: GET"). Intake answers 405 to a GET for the
-// others.
-type GETAcceptor interface {
-	AcceptsGET()
-}
-
-// AcceptsGET reports whether p's senders may deliver with GET.
-func AcceptsGET(p Provider) bool {
-	_, ok := p.(GETAcceptor)
-	return ok
-}
-
 // Unwrapper is implemented by providers whose senders may wrap the signed
 // payload in a form field or query parameter (Gitea, Forgejo and Gogs).
 // Payload returns the payload of a verified request, and whether it was

@@ -56,11 +56,7 @@ func (s *Store) addStats(ctx context.Context, st *store.Stats, hs []head, mins, 
 			}
 		}
 		st.Statuses[h.b.Status]++
-		for _, j := range h.b.Jobs {
-			if j.State == store.Failed {
-				st.Failures[j.Rule]++
-			}
-		}
+		st.AddFailures(h.b.Jobs)
 	}
 	if slowest <= 0 || len(ids) == 0 {
 		return nil

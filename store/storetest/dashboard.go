@@ -131,6 +131,25 @@ func testStats(t *testing.T, h *harness) {
 	if st.Matches["deploy"] != 2 || st.Matches["notify"] != 2 || st.Failures["deploy"] != 1 || len(st.Failures) != 1 {
 		t.Errorf("matches %v, failures %v", st.Matches, st.Failures)
 	}
+	// A replay that failed again is the same failed event; one that
+	// succeeded leaves none.
+	replay := func(state string) {
+		t.Helper()
+		j := &store.Job{ID: jobID(h.b), EventID: ids[1], Rule: "deploy", State: store.Queued, Created: base, Updated: base}
+		if err := h.b.AddJobs(ids[1], []*store.Job{j}); err != nil {
+			t.Fatal(err)
+		}
+		j.State, j.Updated = state, base.Add(90*time.Second)
+		h.save(j)
+	}
+	replay(store.Failed)
+	if again, err := h.b.Stats(base.Add(time.Minute), base.Add(4*time.Minute), 0); err != nil || again.Failures["deploy"] != 1 {
+		t.Errorf("failures after a replay failed again: %v (%v)", again.Failures, err)
+	}
+	replay(store.Done)
+	if again, err := h.b.Stats(base.Add(time.Minute), base.Add(4*time.Minute), 0); err != nil || len(again.Failures) != 0 {
+		t.Errorf("failures after a replay succeeded: %v (%v)", again.Failures, err)
+	}
 	if len(st.Slowest) != 2 || st.Slowest[0].Duration != 5*time.Second || st.Slowest[0].EventID != ids[1] ||
 		st.Slowest[0].Kind != "http" || st.Slowest[1].Duration != 3*time.Second {
 		t.Errorf("slowest %+v", st.Slowest)

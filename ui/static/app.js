@@ -22,16 +22,25 @@
     var live = document.getElementById("live");
     var url = table.dataset.stream + (table.dataset.stream.indexOf("?") < 0 ? "?" : "&") + "after=" + table.dataset.after;
     var es = new EventSource(url);
-    es.addEventListener("open", function () { live.hidden = false; live.textContent = "Live: new deliveries appear at the top."; });
+    es.addEventListener("open", function () { live.hidden = false; live.textContent = "Live: new deliveries at the top, states as they change."; });
     es.addEventListener("error", function () { live.textContent = "Live updates paused; reconnecting…"; });
+    // A row shown is replaced (new state); a new one goes in id order.
     es.addEventListener("row", function (e) {
       var tmp = document.createElement("tbody");
       tmp.innerHTML = e.data;
       var tr = tmp.firstElementChild;
-      if (!tr || rows.querySelector('tr[data-id="' + tr.dataset.id + '"]')) return;
-      tr.classList.add("new");
+      if (!tr) return;
       localize(tr);
-      rows.insertBefore(tr, rows.firstChild);
+      var old = rows.querySelector('tr[data-id="' + tr.dataset.id + '"]');
+      if (old) {
+        if (old.classList.contains("new")) tr.classList.add("new");
+        rows.replaceChild(tr, old);
+        return;
+      }
+      tr.classList.add("new");
+      var at = rows.firstElementChild, id = Number(tr.dataset.id);
+      while (at && Number(at.dataset.id) > id) at = at.nextElementSibling;
+      rows.insertBefore(tr, at);
       var empty = document.getElementById("empty");
       if (empty) empty.remove();
       while (rows.children.length > 500) rows.lastElementChild.remove();
