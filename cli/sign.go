@@ -147,7 +147,7 @@ func cmdSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	spec, ok := verify.Lookup(c.Provider)
 	if !ok {
-		return usageErr("unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
+		return usageErr("%s", verify.UnknownProvider(c.Provider))
 	}
 	if err := checkSignFlags(fs, spec, c.Provider); err != nil {
 		return usageErr("%v", err)

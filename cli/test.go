@@ -34,6 +34,9 @@ type testReport struct {
 	Errors    []string      `json:"errors,omitempty"`
 	Rules     []ruleReport  `json:"rules"`
 	Answer    *answerReport `json:"answer,omitempty"`
+	// Handshake is set for a sender's handshake, which serve answers
+	// before any rule: Rules is then empty.
+	Handshake *handshakeReport `json:"handshake,omitempty"`
 }
 
 // answerReport is a respond block's answer (SPEC section 6).
@@ -78,9 +81,10 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.Var(&headers, "header", "a request header `'Name: value'` (repeatable)")
 	bodyFile := fs.String("body", "", "the request body: a `file`, or - for stdin")
 	query := fs.String("query", "", "URL query `parameters`, e.g. 'a=1&b=2'")
+	method := fs.String("method", http.MethodPost, "the request `method`: POST, GET for the providers whose senders use it (meta, gitea), HEAD for intercom's URL check")
 	run := fs.Bool("run", false, "run the matched rules' actions")
 	asJSON := fs.Bool("json", false, "print JSON")
-	expect := fs.String("expect", "", "exit 1 unless the outcome is `match` (some rule matches), nomatch, or RULE[,RULE] (exactly these rules match)")
+	expect := fs.String("expect", "", "exit 1 unless the outcome is `match` (some rule matches), nomatch, handshake (answered before any rule), or RULE[,RULE] (exactly these rules match)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -123,12 +127,16 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, noSourceMsg(*source, set, cfg.RulesDir))
 		return 1
 	}
-	if err := checkExpect(*expect, src); err != nil {
-		fmt.Fprintln(stderr, "hookd test: -expect:", err)
+	m, err := testMethod(*method, src)
+	if err == nil {
+		err = checkExpect(*expect, src)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hookd test:", err)
 		return 2
 	}
 
-	vr := &verify.Request{Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name}
+	vr := &verify.Request{Method: m, Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name, DryRun: true}
 	rep, failed := testRequest(ctx, set, src, vr, *run)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -164,12 +172,16 @@ func noSourceMsg(source string, set *rules.Set, rulesDir string) string {
 // testRequest evaluates vr against src's rules, running the matched ones'
 // actions if run; failed is true when an action that ran failed.
 func testRequest(ctx context.Context, set *rules.Set, src *rules.Source, vr *verify.Request, run bool) (rep testReport, failed bool) {
+	engine.UnwrapPayload(src.Verifier, vr) // a Gitea form or GET delivery
 	raw := engine.RedactBody(src.Verifier, vr)
 	var bodyErr error
 	vr.JSON, bodyErr = engine.ParseBody(vr.Header.Get("Content-Type"), raw)
-	env, evalErrs := engine.RequestEnv(src, vr, bodyErr, http.MethodPost, src.Path, "127.0.0.1")
 	// What is printed and what runs go through the daemon's own runner.
 	runner := engine.NewRunner(set, os.Environ(), version())
+	if hs, ok := engine.Handshake(src, vr); ok {
+		return handshakeTestReport(src, hs, runner.Redact), false
+	}
+	env, evalErrs := engine.RequestEnv(src, vr, bodyErr, vr.Method, src.Path, "127.0.0.1")
 	for i, e := range evalErrs {
 		evalErrs[i] = runner.Redact(e)
 	}
@@ -234,6 +246,10 @@ func renderAnswer(r *rules.Respond, by string, env *rules.Env, redact func(strin
 }
 
 func printTestReport(w io.Writer, rep *testReport) {
+	if rep.Handshake != nil {
+		printHandshake(w, rep)
+		return
+	}
 	fmt.Fprintf(w, "source %s (%s): event %q, delivery id %q\n", rep.Source, rep.Path, rep.Event, rep.ID)
 	if rep.BodyError != "" {
 		fmt.Fprintf(w, "  %s\n", rep.BodyError)

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -87,14 +86,12 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 	if !greeted {
 		err = src.Verifier.Verify(vr)
 	}
-	if err != nil && errors.Is(err, verify.ErrBadRequest) { // a handshake hookd cannot echo
-		return e.refuse(w, r, src, http.StatusBadRequest, "bad_request", "bad request", vr, slog.String("reason", lv.redact.Replace(err.Error())))
-	}
-	if err != nil {
-		if c, ok := src.Verifier.(verify.AuthChallenger); ok {
+	if err != nil { // 400 for a handshake hookd cannot echo, else 401
+		status, outcome, msg := refusalStatus(err)
+		if c, ok := src.Verifier.(verify.AuthChallenger); ok && status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", c.WWWAuthenticate(src.Name))
 		}
-		return e.refuse(w, r, src, http.StatusUnauthorized, "unauthorized", "unauthorized", vr, slog.String("reason", lv.redact.Replace(err.Error())))
+		return e.refuse(w, r, src, status, outcome, msg, vr, slog.String("reason", lv.redact.Replace(err.Error())))
 	}
 	if greeted {
 		e.handshake(w, src.Name, d.log, a)

@@ -68,11 +68,16 @@ func (e *Engine) Explain(ev *store.Event) (src *rules.Source, verdicts []Verdict
 
 // DryRunReport is what a request would do: hookd test's answer.
 type DryRunReport struct {
-	Source    string
-	Event, ID string
-	BodyError string
-	Errors    []string // id or event expressions that failed
-	Verdicts  []Verdict
+	Source, Provider string
+	Event, ID        string
+	BodyError        string
+	Errors           []string // id or event expressions that failed
+	Verdicts         []Verdict
+	// Handshake is set when serve answers the request as its sender's
+	// handshake, before any rule (Verdicts is then empty); its answer's
+	// body and Refused are redacted.
+	Handshake *HandshakeAnswer
+	Refused   string
 }
 
 // DryRun matches a request that was not received against the rules in
@@ -89,9 +94,12 @@ func (e *Engine) DryRun(source string, h http.Header, q url.Values, raw []byte) 
 			return nil, err
 		}
 	}
-	vr := &verify.Request{Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name}
+	vr := &verify.Request{Method: http.MethodPost, Header: h, Query: q, Body: raw, Now: time.Now().UTC(), Source: src.Name, DryRun: true}
 	var bodyErr error
 	vr.JSON, bodyErr = ParseBody(h.Get("Content-Type"), raw)
+	if hs, ok := Handshake(src, vr); ok {
+		return handshakeReport(src, hs, lv.redact.Replace), nil
+	}
 	env, evalErrs := RequestEnv(src, vr, bodyErr, http.MethodPost, src.Path, "127.0.0.1")
 	rep := &DryRunReport{Source: src.Name, Event: env.Event, ID: env.ID, Verdicts: Verdicts(src, env, lv.redact.Replace)}
 	for _, msg := range evalErrs {
@@ -101,6 +109,18 @@ func (e *Engine) DryRun(source string, h http.Header, q url.Values, raw []byte) 
 		rep.BodyError = bodyErr.Error()
 	}
 	return rep, nil
+}
+
+// handshakeReport is the dry run's report of a handshake.
+func handshakeReport(src *rules.Source, hs *HandshakeAnswer, redact func(string) string) *DryRunReport {
+	a := *hs.Answer
+	a.Body = []byte(redact(string(a.Body)))
+	hs.Answer = &a
+	rep := &DryRunReport{Source: src.Name, Provider: src.Provider, Handshake: hs}
+	if hs.Err != nil {
+		rep.Refused = redact(hs.Err.Error())
+	}
+	return rep
 }
 
 // RedactValue hides secrets in every string of an action's description.

@@ -69,11 +69,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	if verify.ReadsBody(src.Verifier) || src.IDUsesBody {
 		d.parse()
 	}
-	if ch, ok := src.Verifier.(verify.Challenger); ok {
-		if a, ok := ch.Challenge(vr); ok {
-			e.handshake(w, src.Name, d.log, a)
-			return
-		}
+	if a, ok := challenge(src.Verifier, vr); ok {
+		e.handshake(w, src.Name, d.log, a)
+		return
 	}
 	ack := acknowledgement(src.Verifier, vr)
 	env, evalErrs := RequestEnv(src, vr, d.bodyErr, r.Method, r.URL.Path, d.remote)

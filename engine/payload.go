@@ -67,3 +67,13 @@ func redactBody(p verify.Provider, vr *verify.Request) []byte {
 	}
 	return vr.Body
 }
+
+// AllowedMethod reports whether serve takes a request with method for p,
+// and the methods it takes (its 405's Allow header).
+func AllowedMethod(p verify.Provider, method string) (allow string, ok bool) {
+	return allowedMethod(p, method)
+}
+
+// UnwrapPayload makes vr's body the signed payload its sender wrapped in a
+// form field or the query, as intake does before matching (hookd test).
+func UnwrapPayload(p verify.Provider, vr *verify.Request) { unwrapPayload(p, vr) }

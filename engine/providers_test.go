@@ -65,7 +65,7 @@ func TestProvidersEndToEnd(t *testing.T) {
 		{"discord", `{provider: discord, public_key: ` + discordPub + `}`, verify.Config{Provider: "discord", PrivateKey: discordSeed}, ""},
 		{"twitch", `{provider: twitch, secret: twitch-secret}`, verify.Config{Provider: "twitch", Secrets: []string{"twitch-secret"}}, "channel.follow"},
 		{"zoom", `{provider: zoom, secret: zoom-secret}`, verify.Config{Provider: "zoom", Secrets: []string{"zoom-secret"}}, ""},
-		{"meta", `{provider: meta, secret: meta-secret}`, verify.Config{Provider: "meta", Secrets: []string{"meta-secret"}}, ""},
+		{"meta", `{provider: meta, secret: meta-secret, verify_token: meta-token}`, verify.Config{Provider: "meta", Secrets: []string{"meta-secret"}}, ""},
 		{"graph", `{provider: graph, secret: graph-state}`, verify.Config{Provider: "graph", Secrets: []string{"graph-state"}}, "created"},
 	}
 	// Graph's secret is in the body; Discord's Webhook Events are answered 204.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"hookd/internal/suggest"
 )
 
 // decoder reads YAML nodes strictly: unknown keys, duplicate keys and wrong
@@ -107,7 +109,12 @@ func (d *decoder) fields(n *yaml.Node, what string, handlers map[string]func(k, 
 		seen[k.Value] = k
 		h, ok := handlers[k.Value]
 		if !ok {
-			d.errf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(sortedKeys(handlers), ", "))
+			known := sortedKeys(handlers)
+			if near := suggest.Closest(k.Value, known); near != "" {
+				d.errf(k, "%s: unknown key %q: did you mean %s? (known: %s)", what, k.Value, near, strings.Join(known, ", "))
+			} else {
+				d.errf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(known, ", "))
+			}
 			continue
 		}
 		h(k, v)

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -11,7 +12,7 @@ import (
 // verify decodes a verify block and builds its provider.
 func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, string) {
 	before := d.errorCount()
-	c, keys, secretNodes, ok := d.verifyFields(n)
+	c, keys, secretNodes, items, ok := d.verifyFields(n)
 	if !ok {
 		return nil, ""
 	}
@@ -26,10 +27,15 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 	}
 	spec, known := verify.Lookup(c.Provider)
 	if !known {
-		d.errf(keys["provider"], "verify: unknown provider %q (known: %s)", c.Provider, strings.Join(verify.Names(), ", "))
+		d.errf(keys["provider"], "verify: %s", verify.UnknownProvider(c.Provider))
 		return nil, c.Provider
 	}
 	if !d.verifyKeysAllowed(keys, c.Provider, spec) {
+		return nil, c.Provider
+	}
+	if t := items["tolerance"]; t != nil && c.Tolerance <= 0 { // 0s: negative ones are no durations
+		d.errf(t[0].node, "verify.tolerance must be above zero (leave it out for the provider's default; "+
+			"a timestamp check cannot be switched off, but it may allow a long window such as 24h)")
 		return nil, c.Provider
 	}
 	d.warnDefaultSecrets(secretNodes)
@@ -42,18 +48,63 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 	}
 	p, err := spec.New(c)
 	if err != nil {
-		d.errf(verifyErrorAt(keys, err), "verify: %s", err)
+		at, msg := verifyErrorAt(keys, items, err)
+		d.errf(at, "verify: %s", msg)
+		return nil, c.Provider
+	}
+	if !d.lintVerify(c, keys, items) {
 		return nil, c.Provider
 	}
 	return p, c.Provider
 }
 
+// lintVerify reports what the provider's Lint finds; it returns false on
+// an error. A verify_token given empty is said to be so first.
+func (d *decoder) lintVerify(c verify.Config, keys map[string]*yaml.Node, items map[string][]item) bool {
+	if k := keys["verify_token"]; k != nil && c.VerifyToken == "" {
+		d.errf(k, "verify: verify_token: verify_token is empty (is its environment variable set to a value?)")
+		return false
+	}
+	warnings, err := verify.Lint(c)
+	if err != nil {
+		at, msg := verifyErrorAt(keys, items, err)
+		d.errf(at, "verify: %s", msg)
+		return false
+	}
+	for _, w := range warnings {
+		at, msg := verifyErrorAt(keys, items, w)
+		d.warnf(at, "verify: %s", msg)
+	}
+	return true
+}
+
+// item is one value of a field that gathers several (secret and secrets,
+// public_key and public_keys): how to name it and where it is.
+type item struct {
+	name string // public_key, public_keys[1]
+	node *yaml.Node
+}
+
+// listItems are the items of a value given as one string or a list.
+func listItems(key string, v *yaml.Node) []item {
+	if v.Kind != yaml.SequenceNode {
+		return []item{{key, v}}
+	}
+	out := make([]item, 0, len(v.Content))
+	for i, it := range v.Content {
+		out = append(out, item{fmt.Sprintf("%s[%d]", key, i), resolve(it)})
+	}
+	return out
+}
+
 // verifyFields decodes a verify block's fields into a Config. keys holds
 // each option key given, for diagnostics; secretNodes each value node that
-// holds a secret, with its field.
-func (d *decoder) verifyFields(n *yaml.Node) (c verify.Config, keys map[string]*yaml.Node, secretNodes map[*yaml.Node]string, ok bool) {
+// holds a secret, with its field; items, for secret and public_key, each
+// value in the order of Config's Secrets and PublicKeys.
+func (d *decoder) verifyFields(n *yaml.Node) (c verify.Config, keys map[string]*yaml.Node, secretNodes map[*yaml.Node]string, items map[string][]item, ok bool) {
 	keys = map[string]*yaml.Node{}
 	secretNodes = map[*yaml.Node]string{} // value node: its field
+	items = map[string][]item{}
 	strOpt := func(dst *string) func(k, v *yaml.Node) {
 		return func(k, v *yaml.Node) { keys[k.Value] = k; *dst = d.str(v, "verify."+k.Value) }
 	}
@@ -63,6 +114,7 @@ func (d *decoder) verifyFields(n *yaml.Node) (c verify.Config, keys map[string]*
 			keys[k.Value] = k
 			secretNodes[v] = "verify.secret"
 			c.Secrets = append(c.Secrets, d.str(v, "verify.secret"))
+			items["secret"] = append(items["secret"], item{"secret", v})
 		},
 		"secrets": func(k, v *yaml.Node) {
 			keys[k.Value] = k
@@ -71,6 +123,7 @@ func (d *decoder) verifyFields(n *yaml.Node) (c verify.Config, keys map[string]*
 				secretNodes[resolve(it)] = "verify.secrets"
 			}
 			c.Secrets = append(c.Secrets, d.strs(v, "verify.secrets")...)
+			items["secret"] = append(items["secret"], listItems("secrets", v)...)
 		},
 		"header":           strOpt(&c.Header),
 		"query":            strOpt(&c.Query),
@@ -87,23 +140,26 @@ func (d *decoder) verifyFields(n *yaml.Node) (c verify.Config, keys map[string]*
 		},
 		"tolerance": func(k, v *yaml.Node) {
 			keys[k.Value] = k
+			items["tolerance"] = []item{{"tolerance", v}}
 			c.Tolerance = d.duration(v, "verify.tolerance")
 		},
 		"url": strOpt(&c.URL),
 		"public_key": func(k, v *yaml.Node) {
 			keys[k.Value] = k
 			c.PublicKeys = append(c.PublicKeys, d.str(v, "verify.public_key"))
+			items["public_key"] = append(items["public_key"], item{"public_key", v})
 		},
 		"public_keys": func(k, v *yaml.Node) {
 			keys[k.Value] = k
 			c.PublicKeys = append(c.PublicKeys, d.strs(v, "verify.public_keys")...)
+			items["public_key"] = append(items["public_key"], listItems("public_keys", v)...)
 		},
 		"verify_token": func(k, v *yaml.Node) {
 			secretNodes[v] = "verify.verify_token"
 			strOpt(&c.VerifyToken)(k, v)
 		},
 	})
-	return c, keys, secretNodes, ok
+	return c, keys, secretNodes, items, ok
 }
 
 // verifyKeysAllowed reports each key the provider does not take, in key
@@ -123,11 +179,17 @@ func (d *decoder) verifyKeysAllowed(keys map[string]*yaml.Node, provider string,
 	return !bad
 }
 
-// verifyErrorAt is the key a provider's error points at: the field it
-// names, the plural form when that is the one given, else provider.
-func verifyErrorAt(keys map[string]*yaml.Node, err error) *yaml.Node {
+// verifyErrorAt is where a provider's error points and what it says: at
+// the value it is about, named (public_keys[1]), when it is about one;
+// else at the key of the field it names, the plural form when that is the
+// one given, else at provider.
+func verifyErrorAt(keys map[string]*yaml.Node, items map[string][]item, err error) (*yaml.Node, string) {
 	at := keys["provider"]
 	if fe, ok := err.(*verify.FieldError); ok {
+		if its := items[fe.Field]; fe.Item > 0 && fe.Item <= len(its) {
+			it := its[fe.Item-1]
+			return it.node, it.name + ": " + fe.Msg
+		}
 		if k := keys[fe.Field]; k != nil {
 			at = k
 		}
@@ -138,5 +200,5 @@ func verifyErrorAt(keys map[string]*yaml.Node, err error) *yaml.Node {
 			at = keys["public_keys"]
 		}
 	}
-	return at
+	return at, err.Error()
 }

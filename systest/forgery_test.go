@@ -97,7 +97,7 @@ var forgeCases = []forgeCase{
 		header: "Twitch-Eventsub-Message-Signature", hexSig: true, timed: true, window: 10 * time.Minute, prefix: func(v string) string { return "sha1=" + strings.TrimPrefix(v, "sha256=") }},
 	{name: "zoom", yaml: `{provider: zoom, secret: zm-secret}`, cfg: verify.Config{Provider: "zoom", Secrets: []string{"zm-secret"}},
 		header: "X-Zm-Signature", hexSig: true, timed: true, prefix: func(v string) string { return "v1=" + strings.TrimPrefix(v, "v0=") }},
-	{name: "meta", yaml: `{provider: meta, secret: mt-secret}`, cfg: verify.Config{Provider: "meta", Secrets: []string{"mt-secret"}},
+	{name: "meta", yaml: `{provider: meta, secret: mt-secret, verify_token: mt-token}`, cfg: verify.Config{Provider: "meta", Secrets: []string{"mt-secret"}},
 		header: "X-Hub-Signature-256", hexSig: true, prefix: func(v string) string { return "sha1=" + strings.TrimPrefix(v, "sha256=") }},
 	{name: "standard-v1a", yaml: `{provider: standard, public_key: "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}`,
 		cfg:    verify.Config{Provider: "standard", PrivateKey: "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="},

@@ -66,13 +66,13 @@ func edKeys(c Config, kc keyCodec) ([]ed25519.PublicKey, ed25519.PrivateKey, err
 		}
 	}
 	keys := make([]ed25519.PublicKey, 0, len(c.PublicKeys))
-	for _, s := range c.PublicKeys {
+	for i, s := range c.PublicKeys {
 		if s == "" {
-			return nil, nil, &FieldError{Field: "public_key", Msg: "public_key is empty (is its environment variable set to a value?)"}
+			return nil, nil, emptyValue("public_key", i)
 		}
 		k := kc.public(strings.TrimSpace(s))
 		if len(k) != ed25519.PublicKeySize {
-			return nil, nil, &FieldError{Field: "public_key", Msg: "an Ed25519 public key is " + kc.what + " of 32 bytes"}
+			return nil, nil, itemError("public_key", i, "an Ed25519 public key is "+kc.what+" of 32 bytes")
 		}
 		keys = append(keys, k)
 	}

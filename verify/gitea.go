@@ -35,6 +35,7 @@ const formType = "application/x-www-form-urlencoded"
 func init() {
 	register("gitea", Spec{
 		Options: []string{"secret", "secrets"},
+		Covers:  []string{"forgejo", "gogs"},
 		New: func(c Config) (Provider, error) {
 			keys, err := requireSecrets(c)
 			if err != nil {

@@ -38,12 +38,12 @@ func newGitLab(c Config) (Provider, error) {
 	}
 	g := &gitlab{signedFirst: strings.HasPrefix(string(secrets[0]), "whsec_")}
 	var keys [][]byte
-	for _, s := range secrets {
+	for i, s := range secrets {
 		if !strings.HasPrefix(string(s), "whsec_") {
 			g.tokens = append(g.tokens, s)
 			continue
 		}
-		k, err := whsecKey(s, "a GitLab signing token")
+		k, err := whsecKey(s, i, "a GitLab signing token")
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ func init() {
 	register("graph", Spec{
 		HashIDs: true,
 		Options: []string{"secret", "secrets"},
+		Covers:  []string{"microsoft", "msgraph", "microsoft-graph", "outlook", "sharepoint"},
 		New: func(c Config) (Provider, error) {
 			keys, err := requireSecrets(c)
 			if err != nil {

@@ -27,6 +27,7 @@ func init() {
 	register("meta", Spec{
 		HashIDs: true,
 		Options: []string{"secret", "secrets", "verify_token"},
+		Covers:  []string{"facebook", "instagram", "whatsapp", "messenger"},
 		New: func(c Config) (Provider, error) {
 			c.Header, c.Prefix = "X-Hub-Signature-256", "sha256="
 			g, err := newGenericHMAC(c)
@@ -39,7 +40,27 @@ func init() {
 			}
 			return m, nil
 		},
+		Lint: lintMeta,
 	})
+}
+
+// lintMeta refuses a source without verify_token: Meta saves a callback
+// URL only once its GET subscription check is answered, which needs it.
+// A verify_token that is the app secret would put the secret in clear in
+// that GET's URL.
+func lintMeta(c Config) ([]*FieldError, error) {
+	if c.VerifyToken == "" {
+		return nil, &FieldError{Field: "verify_token", Msg: "provider meta needs a verify_token: without one, Meta's GET " +
+			"subscription check is refused (401) and Meta never saves the callback URL; choose a string apart from the app secret " +
+			"and enter the same as the Verify token in Meta's dashboard"}
+	}
+	for _, s := range c.Secrets {
+		if s == c.VerifyToken {
+			return []*FieldError{{Field: "verify_token", Msg: "verify_token is the app secret: Meta sends it in clear, in the URL of " +
+				"its GET subscription check (where proxies and access logs keep it); choose another string"}}, nil
+		}
+	}
+	return nil, nil
 }
 
 // Greet answers the subscription check. Meta documents the challenge as

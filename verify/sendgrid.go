@@ -49,10 +49,13 @@ func newSendgrid(c Config) (Provider, error) {
 	if s.tol, err = toleranceOf(c); err != nil {
 		return nil, err
 	}
-	for _, k := range c.PublicKeys {
+	for i, k := range c.PublicKeys {
+		if k == "" {
+			return nil, emptyValue("public_key", i)
+		}
 		pub, err := parseP256Public(k)
 		if err != nil {
-			return nil, &FieldError{Field: "public_key", Msg: err.Error()}
+			return nil, itemError("public_key", i, err.Error())
 		}
 		s.keys = append(s.keys, pub)
 	}

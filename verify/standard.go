@@ -35,6 +35,7 @@ type standard struct {
 func init() {
 	register("standard", Spec{
 		Options: []string{"secret", "secrets", "public_key", "public_keys", "tolerance"},
+		Covers:  []string{"svix", "standard-webhooks", "standardwebhooks"},
 		New: func(c Config) (Provider, error) {
 			pub, priv, err := edKeys(c, whKeys)
 			if err != nil {
@@ -50,8 +51,8 @@ func init() {
 				}
 			}
 			keys := make([][]byte, 0, len(secrets))
-			for _, s := range secrets {
-				k, err := whsecKey(s, "a Standard Webhooks secret")
+			for i, s := range secrets {
+				k, err := whsecKey(s, i, "a Standard Webhooks secret")
 				if err != nil {
 					return nil, err
 				}
@@ -134,10 +135,10 @@ func decodeEd25519Sig(s string) []byte {
 // whsecKey decodes a secret of the form whsec_<base64 of the key>; the
 // reference libraries take it without the prefix too. what names the
 // secret in the error.
-func whsecKey(secret []byte, what string) ([]byte, error) {
+func whsecKey(secret []byte, i int, what string) ([]byte, error) {
 	k, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(string(secret), "whsec_"))
 	if err != nil || len(k) == 0 {
-		return nil, &FieldError{Field: "secret", Msg: what + " is whsec_ followed by base64"}
+		return nil, itemError("secret", i, what+" is whsec_ followed by base64")
 	}
 	return k, nil
 }

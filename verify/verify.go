@@ -11,8 +11,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+	"strings"
 	"time"
+
+	"hookd/internal/suggest"
 )
 
 // Request is what a provider sees of an incoming webhook.
@@ -32,6 +36,11 @@ type Request struct {
 	// that sign it (URLReader). The caller sets them for those only;
 	// Scheme is the listener's unless a trusted proxy says otherwise.
 	Scheme, Host, URI string
+	// DryRun marks a request that is evaluated without being verified
+	// (hookd test, the dashboard's Try): a provider that answers a signed
+	// handshake with a value under the secret that signed it (Zoom)
+	// answers an unsigned one under the first secret. serve never sets it.
+	DryRun bool
 }
 
 // Provider authenticates requests of one scheme and knows the scheme's
@@ -172,44 +181,6 @@ type BodyRedactor interface {
 	RedactBody(body []byte) []byte
 }
 
-// Config holds every option a verify block may set. Each provider declares
-// which of them it accepts; the loader rejects the others.
-type Config struct {
-	Provider        string
-	Secrets         []string // `secret` and `secrets` together
-	Header          string
-	Query           string
-	Algorithm       string
-	Encoding        string
-	Prefix          string
-	Separator       string
-	TimestampHeader string
-	Template        string
-	Tolerance       time.Duration
-	Username        string
-	Password        string
-	// URL is the URL the sender calls, for schemes that sign it; it may
-	// hold {scheme}, {host}, {uri}, {path} and {query} (see urlsigned.go).
-	URL string
-	// PublicKeys are `public_key` and `public_keys` together, as the sender
-	// shows them (hex for Discord, whpk_ for Standard Webhooks, base64 for SendGrid).
-	PublicKeys []string
-	// VerifyToken is Meta's `verify_token`, a string apart from the secret.
-	VerifyToken string
-	// PrivateKey is what `hookd sign -private-key` signs with, for schemes
-	// with a public key; never a configuration key.
-	PrivateKey string
-}
-
-// FieldError is a configuration error about one option, so that the loader
-// can point at its line and column.
-type FieldError struct {
-	Field string // the YAML key, e.g. "secret"
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
 // Spec describes one provider.
 type Spec struct {
 	// Options lists the keys this provider accepts besides `provider`.
@@ -218,6 +189,13 @@ type Spec struct {
 	// HashIDs is set for senders that carry no delivery id: hookd's id is
 	// then a hash of the source and body (BodyHash).
 	HashIDs bool
+	// Lint checks what a source needs beyond what New needs to build the
+	// provider (hookd sign builds one from its flags alone): err refuses
+	// the source, warnings are printed by check and logged by serve.
+	Lint func(c Config) (warnings []*FieldError, err error)
+	// Covers names senders this provider serves under another name
+	// (gitea: forgejo, gogs), for the hint of an unknown provider.
+	Covers []string
 }
 
 var registry = map[string]Spec{}
@@ -250,13 +228,39 @@ func Names() []string {
 // hashes because its senders carry none.
 func HashesIDs(name string) bool { return registry[name].HashIDs }
 
+// UnknownProvider is the message for a provider name hookd does not
+// know: the provider that covers that sender, or the name it is a slip
+// for, and the names known.
+func UnknownProvider(name string) string {
+	known := strings.Join(Names(), ", ")
+	lower := strings.ToLower(name)
+	for _, n := range Names() {
+		if slices.Contains(registry[n].Covers, lower) {
+			return fmt.Sprintf("unknown provider %q: use provider %s, which covers %s (known: %s)", name, n, lower, known)
+		}
+	}
+	if n := suggest.Closest(name, Names()); n != "" {
+		return fmt.Sprintf("unknown provider %q: did you mean %s? (known: %s)", name, n, known)
+	}
+	return fmt.Sprintf("unknown provider %q (known: %s)", name, known)
+}
+
 // New builds the provider named by c.Provider.
 func New(c Config) (Provider, error) {
 	s, ok := registry[c.Provider]
 	if !ok {
-		return nil, &FieldError{Field: "provider", Msg: fmt.Sprintf("unknown provider %q (known: %v)", c.Provider, Names())}
+		return nil, &FieldError{Field: "provider", Msg: UnknownProvider(c.Provider)}
 	}
 	return s.New(c)
+}
+
+// Lint checks a source's verify block beyond what New checks (see
+// Spec.Lint); New must have accepted c.
+func Lint(c Config) (warnings []*FieldError, err error) {
+	if s, ok := registry[c.Provider]; ok && s.Lint != nil {
+		return s.Lint(c)
+	}
+	return nil, nil
 }
 
 // ErrUnauthorized is the error every failed verification wraps.
@@ -272,21 +276,6 @@ func malformed(format string, args ...any) error {
 
 func fail(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUnauthorized, fmt.Sprintf(format, args...))
-}
-
-// requireSecrets checks that at least one non-empty secret is configured.
-func requireSecrets(c Config) ([][]byte, error) {
-	if len(c.Secrets) == 0 {
-		return nil, &FieldError{Field: "secret", Msg: "provider " + c.Provider + " needs a secret (or secrets: [...])"}
-	}
-	keys := make([][]byte, 0, len(c.Secrets))
-	for _, s := range c.Secrets {
-		if s == "" {
-			return nil, &FieldError{Field: "secret", Msg: "secret is empty (is its environment variable set to a value?)"}
-		}
-		keys = append(keys, []byte(s))
-	}
-	return keys, nil
 }
 
 // BodyHash is the fallback delivery id: SHA-256 of the source name and body.
