@@ -94,6 +94,8 @@ func TestGolden(t *testing.T) {
 		{"test-respond", []string{"test", "-rules", "respond", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "respond/deploy.form"}, "", nil},
 		{"test-respond-fallback", []string{"test", "-rules", "respondfail", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "respond/deploy.form"}, "", nil},
 		{"test-respond-wait", []string{"test", "-rules", "respond", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "respond/status.form", "-json"}, "", nil},
+		{"test-provider-answer-discord", []string{"test", "-rules", "provideranswer", "-source", "discord", "-header", "Content-Type: application/json", "-body", "provideranswer/command.json"}, "", nil},
+		{"test-provider-answer-twilio", []string{"test", "-rules", "provideranswer", "-source", "twilio", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "provideranswer/sms.form", "-json"}, "", nil},
 		{"test-slack-token", []string{"test", "-rules", "slacktoken", "-source", "slack", "-header", "Content-Type: application/x-www-form-urlencoded", "-body", "slacktoken/command.form", "-run"}, "", nil},
 		{"check-help", []string{"check", "-h"}, "", nil},
 		{"test-match", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "X-GitHub-Delivery: d-1", "-header", "Content-Type: application/json", "-body", "push-main.json"}, "", nil},

@@ -213,7 +213,27 @@ func testRequest(ctx context.Context, set *rules.Set, src *rules.Source, vr *ver
 			rep.Answer.Failed = broken.By + "'s respond failed: " + broken.Error
 		}
 	}
+	if rep.Answer == nil {
+		rep.Answer = providerAnswer(src, vr)
+	}
 	return rep, failed
+}
+
+// providerAnswer is the answer of src's provider to a recorded delivery
+// that no respond: answers, nil when it is the status JSON.
+func providerAnswer(src *rules.Source, vr *verify.Request) *answerReport {
+	a := engine.Acknowledgement(src, vr)
+	if a == nil {
+		return nil
+	}
+	rep := &answerReport{By: "provider " + src.Provider, Status: a.Status, Body: string(a.Body)}
+	if rep.Status == 0 {
+		rep.Status = 200
+	}
+	if a.ContentType != "" {
+		rep.Headers = map[string]string{"Content-Type": a.ContentType}
+	}
+	return rep
 }
 
 // runRule runs a rule's actions once, exactly as a worker runs attempt 1.

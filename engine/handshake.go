@@ -91,6 +91,14 @@ func (e *Engine) handshake(w http.ResponseWriter, source string, log reqLog, a *
 
 // acknowledgement is the provider's fixed answer to a recorded event, or
 // nil for the status JSON.
+// Acknowledgement is the provider's own answer to a recorded delivery that
+// no respond: answers (Discord's 204 or deferred interaction answer,
+// Twilio's empty TwiML), nil when the status JSON answers: what hookd test
+// shows.
+func Acknowledgement(src *rules.Source, vr *verify.Request) *verify.Answer {
+	return acknowledgement(src.Verifier, vr)
+}
+
 func acknowledgement(p verify.Provider, vr *verify.Request) *verify.Answer {
 	if ak, ok := p.(verify.Acknowledger); ok {
 		return ak.Acknowledge(vr)
