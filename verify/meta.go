@@ -49,10 +49,12 @@ func init() {
 // A verify_token that is the app secret would put the secret in clear in
 // that GET's URL.
 func lintMeta(c Config) ([]*FieldError, error) {
+	// A warning, not an error: a callback URL Meta saved before it was
+	// served by hookd is not checked again until it is edited.
 	if c.VerifyToken == "" {
-		return nil, &FieldError{Field: "verify_token", Msg: "provider meta needs a verify_token: without one, Meta's GET " +
-			"subscription check is refused (401) and Meta never saves the callback URL; choose a string apart from the app secret " +
-			"and enter the same as the Verify token in Meta's dashboard"}
+		return []*FieldError{{Field: "verify_token", Msg: "provider meta has no verify_token: Meta's GET " +
+			"subscription check is refused (401), so Meta cannot save this callback URL; choose a string apart from the app secret " +
+			"and enter the same as the Verify token in Meta's dashboard"}}, nil
 	}
 	for _, s := range c.Secrets {
 		if s == c.VerifyToken {
