@@ -50,10 +50,10 @@ func buildOf(ldVersion, ldCommit string, bi *debug.BuildInfo) build {
 		b.version = strings.TrimPrefix(bi.Main.Version, "v")
 	case b.revision != "":
 		// A pre-release of no release yet, sorting by commit date
-		// (Debian's 0.0.0~git<date>.<commit>).
+		// (Debian's 0.0.0~git<date>.<commit>, <date> down to the second).
 		date := "unknown"
 		if t, err := time.Parse(time.RFC3339, b.time); err == nil {
-			date = t.UTC().Format("20060102")
+			date = t.UTC().Format("20060102150405")
 		}
 		b.version = "0.0.0~git" + date + "." + short(b.revision)
 		if b.modified {

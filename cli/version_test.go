@@ -23,9 +23,9 @@ func TestBuildVersion(t *testing.T) {
 	}{
 		{"release stamped with -ldflags", "v1.4.0", "", vcs("false"), "1.4.0"},
 		{"go install of a tag", "", "", &debug.BuildInfo{Main: debug.Module{Version: "v1.3.2"}}, "1.3.2"},
-		{"go build in a checkout", "", "", vcs("false"), "0.0.0~git20261130.9a5f34d0c1b2"},
-		{"go build in a checkout, go >= 1.24", "", "", pseudo, "0.0.0~git20261130.9a5f34d0c1b2"},
-		{"uncommitted changes", "", "", vcs("true"), "0.0.0~git20261130.9a5f34d0c1b2+dirty"},
+		{"go build in a checkout", "", "", vcs("false"), "0.0.0~git20261130231000.9a5f34d0c1b2"},
+		{"go build in a checkout, go >= 1.24", "", "", pseudo, "0.0.0~git20261130231000.9a5f34d0c1b2"},
+		{"uncommitted changes", "", "", vcs("true"), "0.0.0~git20261130231000.9a5f34d0c1b2+dirty"},
 		{"no version control", "", "", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "0.0.0~devel"},
 		{"no build information", "", "", nil, "0.0.0~devel"},
 	} {
@@ -44,7 +44,7 @@ func TestBuildCommitStamped(t *testing.T) {
 	const commit = "9a5f34d0c1b2a3f4e5d6c7b8a9f0e1d2c3b4a5f6"
 	for _, tc := range []struct{ ld, want string }{
 		{"1.4.0", "1.4.0 (commit 9a5f34d0c1b2)"},
-		{"0.0.0~git20261130.9a5f34d0c1b2", "0.0.0~git20261130.9a5f34d0c1b2"},
+		{"0.0.0~git20261130231000.9a5f34d0c1b2", "0.0.0~git20261130231000.9a5f34d0c1b2"},
 	} {
 		if got := lineOf(buildOf(tc.ld, commit, noVCS)); got != tc.want {
 			t.Errorf("-X Version=%s -X Commit=%s: hookd version says %q, want %q", tc.ld, commit, got, tc.want)
