@@ -99,6 +99,11 @@ func needsDaemon(cfg rules.Config, verb string, err error) error {
 	return fmt.Errorf("%v: %s needs the running daemon; start it (systemctl start hookd) and try again", err, verb)
 }
 
+// adminURL is the admin API's base URL; the transport dials the socket or
+// host:port whatever its host says. localhost: on TCP the API answers
+// local names only (DNS rebinding).
+const adminURL = "http://localhost"
+
 // adminClient calls the admin API over its unix socket (or host:port).
 type adminClient struct {
 	addr string
@@ -125,7 +130,7 @@ func (c *adminClient) send(ctx context.Context, method, path string, in, out any
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://hookd"+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, adminURL+path, body)
 	if err != nil {
 		return nil, err
 	}

@@ -217,3 +217,28 @@ func TestShowPrintsTheQuery(t *testing.T) {
 		}
 	}
 }
+
+// On a loopback TCP admin address, the verbs work as on the socket: the
+// API answers local names only, and the CLI asks it as localhost.
+func TestAdminVerbsOverTCP(t *testing.T) {
+	dir := t.TempDir()
+	rd := filepath.Join(dir, "rules")
+	os.MkdirAll(rd, 0o755)
+	if err := os.WriteFile(filepath.Join(rd, "r.yaml"), []byte(strings.ReplaceAll(cliRules, "%DIR%", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := rules.DefaultConfig()
+	cfg.Listen, cfg.RulesDir, cfg.DataDir, cfg.Admin = "127.0.0.1:0", rd, filepath.Join(dir, "data"), "127.0.0.1:0"
+	e := startDaemonWith(t, cfg)
+	a := signedPush(t, "http://"+e.Addr(), "d-1", []byte(`{"after":"abc"}`))
+	id := strconv.FormatFloat(a["id"].(float64), 'f', -1, 64)
+	for _, args := range [][]string{
+		{"events", "-admin", e.AdminAddr()},
+		{"show", "-admin", e.AdminAddr(), id},
+		{"backup", "-admin", e.AdminAddr(), filepath.Join(dir, "copy.db")},
+	} {
+		if code, stdout, stderr := hookdCLI(t, args...); code != 0 {
+			t.Errorf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+}

@@ -66,7 +66,7 @@ func (e errNoDaemon) Error() string { return "no hookd answers at " + e.addr }
 
 // backupOnline streams GET /backup into w.
 func backupOnline(ctx context.Context, c *adminClient, w *progressWriter) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://hookd/backup", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", adminURL+"/backup", nil)
 	if err != nil {
 		return err
 	}
