@@ -184,8 +184,12 @@ func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
 		return 0
 	}
 	v, err := ParseDuration(s)
-	if err != nil || v < 0 {
+	switch {
+	case err != nil:
 		d.errf(n, "%s: %q is not a duration (write e.g. 30s, 10m, 2h, 30d)", what, s)
+		return 0
+	case v < 0:
+		d.errf(n, "%s: %q is negative (write e.g. 30s, 10m, 2h, 30d)", what, s)
 		return 0
 	}
 	return v
