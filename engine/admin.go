@@ -58,7 +58,7 @@ func (e *Engine) startAdmin() error {
 	// cross-site, and names other than local ones (DNS rebinding).
 	var h http.Handler = mux
 	if network != "unix" {
-		h = localNamesOnly(http.NewCrossOriginProtection().Handler(mux))
+		h = localNamesOnly(http.NewCrossOriginProtection().Handler(mux), nil)
 	}
 	e.admin = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.admin.Serve(ln) }()

@@ -140,7 +140,8 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	note("node", next.NodeName() != old.NodeName())
 	// Only the name: the URL may hold a password.
 	note("store", next.Store != old.Store)
-	note("ui", next.UI.Listen != old.UI.Listen || !maps.EqualFunc(next.UI.Users, old.UI.Users, bytes.Equal))
+	note("ui", next.UI.Listen != old.UI.Listen || !maps.EqualFunc(next.UI.Users, old.UI.Users, bytes.Equal) ||
+		!slices.Equal(next.UI.Hosts, old.UI.Hosts))
 	if len(changed) > 0 {
 		e.log.Warn("hookd.yaml changed settings that need a restart; they keep their running values until then",
 			"settings", changed)

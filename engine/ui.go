@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +51,7 @@ func (e *Engine) startUI() error {
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = newBasicAuth(e.cfg.UI.Users).wrap(h)
 	if len(e.cfg.UI.Users) == 0 {
-		h = localNamesOnly(h)
+		h = localNamesOnly(h, e.cfg.UI.Hosts)
 	}
 	// No WriteTimeout: the live stream of events stays open.
 	e.ui = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
@@ -62,28 +63,35 @@ func (e *Engine) startUI() error {
 }
 
 // localNamesOnly answers only requests addressed to this machine by an IP
-// address or as localhost: without ui.users the dashboard listens on
-// loopback only, and a web page whose name an attacker makes resolve to
-// 127.0.0.1 (DNS rebinding) would otherwise read it and replay events from
-// the operator's own browser, its Origin being the same as its Host.
-func localNamesOnly(h http.Handler) http.Handler {
+// address or as localhost, or by one of hosts: without ui.users the
+// dashboard listens on loopback only, and a web page whose name an
+// attacker makes resolve to 127.0.0.1 (DNS rebinding) would otherwise read
+// it and replay events from the operator's own browser, its Origin being
+// the same as its Host. Jupyter's server checks Host the same way.
+func localNamesOnly(h http.Handler, hosts []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !localName(r.Host) {
-			http.Error(w, fmt.Sprintf("421 misdirected request: without ui.users the dashboard answers only to localhost or an IP address, not %q; set ui.users to reach it by another name",
-				r.Host), http.StatusMisdirectedRequest)
+		if !localName(r.Host) && !slices.Contains(hosts, hostOf(r.Host)) {
+			http.Error(w, fmt.Sprintf("421 misdirected request: without ui.users the dashboard answers only to localhost, an IP address or a name of ui.hosts, not %q: "+
+				"behind a proxy that asks for its own credentials, add that name to ui.hosts; else set ui.users", r.Host), http.StatusMisdirectedRequest)
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// localName reports whether host (a Host header, maybe with a port) is an
-// IP address, localhost or a name under .localhost (RFC 6761).
-func localName(host string) bool {
+// hostOf is a Host header's name: lower case, without port, brackets or
+// a final dot.
+func hostOf(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+}
+
+// localName reports whether host (a Host header, maybe with a port) is an
+// IP address, localhost or a name under .localhost (RFC 6761).
+func localName(host string) bool {
+	host = hostOf(host)
 	if _, err := netip.ParseAddr(host); err == nil {
 		return true
 	}

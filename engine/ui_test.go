@@ -259,6 +259,24 @@ func TestUIWithoutUsersAnswersLocalNamesOnly(t *testing.T) {
 			t.Errorf("%s %s: %d %s", tc.method, tc.host, resp.StatusCode, b)
 		}
 	}
+	// A name of ui.hosts is answered too: a proxy in front asks for its
+	// own credentials, and sends the name the browser used.
+	e, _, err = uiEngine(t, func(c *rules.Config) { c.UI.Hosts = []string{"hookd-admin.example.com"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]int{"hookd-admin.example.com": 200, "HOOKD-ADMIN.example.com.:443": 200, "other.example.com": 421} {
+		req, _ := http.NewRequest("GET", "http://"+e.UIAddr()+"/events", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("ui.hosts, Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
 	// With users, credentials protect the dashboard whatever its name.
 	hash, _ := bcrypt.GenerateFromPassword([]byte("right horse"), bcrypt.MinCost)
 	e, _, err = uiEngine(t, func(c *rules.Config) { c.UI.Users = map[string][]byte{"alice": hash} })

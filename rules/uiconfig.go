@@ -25,6 +25,10 @@ type UI struct {
 	// Prometheus' web configuration does with basic_auth_users. Empty: no
 	// authentication, allowed on loopback only.
 	Users map[string][]byte
+	// Hosts are the names, besides IP addresses and localhost, that the
+	// dashboard without users answers to (a proxy in front that asks for
+	// its own credentials); lower case, no port.
+	Hosts []string
 }
 
 // Loopback reports whether host:port can be reached from this machine only:
@@ -61,10 +65,26 @@ func (d *decoder) ui(n *yaml.Node, c *Config) {
 			}
 		},
 		"users": func(k, v *yaml.Node) { c.UI.Users = d.users(v) },
+		"hosts": func(k, v *yaml.Node) { c.UI.Hosts = d.hosts(v) },
 	})
 	if c.UI.Listen != "" && len(c.UI.Users) == 0 && listenNode != nil && !Loopback(c.UI.Listen) {
 		d.errf(listenNode, "ui.listen %s is reachable beyond this machine: set ui.users (make a hash with hookd hash-password), or listen on 127.0.0.1", c.UI.Listen)
 	}
+}
+
+// hosts reads ui.hosts: host names as a browser sends them in Host, without
+// the port.
+func (d *decoder) hosts(n *yaml.Node) []string {
+	var out []string
+	for _, v := range d.strsNodes(n, "ui.hosts") {
+		h := strings.ToLower(strings.TrimSuffix(v.Value, "."))
+		if h == "" || strings.ContainsAny(h, ":/ \t[]@") {
+			d.errf(v, "ui.hosts: %q is not a host name: write the name alone, such as hookd-admin.example.com (no scheme, port or path)", v.Value)
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // users reads ui.users: user name to bcrypt hash.

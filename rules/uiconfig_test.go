@@ -50,6 +50,14 @@ func TestUIConfig(t *testing.T) {
 			err: "hookd.yaml:2:16: ui.users.bob must be a bcrypt hash (make one with hookd hash-password)"},
 		{name: "bad address and unknown key", yaml: "ui:\n  listen: nowhere\n  user: {}\n",
 			err: "hookd.yaml:2:11: ui.listen must be an address (host:port, such as 127.0.0.1:9001, or off): address nowhere: missing port in address\nhookd.yaml:3:3: ui: unknown key \"user\""},
+		{name: "hosts behind a proxy", yaml: "ui: {hosts: [Hookd-Admin.example.com., hookd.internal]}\n", check: func(t *testing.T, c Config) {
+			if strings.Join(c.UI.Hosts, ",") != "hookd-admin.example.com,hookd.internal" {
+				t.Fatalf("%+v", c.UI)
+			}
+		}},
+		{name: "a host with a port or scheme", yaml: "ui:\n  hosts: ['hookd.example.com:443', 'https://hookd.example.com']\n",
+			err: "hookd.yaml:2:11: ui.hosts: \"hookd.example.com:443\" is not a host name: write the name alone, such as hookd-admin.example.com (no scheme, port or path)\n" +
+				"hookd.yaml:2:36: ui.hosts: \"https://hookd.example.com\" is not a host name"},
 		{name: "admin beyond loopback", yaml: "admin: 0.0.0.0:9002\n",
 			err: "hookd.yaml:1:8: admin 0.0.0.0:9002 is reachable beyond this machine, and the admin API has no authentication"},
 		{name: "admin on loopback tcp", yaml: "admin: '[::1]:9002'\n", check: func(t *testing.T, c Config) {
