@@ -123,3 +123,25 @@ func TestClusterLeaseLostRecordedByItsNode(t *testing.T) {
 		t.Errorf("a says it took the job over from another process:\n%s", a.logs.String())
 	}
 }
+
+// A node that loses its lease while a claim hangs on its connection (a
+// partition: the claim waits out its call timeout) kills its actions at
+// once, not after the claim: another node may take them a third of a
+// lease later.
+func TestLeaseLostKillsWithAClaimInFlight(t *testing.T) {
+	url, shared := pgtest.URL(t), t.TempDir()
+	a := startLeased(t, url, shared, "a", 2, 3*time.Second)
+	hold := filepath.Join(shared, "hold-lost")
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.accept(push("refs/heads/main", "lost"), "d-lost")
+	waitFor(t, "a to start the job", func() bool { return len(sharedLines(t, shared)) == 1 })
+	c := a.disp.shared
+	c.claimMu.Lock() // a claim in flight that does not come back
+	defer c.claimMu.Unlock()
+	a.store.(*pgstore.Store).StopRenewing()
+	waitFor(t, "a to kill its action", func() bool {
+		return strings.Contains(a.logs.String(), `msg="job killed: this node lost its lease`)
+	})
+}

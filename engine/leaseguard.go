@@ -114,10 +114,14 @@ func (g *leaseGuard) lost() bool {
 	d.e.log.Error("this node cannot renew its lease on the database: it stops claiming jobs and kills the actions it runs; "+
 		"other nodes run them again once the lease is over", "lease", d.e.cfg.Store.Lease.String())
 	c.paused.Store(true)
-	c.claimMu.Lock() // waits for a claim in flight; none starts after, paused
+	// Kill at once: a claim in flight on a hung connection may take its
+	// whole call timeout, and another node may take the jobs a third of a
+	// lease after this. What that claim returns starts under the cancelled
+	// context, so it is killed as it starts.
 	d.mu.Lock()
 	g.stop(errLeaseLost)
 	d.mu.Unlock()
+	c.claimMu.Lock() // waits for a claim in flight; none starts after, paused
 	c.claimMu.Unlock()
 	for {
 		if d.dropQueued() == 0 {
