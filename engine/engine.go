@@ -69,12 +69,17 @@ type live struct {
 	// ruleNames are the rules of set, sorted: what a shared store's
 	// claims are limited to.
 	ruleNames []string
+	// gone holds the rules an earlier configuration of this process had
+	// and set lacks, and since when: their jobs are held for
+	// removed_rule_grace from then (hold.go).
+	gone map[string]time.Time
 }
 
 // Engine is a running hookd.
 type Engine struct {
 	opts  Options
 	cfg   rules.Config
+	began time.Time // when New made it: a rule missing since start is gone since then
 	log   *slog.Logger
 	store store.Backend
 	live  atomic.Pointer[live]
@@ -126,7 +131,8 @@ func New(opts Options) (*Engine, error) {
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger, refusals: newRefusals(opts.Logger), recent: newRecentEvents(), ua: UserAgent(opts.Version)}
+	e := &Engine{opts: opts, cfg: opts.Config, log: opts.Logger, refusals: newRefusals(opts.Logger), recent: newRecentEvents(), ua: UserAgent(opts.Version),
+		began: time.Now().UTC()}
 	e.met = newMetrics(e, opts.Version)
 	set, err := rules.Load(e.cfg.RulesDir, e.cfg.Rules, opts.Lookup)
 	if err != nil {
@@ -176,7 +182,28 @@ func (e *Engine) logWarnings(set *rules.Set) {
 func (e *Engine) makeLive(set *rules.Set) *live {
 	lv := newLive(set, e.cfg, e.opts.Environ)
 	lv.limits = carryLimits(e.live.Load(), set)
+	lv.gone = carryGone(e.live.Load(), set, time.Now().UTC())
 	return lv
+}
+
+// carryGone returns the rules that prev's configuration had, or had lost,
+// and set lacks, with when they left.
+func carryGone(prev *live, set *rules.Set, now time.Time) map[string]time.Time {
+	if prev == nil {
+		return nil
+	}
+	gone := map[string]time.Time{}
+	for name, at := range prev.gone {
+		if set.Rules[name] == nil {
+			gone[name] = at
+		}
+	}
+	for name := range prev.set.Rules {
+		if _, ok := gone[name]; !ok && set.Rules[name] == nil {
+			gone[name] = now
+		}
+	}
+	return gone
 }
 
 // Rules returns the configuration in force.

@@ -162,3 +162,53 @@ func TestHeldJobSurvivesRestart(t *testing.T) {
 		t.Fatalf("deploy job %s %q after a restart, want done", j.State, j.Error)
 	}
 }
+
+// The jobs of a removed serial rule are cancelled together, grace after
+// the rule left, not one grace after another as the lane brings each to
+// its head.
+func TestHeldLaneJobsShareOneDeadline(t *testing.T) {
+	dir := t.TempDir()
+	rd := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(rd, "keep.yaml"), sourceFile("a"))
+	writeFile(t, filepath.Join(rd, "deploy.yaml"), `rules:
+  - name: deploy
+    source: a
+    concurrency: serial
+    actions:
+      - shell: {command: [/bin/sh, -c, 'touch `+filepath.Join(dir, "started")+`; sleep 2']}
+`)
+	const grace = time.Second
+	te := startEngine(t, dir, "", func(c *rules.Config) { c.Workers = 1; c.RuleGrace = grace })
+	for i := 0; i < 4; i++ {
+		if a := te.send("POST", "/hooks/a", http.Header{"Content-Type": {"application/json"}}, []byte(fmt.Sprintf(`{"n":%d}`, i))); a.code != 200 {
+			t.Fatalf("%d %s", a.code, a.raw)
+		}
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first job never started")
+		}
+	}
+	removed := time.Now()
+	if err := os.Remove(filepath.Join(rd, "deploy.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	te.waitLog("reloaded")
+	// The running job runs to its end (2 s); the three queued behind it in
+	// the lane are held then, and cancelled at the same deadline.
+	for deadline := time.Now().Add(20 * time.Second); strings.Count(te.logs.String(), "job cancelled: its rule was removed") < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the queued jobs were not all cancelled:\n%s", te.logs.String())
+		}
+	}
+	if took := time.Since(removed); took > 2*time.Second+grace/2 {
+		t.Fatalf("the three held jobs were cancelled %v after their rule left, want by the end of the running job (2 s), "+
+			"which is after their shared deadline (grace %v)", took, grace)
+	}
+}

@@ -122,17 +122,16 @@ func (g *leaseGuard) lost() bool {
 	g.stop(errLeaseLost)
 	d.mu.Unlock()
 	c.claimMu.Lock() // waits for a claim in flight; none starts after, paused
+	left := d.dropQueued()
 	c.claimMu.Unlock()
-	for {
-		if d.dropQueued() == 0 {
-			return true
-		}
+	for ; left != 0; left = d.dropQueued() {
 		select {
 		case <-g.quit:
 			return false
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	return true
 }
 
 // rejoin gives the jobs back and renews the lease, trying until the

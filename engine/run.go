@@ -72,7 +72,11 @@ func (d *dispatcher) runnable(ctx context.Context, j *store.Job, lv *live, now t
 	}
 	rule := lv.set.Rules[j.Rule]
 	if rule == nil {
-		d.hold(j, lv.cfg.RuleGrace, log)
+		since, ok := lv.gone[j.Rule]
+		if !ok { // not in any configuration of this process
+			since = e.began
+		}
+		d.hold(j, lv.cfg.RuleGrace, since, log)
 		return nil, nil, false
 	}
 	ev, err := e.recent.get(j.EventID), error(nil)
