@@ -201,7 +201,7 @@ func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if done, code := af.fetch(ctx, "GET", "/events?"+q.Encode(), &out, stdout, stderr); done {
 		return code
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(termSafe(stdout), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tEVENT\tSTATUS\tRULES\tDELIVERY")
 	for _, ev := range out.Events {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.ID, ev.ReceivedAt.Local().Format("2006-01-02 15:04:05"),
@@ -225,7 +225,7 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if done, code := af.fetch(ctx, "GET", "/events/"+strconv.FormatUint(id, 10), &v, stdout, stderr); done {
 		return code
 	}
-	printEvent(stdout, &v)
+	printEvent(termSafe(stdout), &v)
 	return 0
 }
 

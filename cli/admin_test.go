@@ -242,3 +242,18 @@ func TestAdminVerbsOverTCP(t *testing.T) {
 		}
 	}
 }
+
+// A backup's name that is a directory, or in a directory that does not
+// exist, is one clear line before anything is copied.
+func TestBackupTargetMistakes(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ file, want string }{
+		{dir, "hookd backup: " + dir + ": is a directory: give the backup's file name, such as " + filepath.Join(dir, "hookd.db") + "\n"},
+		{filepath.Join(dir, "nope", "b.db"), "hookd backup: " + filepath.Join(dir, "nope", "b.db") + ": the directory " + filepath.Join(dir, "nope") + " does not exist: create it first\n"},
+	} {
+		code, _, stderr := hookdCLI(t, "backup", "-data", filepath.Join(dir, "data"), tc.file)
+		if code != 1 || stderr != tc.want {
+			t.Errorf("backup %s: exit %d %q, want %q", tc.file, code, stderr, tc.want)
+		}
+	}
+}

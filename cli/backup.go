@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -36,6 +37,10 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"(or continuous archiving), as any PostgreSQL database; hookd backup copies a bbolt store")
 		return 1
 	}
+	if msg := backupTargetErr(file); msg != "" {
+		fmt.Fprintf(stderr, "hookd backup: %s: %s\n", file, msg)
+		return 1
+	}
 	p := newProgress(stderr)
 	how := "online, from the running daemon"
 	err = store.WriteAtomic(file, func(w io.Writer) error {
@@ -57,6 +62,19 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stdout, "backup written to %s: %d bytes (%s)\n", file, p.done(), how)
 	return 0
+}
+
+// backupTargetErr says what is wrong with FILE as a backup's name before
+// the copy starts, "" when nothing is.
+func backupTargetErr(file string) string {
+	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+		return "is a directory: give the backup's file name, such as " + filepath.Join(file, "hookd.db")
+	}
+	dir := filepath.Dir(file)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "the directory " + dir + " does not exist: create it first"
+	}
+	return ""
 }
 
 // errNoDaemon says that no daemon answers at addr.

@@ -144,7 +144,7 @@ func cmdTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(rep)
 	} else {
-		printTestReport(stdout, &rep)
+		printTestReport(termSafe(stdout), &rep)
 	}
 	if got, ok := expected(*expect, &rep); !ok {
 		fmt.Fprintf(stderr, "hookd test: expected %s, got %s\n", *expect, got)
