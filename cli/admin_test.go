@@ -243,17 +243,34 @@ func TestAdminVerbsOverTCP(t *testing.T) {
 	}
 }
 
-// A backup's name that is a directory, or in a directory that does not
-// exist, is one clear line before anything is copied.
+// A backup's name that is a directory, in a directory that does not exist,
+// or the database itself (a running daemon would lose what it wrote after),
+// is one clear line before anything is copied.
 func TestBackupTargetMistakes(t *testing.T) {
 	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(data, "hookd.db")
+	if err := os.WriteFile(db, []byte("the database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(db, filepath.Join(dir, "link.db")); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ file, want string }{
 		{dir, "hookd backup: " + dir + ": is a directory: give the backup's file name, such as " + filepath.Join(dir, "hookd.db") + "\n"},
+		{db, "hookd backup: " + db + ": is the database's own hookd.db in " + data + ": write the backup somewhere else, such as /var/backups/hookd/hookd.db\n"},
+		{filepath.Join(dir, "link.db"), "hookd backup: " + filepath.Join(dir, "link.db") + ": is the database's own hookd.db in " + data + ": write the backup somewhere else, such as /var/backups/hookd/hookd.db\n"},
 		{filepath.Join(dir, "nope", "b.db"), "hookd backup: " + filepath.Join(dir, "nope", "b.db") + ": the directory " + filepath.Join(dir, "nope") + " does not exist: create it first\n"},
 	} {
-		code, _, stderr := hookdCLI(t, "backup", "-data", filepath.Join(dir, "data"), tc.file)
+		code, _, stderr := hookdCLI(t, "backup", "-data", data, tc.file)
 		if code != 1 || stderr != tc.want {
 			t.Errorf("backup %s: exit %d %q, want %q", tc.file, code, stderr, tc.want)
 		}
+	}
+	if b, err := os.ReadFile(db); err != nil || string(b) != "the database" {
+		t.Fatalf("the database was touched: %q %v", b, err)
 	}
 }

@@ -37,7 +37,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"(or continuous archiving), as any PostgreSQL database; hookd backup copies a bbolt store")
 		return 1
 	}
-	if msg := backupTargetErr(file); msg != "" {
+	if msg := backupTargetErr(file, cfg.DataDir); msg != "" {
 		fmt.Fprintf(stderr, "hookd backup: %s: %s\n", file, msg)
 		return 1
 	}
@@ -65,10 +65,19 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // backupTargetErr says what is wrong with FILE as a backup's name before
-// the copy starts, "" when nothing is.
-func backupTargetErr(file string) string {
-	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+// the copy starts, "" when nothing is. The database itself, or its start
+// log, would be replaced by the copy: a running daemon would go on writing
+// to the file it has open, which is no longer there, and lose everything
+// it acknowledged after.
+func backupTargetErr(file, dataDir string) string {
+	fi, err := os.Stat(file)
+	if err == nil && fi.IsDir() {
 		return "is a directory: give the backup's file name, such as " + filepath.Join(file, "hookd.db")
+	}
+	for _, name := range []string{"hookd.db", "hookd.starts"} {
+		if live, lerr := os.Stat(filepath.Join(dataDir, name)); err == nil && lerr == nil && os.SameFile(fi, live) {
+			return "is the database's own " + name + " in " + dataDir + ": write the backup somewhere else, such as /var/backups/hookd/hookd.db"
+		}
 	}
 	dir := filepath.Dir(file)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
