@@ -244,6 +244,34 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
+// A Retry-After past max_backoff waits max_backoff: a retrying job holds
+// its lane, so a server cannot hold a rule's deploys for an hour.
+func TestRetryAfterBoundedByMaxBackoff(t *testing.T) {
+	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(200)
+	})
+	te := startEngine(t, "", withRules(srv.URL, `
+  - name: limited
+    source: github
+    retry: {attempts: 2, backoff: 10ms, max_backoff: 1s}
+    actions:
+      - http: {url: "$URL/hook"}
+`), nil)
+	j := te.deliver(`{}`, 1)[0]
+	reqs := srv.requests()
+	if j.State != store.Done || len(reqs) != 2 {
+		t.Fatalf("job %s, %d requests", j.State, len(reqs))
+	}
+	if gap := reqs[1].at.Sub(reqs[0].at); gap < 900*time.Millisecond || gap > 5*time.Second {
+		t.Fatalf("retried after %v, want max_backoff (1s)", gap)
+	}
+}
+
 func TestHTTPTimeout(t *testing.T) {
 	release := make(chan struct{})
 	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {

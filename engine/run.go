@@ -161,9 +161,12 @@ func (d *dispatcher) record(a *jobAttempt, steps []store.Step, retryAfter time.D
 		return
 	}
 	if n < rule.Retry.Attempts && !actions.IsPermanent(runErr) {
+		// A server's Retry-After stretches the wait up to max_backoff, not
+		// past it: a retrying job holds its lane, and the rule's bound is
+		// the operator's.
 		delay := backoff(rule.Retry, n)
 		if retryAfter > delay {
-			delay = retryAfter
+			delay = min(retryAfter, max(rule.Retry.MaxBackoff, delay))
 		}
 		j.State, j.NextAt, j.Error = store.Retrying, time.Now().Add(delay).UTC(), att.Error
 		d.save(j, store.Later, log)
