@@ -222,3 +222,60 @@ func TestRunningMarkIsDurableBeforeTheActionStarts(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 }
+
+// What a script put in the background outlives a kill -9 of hookd (only
+// the action's own process dies with it); the next hookd on the data
+// directory kills it before the job runs again, so a serial lane's two
+// attempts never overlap.
+func TestKill9LeftoversKilledBeforeTheRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	d := newCrashDaemon(t, dir, crashSource+`rules:
+  - name: deploy
+    source: github
+    concurrency: serial
+    actions:
+      - shell:
+          script: 'sh -c "echo \$\$ > \"$OUT.$HOOKD_ATTEMPT\"; sleep 30" & wait'
+          env: {OUT: "%DIR%/bg"}
+`)
+	defer func() {
+		if t.Failed() {
+			t.Logf("hookd logs:\n%s", d.logs.String())
+		}
+	}()
+	cmd := d.serve()
+	if a := signedPush(t, "http://"+d.addr, "d-1", []byte(`{"n":"1"}`)); a["status"] != "accepted" {
+		t.Fatalf("push: %v", a)
+	}
+	var pid int
+	poll(t, "the background command to start", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "bg.1"))
+		_, err2 := fmt.Sscan(string(b), &pid)
+		return err == nil && err2 == nil && pid > 0
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatal("the background command died with hookd: nothing to test")
+	}
+	d.serve()
+	poll(t, "the second attempt to start", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "bg.2"))
+		return err == nil
+	})
+	// Dead by the time attempt 2 started (maybe a zombie not yet reaped
+	// by whoever adopted it).
+	if syscall.Kill(pid, 0) == nil {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); !strings.Contains(string(b), ") Z ") {
+			t.Fatalf("attempt 1's background command (pid %d) still runs beside attempt 2", pid)
+		}
+	}
+	if !strings.Contains(d.logs.String(), "killed processes that a killed hookd's actions had left running") {
+		t.Error("the kill is not logged")
+	}
+}

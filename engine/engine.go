@@ -158,6 +158,11 @@ func New(opts Options) (*Engine, error) {
 		st.Close()
 		return nil, err
 	}
+	if _, shared := st.(store.Shared); !shared { // the bbolt lock makes the data directory ours
+		if n := killLeftovers(e.bodyDir); n > 0 {
+			e.log.Warn("killed processes that a killed hookd's actions had left running, before their jobs run again", "processes", n)
+		}
+	}
 	e.store = st
 	if co, ok := e.store.(store.CommitObserver); ok {
 		co.SetCommitHook(e.met.commit)
