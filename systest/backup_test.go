@@ -150,7 +150,7 @@ func TestBackupUnderLoad(t *testing.T) {
 
 	// A file that cannot be written: one line, exit 1, nothing left.
 	_, errOut, code = s.cli(t, "", "backup", filepath.Join(s.dir, "no", "such", "dir", "b.db"))
-	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "no such file or directory") {
+	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "does not exist: create it first") {
 		t.Errorf("backup into a missing directory: exit %d, stderr %q", code, errOut)
 	}
 }
