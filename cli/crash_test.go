@@ -85,6 +85,22 @@ func (d *crashDaemon) serve() *exec.Cmd {
 	return cmd
 }
 
+// serveWithOnePush starts hookd, sends it one accepted push, and logs
+// hookd's output if the test fails.
+func (d *crashDaemon) serveWithOnePush() *exec.Cmd {
+	t := d.t
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("hookd logs:\n%s", d.logs.String())
+		}
+	})
+	cmd := d.serve()
+	if a := signedPush(t, "http://"+d.addr, "d-1", []byte(`{"n":"1"}`)); a["status"] != "accepted" {
+		t.Fatalf("push: %v", a)
+	}
+	return cmd
+}
+
 func TestKill9LosesNothingAndRerunsOnlyRunningJobs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -180,15 +196,7 @@ func TestRunningMarkIsDurableBeforeTheActionStarts(t *testing.T) {
 	}
 	dir := t.TempDir()
 	d := newCrashDaemon(t, dir, killerRules)
-	defer func() {
-		if t.Failed() {
-			t.Logf("hookd logs:\n%s", d.logs.String())
-		}
-	}()
-	cmd := d.serve()
-	if a := signedPush(t, "http://"+d.addr, "d-1", []byte(`{"n":"1"}`)); a["status"] != "accepted" {
-		t.Fatalf("push: %v", a)
-	}
+	cmd := d.serveWithOnePush()
 	if err := cmd.Wait(); err == nil {
 		t.Fatal("hookd was not killed by its action")
 	}
@@ -241,15 +249,7 @@ func TestKill9LeftoversKilledBeforeTheRerun(t *testing.T) {
           script: 'sh -c "echo \$\$ > \"$OUT.$HOOKD_ATTEMPT\"; sleep 30" & wait'
           env: {OUT: "%DIR%/bg"}
 `)
-	defer func() {
-		if t.Failed() {
-			t.Logf("hookd logs:\n%s", d.logs.String())
-		}
-	}()
-	cmd := d.serve()
-	if a := signedPush(t, "http://"+d.addr, "d-1", []byte(`{"n":"1"}`)); a["status"] != "accepted" {
-		t.Fatalf("push: %v", a)
-	}
+	cmd := d.serveWithOnePush()
 	var pid int
 	poll(t, "the background command to start", func() bool {
 		b, err := os.ReadFile(filepath.Join(dir, "bg.1"))
