@@ -263,7 +263,7 @@ func TestKill9LeftoversKilledBeforeTheRerun(t *testing.T) {
 	if syscall.Kill(pid, 0) != nil {
 		t.Fatal("the background command died with hookd: nothing to test")
 	}
-	d.serve()
+	cmd = d.serve()
 	poll(t, "the second attempt to start", func() bool {
 		_, err := os.Stat(filepath.Join(dir, "bg.2"))
 		return err == nil
@@ -273,6 +273,14 @@ func TestKill9LeftoversKilledBeforeTheRerun(t *testing.T) {
 	if syscall.Kill(pid, 0) == nil {
 		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); !strings.Contains(string(b), ") Z ") {
 			t.Fatalf("attempt 1's background command (pid %d) still runs beside attempt 2", pid)
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait() // its output is all copied: the log can be read
+	var pid2 int
+	if b, err := os.ReadFile(filepath.Join(dir, "bg.2")); err == nil {
+		if _, err := fmt.Sscan(string(b), &pid2); err == nil && pid2 > 0 {
+			_ = syscall.Kill(pid2, syscall.SIGKILL) // attempt 2's, left by this kill
 		}
 	}
 	if !strings.Contains(d.logs.String(), "killed processes that a killed hookd's actions had left running") {
