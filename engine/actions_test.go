@@ -218,57 +218,43 @@ func TestShellTemplateFailureHasNoExit(t *testing.T) {
 	}
 }
 
+// A server's Retry-After is honoured, up to max_backoff: a retrying job
+// holds its lane, so a server cannot hold a rule's deploys for an hour.
 func TestRetryAfterIsHonoured(t *testing.T) {
-	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if n == 1 {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		w.WriteHeader(200)
-	})
-	te := startEngine(t, "", withRules(srv.URL, `
+	for _, tc := range []struct {
+		name, retryAfter, retry string
+		status                  int
+		min, max                time.Duration
+	}{
+		{"honoured", "1", "{attempts: 2, backoff: 10ms}", http.StatusTooManyRequests, 900 * time.Millisecond, time.Hour},
+		{"bounded by max_backoff", "3600", "{attempts: 2, backoff: 10ms, max_backoff: 1s}", http.StatusServiceUnavailable,
+			900 * time.Millisecond, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				if n == 1 {
+					w.Header().Set("Retry-After", tc.retryAfter)
+					w.WriteHeader(tc.status)
+					return
+				}
+				w.WriteHeader(200)
+			})
+			te := startEngine(t, "", withRules(srv.URL, `
   - name: limited
     source: github
-    retry: {attempts: 2, backoff: 10ms}
+    retry: `+tc.retry+`
     actions:
       - http: {url: "$URL/hook"}
 `), nil)
-	j := te.deliver(`{}`, 1)[0]
-	reqs := srv.requests()
-	if j.State != store.Done || len(reqs) != 2 {
-		t.Fatalf("job %s, %d requests", j.State, len(reqs))
-	}
-	if gap := reqs[1].at.Sub(reqs[0].at); gap < 900*time.Millisecond {
-		t.Fatalf("retried after %v, Retry-After said 1s", gap)
-	}
-}
-
-// A Retry-After past max_backoff waits max_backoff: a retrying job holds
-// its lane, so a server cannot hold a rule's deploys for an hour.
-func TestRetryAfterBoundedByMaxBackoff(t *testing.T) {
-	srv := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if n == 1 {
-			w.Header().Set("Retry-After", "3600")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(200)
-	})
-	te := startEngine(t, "", withRules(srv.URL, `
-  - name: limited
-    source: github
-    retry: {attempts: 2, backoff: 10ms, max_backoff: 1s}
-    actions:
-      - http: {url: "$URL/hook"}
-`), nil)
-	j := te.deliver(`{}`, 1)[0]
-	reqs := srv.requests()
-	if j.State != store.Done || len(reqs) != 2 {
-		t.Fatalf("job %s, %d requests", j.State, len(reqs))
-	}
-	if gap := reqs[1].at.Sub(reqs[0].at); gap < 900*time.Millisecond || gap > 5*time.Second {
-		t.Fatalf("retried after %v, want max_backoff (1s)", gap)
+			j := te.deliver(`{}`, 1)[0]
+			reqs := srv.requests()
+			if j.State != store.Done || len(reqs) != 2 {
+				t.Fatalf("job %s, %d requests", j.State, len(reqs))
+			}
+			if gap := reqs[1].at.Sub(reqs[0].at); gap < tc.min || gap > tc.max {
+				t.Fatalf("retried after %v, Retry-After said %ss, want %v to %v", gap, tc.retryAfter, tc.min, tc.max)
+			}
+		})
 	}
 }
 
