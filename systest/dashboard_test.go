@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -15,21 +14,10 @@ import (
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
-)
 
-// chromiumPath finds Debian's chromium, or "" when it is not installed.
-func chromiumPath() string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
-}
+	"golang.org/x/crypto/bcrypt"
+	"hookd/internal/browsertest"
+)
 
 const dashboardRules = `
 sources:
@@ -165,10 +153,7 @@ func (b *browser) waitFor(want string) {
 }
 
 func TestDashboardInBrowser(t *testing.T) {
-	exe := chromiumPath()
-	if exe == "" {
-		t.Skip("SKIPPED: the dashboard browser test needs Debian's chromium (apt-get install -y chromium)")
-	}
+	exe := browsertest.Chromium(t)
 	hash, err := bcrypt.GenerateFromPassword([]byte("open sesame"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)

@@ -3,34 +3,18 @@ package ui
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromium finds Debian's chromium, or "" when it is not installed.
-func chromium() string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
-}
+	"hookd/internal/browsertest"
+)
 
 // In a browser, a live row's state follows its event's: the row of a push
 // whose job retries then fails reads failed, once, in the end.
 func TestLiveRowsUpdateInBrowser(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		t.Skip("SKIPPED: the browser test needs Debian's chromium (apt-get install -y chromium)")
-	}
+	exe := browsertest.Chromium(t)
 	f := startWith(t, slowYAML)
 	srv := httptest.NewServer(f.h)
 	t.Cleanup(srv.Close)
