@@ -28,17 +28,9 @@ func init() {
 }
 
 func (b *bitbucket) Verify(r *Request) error {
-	v, err := signatureHeader(r, "X-Hub-Signature")
+	sig, err := hexSHA256Header(r, "X-Hub-Signature", "sha256=")
 	if err != nil {
 		return err
-	}
-	hexSig, err := cutSignature("X-Hub-Signature", v, "sha256=")
-	if err != nil {
-		return err
-	}
-	sig := decodeHexDigest(sha256.New, hexSig)
-	if sig == nil {
-		return fail("X-Hub-Signature is not a hex SHA-256 digest")
 	}
 	if !anyMAC(sha256.New, b.keys, sig, r.Body) {
 		return fail("signature does not match")

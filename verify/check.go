@@ -204,6 +204,30 @@ func cutSignature(name, v, prefix string) (string, error) {
 	return enc, nil
 }
 
+// hexSHA256Header returns the HMAC-SHA256 digest a request carries in the
+// header name as prefix + hex (GitHub's "sha256=…", Slack's "v0=…").
+func hexSHA256Header(r *Request, name, prefix string) ([]byte, error) {
+	v, err := signatureHeader(r, name)
+	if err != nil {
+		return nil, err
+	}
+	return hexSHA256After(name, v, prefix)
+}
+
+// hexSHA256After returns the hex SHA-256 digest after prefix in v, the
+// value of the header name.
+func hexSHA256After(name, v, prefix string) ([]byte, error) {
+	hexSig, err := cutSignature(name, v, prefix)
+	if err != nil {
+		return nil, err
+	}
+	sig := decodeHexDigest(sha256.New, hexSig)
+	if sig == nil {
+		return nil, fail("%s is not a hex SHA-256 digest", name)
+	}
+	return sig, nil
+}
+
 // unsigned is the reason for a request whose sender sent a signature
 // header without a signature in it.
 func unsigned(what string) error {

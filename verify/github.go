@@ -26,17 +26,9 @@ func init() {
 }
 
 func (g *github) Verify(r *Request) error {
-	v, err := signatureHeader(r, "X-Hub-Signature-256")
+	sig, err := hexSHA256Header(r, "X-Hub-Signature-256", "sha256=")
 	if err != nil {
 		return err
-	}
-	hexSig, err := cutSignature("X-Hub-Signature-256", v, "sha256=")
-	if err != nil {
-		return err
-	}
-	sig, err := hex.DecodeString(hexSig)
-	if err != nil || len(sig) != sha256.Size {
-		return fail("X-Hub-Signature-256 is not a hex SHA-256 digest")
 	}
 	if !anyMAC(sha256.New, g.keys, sig, r.Body) {
 		return fail("signature does not match")

@@ -34,17 +34,9 @@ func (s *slack) Verify(r *Request) error {
 	if ts == "" {
 		return fail("missing X-Slack-Request-Timestamp")
 	}
-	v, err := signatureHeader(r, "X-Slack-Signature")
+	sig, err := hexSHA256Header(r, "X-Slack-Signature", "v0=")
 	if err != nil {
 		return err
-	}
-	hexSig, err := cutSignature("X-Slack-Signature", v, "v0=")
-	if err != nil {
-		return err
-	}
-	sig := decodeHexDigest(sha256.New, hexSig)
-	if sig == nil {
-		return fail("X-Slack-Signature is not a hex SHA-256 digest")
 	}
 	if err := checkTimestamp("X-Slack-Request-Timestamp", ts, clock(r), s.tol); err != nil {
 		return err

@@ -50,13 +50,9 @@ func (t *twitch) Verify(r *Request) error {
 	if id == "" || ts == "" || v == "" {
 		return fail("missing %s, %s or %s", twitchID, twitchTS, twitchSig)
 	}
-	hexSig, err := cutSignature(twitchSig, v, "sha256=")
+	sig, err := hexSHA256After(twitchSig, v, "sha256=")
 	if err != nil {
 		return err
-	}
-	sig := decodeHexDigest(sha256.New, hexSig)
-	if sig == nil {
-		return fail("%s is not a hex SHA-256 digest", twitchSig)
 	}
 	if err := checkRFC3339(twitchTS, ts, clock(r), t.tol); err != nil {
 		return err
