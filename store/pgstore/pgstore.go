@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hookd/store"
@@ -211,8 +212,15 @@ func (s *Store) Close() error {
 		s.bg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), s.opt.Timeout)
 		defer cancel()
-		_, err = s.pool.Exec(ctx, `WITH x AS (UPDATE processes SET lease_until = '-infinity' WHERE id = $1)
-			SELECT pg_notify('`+channel+`', '')`, s.id)
+		// After an outage the pool may still hold a connection the server
+		// ended: a statement that never left is sent again, on another.
+		for try := 0; try < 2; try++ {
+			_, err = s.pool.Exec(ctx, `WITH x AS (UPDATE processes SET lease_until = '-infinity' WHERE id = $1)
+				SELECT pg_notify('`+channel+`', '')`, s.id)
+			if err == nil || !pgconn.SafeToRetry(err) {
+				break
+			}
+		}
 		err = s.clean(err)
 		s.pool.Close()
 	})
