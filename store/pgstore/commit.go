@@ -16,11 +16,12 @@ import (
 const channel = "hookd_jobs"
 
 // Advisory lock namespaces (the two-key form): a lane's claims, a latest
-// lane's supersede, the pruner.
+// lane's supersede, the pruner, the admission of new jobs (queued.go).
 const (
 	nsClaim  = 0x686f6f6b
 	nsLatest = 0x686f6f6c
 	nsPrune  = 0x686f6f6d
+	nsAdmit  = 0x686f6f6e
 )
 
 // maxBatch bounds one group commit.
@@ -178,6 +179,19 @@ func (s *Store) try(batch []*op, ahead bool) error {
 			return err
 		}
 	}
+	if err := s.tryPlain(batch, ahead, false); !errors.Is(err, errExact) {
+		return err
+	}
+	return s.tryPlain(batch, ahead, true)
+}
+
+// errExact says that a batch must be tried again counting the open jobs
+// exactly; nothing of it was written.
+var errExact = errors.New("count the open jobs exactly")
+
+// tryPlain is try's transaction when the one round trip cannot take the
+// batch: exact counts the open jobs (see admit).
+func (s *Store) tryPlain(batch []*op, ahead, exact bool) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	tx, err := s.begin(ctx)
@@ -188,7 +202,7 @@ func (s *Store) try(batch []*op, ahead bool) error {
 	for _, o := range batch {
 		o.res, o.id = nil, 0
 	}
-	skip, lanes, err := s.admit(ctx, tx, batch)
+	skip, lanes, err := s.admit(ctx, tx, batch, exact)
 	if err != nil {
 		return err
 	}
@@ -327,22 +341,34 @@ func (s *Store) results(ctx context.Context, tx pgx.Tx, b *pgx.Batch, batch []*o
 }
 
 // admit takes the locks of the latest lanes the batch writes to, in one
-// order, and refuses (skip) the writes that would take the jobs not final
-// in the whole cluster past max_queued, counted in this transaction when
-// the bound of queued.go comes near it.
-func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op) (skip []bool, lanes []string, err error) {
+// order, then the admission lock if it adds jobs, and refuses (skip) the
+// writes that would take the jobs not final in the whole cluster past
+// max_queued, counted in this transaction if exact. Not exact, it returns
+// errExact when the bound of queued.go comes near max_queued.
+func (s *Store) admit(ctx context.Context, tx pgx.Tx, batch []*op, exact bool) (skip []bool, lanes []string, err error) {
 	skip = make([]bool, len(batch))
 	lanes, adding := plan(batch)
 	limit := s.maxQueued.Load()
-	if limit <= 0 || adding == 0 {
+	switch {
+	case adding == 0:
 		return skip, lanes, lockLanes(ctx, tx, lanes)
+	case limit <= 0:
+		_, err := lockLanesSeq(ctx, tx, lanes)
+		return skip, lanes, err
+	case !exact:
+		seq, err := lockLanesSeq(ctx, tx, lanes)
+		if err != nil {
+			return nil, nil, err
+		}
+		if n, ok := s.open.bound(seq); ok && n+int64(adding) <= limit {
+			return skip, lanes, nil
+		}
+		// Holding the admission lock shared, the transaction cannot
+		// take it exclusive: another doing the same would deadlock.
+		return nil, nil, errExact
 	}
-	seq, err := lockLanesSeq(ctx, tx, lanes)
-	if err != nil {
+	if err := lockLanes(ctx, tx, lanes); err != nil {
 		return nil, nil, err
-	}
-	if n, ok := s.open.bound(seq); ok && n+int64(adding) <= limit {
-		return skip, lanes, nil
 	}
 	n, err := s.countOpen(ctx, tx)
 	if err != nil {

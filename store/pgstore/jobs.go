@@ -106,9 +106,16 @@ func (s *Store) txn(fn func(ctx context.Context, tx pgx.Tx) error) error {
 // added to it: a group commit of accepts takes its lanes' locks, then
 // locks the row of an event it finds a redelivery of (ON CONFLICT DO
 // UPDATE), so in the other order two nodes given the same redelivery
-// could each wait for the other until PostgreSQL's deadlock timeout.
+// could each wait for the other until PostgreSQL's deadlock timeout. For
+// the same reason the admission lock comes between them, exclusive, as
+// addJobs counts the open jobs (queued.go).
 func lockEvent(ctx context.Context, tx pgx.Tx, id uint64, jobs []*store.Job) (*store.Event, error) {
-	if err := lockLanes(ctx, tx, latestLanes(jobs)); err != nil {
+	b := &pgx.Batch{}
+	queueLocks(b, nsLatest, latestLanes(jobs))
+	if len(jobs) > 0 {
+		b.Queue(admitExclusive, nsAdmit)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	var doc, body, answer []byte

@@ -101,6 +101,9 @@ func (s *Store) tryPipelined(batch []*op, ahead bool) error {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	queueLocks(b, nsLatest, lanes)
+	if adding > 0 {
+		b.Queue(admitShared, nsAdmit)
+	}
 	b.Queue(acceptBatch, append(args, upto, kept)...)
 	if len(lanes) > 0 {
 		queueSupersede(b, lanes)
@@ -113,7 +116,7 @@ func (s *Store) tryPipelined(batch []*op, ahead bool) error {
 	}
 	defer release(conn)
 	br := conn.SendBatch(ctx, b)
-	got, replaced, err := readPipelined(br, lanes)
+	got, replaced, err := readPipelined(br, lanes, adding > 0)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -172,14 +175,19 @@ type accepted struct {
 
 type delivery struct{ source, id string }
 
-// readPipelined reads tryPipelined's batch: what acceptBatch returned and
-// the lanes in which a waiting job was superseded.
-func readPipelined(br pgx.BatchResults, lanes []string) (accepted, map[string]bool, error) {
+// readPipelined reads tryPipelined's batch (admitted: with the admission
+// lock): what acceptBatch returned and the lanes in which a waiting job
+// was superseded.
+func readPipelined(br pgx.BatchResults, lanes []string, admitted bool) (accepted, map[string]bool, error) {
 	got := accepted{written: map[int64]bool{}}
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return got, nil, err
 	}
-	for range lanes {
+	locks := len(lanes)
+	if admitted {
+		locks++
+	}
+	for range locks {
 		if _, err := br.Exec(); err != nil {
 			return got, nil, err
 		}

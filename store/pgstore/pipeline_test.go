@@ -229,3 +229,51 @@ func TestReplayLockOrder(t *testing.T) {
 		t.Fatalf("the replay: %v", err)
 	}
 }
+
+// A count taken while another process's insert is in flight (its jobs'
+// seq values taken, its rows not yet visible) is no base for the open
+// jobs' bound: the bound would stay short of those jobs, and the process
+// would accept past max_queued until its next count.
+func TestCountWithAnInsertInFlight(t *testing.T) {
+	url := pgtest.URL(t)
+	a, b := openT(t, url), openT(t, url)
+	a.SetMaxQueued(100)
+	b.SetMaxQueued(2)
+	first := acceptOp(t, a, "w0", "deploy")
+	commitOps(t, a, first)
+
+	// Holding the waiting job's row, the other process's next commit
+	// to its lane inserts, then waits to supersede it.
+	ctx := context.Background()
+	tx, err := a.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE`, first.jobs[0].id); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		commitOps(t, a, acceptOp(t, a, "w1", ""), acceptOp(t, a, "w2", "deploy"))
+	}()
+	for waiting := 0; waiting == 0; {
+		if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.refresh() // the count sees only w0's job
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-done // two jobs open: w1's and w2's
+
+	o := acceptOp(t, b, "b1", "")
+	o.errc = make(chan error, 1)
+	b.commit([]*op{o})
+	if err := <-o.errc; !errors.Is(err, store.ErrFull) {
+		t.Fatalf("a third job past max_queued 2: %v, want store.ErrFull", err)
+	}
+}

@@ -12,9 +12,21 @@ import (
 // milliseconds under load: too much for every intake commit. So a commit
 // counts exactly only when a cheap upper bound comes near max_queued: the
 // last exact count plus every job inserted since, anywhere, read from the
-// jobs' seq sequence (jobs that ended meanwhile are still counted). Like
-// the exact count, the bound misses only the jobs of transactions that
-// were in flight when the exact count was taken.
+// jobs' seq sequence (jobs that ended meanwhile are still counted).
+//
+// A count must not miss the jobs of a transaction in flight, whose seq
+// values are taken but whose rows it cannot see: the bound built on it
+// would stay short of them until the next count, and the node would
+// accept past max_queued. So every transaction that inserts jobs holds
+// the admission lock shared, and a count that becomes a base holds it
+// exclusive, when no insert is in flight.
+
+// The admission lock (key 0 of nsAdmit, passed as $1).
+const (
+	admitShared    = `SELECT pg_advisory_xact_lock_shared($1, 0)`
+	admitExclusive = `SELECT pg_advisory_xact_lock($1, 0)`
+	admitTry       = `SELECT pg_try_advisory_xact_lock($1, 0)`
+)
 
 // seqNow is the last value the jobs' seq sequence handed out, to any
 // process (0 before the first).
@@ -55,16 +67,22 @@ func (b *openBase) upto(room int64) (int64, bool) {
 }
 
 // countOpen counts the open jobs of the cluster exactly, in q's
-// transaction, and keeps the count as the base of later bounds.
+// transaction, which it makes hold the admission lock exclusive (after
+// the transaction's lanes, before any row), and keeps the count as the
+// base of later bounds.
 func (s *Store) countOpen(ctx context.Context, q interface {
 	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
 }) (int64, error) {
 	b := &pgx.Batch{}
+	b.Queue(admitExclusive, nsAdmit)
 	b.Queue(seqNow)
 	b.Queue(`SELECT count(*) FROM jobs WHERE open`)
 	br := q.SendBatch(ctx, b)
 	defer br.Close()
 	var seq, n int64
+	if _, err := br.Exec(); err != nil {
+		return 0, err
+	}
 	if err := br.QueryRow().Scan(&seq); err != nil {
 		return 0, err
 	}
@@ -79,15 +97,16 @@ func (s *Store) countOpen(ctx context.Context, q interface {
 	return n, nil
 }
 
-// lockLanesSeq is lockLanes, and reads seqNow after the locks, in one
-// round trip.
+// lockLanesSeq is lockLanes, then the admission lock shared, and reads
+// seqNow after the locks, in one round trip.
 func lockLanesSeq(ctx context.Context, tx pgx.Tx, lanes []string) (int64, error) {
 	b := &pgx.Batch{}
 	queueLocks(b, nsLatest, lanes)
+	b.Queue(admitShared, nsAdmit)
 	b.Queue(seqNow)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
-	for range lanes {
+	for range len(lanes) + 1 {
 		if _, err := br.Exec(); err != nil {
 			return 0, err
 		}

@@ -144,19 +144,28 @@ func (s *Store) refreshLoop() {
 	}
 }
 
+// refresh's count becomes the base of the open jobs' bound only if it
+// got the admission lock (queued.go) at once; else, an insert in flight,
+// it is the metric's alone.
 func (s *Store) refresh() {
 	ctx, cancel := context.WithTimeout(s.bgctx, s.opt.Timeout)
 	defer cancel()
 	var n, seq int64
+	var base bool
 	var next pgtype.Timestamptz
 	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(admitTry, nsAdmit).QueryRow(func(r pgx.Row) error { return r.Scan(&base) })
 	b.Queue(seqNow).QueryRow(func(r pgx.Row) error { return r.Scan(&seq) })
 	b.Queue(`SELECT count(*), min(next_at) FILTER (WHERE next_at > now()) FROM jobs WHERE open`).
 		QueryRow(func(r pgx.Row) error { return r.Scan(&n, &next) })
+	b.Queue(`COMMIT`)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return
 	}
-	s.open.set(n, seq)
+	if base {
+		s.open.set(n, seq)
+	}
 	s.queued.Store(n)
 	if next.Valid {
 		s.at(next.Time)
