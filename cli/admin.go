@@ -321,6 +321,9 @@ func printEvent(w io.Writer, v *engine.EventView) {
 		if j.State == store.Retrying && !j.NextAt.IsZero() {
 			fmt.Fprintf(w, " (next attempt %s)", j.NextAt.Local().Format(time.TimeOnly))
 		}
+		if j.Failing {
+			fmt.Fprint(w, " (failed for good; its on_failure runs)")
+		}
 		fmt.Fprintln(w)
 		if n := len(j.Attempts); j.Error != "" && (n == 0 || j.Attempts[n-1].Error != j.Error) {
 			fmt.Fprintf(w, "  %s\n", j.Error) // superseded, cancelled: no attempt says why

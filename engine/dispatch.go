@@ -241,23 +241,31 @@ func (d *dispatcher) enqueueLocked(j *store.Job, dropped []superseded) []superse
 		d.cond.Signal()
 		return dropped
 	}
+	if j.Failing {
+		// Its on_failure owes an alert: first in line, never superseded.
+		l.waiting = append([]*store.Job{j}, l.waiting...)
+		return dropped
+	}
 	if j.Latest {
 		// At most one waits: the newest event replaces the waiting one.
 		// Two requests racing to submit may arrive out of order, so the
 		// newer is the one received later (ids grow), not the later call.
 		keep := j
+		var waiting []*store.Job
 		for _, w := range l.waiting {
-			if w.EventID > keep.EventID {
+			if w.Failing {
+				waiting = append(waiting, w)
+			} else if w.EventID > keep.EventID {
 				keep = w
 			}
 		}
 		for _, old := range append(l.waiting, j) {
-			if old != keep {
+			if old != keep && !old.Failing {
 				d.pending--
 				dropped = append(dropped, superseded{old, keep})
 			}
 		}
-		l.waiting = append(l.waiting[:0], keep)
+		l.waiting = append(waiting, keep)
 		return dropped
 	}
 	// Arrival order: insert by id, as a restart would order them.

@@ -78,12 +78,16 @@ func (d *dispatcher) dropForLease(j *store.Job, rule string, started bool, steps
 		if n := len(j.Attempts); n > 0 {
 			c := *j
 			c.Attempts = append([]store.Attempt(nil), j.Attempts...)
-			a := &c.Attempts[n-1]
-			a.End, a.Error, a.Steps = time.Now().UTC(), errKilledForLease, steps
+			now := time.Now().UTC()
+			if !c.Failing { // a failing job's attempt ended; its on_failure was killed
+				a := &c.Attempts[n-1]
+				a.End, a.Error, a.Steps = now, errKilledForLease, steps
+				c.Error = ""
+			}
 			// Due at once, as a retry: a queued job of a latest lane would
 			// be superseded by the next push, where a job taken over from
 			// a dead node runs again.
-			c.State, c.NextAt, c.Error, c.Updated = store.Retrying, a.End, "", a.End
+			c.State, c.NextAt, c.Updated = store.Retrying, now, now
 			d.mu.Lock()
 			if d.guard != nil {
 				d.guard.killed = append(d.guard.killed, &c)

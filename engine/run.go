@@ -26,19 +26,21 @@ func (d *dispatcher) run(j *store.Job) {
 	if !ok {
 		return
 	}
+	if j.Failing && len(j.Attempts) > 0 {
+		d.resumeFailure(ctx, j, lv, rule, ev, now, log)
+		return
+	}
 	n := d.markRunning(j, now, log)
 	if n == 0 {
 		return
 	}
 	e.met.attempt(rule.Name)
 
-	a := &jobAttempt{j: j, lv: lv, rule: rule, body: ev.Body, n: n, log: log}
-	a.env = eventEnv(ev)
-	bodyFile, cleanup := writeBodyFile(e.bodyDir, ev.Body, rule, log)
+	a := &jobAttempt{ctx: ctx, j: j, lv: lv, rule: rule, body: ev.Body, n: n, log: log}
+	cleanup := a.prepare(e, ev)
 	defer cleanup() // after on_failure, which may read it too
-	a.vars, a.bodyFile = hookdVars(ev.ID, a.env, rule, n, bodyFile), bodyFile
 	first := e.waits.firstOutput(j, n, lv)
-	call := &rules.Call{Env: a.env, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: e.ua, KeepStdout: first != nil, BodyFile: bodyFile}
+	call := &rules.Call{Env: a.env, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: e.ua, KeepStdout: first != nil, BodyFile: a.bodyFile}
 	steps, retryAfter, runErr := lv.runActions(ctx, rule, rule.Actions, call, ev.Body, log.With("attempt", n), e.met, first)
 	if runErr != nil && d.leaseGone(ctx) {
 		d.dropForLease(j, rule.Name, true, steps)
@@ -50,6 +52,8 @@ func (d *dispatcher) run(j *store.Job) {
 // jobAttempt is one attempt of a job under way: what its outcome, and
 // on_failure, are recorded and rendered from.
 type jobAttempt struct {
+	// ctx ends when shutdown or a lost lease kills the attempt.
+	ctx  context.Context
 	j    *store.Job
 	lv   *live
 	rule *rules.Rule
@@ -60,6 +64,15 @@ type jobAttempt struct {
 	bodyFile string
 	n        int
 	log      *slog.Logger
+}
+
+// prepare sets the attempt's environment and writes its body file, which
+// the returned cleanup removes.
+func (a *jobAttempt) prepare(e *Engine, ev *store.Event) (cleanup func()) {
+	a.env = eventEnv(ev)
+	bodyFile, cleanup := writeBodyFile(e.bodyDir, ev.Body, a.rule, a.log)
+	a.vars, a.bodyFile = hookdVars(ev.ID, a.env, a.rule, a.n, bodyFile), bodyFile
+	return cleanup
 }
 
 // runnable finds the job's rule and event. When the job cannot run now it
@@ -113,6 +126,16 @@ func (d *dispatcher) markRunning(j *store.Job, now time.Time, log *slog.Logger) 
 		began.Node = d.shared.st.Node() // which node of the cluster ran it
 	}
 	j.Attempts = append(j.Attempts, began)
+	if !d.saveRunning(j, prev, log) {
+		return 0
+	}
+	return n
+}
+
+// saveRunning records j running, prev being what it was before. When the
+// mark is not recorded, j is restored, and lost or put off, and
+// saveRunning returns false.
+func (d *dispatcher) saveRunning(j *store.Job, prev store.Job, log *slog.Logger) bool {
 	// The running mark outlives a crash of this process before anything
 	// runs: after a crash, a job that may have had effects is known to have
 	// run (its attempt counted), so "ran twice" only ever happens to a job
@@ -127,13 +150,13 @@ func (d *dispatcher) markRunning(j *store.Job, now time.Time, log *slog.Logger) 
 		*j = prev
 		if notHeld(err) {
 			d.lost(j, log)
-			return 0
+			return false
 		}
 		log.Error("cannot record the job as running; trying again later", "error", err)
 		d.finished(j, false, 5*time.Second)
-		return 0
+		return false
 	}
-	return n
+	return true
 }
 
 // record ends the attempt's entry and records what comes of it: done,
@@ -199,10 +222,19 @@ func (d *dispatcher) recordFailed(a *jobAttempt, att *store.Attempt, steps []sto
 	e, j, rule, lv, n := d.e, a.j, a.rule, a.lv, a.n
 	j.State, j.Error = store.Failed, att.Error
 	if len(rule.OnFailure) > 0 {
+		if !d.markFailing(a) {
+			return
+		}
 		fenv := &rules.FailureEnv{Env: *a.env, Error: att.Error, Rule: rule.Name, Attempt: n, Output: failedOutput(steps)}
 		fcall := &rules.Call{Env: fenv, Vars: a.vars, BaseEnv: lv.baseEnv, UserAgent: e.ua, BodyFile: a.bodyFile}
-		j.OnFailure, _, _ = lv.runActions(d.runCtx, rule, rule.OnFailure, fcall, a.body, a.log.With("attempt", n, "on_failure", true), e.met, nil)
+		var err error
+		j.OnFailure, _, err = lv.runActions(a.ctx, rule, rule.OnFailure, fcall, a.body, a.log.With("attempt", n, "on_failure", true), e.met, nil)
+		if err != nil && a.ctx.Err() != nil {
+			d.failureInterrupted(a)
+			return
+		}
 	}
+	j.State, j.Failing = store.Failed, false
 	d.save(j, store.Later, a.log)
 	a.log.Error("job failed", "attempts", n, "error", att.Error)
 	e.met.jobOutcome(rule.Name, "failed")

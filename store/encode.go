@@ -150,6 +150,9 @@ func appendJob(b []byte, j *Job) []byte {
 		b = append(b, `,"on_failure":`...)
 		b = appendSteps(b, j.OnFailure)
 	}
+	if j.Failing {
+		b = append(b, `,"failing":true`...)
+	}
 	b = appendTime(b, "created", j.Created)
 	b = appendTime(b, "updated", j.Updated)
 	return append(b, '}')

@@ -169,6 +169,8 @@ func TestAppendJobMatchesEncodingJSON(t *testing.T) {
 				}},
 			},
 			OnFailure: []Step{{Action: 1, Kind: "slack", Start: at, Status: 200}}},
+		{ID: 3, EventID: 4, Rule: "deploy", State: Running, Error: "exit 1", Failing: true, Created: at, Updated: at,
+			Attempts: []Attempt{{N: 1, Start: at, End: at, Error: "exit 1"}}},
 	}
 	for i, j := range jobs {
 		want, err := json.Marshal(j)

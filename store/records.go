@@ -87,8 +87,12 @@ type Job struct {
 	NextAt    time.Time `json:"next_at,omitzero"`
 	Error     string    `json:"error,omitempty"`
 	OnFailure []Step    `json:"on_failure,omitempty"`
-	Created   time.Time `json:"created"`
-	Updated   time.Time `json:"updated"`
+	// Failing says that the last attempt failed for good and the rule's
+	// on_failure has not ended: the job stays running (open) until it has,
+	// and a job recovered so runs its on_failure, not its actions.
+	Failing bool      `json:"failing,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 
 	// Hold asks Accept to write the job held by the writing process, which
 	// means to run it itself (a request waits for its output): no other
