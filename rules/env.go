@@ -140,9 +140,13 @@ func Stringify(v any) (string, error) {
 	case fmt.Stringer:
 		return x.String(), nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	// As the sender wrote it: `<`, `>` and `&` stay, where json.Marshal
+	// would write \u003c for an HTML page, not for a script or a message.
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return string(b), nil
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
