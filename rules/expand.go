@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,6 +60,10 @@ type expansion struct {
 	values map[string]string
 	// secrets holds the values read by ${file:...} and ${credential:...}.
 	secrets []string
+	// text is the file with its references replaced by placeholders as
+	// long as them: a node's line and column are the same in it and in
+	// the file.
+	text string
 }
 
 // expandVars replaces each ${VAR}, ${VAR:-default} and $$ of src by a
@@ -298,8 +304,10 @@ func parseYAML(file string, src []byte, lookup func(string) (string, bool), rule
 		lookup = os.LookupEnv
 	}
 	expanded, ex := expandVars(file, src, lookup)
+	ex.text = string(expanded)
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(expanded, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		// Placeholders are as long as the text they stand for, so a position
 		// in the parsed text is the same in the file.
 		text := string(expanded)
@@ -308,7 +316,15 @@ func parseYAML(file string, src []byte, lookup func(string) (string, bool), rule
 		*diags = append(*diags, Diag{File: file, Line: line, Col: col, Msg: msg})
 		return nil, ex
 	}
+	if d := secondDocument(ex.text, &doc, dec); d != nil {
+		d.File = file
+		*diags = append(*diags, *d)
+		return nil, ex
+	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, ex
+	}
+	if !mergeKeys(file, doc.Content[0], diags) {
 		return nil, ex
 	}
 	var scripts map[*yaml.Node]bool
