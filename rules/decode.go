@@ -25,6 +25,9 @@ type decoder struct {
 	defaulted map[*yaml.Node][]ref
 	// scripts collects the shell scripts, checked once every secret is known.
 	scripts *[]scriptAt
+	// text is the file as parsed (see expansion.text), to place an error
+	// inside a scalar; "" where there is none.
+	text string
 }
 
 // errorCount is how many errors (not warnings) are recorded so far.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
@@ -74,7 +75,7 @@ func (d *decoder) compileExpr(n *yaml.Node, src string, offset int, failure bool
 	all := append(compileOpts(failure), opts...)
 	p, err := expr.Compile(src, all...)
 	if err != nil {
-		line, col := exprPos(n, offset, err)
+		line, col := d.exprPos(n, src, offset, err)
 		msg := err.Error()
 		if fe, ok := err.(*file.Error); ok {
 			msg = fe.Message
@@ -99,12 +100,18 @@ func quoteExpr(src string) string {
 	return "`" + src + "`"
 }
 
-// exprPos maps an expr error position inside a scalar to the file.
-func exprPos(n *yaml.Node, offset int, err error) (int, int) {
+// exprPos maps an expr error position inside a scalar to the file: src
+// is the expression, found at byte offset of the scalar's value.
+func (d *decoder) exprPos(n *yaml.Node, src string, offset int, err error) (int, int) {
 	line, col := n.Line, n.Column
 	fe, ok := err.(*file.Error)
 	if !ok {
 		return line, col
+	}
+	if at, ok := runeOffset(src, fe.From); ok && n.Value != "" {
+		if l, c, ok := scalarPos(d.text, n, offset+at); ok {
+			return l, c
+		}
 	}
 	switch n.Style {
 	case yaml.LiteralStyle, yaml.FoldedStyle:
@@ -116,6 +123,19 @@ func exprPos(n *yaml.Node, offset int, err error) (int, int) {
 		return line, col + offset + fe.Column
 	}
 	return line + fe.Line - 1, fe.Column + 1
+}
+
+// runeOffset is the byte offset of the rune at index k of s.
+func runeOffset(s string, k int) (int, bool) {
+	if k < 0 {
+		return 0, false
+	}
+	i := 0
+	for ; k > 0 && i < len(s); k-- {
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+	}
+	return i, k == 0
 }
 
 func clip(s string) string {
