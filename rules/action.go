@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"hookd/actions"
+	"hookd/internal/suggest"
 )
 
 // Action is one configured action, its templates compiled.
@@ -73,13 +74,18 @@ func (d *decoder) actionList(n *yaml.Node, what string, failure bool, secrets *[
 	for _, item := range n.Content {
 		item = resolve(item)
 		if item.Kind != yaml.MappingNode || len(item.Content) != 2 {
-			d.errf(item, "%s: each action is a mapping with one key, its kind (%s)", what, strings.Join(sortedKeys(actionKinds), ", "))
+			d.actionShape(item, what)
 			continue
 		}
 		k, v := item.Content[0], resolve(item.Content[1])
 		dec, ok := actionKinds[k.Value]
 		if !ok {
-			d.errf(k, "%s: unknown action kind %q (known: %s)", what, k.Value, strings.Join(sortedKeys(actionKinds), ", "))
+			known := sortedKeys(actionKinds)
+			if near := suggest.Closest(k.Value, known); near != "" {
+				d.errf(k, "%s: unknown action kind %q: did you mean %s? (known: %s)", what, k.Value, near, strings.Join(known, ", "))
+			} else {
+				d.errf(k, "%s: unknown action kind %q (known: %s)", what, k.Value, strings.Join(known, ", "))
+			}
 			continue
 		}
 		a := &Action{Kind: k.Value, File: d.file, Line: k.Line}
@@ -89,6 +95,29 @@ func (d *decoder) actionList(n *yaml.Node, what string, failure bool, secrets *[
 		}
 	}
 	return out
+}
+
+// actionShape reports an action that is not a mapping of one key. The
+// usual slip is a kind's fields written beside it, not under it:
+//
+//   - shell:
+//     command: [echo, hi]
+func (d *decoder) actionShape(item *yaml.Node, what string) {
+	kinds := strings.Join(sortedKeys(actionKinds), ", ")
+	if item.Kind == yaml.MappingNode && len(item.Content) > 2 {
+		k, v := item.Content[0], resolve(item.Content[1])
+		if _, ok := actionKinds[k.Value]; ok && (isNull(v) || v.Kind == yaml.MappingNode) {
+			extra := item.Content[2]
+			if _, two := actionKinds[extra.Value]; two {
+				d.errf(extra, "%s: %s and %s are two actions: write each as an item of its own (- %s: ...)", what, k.Value, extra.Value, extra.Value)
+				return
+			}
+			d.errf(extra, "%s: %q is beside %q, not under it: indent it further than %q (an action is a mapping with one key, its kind)",
+				what, extra.Value, k.Value, k.Value)
+			return
+		}
+	}
+	d.errf(item, "%s: each action is a mapping with one key, its kind (%s)", what, kinds)
 }
 
 // shellAction is `shell`: an argv list run without a shell, or a script run
@@ -154,7 +183,7 @@ func decodeShell(d *decoder, n *yaml.Node, a *Action, failure bool, _ *[]string)
 	}
 	switch {
 	case cmdNode == nil && scriptNode == nil:
-		d.errf(n, "shell needs command: [program, args...] or script: \"...\"")
+		d.missing(n, n, []string{"command", "script"}, "shell needs command: [program, args...] or script: \"...\"")
 	case cmdNode != nil && scriptNode != nil:
 		d.errf(scriptNode, "shell takes command or script, not both")
 	case cmdNode != nil && len(s.argv) == 0 && cmdNode.Kind == yaml.SequenceNode:

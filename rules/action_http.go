@@ -77,7 +77,7 @@ func decodeHTTP(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]st
 		return nil
 	}
 	if urlNode == nil {
-		d.errf(n, "http needs a url")
+		d.missing(n, n, []string{"url"}, "http needs a url")
 	} else if h.url != nil && h.url.Static() {
 		d.checkURL(urlNode, "http.url", h.url.src)
 		if u, err := url.Parse(h.url.src); err == nil {
@@ -439,16 +439,16 @@ func decodeSlack(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]s
 		}
 	case nodes["token"] != nil:
 		if nodes["channel"] == nil {
-			d.errf(n, "slack with a token needs a channel")
+			d.missing(n, n, []string{"channel"}, "slack with a token needs a channel")
 		}
 		if s.apiURL != nil && s.apiURL.Static() {
 			d.checkURL(nodes["api_url"], "slack.api_url", s.apiURL.src)
 		}
 	default:
-		d.errf(n, "slack needs a webhook url, or a bot token and a channel")
+		d.missing(n, n, []string{"url", "token", "channel"}, "slack needs a webhook url, or a bot token and a channel")
 	}
 	if nodes["text"] == nil && nodes["blocks"] == nil {
-		d.errf(n, "slack needs text or blocks")
+		d.missing(n, n, []string{"text", "blocks"}, "slack needs text or blocks")
 	}
 	s.client = actions.NewClient(a.Timeout)
 	return s

@@ -25,6 +25,10 @@ type decoder struct {
 	defaulted map[*yaml.Node][]ref
 	// scripts collects the shell scripts, checked once every secret is known.
 	scripts *[]scriptAt
+	// suggested holds, per mapping, the known keys that an unknown key
+	// of it was taken for (did you mean ...?): such a key is then not
+	// also reported missing, one mistake giving one message.
+	suggested map[*yaml.Node]map[string]bool
 	// text is the file as parsed (see expansion.text), to place an error
 	// inside a scalar; "" where there is none.
 	text string
@@ -114,6 +118,7 @@ func (d *decoder) fields(n *yaml.Node, what string, handlers map[string]func(k, 
 		if !ok {
 			known := sortedKeys(handlers)
 			if near := suggest.Closest(k.Value, known); near != "" {
+				d.suggest(n, near)
 				d.errf(k, "%s: unknown key %q: did you mean %s? (known: %s)", what, k.Value, near, strings.Join(known, ", "))
 			} else {
 				d.errf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(known, ", "))
@@ -123,6 +128,34 @@ func (d *decoder) fields(n *yaml.Node, what string, handlers map[string]func(k, 
 		h(k, v)
 	}
 	return true
+}
+
+// suggest records that a key of mapping n was taken for key.
+func (d *decoder) suggest(n *yaml.Node, key string) {
+	if d.suggested == nil {
+		d.suggested = map[*yaml.Node]map[string]bool{}
+	}
+	if d.suggested[n] == nil {
+		d.suggested[n] = map[string]bool{}
+	}
+	d.suggested[n][key] = true
+}
+
+// missing reports at node at that mapping n lacks what keys name, unless
+// an unknown key of n was taken for one of them: its did-you-mean message
+// says it all.
+func (d *decoder) missing(at, n *yaml.Node, keys []string, format string, args ...any) {
+	for _, k := range keys {
+		if d.wasSuggested(n, k) {
+			return
+		}
+	}
+	d.errf(at, format, args...)
+}
+
+// wasSuggested tells whether an unknown key of mapping n was taken for key.
+func (d *decoder) wasSuggested(n *yaml.Node, key string) bool {
+	return d.suggested[resolve(n)][key]
 }
 
 func sortedKeys[V any](m map[string]V) []string {

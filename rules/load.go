@@ -169,7 +169,7 @@ func (d *decoder) source(nk, n *yaml.Node, set *Set) *Source {
 	d.checkWait(s.Respond, s)
 	d.checkRedelivery(s, redelivery)
 	if verifyNode == nil {
-		d.errf(nk, "source %q has no verify block (write verify: {provider: none} to accept unsigned requests)", s.Name)
+		d.missing(nk, n, []string{"verify"}, "source %q has no verify block (write verify: {provider: none} to accept unsigned requests)", s.Name)
 	} else if s.Provider == "none" {
 		d.warnf(verifyNode, "source %q accepts unsigned requests (provider: none): anyone who can reach %s can trigger its rules", s.Name, s.Path)
 	}
@@ -198,7 +198,7 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 	at := func(h func(k, v *yaml.Node)) func(k, v *yaml.Node) {
 		return func(k, v *yaml.Node) { nodes[k.Value] = v; h(k, v) }
 	}
-	errsBefore := len(*d.diags)
+	actionErrs := false // actions empty because its items are wrong
 	ok := d.fields(n, "rule", map[string]func(k, v *yaml.Node){
 		"name":    at(func(k, v *yaml.Node) { r.Name = d.str(v, "name") }),
 		"source":  at(func(k, v *yaml.Node) { r.Sources = append(r.Sources, d.str(v, "source")) }),
@@ -215,10 +215,14 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 				d.errf(v, "concurrency must be parallel, serial or latest, not %q", r.Concurrency)
 			}
 		}),
-		"key":        at(func(k, v *yaml.Node) { r.Key = d.compileExpr(v, d.str(v, "key"), 0, false) }),
-		"timeout":    at(func(k, v *yaml.Node) { r.Timeout = d.duration(v, "timeout") }),
-		"retry":      at(func(k, v *yaml.Node) { r.Retry = d.retry(v, r.Retry) }),
-		"actions":    at(func(k, v *yaml.Node) { r.Actions = d.actionList(v, "actions", false, &set.Secrets) }),
+		"key":     at(func(k, v *yaml.Node) { r.Key = d.compileExpr(v, d.str(v, "key"), 0, false) }),
+		"timeout": at(func(k, v *yaml.Node) { r.Timeout = d.duration(v, "timeout") }),
+		"retry":   at(func(k, v *yaml.Node) { r.Retry = d.retry(v, r.Retry) }),
+		"actions": at(func(k, v *yaml.Node) {
+			before := d.errorCount()
+			r.Actions = d.actionList(v, "actions", false, &set.Secrets)
+			actionErrs = d.errorCount() > before
+		}),
 		"on_failure": at(func(k, v *yaml.Node) { r.OnFailure = d.actionList(v, "on_failure", true, &set.Secrets) }),
 		"respond":    at(func(k, v *yaml.Node) { r.Respond = d.respond(v) }),
 	})
@@ -226,7 +230,7 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		return nil, nil
 	}
 	if nodes["name"] == nil {
-		d.errf(n, "rule has no name")
+		d.missing(n, n, []string{"name"}, "rule has no name")
 		return nil, nil
 	}
 	r.UsesBody = usesName(r.WhenSrc, "body") || (nodes["key"] != nil && usesName(nodes["key"].Value, "body"))
@@ -238,11 +242,11 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		d.errf(nodes["sources"], "rule %q: write source or sources, not both", r.Name)
 	}
 	if len(r.Sources) == 0 {
-		d.errf(n, "rule %q has no source (source: NAME or sources: [A, B])", r.Name)
+		d.missing(n, n, []string{"source", "sources"}, "rule %q has no source (source: NAME or sources: [A, B])", r.Name)
 	}
 	if nodes["actions"] == nil {
-		d.errf(n, "rule %q has no actions", r.Name)
-	} else if len(r.Actions) == 0 && len(*d.diags) == errsBefore {
+		d.missing(n, n, []string{"actions"}, "rule %q has no actions", r.Name)
+	} else if len(r.Actions) == 0 && !actionErrs {
 		d.errf(nodes["actions"], "rule %q: actions is empty", r.Name)
 	}
 	if rs := r.Respond; rs != nil && rs.Wait > 0 && len(r.Actions) > 0 && r.Actions[0].Kind == "slack" {

@@ -38,7 +38,7 @@ func (d *decoder) rate(n *yaml.Node) *Rate {
 	if !ok {
 		return nil
 	}
-	if !seen[0] || !seen[1] {
+	if !seen[0] && !d.wasSuggested(n, "per_second") || !seen[1] && !d.wasSuggested(n, "burst") {
 		d.errf(n, "rate needs per_second and burst, as in rate: {per_second: 10, burst: 50}")
 		return nil
 	}
