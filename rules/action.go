@@ -98,10 +98,8 @@ func (d *decoder) actionList(n *yaml.Node, what string, failure bool, secrets *[
 }
 
 // actionShape reports an action that is not a mapping of one key. The
-// usual slip is a kind's fields written beside it, not under it:
-//
-//   - shell:
-//     command: [echo, hi]
+// usual slip is a kind's fields written beside it, not under it: "- shell:"
+// then "command: [echo, hi]" at the indentation of shell.
 func (d *decoder) actionShape(item *yaml.Node, what string) {
 	kinds := strings.Join(sortedKeys(actionKinds), ", ")
 	if item.Kind == yaml.MappingNode && len(item.Content) > 2 {

@@ -198,7 +198,15 @@ func (d *decoder) jsonValue(n *yaml.Node, what string, failure bool) any {
 				continue
 			}
 			seen[k.Value] = true
-			obj = append(obj, jsonMember{k.Value, d.jsonValue(n.Content[i+1], what+"."+k.Value, failure)})
+			m := jsonMember{key: k.Value}
+			if strings.Contains(k.Value, "{{") {
+				// A key is a string of the action too: {{ }} renders.
+				if m.keyTpl = d.templateOf(k, k.Value, failure); m.keyTpl == nil {
+					continue
+				}
+			}
+			m.val = d.jsonValue(n.Content[i+1], what+"."+k.Value, failure)
+			obj = append(obj, m)
 		}
 		return obj
 	case yaml.SequenceNode:
@@ -226,8 +234,19 @@ func (d *decoder) jsonValue(n *yaml.Node, what string, failure bool) any {
 type jsonObject []jsonMember
 
 type jsonMember struct {
-	key string
-	val any
+	key    string
+	keyTpl *Template // the key when it holds {{ }}, nil otherwise
+	val    any
+}
+
+// templated tells whether a key of o holds {{ }}.
+func (o jsonObject) templated() bool {
+	for _, m := range o {
+		if m.keyTpl != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (o jsonObject) MarshalJSON() ([]byte, error) {
@@ -273,12 +292,29 @@ func renderJSON(v any, env any) (any, error) {
 		return x.Value(env)
 	case jsonObject:
 		out := make(jsonObject, len(x))
+		var keys map[string]string // rendered key: the key as written
 		for i, m := range x {
+			key := m.key
+			if m.keyTpl != nil {
+				var err error
+				if key, err = m.keyTpl.Render(env); err != nil {
+					return nil, fmt.Errorf("key %s: %w", m.key, err)
+				}
+			}
+			if len(x) > 1 && x.templated() {
+				if keys == nil {
+					keys = map[string]string{}
+				}
+				if prev, dup := keys[key]; dup {
+					return nil, fmt.Errorf("keys %s and %s both render as %q: an object cannot hold a key twice", prev, m.key, key)
+				}
+				keys[key] = m.key
+			}
 			r, err := renderJSON(m.val, env)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", m.key, err)
 			}
-			out[i] = jsonMember{m.key, r}
+			out[i] = jsonMember{key: key, val: r}
 		}
 		return out, nil
 	case []any:
