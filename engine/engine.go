@@ -104,6 +104,9 @@ type Engine struct {
 	ready    atomic.Bool
 	ping     pinger // readiness of a shared store
 	reloadMu sync.Mutex
+	// readCfg is hookd.yaml as the last reload read it (nil: not read
+	// since the start), under reloadMu.
+	readCfg *rules.Config
 
 	admin    *http.Server
 	adminLn  net.Listener

@@ -55,3 +55,39 @@ func TestNodeInfoMetric(t *testing.T) {
 		t.Fatal("the node label is on other series")
 	}
 }
+
+// A setting that needs a restart is said once per change: the reloads
+// after it (a rules file saved, a SIGHUP) do not say it again, and a
+// setting set back to its running value says nothing.
+func TestRestartWarningOncePerChange(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hookd.yaml")
+	if err := os.WriteFile(file, []byte("node: first\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	te := startEngine(t, dir, deployRules, func(c *rules.Config) { c.File, c.Node = file, "first" })
+	for i, step := range []struct {
+		yaml string // "" reloads without writing
+		want int    // restart lines logged so far
+	}{
+		{"node: second\n", 1},
+		{"", 1},
+		{"", 1},
+		{"node: third\n", 2},
+		{"node: third\nretention: 1d\n", 2},
+		{"node: first\n", 2},
+		{"node: second\n", 3},
+	} {
+		if step.yaml != "" {
+			if err := os.WriteFile(file, []byte(step.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := te.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(te.logs.String(), "need a restart"); got != step.want {
+			t.Fatalf("step %d (%q): %d restart lines, want %d:\n%s", i, step.yaml, got, step.want, te.logs.String())
+		}
+	}
+}

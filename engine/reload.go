@@ -123,6 +123,40 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 		return rules.Config{}, err
 	}
 	old := e.cfg
+	prev := old
+	if e.readCfg != nil {
+		prev = *e.readCfg
+	}
+	e.readCfg = &next
+	// Said once per change: a setting that differs from its running value
+	// and from the hookd.yaml read before, not at every reload after.
+	var changed []string
+	again := restartSettings(next, prev)
+	for _, name := range restartSettings(next, old) {
+		if slices.Contains(again, name) {
+			changed = append(changed, name)
+		}
+	}
+	if len(changed) > 0 {
+		e.log.Warn("hookd.yaml changed settings that need a restart; they keep their running values until then",
+			"settings", changed)
+	}
+	cfg := old
+	cfg.File = next.File
+	cfg.LogLevel = next.LogLevel
+	cfg.Rules = next.Rules
+	cfg.MaxBody = next.MaxBody
+	cfg.MaxQueued = next.MaxQueued
+	cfg.RuleGrace = next.RuleGrace
+	cfg.TrustedProxies = slices.Clone(next.TrustedProxies)
+	cfg.Retention = next.Retention
+	cfg.ShutdownTimeout = next.ShutdownTimeout
+	return cfg, nil
+}
+
+// restartSettings names the settings that need a restart whose values
+// differ between next and old.
+func restartSettings(next, old rules.Config) []string {
 	var changed []string
 	note := func(name string, differs bool) {
 		if differs {
@@ -142,21 +176,7 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	note("store", next.Store != old.Store)
 	note("ui", next.UI.Listen != old.UI.Listen || !maps.EqualFunc(next.UI.Users, old.UI.Users, bytes.Equal) ||
 		!slices.Equal(next.UI.Hosts, old.UI.Hosts))
-	if len(changed) > 0 {
-		e.log.Warn("hookd.yaml changed settings that need a restart; they keep their running values until then",
-			"settings", changed)
-	}
-	cfg := old
-	cfg.File = next.File
-	cfg.LogLevel = next.LogLevel
-	cfg.Rules = next.Rules
-	cfg.MaxBody = next.MaxBody
-	cfg.MaxQueued = next.MaxQueued
-	cfg.RuleGrace = next.RuleGrace
-	cfg.TrustedProxies = slices.Clone(next.TrustedProxies)
-	cfg.Retention = next.Retention
-	cfg.ShutdownTimeout = next.ShutdownTimeout
-	return cfg, nil
+	return changed
 }
 
 func logLevel(s string) slog.Level {
