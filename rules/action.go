@@ -174,7 +174,7 @@ func decodeShell(d *decoder, n *yaml.Node, a *Action, failure bool, _ *[]string)
 				s.env[name] = d.template(pos[name], "shell.env."+name, failure)
 			}
 		},
-		"timeout": func(k, v *yaml.Node) { a.Timeout = d.duration(v, "shell.timeout") },
+		"timeout": func(k, v *yaml.Node) { a.Timeout = d.actionTimeout(v, "shell.timeout") },
 	})
 	if !ok {
 		return nil
@@ -188,6 +188,14 @@ func decodeShell(d *decoder, n *yaml.Node, a *Action, failure bool, _ *[]string)
 		d.errf(cmdNode, "shell.command is empty")
 	}
 	return s
+}
+
+// actionTimeout reads an action's timeout, which must be above zero, as a
+// rule's must.
+func (d *decoder) actionTimeout(n *yaml.Node, what string) time.Duration {
+	v := d.duration(n, what)
+	d.aboveZero(n, what, " (leave it out for the rule's timeout)")
+	return v
 }
 
 // strsNodes returns the item nodes of a list of strings.

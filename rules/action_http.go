@@ -54,7 +54,7 @@ func decodeHTTP(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]st
 		"body": func(k, v *yaml.Node) { bodyNode = v; h.body = d.template(v, "http.body", failure) },
 		"json": func(k, v *yaml.Node) { jsonNode = v; h.json = d.jsonValue(v, "http.json", failure) },
 		"timeout": func(k, v *yaml.Node) {
-			a.Timeout = d.duration(v, "http.timeout")
+			a.Timeout = d.actionTimeout(v, "http.timeout")
 		},
 		"expect": func(k, v *yaml.Node) {
 			if v.Kind != yaml.SequenceNode {
@@ -447,7 +447,7 @@ func decodeSlack(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]s
 			nodes[k.Value] = v
 			s.blocks = d.jsonValue(v, "slack.blocks", failure)
 		},
-		"timeout": func(k, v *yaml.Node) { a.Timeout = d.duration(v, "slack.timeout") },
+		"timeout": func(k, v *yaml.Node) { a.Timeout = d.actionTimeout(v, "slack.timeout") },
 	})
 	if !ok {
 		return nil

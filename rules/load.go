@@ -5,6 +5,7 @@
 package rules
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -204,6 +205,10 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		"source":  at(func(k, v *yaml.Node) { r.Sources = append(r.Sources, d.str(v, "source")) }),
 		"sources": at(func(k, v *yaml.Node) { r.Sources = append(r.Sources, d.strs(v, "sources")...) }),
 		"when": at(func(k, v *yaml.Node) {
+			if emptyScalar(v) {
+				d.errf(v, "when is empty: write a condition, or leave when out to match every event")
+				return
+			}
 			r.WhenSrc = d.str(v, "when")
 			if r.WhenSrc != "" {
 				r.When = d.compileExpr(v, r.WhenSrc, 0, false, expr.AsBool())
@@ -215,7 +220,13 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 				d.errf(v, "concurrency must be parallel, serial or latest, not %q", r.Concurrency)
 			}
 		}),
-		"key":     at(func(k, v *yaml.Node) { r.Key = d.compileExpr(v, d.str(v, "key"), 0, false) }),
+		"key": at(func(k, v *yaml.Node) {
+			if emptyScalar(v) {
+				d.typeErr(v, "key is empty: write an expression, such as key: body.ref")
+				return
+			}
+			r.Key = d.compileExpr(v, d.str(v, "key"), 0, false)
+		}),
 		"timeout": at(func(k, v *yaml.Node) { r.Timeout = d.duration(v, "timeout") }),
 		"retry":   at(func(k, v *yaml.Node) { r.Retry = d.retry(v, r.Retry) }),
 		"actions": at(func(k, v *yaml.Node) {
@@ -256,23 +267,42 @@ func (d *decoder) rule(n *yaml.Node, def Defaults, set *Set) (*Rule, map[string]
 		d.errf(nodes["key"], "rule %q: key applies to concurrency serial or latest", r.Name)
 	}
 	if n := nodes["timeout"]; n != nil {
-		if v, err := time.ParseDuration(n.Value); err == nil && v == 0 {
-			d.errf(n, "rule %q: timeout must be above zero", r.Name)
-		}
+		d.aboveZero(n, fmt.Sprintf("rule %q: timeout", r.Name), "")
 	}
 	return r, nodes
 }
 
+// retry reads a retry block over r. A backoff above the max_backoff
+// written beside it is refused; above an inherited one (hookd.yaml's, or
+// the default 5m), it raises it.
 func (d *decoder) retry(n *yaml.Node, r Retry) Retry {
+	var backoff, maxBackoff *yaml.Node
 	d.fields(n, "retry", map[string]func(k, v *yaml.Node){
 		"attempts":    func(k, v *yaml.Node) { r.Attempts = d.integer(v, "retry.attempts", 1) },
-		"backoff":     func(k, v *yaml.Node) { r.Backoff = d.duration(v, "retry.backoff") },
-		"max_backoff": func(k, v *yaml.Node) { r.MaxBackoff = d.duration(v, "retry.max_backoff") },
+		"backoff":     func(k, v *yaml.Node) { backoff = v; r.Backoff = d.duration(v, "retry.backoff") },
+		"max_backoff": func(k, v *yaml.Node) { maxBackoff = v; r.MaxBackoff = d.duration(v, "retry.max_backoff") },
 	})
 	if r.MaxBackoff < r.Backoff {
+		if backoff != nil && maxBackoff != nil {
+			d.errf(maxBackoff, "retry.max_backoff %s is below retry.backoff %s: the longest wait cannot be shorter than the first (raise max_backoff, or lower backoff)",
+				maxBackoff.Value, backoff.Value)
+		}
 		r.MaxBackoff = r.Backoff
 	}
 	return r
+}
+
+// emptyScalar tells whether n is null or a string of blanks.
+func emptyScalar(n *yaml.Node) bool {
+	return isNull(n) || n.Kind == yaml.ScalarNode && strings.TrimSpace(n.Value) == ""
+}
+
+// aboveZero refuses a duration of zero at n: what names it, and hint
+// (if any) follows the message.
+func (d *decoder) aboveZero(n *yaml.Node, what, hint string) {
+	if v, err := ParseDuration(strings.TrimSpace(n.Value)); err == nil && v == 0 {
+		d.errf(n, "%s must be above zero%s", what, hint)
+	}
 }
 
 // definedSources lists the sources defined, for an unknown source's error;
