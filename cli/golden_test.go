@@ -108,6 +108,8 @@ func TestGolden(t *testing.T) {
 		// Values as sent: <, > and & in why-not lines and actions, not \u0026.
 		{"test-html-chars-why", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-body", "-"},
 			`{"ref":"refs/heads/a&b<c>","after":"x","repository":{"full_name":"acme/site","private":false}}`, nil},
+		// A rendered value over several lines stays indented under its name.
+		{"test-multiline-values", []string{"test", "-rules", "multiline", "-source", "plain", "-body", "-"}, `{"msg":"line one\nline two"}`, nil},
 		{"test-html-chars-action", []string{"test", "-rules", "rules", "-source", "plain", "-body", "-"}, `{"after":"Merge A & B <x>"}`, nil},
 		{"test-invalid-json", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "Content-Type: application/json", "-body", "-"}, `{"ref":"refs/heads/main",after:1}`, nil},
 		{"test-gzip", []string{"test", "-rules", "rules", "-source", "github", "-header", "X-GitHub-Event: push", "-header", "Content-Type: application/json", "-header", "Content-Encoding: gzip", "-body", "push-main.json.gz"}, "", nil},

@@ -307,7 +307,12 @@ func printTestReport(w io.Writer, rep *testReport) {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				fmt.Fprintf(w, "    %s: %s\n", k, showValue(a[k]))
+				if v := showValue(a[k]); strings.Contains(v, "\n") {
+					// Lines of their own, under the name, as output is.
+					fmt.Fprintf(w, "    %s:\n%s\n", k, indent(strings.TrimSuffix(v, "\n"), "      | "))
+				} else {
+					fmt.Fprintf(w, "    %s: %s\n", k, v)
+				}
 			}
 		}
 		for _, x := range rr.Ran {
