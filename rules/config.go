@@ -84,7 +84,7 @@ func LoadConfig(path string, lookup func(string) (string, bool)) (Config, error)
 	var diags []Diag
 	root, ex := parseYAML(path, src, lookup, false, &diags)
 	if root != nil {
-		d := &decoder{file: path, diags: &diags, tainted: ex.tainted, text: ex.text}
+		d := &decoder{file: path, diags: &diags, tainted: ex.tainted, text: ex.text, refs: ex.refs}
 		d.config(root, &c, filepath.Dir(path))
 	}
 	c.Rules.Retention = c.Retention

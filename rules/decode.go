@@ -32,6 +32,7 @@ type decoder struct {
 	// text is the file as parsed (see expansion.text), to place an error
 	// inside a scalar; "" where there is none.
 	text string
+	refs []ref // the file's references, for the placeholders of text
 }
 
 // errorCount is how many errors (not warnings) are recorded so far.

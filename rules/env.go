@@ -109,7 +109,7 @@ func (d *decoder) exprPos(n *yaml.Node, src string, offset int, err error) (int,
 		return line, col
 	}
 	if at, ok := runeOffset(src, fe.From); ok && n.Value != "" {
-		if l, c, ok := scalarPos(d.text, n, offset+at); ok {
+		if l, c, ok := scalarPos(d.text, d.refs, n, offset+at); ok {
 			return l, c
 		}
 	}

@@ -98,7 +98,7 @@ func (l *fileLoader) file(f string) {
 	if root == nil {
 		return
 	}
-	d := &decoder{file: f, diags: &l.diags, tainted: ex.tainted, defaulted: ex.defaulted, scripts: &l.scripts, text: ex.text}
+	d := &decoder{file: f, diags: &l.diags, tainted: ex.tainted, defaulted: ex.defaulted, scripts: &l.scripts, text: ex.text, refs: ex.refs}
 	d.fields(root, "rules file", map[string]func(k, v *yaml.Node){
 		"sources": func(k, v *yaml.Node) {
 			if v.Kind != yaml.MappingNode {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -15,7 +16,7 @@ import (
 // value and the text are walked together, a blank of one against the
 // blanks of the other. ok is false when they part (a ${VAR} expanded to
 // a value of another length), and the caller falls back to arithmetic.
-func scalarPos(text string, n *yaml.Node, at int) (line, col int, ok bool) {
+func scalarPos(text string, refs []ref, n *yaml.Node, at int) (line, col int, ok bool) {
 	si, ok := nodeOffset(text, n)
 	if !ok || at > len(n.Value) {
 		return 0, 0, false
@@ -32,6 +33,19 @@ func scalarPos(text string, n *yaml.Node, at int) (line, col int, ok bool) {
 			return 0, 0, false
 		}
 		sc, vc := text[si], v[vi]
+		if k, w, ok := placeholderAt(text[si:], len(refs)); ok {
+			// A reference: its value in the value, its placeholder (as
+			// long as the reference) in the text.
+			val := refs[k].value
+			if !strings.HasPrefix(v[vi:], val) {
+				return 0, 0, false
+			}
+			if vi+len(val) > at {
+				break // the place is inside the value: the reference
+			}
+			si, vi = si+w, vi+len(val)
+			continue
+		}
 		switch {
 		case dq && sc == '\\':
 			r, w := unescape(text[si:])
@@ -75,6 +89,37 @@ func scalarPos(text string, n *yaml.Node, at int) (line, col int, ok bool) {
 }
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// placeholderAt reads the placeholder of a reference at the start of s
+// (see expandVars): the reference's index and the placeholder's length.
+func placeholderAt(s string, refs int) (k, w int, ok bool) {
+	r, size := utf8.DecodeRuneInString(s)
+	if r != phOpen {
+		return 0, 0, false
+	}
+	w = size
+	digits := 0
+	for {
+		c, size := utf8.DecodeRuneInString(s[w:])
+		if c < phDigit || c >= phDigit+phBase {
+			break
+		}
+		k = k*phBase + int(c-phDigit)
+		w += size
+		digits++
+	}
+	if digits == 0 || k >= refs {
+		return 0, 0, false
+	}
+	for {
+		c, size := utf8.DecodeRuneInString(s[w:])
+		if c != phPad {
+			break
+		}
+		w += size
+	}
+	return k, w, true
+}
 
 // nodeOffset is the byte offset in text of n's line and column.
 func nodeOffset(text string, n *yaml.Node) (int, bool) {
