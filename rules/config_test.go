@@ -62,6 +62,10 @@ tls: {cert: c.pem, key: k.pem}
 		{name: "port out of range", yaml: "listen: 127.0.0.1:99999\nops: {listen: 'localhost'}\n",
 			err: "hookd.yaml:1:9: listen must be an address (host:port, such as 127.0.0.1:9000): address 99999: invalid port\n" +
 				"hookd.yaml:2:15: ops.listen must be an address (host:port, such as 127.0.0.1:9100): address localhost: missing port in address"},
+		{name: "second document", yaml: "workers: 2\n---\nworkers: 3\n",
+			err: "hookd.yaml:2:1: a file holds one YAML document, and this --- starts a second one, which hookd would not read: move its settings into the first document"},
+		{name: "merge key and backoff", yaml: "retry: {<<: {attempts: 2, backoff: 9s}, max_backoff: 3s}\n",
+			err: "hookd.yaml:1:54: retry.max_backoff 3s is below retry.backoff 9s: the longest wait cannot be shorter than the first (raise max_backoff, or lower backoff)"},
 		{name: "unknown key", yaml: "listen: 127.0.0.1:9999\nworkerz: 3\n", err: "hookd.yaml:2:1: hookd.yaml: unknown key \"workerz\""},
 		{name: "bad values", yaml: "workers: 0\nmax_body: lots\nlog: {format: xml}\ntls: {cert: a.pem}\n",
 			err: "hookd.yaml:1:10: workers must be at least 1\nhookd.yaml:2:11: max_body: \"lots\" is not a size (write e.g. 10MiB, 512KiB or a number of bytes)\nhookd.yaml:3:15: log.format must be text or json\nhookd.yaml:4:6: tls needs both cert and key"},

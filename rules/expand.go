@@ -316,7 +316,7 @@ func parseYAML(file string, src []byte, lookup func(string) (string, bool), rule
 		*diags = append(*diags, Diag{File: file, Line: line, Col: col, Msg: msg})
 		return nil, ex
 	}
-	if d := secondDocument(ex.text, &doc, dec); d != nil {
+	if d := secondDocument(ex.text, &doc, dec, rulesFile); d != nil {
 		d.File = file
 		*diags = append(*diags, *d)
 		return nil, ex

@@ -13,12 +13,12 @@ import (
 // otherwise be dropped without a word. A trailing document that holds
 // nothing (a last ---, or comments) loses nothing and is let be. The
 // Diag returned has no File.
-func secondDocument(text string, first *yaml.Node, dec *yaml.Decoder) *Diag {
+func secondDocument(text string, first *yaml.Node, dec *yaml.Decoder, rulesFile bool) *Diag {
 	var next yaml.Node
 	err := dec.Decode(&next)
 	if err == io.EOF || (err == nil && emptyDocument(&next)) {
 		if err == nil {
-			return secondDocument(text, first, dec)
+			return secondDocument(text, first, dec, rulesFile)
 		}
 		return nil
 	}
@@ -32,7 +32,10 @@ func secondDocument(text string, first *yaml.Node, dec *yaml.Decoder) *Diag {
 		l, c := lineCol(text, pos)
 		return &Diag{Line: l, Col: c, Msg: msg}
 	}
-	msg := "a file holds one YAML document, and this --- starts a second one, which hookd would not read: move its sources and rules into the first document, or into a file of their own"
+	msg := "a file holds one YAML document, and this --- starts a second one, which hookd would not read: move its settings into the first document"
+	if rulesFile {
+		msg = "a file holds one YAML document, and this --- starts a second one, which hookd would not read: move its sources and rules into the first document, or into a file of their own"
+	}
 	if emptyDocument(first) {
 		msg = fmt.Sprintf("a file holds one YAML document, and this --- starts a second one after an empty first (the --- at line %d, then nothing but comments): remove one of the two ---", first.Line)
 	}
