@@ -110,7 +110,8 @@ func (d *decoder) method(n *yaml.Node) string {
 	case !isToken(m):
 		d.errf(n, "http.method %q is not an HTTP method (write e.g. POST, PUT, PATCH)", m)
 	case m != strings.ToUpper(m):
-		d.errf(n, "http.method %q: methods are case-sensitive, write %s", m, strings.ToUpper(m))
+		d.errWithheld(n, m, "http.method holds a secret: methods are case-sensitive, write it in upper case",
+			"http.method %q: methods are case-sensitive, write %s", m, strings.ToUpper(m))
 	default:
 		return m
 	}
@@ -487,8 +488,10 @@ func (s *slackAction) render(c *Call) (*actions.Slack, any, error) {
 		}
 		// A string is JSON text already (blocks: "{{ body.blocks_json }}").
 		if str, ok := v.(string); ok {
-			if !json.Valid([]byte(str)) {
-				return nil, nil, fmt.Errorf("slack.blocks: %q is not JSON", clip(str))
+			var probe any
+			if err := json.Unmarshal([]byte(str), &probe); err != nil {
+				// Not quoted: a clipped quote could end inside a secret.
+				return nil, nil, fmt.Errorf("slack.blocks: the rendered text (%d bytes) is not JSON: %v", len(str), err)
 			}
 			m.Blocks = json.RawMessage(str)
 		} else {

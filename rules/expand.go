@@ -58,6 +58,8 @@ type expansion struct {
 	values map[string]string
 	// secrets holds the values read by ${file:...} and ${credential:...}.
 	secrets []string
+	// warnShort: warn of a secret too short to redact (rules files).
+	warnShort bool
 }
 
 // expandVars replaces each ${VAR}, ${VAR:-default} and $$ of src by a
@@ -231,7 +233,7 @@ func (ex *expansion) note(n *yaml.Node, r ref, diags *[]Diag) {
 		return
 	}
 	if r.secret {
-		ex.secrets = append(ex.secrets, r.value)
+		ex.secret(r, "secret "+r.raw, diags)
 		return
 	}
 	if r.name == "" {
@@ -242,13 +244,24 @@ func (ex *expansion) note(n *yaml.Node, r ref, diags *[]Diag) {
 	}
 	ex.values[r.name] = r.value
 	if secretName.MatchString(r.name) {
-		ex.secrets = append(ex.secrets, r.value)
+		ex.secret(r, "secret "+r.name, diags)
 	}
 	if r.defaulted {
 		if ex.defaulted == nil {
 			ex.defaulted = map[*yaml.Node][]ref{}
 		}
 		ex.defaulted[n] = append(ex.defaulted[n], r)
+	}
+}
+
+// secret records the value of r, a secret, warning once of one too short
+// to redact; what names it.
+func (ex *expansion) secret(r ref, what string, diags *[]Diag) {
+	ex.secrets = append(ex.secrets, r.value)
+	if ex.warnShort && r.value != "" && len(r.value) < minSecretLen {
+		d := shortSecret(ex.file, r.line, r.col, what)
+		d.quoted = r.value
+		*diags = append(*diags, d)
 	}
 }
 
@@ -298,6 +311,7 @@ func parseYAML(file string, src []byte, lookup func(string) (string, bool), rule
 		lookup = os.LookupEnv
 	}
 	expanded, ex := expandVars(file, src, lookup)
+	ex.warnShort = rulesFile
 	var doc yaml.Node
 	if err := yaml.Unmarshal(expanded, &doc); err != nil {
 		// Placeholders are as long as the text they stand for, so a position
