@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"hookd/verify"
 )
 
 // minSecretLen is the length from which a secret is redacted from output
@@ -54,6 +56,10 @@ func (s *Set) Redactor() *strings.Replacer {
 	}
 	return strings.NewReplacer(pairs...)
 }
+
+// SecretFinder returns what finds the configuration's secrets in what a
+// sender sent, to keep them out of the recorded request.
+func (s *Set) SecretFinder() *verify.Secrets { return verify.NewSecrets(s.Secrets, minSecretLen) }
 
 // redactDiags hides the configuration's secrets in messages, which may
 // quote a value (a command path built from a variable). A message whose
