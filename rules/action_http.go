@@ -78,6 +78,14 @@ func decodeHTTP(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]st
 	}
 	if urlNode == nil {
 		d.errf(n, "http needs a url")
+	} else if h.url != nil && !h.url.Static() {
+		// A password written in a URL that templates complete is a secret
+		// all the same.
+		if i, j := passwordSpan(h.url.src); i >= 0 && !strings.Contains(h.url.src[i:j], "{{") {
+			if p, err := url.PathUnescape(h.url.src[i:j]); err == nil && p != "" {
+				*secrets = append(*secrets, p, h.url.src[i:j])
+			}
+		}
 	} else if h.url != nil && h.url.Static() {
 		d.checkURL(urlNode, "http.url", h.url.src)
 		if u, err := url.Parse(h.url.src); err == nil {
@@ -372,16 +380,39 @@ func (h *httpAction) describe(c *Call) (map[string]any, error) {
 	return m, nil
 }
 
-// hideUserinfo replaces a URL's password with [redacted].
+// hideUserinfo replaces a URL's password with [redacted]: a URL as sent
+// (hookd test, the dashboard's /try) or as written, templates and all
+// (Brief, the dashboard's rules). It works on the text, so that the rest
+// of the URL shows as written, not re-escaped.
 func hideUserinfo(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	i, j := passwordSpan(s)
+	if i < 0 {
 		return s
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), redacted)
+	return s[:i] + redacted + s[j:]
+}
+
+// passwordSpan returns where the password of URL s is, s[i:j], or -1, -1
+// when it has none. The URL may hold templates.
+func passwordSpan(s string) (int, int) {
+	scheme := strings.Index(s, "://")
+	if scheme < 0 {
+		return -1, -1
 	}
-	return u.String()
+	start := scheme + len("://")
+	end := len(s)
+	if k := strings.IndexAny(s[start:], "/?#"); k >= 0 {
+		end = start + k
+	}
+	at := strings.LastIndexByte(s[start:end], '@')
+	if at < 0 {
+		return -1, -1
+	}
+	colon := strings.IndexByte(s[start:start+at], ':')
+	if colon < 0 {
+		return -1, -1
+	}
+	return start + colon + 1, start + at
 }
 
 // slackAction is `slack`: an incoming webhook, or chat.postMessage as a bot.

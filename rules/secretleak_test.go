@@ -129,3 +129,30 @@ func TestTemplateErrorsNeverClipASecret(t *testing.T) {
 		}
 	}
 }
+
+// An http URL's password is a secret even when templates complete the URL,
+// and the rule's brief (the dashboard's rules page) hides it as `hookd
+// test` does, before any redaction.
+func TestURLPasswordIsASecret(t *testing.T) {
+	env := map[string]string{"GH_SECRET": "ghsecret-0123"}
+	out, set := loadLeak(t, `  - name: r
+    source: gh
+    actions:
+      - http: {url: "http://user:pw%2DSECRET@127.0.0.1:1/x?a={{ body.a }}"}
+      - http: {url: "https://bot:static-pw-9@example.com/"}
+`, env)
+	if set == nil {
+		t.Fatal(out)
+	}
+	for _, s := range []string{"pw-SECRET", "pw%2DSECRET", "static-pw-9"} {
+		if !set.IsSecret(s) {
+			t.Errorf("%s is not a secret (%q)", s, set.Secrets)
+		}
+	}
+	acts := set.Rules["r"].Actions
+	for i, want := range []string{"http POST http://user:[redacted]@127.0.0.1:1/x?a={{ body.a }}", "http POST https://bot:[redacted]@example.com/"} {
+		if got := acts[i].Brief(); got != want {
+			t.Errorf("brief %q, want %q", got, want)
+		}
+	}
+}
