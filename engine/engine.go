@@ -20,6 +20,7 @@ import (
 
 	"hookd/rules"
 	"hookd/store"
+	"hookd/verify"
 )
 
 // Options configure an Engine.
@@ -65,6 +66,7 @@ type live struct {
 	cfg     rules.Config // the settings in force; see reload.go
 	baseEnv []string     // what actions inherit of Environ
 	redact  *strings.Replacer
+	secrets *verify.Secrets           // what redactRecord looks for
 	limits  map[string]*sourceLimiter // by source name; see ratelimit.go
 	// ruleNames are the rules of set, sorted: what a shared store's
 	// claims are limited to.

@@ -106,6 +106,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 		e.queueFull(w, r, src, env.ID, d.log, duplicate)
 		return
 	}
+	lv.redactRecord(ev)
 	ev.Errors = append(evalErrs, m.evalErrs...)
 	pa := e.prepareAnswer(lv, src, &m.pick, env, d.parse, ev, d.received)
 	rp := &intakeReply{w: w, r: r, ack: ack, duplicate: duplicate}

@@ -87,6 +87,7 @@ func (e *Engine) adminRun(w http.ResponseWriter, r *http.Request) {
 	j.Lane, j.Latest = laneOf(rule, env)
 	note := whenNote(rule, env, lv.redact.Replace)
 	ev.Jobs = []uint64{j.ID}
+	lv.redactRecord(ev)
 	if !e.disp.admit(1) {
 		w.Header().Set("Retry-After", "30")
 		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")

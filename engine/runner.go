@@ -57,11 +57,11 @@ func UserAgent(version string) string {
 // environment passed to processes is the allow-list of
 // rules.Set.ActionEnviron, never the whole of environ.
 func newLive(set *rules.Set, cfg rules.Config, environ []string) *live {
-	redact := set.Redactor()
+	all := &rules.Set{Secrets: set.Secrets}
 	if len(cfg.Secrets) > 0 { // hookd.yaml's: a secret file's value, the database password
-		redact = (&rules.Set{Secrets: append(slices.Clone(set.Secrets), cfg.Secrets...)}).Redactor()
+		all.Secrets = append(slices.Clone(set.Secrets), cfg.Secrets...)
 	}
-	return &live{set: set, cfg: cfg, redact: redact, baseEnv: set.ActionEnviron(environ),
+	return &live{set: set, cfg: cfg, redact: all.Redactor(), secrets: all.SecretFinder(), baseEnv: set.ActionEnviron(environ),
 		ruleNames: append([]string{}, slices.Sorted(maps.Keys(set.Rules))...)}
 }
 

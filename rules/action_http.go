@@ -77,6 +77,14 @@ func decodeHTTP(d *decoder, n *yaml.Node, a *Action, failure bool, secrets *[]st
 	}
 	if urlNode == nil {
 		d.missing(n, n, []string{"url"}, "http needs a url")
+	} else if h.url != nil && !h.url.Static() {
+		// A password written in a URL that templates complete is a secret
+		// all the same.
+		if i, j := passwordSpan(h.url.src); i >= 0 && !strings.Contains(h.url.src[i:j], "{{") {
+			if p, err := url.PathUnescape(h.url.src[i:j]); err == nil && p != "" {
+				*secrets = append(*secrets, p, h.url.src[i:j])
+			}
+		}
 	} else if h.url != nil && h.url.Static() {
 		d.checkURL(urlNode, "http.url", h.url.src)
 		if u, err := url.Parse(h.url.src); err == nil {
@@ -109,7 +117,8 @@ func (d *decoder) method(n *yaml.Node) string {
 	case !isToken(m):
 		d.errf(n, "http.method %q is not an HTTP method (write e.g. POST, PUT, PATCH)", m)
 	case m != strings.ToUpper(m):
-		d.errf(n, "http.method %q: methods are case-sensitive, write %s", m, strings.ToUpper(m))
+		d.errWithheld(n, m, "http.method holds a secret: methods are case-sensitive, write it in upper case",
+			"http.method %q: methods are case-sensitive, write %s", m, strings.ToUpper(m))
 	default:
 		return m
 	}
@@ -257,18 +266,6 @@ func (h *httpAction) describe(c *Call) (map[string]any, error) {
 	return m, nil
 }
 
-// hideUserinfo replaces a URL's password with [redacted].
-func hideUserinfo(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), redacted)
-	}
-	return u.String()
-}
-
 // slackAction is `slack`: an incoming webhook, or chat.postMessage as a bot.
 type slackAction struct {
 	url, token, channel *Template
@@ -373,8 +370,10 @@ func (s *slackAction) render(c *Call) (*actions.Slack, any, error) {
 		}
 		// A string is JSON text already (blocks: "{{ body.blocks_json }}").
 		if str, ok := v.(string); ok {
-			if !json.Valid([]byte(str)) {
-				return nil, nil, fmt.Errorf("slack.blocks: %q is not JSON", clip(str))
+			var probe any
+			if err := json.Unmarshal([]byte(str), &probe); err != nil {
+				// Not quoted: a clipped quote could end inside a secret.
+				return nil, nil, fmt.Errorf("slack.blocks: the rendered text (%d bytes) is not JSON: %v", len(str), err)
 			}
 			m.Blocks = json.RawMessage(str)
 		} else {

@@ -4,7 +4,8 @@ import "strings"
 
 // Brief says in a few words what the action runs, from its templates'
 // sources (shell ./deploy.sh {{ body.after }}, http POST https://...), for
-// the dashboard. Secrets read from ${VAR} may be in it: redact it first.
+// the dashboard. A URL's password is hidden as `hookd test` hides it;
+// secrets read from ${VAR} may be in the rest: redact it first.
 func (a *Action) Brief() string {
 	switch x := a.impl.(type) {
 	case *shellAction:
@@ -17,7 +18,7 @@ func (a *Action) Brief() string {
 		}
 		return "shell " + strings.Join(parts, " ")
 	case *httpAction:
-		return "http " + x.method + " " + x.url.Source()
+		return "http " + x.method + " " + hideUserinfo(x.url.Source())
 	case *slackAction:
 		if x.channel != nil {
 			return "slack " + x.channel.Source()

@@ -62,6 +62,16 @@ func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
 	d.add(line, col, fmt.Sprintf(format, args...), false)
 }
 
+// errWithheld reports as errf does, with withheld as the message when
+// quoted, the value the message quotes or derives from, holds a secret.
+func (d *decoder) errWithheld(n *yaml.Node, quoted, withheld, format string, args ...any) {
+	before := len(*d.diags)
+	d.errf(n, format, args...)
+	if len(*d.diags) > before {
+		(*d.diags)[before].quoted, (*d.diags)[before].withheld = quoted, withheld
+	}
+}
+
 // typeErr reports a value of the wrong type, then marks its node as
 // reported: a later check of the value it stands for (a URL, a secret)
 // would only add that the value is empty or malformed.

@@ -15,6 +15,9 @@ type Diag struct {
 	Warning bool
 	// Text is the file's line at Line, for Quote.
 	Text string
+	// quoted is the value Msg quotes or is derived from; when it holds a
+	// secret, Msg becomes withheld (see redactDiags).
+	quoted, withheld string
 }
 
 func (d Diag) String() string {

@@ -83,7 +83,11 @@ func (d *decoder) compileExpr(n *yaml.Node, src string, offset int, failure bool
 		if !failure && failureOnly(msg) {
 			msg += " (error, rule, attempt and output exist only in on_failure actions)"
 		}
-		d.add(line, col, fmt.Sprintf("expression %s: %s", quoteExpr(clip(src)), msg), false)
+		// expr's message can quote fragments of the source (`unknown name
+		// tok` for tok-SECRET), which no redaction of the whole secret hides.
+		*d.diags = append(*d.diags, Diag{File: d.file, Line: line, Col: col,
+			Msg:    fmt.Sprintf("expression %s: %s", quoteExpr(clip(src)), msg),
+			quoted: src, withheld: "expression holds a secret, so the detail of its error is withheld: check its syntax and names"})
 		return nil
 	}
 	return p

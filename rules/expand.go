@@ -64,6 +64,8 @@ type expansion struct {
 	// long as them: a node's line and column are the same in it and in
 	// the file.
 	text string
+	// warnShort: warn of a secret too short to redact (rules files).
+	warnShort bool
 }
 
 // expandVars replaces each ${VAR}, ${VAR:-default} and $$ of src by a
@@ -237,7 +239,7 @@ func (ex *expansion) note(n *yaml.Node, r ref, diags *[]Diag) {
 		return
 	}
 	if r.secret {
-		ex.secrets = append(ex.secrets, r.value)
+		ex.secret(r, "secret "+r.raw, diags)
 		return
 	}
 	if r.name == "" {
@@ -248,13 +250,24 @@ func (ex *expansion) note(n *yaml.Node, r ref, diags *[]Diag) {
 	}
 	ex.values[r.name] = r.value
 	if secretName.MatchString(r.name) {
-		ex.secrets = append(ex.secrets, r.value)
+		ex.secret(r, "secret "+r.name, diags)
 	}
 	if r.defaulted {
 		if ex.defaulted == nil {
 			ex.defaulted = map[*yaml.Node][]ref{}
 		}
 		ex.defaulted[n] = append(ex.defaulted[n], r)
+	}
+}
+
+// secret records the value of r, a secret, warning once of one too short
+// to redact; what names it.
+func (ex *expansion) secret(r ref, what string, diags *[]Diag) {
+	ex.secrets = append(ex.secrets, r.value)
+	if ex.warnShort && r.value != "" && len(r.value) < minSecretLen {
+		d := shortSecret(ex.file, r.line, r.col, what)
+		d.quoted = r.value
+		*diags = append(*diags, d)
 	}
 }
 
@@ -305,6 +318,7 @@ func parseYAML(file string, src []byte, lookup func(string) (string, bool), rule
 	}
 	expanded, ex := expandVars(file, src, lookup)
 	ex.text = string(expanded)
+	ex.warnShort = rulesFile
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {

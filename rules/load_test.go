@@ -131,7 +131,7 @@ func describeLoadEnv(dir string, lookup func(string) (string, bool)) string {
 // loaded, a near miss is a warning, and a rule file that cannot be read is
 // an error, never a rule file quietly missing.
 func TestRulesDirEntries(t *testing.T) {
-	const rule = "sources:\n  gh: {verify: {provider: github, secret: x}}\nrules:\n  - {name: r, source: gh, actions: [{shell: {command: [/bin/true]}}]}\n"
+	const rule = "sources:\n  gh: {verify: {provider: github, secret: xsecret}}\nrules:\n  - {name: r, source: gh, actions: [{shell: {command: [/bin/true]}}]}\n"
 	const summary = "source gh path=/hooks/gh provider=github allow=[] rules=[r]\n" +
 		"rule r sources=[gh] when=\"\" concurrency=parallel key=false timeout=10m0s retry=1/5s/5m0s actions=[shell] on_failure=[]\nsecrets 1\n"
 	for _, tc := range []struct {

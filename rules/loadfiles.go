@@ -42,6 +42,7 @@ func loadFiles(where string, files []string, diags []Diag, def Defaults, lookup 
 	diags = l.diags
 	redactDiags(diags, set)
 	sortDiags(diags)
+	diags = dedupShortSecrets(diags)
 	for f, src := range l.srcs {
 		quoteSource(diags, f, src, set.Secrets)
 	}

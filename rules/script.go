@@ -8,21 +8,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// minSecretLen is the length from which a secret is redacted from output
-// and an inherited variable holding it is kept out of actions'
-// environments: shorter ones would redact ordinary words.
-const minSecretLen = 4
-
-// IsSecret reports whether v holds one of the configuration's secrets.
-func (s *Set) IsSecret(v string) bool {
-	for _, sec := range s.Secrets {
-		if len(sec) >= minSecretLen && strings.Contains(v, sec) {
-			return true
-		}
-	}
-	return false
-}
-
 // scriptAt is one shell script of the configuration.
 type scriptAt struct {
 	file   string
@@ -102,25 +87,5 @@ func (d *decoder) warnDefaultSecrets(nodes map[*yaml.Node]string) {
 				Msg: fmt.Sprintf("%s is the default written in this file, because %s is unset or empty: "+
 					"anyone who has read the file can sign requests; set %s in hookd's environment", field, r.name, r.name)})
 		}
-	}
-}
-
-// Redactor returns a replacer that hides the configuration's secrets.
-func (s *Set) Redactor() *strings.Replacer {
-	var pairs []string
-	for _, sec := range s.Secrets {
-		if len(sec) >= minSecretLen {
-			pairs = append(pairs, sec, "[redacted]")
-		}
-	}
-	return strings.NewReplacer(pairs...)
-}
-
-// redactDiags hides the configuration's secrets in messages, which may
-// quote a value (a command path built from a variable).
-func redactDiags(diags []Diag, set *Set) {
-	r := set.Redactor()
-	for i := range diags {
-		diags[i].Msg = r.Replace(diags[i].Msg)
 	}
 }

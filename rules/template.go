@@ -21,6 +21,7 @@ type Template struct {
 type tplPart struct {
 	lit  string
 	prog *vm.Program
+	src  string // the expression as written, for errors
 }
 
 // Static reports whether the template has no expressions.
@@ -65,7 +66,7 @@ func (d *decoder) templateOf(n *yaml.Node, s string, failure bool) *Template {
 		if p == nil {
 			return nil
 		}
-		t.parts = append(t.parts, tplPart{prog: p})
+		t.parts = append(t.parts, tplPart{prog: p, src: src})
 		rest = rest[i+2+j+2:]
 		offset += i + 2 + j + 2
 	}
@@ -91,11 +92,11 @@ func (t *Template) Render(env any) (string, error) {
 		}
 		v, err := runExpr(p.prog, env)
 		if err != nil {
-			return "", fmt.Errorf("template %q: %w", clip(t.src), err)
+			return "", p.fail(err)
 		}
 		s, err := Stringify(v)
 		if err != nil {
-			return "", fmt.Errorf("template %q: %w", clip(t.src), err)
+			return "", p.fail(err)
 		}
 		b.WriteString(s)
 	}
@@ -108,11 +109,18 @@ func (t *Template) Value(env any) (any, error) {
 	if t.whole != nil {
 		v, err := runExpr(t.whole, env)
 		if err != nil {
-			return nil, fmt.Errorf("template %q: %w", clip(t.src), err)
+			return nil, t.parts[0].fail(err)
 		}
 		return v, nil
 	}
 	return t.Render(env)
+}
+
+// fail is the error of a part that failed to render. It quotes the part's
+// expression whole, never clipped: a clipped quote could end inside a
+// secret written in it, which redaction, matching whole secrets, would miss.
+func (p tplPart) fail(err error) error {
+	return fmt.Errorf("template {{%s}}: %w", p.src, err)
 }
 
 // vms reuses expr's virtual machines (and their stacks) across runs.

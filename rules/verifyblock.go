@@ -39,6 +39,7 @@ func (d *decoder) verify(n *yaml.Node, secrets *[]string) (verify.Provider, stri
 		return nil, c.Provider
 	}
 	d.warnDefaultSecrets(secretNodes)
+	d.warnShortSecrets(secretNodes)
 	*secrets = append(*secrets, c.Secrets...)
 	if c.Password != "" {
 		*secrets = append(*secrets, c.Password)

@@ -65,5 +65,5 @@ func redactJSONToken(body []byte) []byte {
 	if json.Unmarshal(body, &top) != nil || json.Unmarshal(top.Token, &tok) != nil || tok == "" {
 		return body
 	}
-	return redactJSONStrings(body, len(tok), len(tok), func(s string) bool { return s == tok })
+	return redactJSONStrings(body, len(tok), len(tok), func(s []byte) bool { return string(s) == tok })
 }
