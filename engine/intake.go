@@ -235,8 +235,9 @@ func parseBody(contentType string, raw []byte) (any, error) {
 }
 
 // decodeJSON decodes a JSON document keeping integers exact: a whole number
-// becomes an int (Shopify's and Stripe's ids exceed float64's 2^53), any
-// other number a float64.
+// becomes an int (Shopify's and Stripe's ids exceed float64's 2^53), or,
+// beyond int64, a jsonval.Number rendered as written; any other number a
+// float64.
 func decodeJSON(raw []byte) (any, bool) {
 	v, err := jsonval.Parse(raw)
 	return v, err == nil
