@@ -140,7 +140,7 @@ func (e *Engine) intakeIgnored(rp *intakeReply, d *delivery, m *matched, ev *sto
 	case err != nil:
 		d.log.Error("recording ignored event failed", slog.Any("error", err))
 	}
-	m.logCondErrs(d.log)
+	m.logCondErrs(d.log, ev.ID)
 	d.log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 	e.met.request(src.Name, "ignored")
 	e.respond(rp.w, rp.r, pa, rp.ack, "ignored", ev, d.log)
@@ -177,7 +177,7 @@ func (e *Engine) intakeAccepted(rp *intakeReply, d *delivery, m *matched, ev *st
 	e.recent.add(ev)
 	e.disp.runHeld(held)
 	e.disp.submit(m.jobs)
-	m.logCondErrs(d.log)
+	m.logCondErrs(d.log, ev.ID)
 	d.log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
 	e.respond(w, r, pa, rp.ack, "accepted", ev, d.log)
