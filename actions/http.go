@@ -227,6 +227,9 @@ func (x *exchange) doKeep(ctx context.Context, keep int) (Result, []byte, error)
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
 		return res, nil, Permanent(fmt.Errorf("%s: %s %s: bad request: URL must be http or https with a host", x.label, x.method, x.shown()))
 	}
+	if err := badHeader(x.header); err != nil {
+		return res, nil, Permanent(fmt.Errorf("%s: %s %s: bad request: %w", x.label, x.method, x.shown(), err))
+	}
 	for k, vs := range x.header {
 		if http.CanonicalHeaderKey(k) == "Host" && len(vs) > 0 {
 			req.Host = vs[0] // net/http ignores a Host header field

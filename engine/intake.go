@@ -141,7 +141,7 @@ func (e *Engine) intakeIgnored(rp *intakeReply, d *delivery, m *matched, ev *sto
 	case err != nil:
 		d.log.Error("recording ignored event failed", slog.Any("error", err))
 	}
-	m.logCondErrs(d.log)
+	m.logCondErrs(d.log, ev.ID)
 	d.log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 	e.met.request(src.Name, "ignored")
 	e.respond(rp.w, rp.r, pa, rp.ack, "ignored", ev, d.log)
@@ -178,7 +178,7 @@ func (e *Engine) intakeAccepted(rp *intakeReply, d *delivery, m *matched, ev *st
 	e.recent.add(ev)
 	e.disp.runHeld(held)
 	e.disp.submit(m.jobs)
-	m.logCondErrs(d.log)
+	m.logCondErrs(d.log, ev.ID)
 	d.log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")
 	e.respond(w, r, pa, rp.ack, "accepted", ev, d.log)
@@ -236,8 +236,9 @@ func parseBody(contentType string, raw []byte) (any, error) {
 }
 
 // decodeJSON decodes a JSON document keeping integers exact: a whole number
-// becomes an int (Shopify's and Stripe's ids exceed float64's 2^53), any
-// other number a float64.
+// becomes an int (Shopify's and Stripe's ids exceed float64's 2^53), or,
+// beyond int64, a jsonval.Number rendered as written; any other number a
+// float64.
 func decodeJSON(raw []byte) (any, bool) {
 	v, err := jsonval.Parse(raw)
 	return v, err == nil

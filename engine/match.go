@@ -21,9 +21,11 @@ type matched struct {
 	storeErr error
 }
 
-func (m *matched) logCondErrs(log reqLog) {
+// logCondErrs logs the failed conditions once the event is recorded, with
+// its id (SPEC section 9: every line about an event carries it).
+func (m *matched) logCondErrs(log reqLog, eventID uint64) {
 	for i := 0; i < len(m.condErrs); i += 2 {
-		log.Warn("rule not matched: its condition failed", slog.String("rule", m.condErrs[i]), slog.String("error", m.condErrs[i+1]))
+		log.Warn("rule not matched: its condition failed", slog.Uint64("event_id", eventID), slog.String("rule", m.condErrs[i]), slog.String("error", m.condErrs[i+1]))
 	}
 }
 

@@ -25,13 +25,20 @@ const debounce = 300 * time.Millisecond
 type watcher struct {
 	e        *Engine
 	fw       *fsnotify.Watcher
-	rulesDir string
-	mu       sync.Mutex // guards names and watched: a reload refreshes them
-	// names maps a watched directory to the entries of it that matter
-	// ("" for every entry): the rules directory itself, its parent for the
-	// rules directory's own name (a symlinked directory swapped, or the
-	// directory removed and made again), hookd.yaml's directory, and the
-	// directories of the files ${file:PATH} references read.
+	rulesDir string // as configured: read through it
+	// rulesLink is the rules directory's entry in its parent, and
+	// rulesReal the directory it is now (canonDir): a rules directory
+	// that is a symlink swapped elsewhere changes rulesReal only.
+	rulesLink string
+	mu        sync.Mutex // guards names, watched and rulesReal: a reload refreshes them
+	rulesReal string
+	// names maps a watched directory, by its canonDir name, to the
+	// entries of it that matter ("" for every entry): the rules directory
+	// itself, its parent for the rules directory's own name (a symlinked
+	// directory swapped, or the directory removed and made again),
+	// hookd.yaml's directory, the directories of the files ${file:PATH}
+	// references read, and for each of these files that is a symlink the
+	// directories of its targets (a rules file linked from elsewhere).
 	names   map[string]map[string]bool
 	watched map[string]bool // directories added to fw
 	// misnamed are the nearly-rule files (deploy.YAML) warned about, once
@@ -46,24 +53,44 @@ func (e *Engine) startWatch() (*watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &watcher{e: e, fw: fw, rulesDir: filepath.Clean(e.cfg.RulesDir), misnamed: map[string]bool{}, watched: map[string]bool{}, done: make(chan struct{})}
+	rd := filepath.Clean(e.cfg.RulesDir)
+	w := &watcher{e: e, fw: fw, rulesDir: rd, misnamed: map[string]bool{}, watched: map[string]bool{}, done: make(chan struct{})}
+	w.rulesLink = filepath.Join(canonDir(filepath.Dir(rd)), filepath.Base(rd))
+	w.rulesReal = canonDir(rd)
 	w.names = w.wanted()
 	if entries, err := os.ReadDir(w.rulesDir); err == nil {
 		for _, ent := range entries {
 			if rules.IsMisnamed(ent.Name()) {
-				w.misnamed[filepath.Join(w.rulesDir, ent.Name())] = true // the load at start warned
+				w.misnamed[filepath.Join(w.rulesReal, ent.Name())] = true // the load at start warned
 			}
 		}
 	}
-	if err := fw.Add(w.rulesDir); err != nil {
+	if err := fw.Add(w.rulesReal); err != nil {
 		fw.Close()
 		return nil, err
 	}
-	w.watched[w.rulesDir] = true
+	w.watched[w.rulesReal] = true
 	w.addWatches()
 	w.wg.Add(1)
 	go w.loop()
 	return w, nil
+}
+
+// canonDir is the one name of a directory: absolute, cleaned, its
+// symlinks resolved (as far as it exists). inotify gives a directory one
+// watch, named by the first spelling added, and reports every event under
+// that name: two spellings of one directory (../secrets and
+// /srv/secrets, or a symlink to it) must be one key, or the events of all
+// but one are dropped.
+func canonDir(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return filepath.Clean(dir)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
 }
 
 // wanted is the names map for the files on disk now: the ${file:PATH}
@@ -71,25 +98,45 @@ func (e *Engine) startWatch() (*watcher, error) {
 // not, so that fixing a secret's permissions reloads a failed load.
 func (w *watcher) wanted() map[string]map[string]bool {
 	names := map[string]map[string]bool{}
-	want := func(dir, name string) {
+	add := func(dir, name string) {
 		if names[dir] == nil {
 			names[dir] = map[string]bool{}
 		}
 		names[dir][name] = true
 	}
-	want(w.rulesDir, "")
-	want(filepath.Dir(w.rulesDir), filepath.Base(w.rulesDir))
+	// want adds the file p and, while it is a symlink, each target: an
+	// edit of the file it links to is made in the target's directory.
+	want := func(p string) {
+		for hop := 0; hop < 40; hop++ {
+			dir, name := canonDir(filepath.Dir(p)), filepath.Base(p)
+			add(dir, name)
+			target, err := os.Readlink(filepath.Join(dir, name))
+			if err != nil {
+				return
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(dir, target)
+			}
+			p = target
+		}
+	}
+	add(canonDir(w.rulesDir), "")
+	add(filepath.Dir(w.rulesLink), filepath.Base(w.rulesLink))
 	files := []string{}
 	if w.e.cfg.File != "" {
 		f := filepath.Clean(w.e.cfg.File)
-		want(filepath.Dir(f), filepath.Base(f))
+		want(f)
 		files = append(files, f)
 	}
 	entries, _ := os.ReadDir(w.rulesDir)
 	for _, ent := range entries {
 		name := ent.Name()
 		if ext := filepath.Ext(name); !strings.HasPrefix(name, ".") && (ext == ".yaml" || ext == ".yml") {
-			files = append(files, filepath.Join(w.rulesDir, name))
+			f := filepath.Join(w.rulesDir, name)
+			if ent.Type()&os.ModeSymlink != 0 {
+				want(f)
+			}
+			files = append(files, f)
 		}
 	}
 	for _, f := range files {
@@ -98,7 +145,7 @@ func (w *watcher) wanted() map[string]map[string]bool {
 			continue
 		}
 		for _, p := range rules.FileRefs(f, src) {
-			want(filepath.Dir(p), filepath.Base(p))
+			want(p)
 		}
 	}
 	return names
@@ -128,6 +175,14 @@ func (w *watcher) refresh() {
 	names := w.wanted()
 	w.mu.Lock()
 	w.names = names
+	// Directories no longer wanted (a secret moved, a ..2026_01_01
+	// release gone) are watched no more.
+	for dir := range w.watched {
+		if names[dir] == nil && dir != w.rulesReal {
+			_ = w.fw.Remove(dir)
+			delete(w.watched, dir)
+		}
+	}
 	w.mu.Unlock()
 	w.addWatches()
 }
@@ -139,10 +194,11 @@ func (w *watcher) relevant(ev fsnotify.Event) bool {
 	dir, name := filepath.Dir(ev.Name), filepath.Base(ev.Name)
 	w.mu.Lock()
 	m := w.names[dir]
+	real := w.rulesReal
 	w.mu.Unlock()
 	if m == nil {
 		// The watched directory itself went away or was renamed.
-		return filepath.Clean(ev.Name) == w.rulesDir
+		return filepath.Clean(ev.Name) == real
 	}
 	if m[name] {
 		return true
@@ -184,7 +240,7 @@ func (w *watcher) loop() {
 			if !w.relevant(ev) {
 				continue
 			}
-			if filepath.Clean(ev.Name) == w.rulesDir {
+			if w.isRulesDir(ev.Name) {
 				rewatch = true
 			}
 			if timer == nil {
@@ -221,7 +277,10 @@ func (w *watcher) loop() {
 // nothing else would say so until the next reload.
 func (w *watcher) warnMisnamed(ev fsnotify.Event) {
 	name := filepath.Clean(ev.Name)
-	if filepath.Dir(name) != w.rulesDir || !rules.IsMisnamed(filepath.Base(name)) {
+	w.mu.Lock()
+	real := w.rulesReal
+	w.mu.Unlock()
+	if filepath.Dir(name) != real || !rules.IsMisnamed(filepath.Base(name)) {
 		return
 	}
 	if _, err := os.Lstat(name); err != nil {
@@ -234,15 +293,24 @@ func (w *watcher) warnMisnamed(ev fsnotify.Event) {
 	}
 }
 
+// isRulesDir reports whether the event is about the rules directory
+// itself: its entry in its parent, or the directory watched.
+func (w *watcher) isRulesDir(name string) bool {
+	name = filepath.Clean(name)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return name == w.rulesLink || name == w.rulesReal
+}
+
 // rewatch watches the rules directory again after it was replaced: a
 // symlink now pointing elsewhere, or a directory made anew.
 func (w *watcher) rewatch() {
-	_ = w.fw.Remove(w.rulesDir)
 	// Directories of secrets inside the old rules directory are watched
 	// again, in the new one, by the refresh after the reload.
 	w.mu.Lock()
+	old := w.rulesReal
 	for dir := range w.watched {
-		if strings.HasPrefix(dir, w.rulesDir+string(filepath.Separator)) {
+		if dir == old || strings.HasPrefix(dir, old+string(filepath.Separator)) {
 			_ = w.fw.Remove(dir)
 			delete(w.watched, dir)
 		}
@@ -252,9 +320,14 @@ func (w *watcher) rewatch() {
 		w.e.log.Warn("the rules directory is gone; the running configuration stays in force", "dir", w.rulesDir, "error", err)
 		return
 	}
-	if err := w.fw.Add(w.rulesDir); err != nil {
+	real := canonDir(w.rulesDir)
+	if err := w.fw.Add(real); err != nil {
 		w.e.log.Warn("cannot watch the rules directory again; changes need SIGHUP", "dir", w.rulesDir, "error", err)
 	}
+	w.mu.Lock()
+	w.rulesReal = real
+	w.watched[real] = true
+	w.mu.Unlock()
 }
 
 // stop ends the watch; a reload in progress finishes first.

@@ -55,9 +55,9 @@ func (e *Env) Bind() *Env {
 
 func compileOpts(failure bool) []expr.Option {
 	if failure {
-		return []expr.Option{expr.Env(FailureEnv{})}
+		return envOpts(FailureEnv{})
 	}
-	return []expr.Option{expr.Env(Env{})}
+	return envOpts(Env{})
 }
 
 // failureOnly reports an error about a name only on_failure actions see.

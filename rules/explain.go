@@ -92,7 +92,7 @@ func literal(n ast.Node) bool {
 
 // evalNode compiles one sub-expression on its own and runs it.
 func evalNode(n ast.Node, env *Env) (any, error) {
-	p, err := expr.Compile(n.String(), expr.Env(Env{}))
+	p, err := expr.Compile(n.String(), envOpts(Env{})...)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func buildIndex(rules []*Rule) *ruleIndex {
 		}
 		g := groups[path]
 		if g == nil {
-			p, err := expr.Compile(path, expr.Env(Env{}))
+			p, err := expr.Compile(path, envOpts(Env{})...)
 			if err != nil {
 				ix.always = append(ix.always, r)
 				continue
@@ -242,7 +242,7 @@ func bodylessGuard(src string) *vm.Program {
 	if len(head) == 0 {
 		return nil
 	}
-	p, err := expr.Compile(strings.Join(head, " && "), expr.Env(Env{}), expr.AsBool())
+	p, err := expr.Compile(strings.Join(head, " && "), envOpts(Env{}, expr.AsBool())...)
 	if err != nil {
 		return nil
 	}

@@ -127,8 +127,27 @@ func (p tplPart) fail(err error) error {
 var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // runExpr runs a program, turning a panic inside expr into an error: a
-// payload must never crash the daemon.
-func runExpr(p *vm.Program, env any) (v any, err error) {
+// payload must never crash the daemon. A failure is told in terms of the
+// values the expression met (diagnosis), not expr's internals.
+func runExpr(p *vm.Program, env any) (any, error) {
+	v, err := runRaw(p, env)
+	if err != nil {
+		// expr's message carries a source snippet over several lines; the
+		// first line is the message.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if d := diagnosis(p, env); d != "" {
+			msg = d
+		}
+		if be := bodyErr(env); be != nil {
+			return nil, fmt.Errorf("%s (%v)", msg, be) // likely why: say it
+		}
+		return nil, fmt.Errorf("%s", msg)
+	}
+	return v, nil
+}
+
+// runRaw runs a program as it is, a panic inside expr made an error.
+func runRaw(p *vm.Program, env any) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("expression failed: %v", r)
@@ -137,16 +156,7 @@ func runExpr(p *vm.Program, env any) (v any, err error) {
 	m := vms.Get().(*vm.VM)
 	v, err = m.Run(p, env)
 	vms.Put(m)
-	if err != nil {
-		// expr's message carries a source snippet over several lines; the
-		// first line is the message.
-		msg, _, _ := strings.Cut(err.Error(), "\n")
-		if be := bodyErr(env); be != nil {
-			return nil, fmt.Errorf("%s (%v)", msg, be) // likely why: say it
-		}
-		return nil, fmt.Errorf("%s", msg)
-	}
-	return v, nil
+	return v, err
 }
 
 // bodyErr is the reason env's body could not be read, if any.

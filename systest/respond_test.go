@@ -177,7 +177,7 @@ func TestRespondDiscordInteractionExample(t *testing.T) {
 		"4": "deploying main at HEAD (pushed by ada"} {
 		eventually(t, "deploy "+id+" to run", 10*time.Second, func() bool {
 			out, _, _ := s.cli(t, "", "show", id)
-			return strings.Contains(out, want) && !strings.Contains(out, "cannot fetch")
+			return strings.Contains(out, want) && !strings.Contains(out, "cannot be read")
 		})
 	}
 }

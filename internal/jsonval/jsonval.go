@@ -21,13 +21,24 @@ import (
 // objects are accepted, one more is an error.
 const maxDepth = 10000
 
+// Number is a whole number beyond int64, as the sender wrote it: a float64
+// would turn 12345678901234567890 into 12345678901234567000. It renders as
+// written, in text and in JSON.
+type Number string
+
+func (n Number) String() string { return string(n) }
+
+// MarshalJSON writes the number as it was read.
+func (n Number) MarshalJSON() ([]byte, error) { return []byte(n), nil }
+
 // Parse decodes data, one JSON value with optional whitespace around it.
 //
 // Objects become map[string]any (the last of duplicate keys wins), arrays
 // []any, strings string, true and false bool, and null nil. A number becomes
-// an int if strconv.ParseInt accepts it, otherwise the float64 from
-// strconv.ParseFloat, or, when that is out of range (1e400), its literal
-// text as a string.
+// an int if strconv.ParseInt accepts it; a whole number beyond int64
+// (12345678901234567890, with no fraction or exponent) a Number holding its
+// literal text; otherwise the float64 from strconv.ParseFloat, or, when that
+// is out of range (1e400), its literal text as a string.
 //
 // Strings are repaired as encoding/json does: invalid UTF-8 bytes and
 // unpaired surrogate escapes become U+FFFD.
@@ -302,6 +313,9 @@ func (p *parser) number() (any, error) {
 	// The same conversions, in the same order, as the json.Number walk.
 	if i, err := strconv.ParseInt(lit, 10, 0); err == nil {
 		return int(i), nil
+	}
+	if p.pos == intEnd {
+		return Number(lit), nil
 	}
 	if f, err := strconv.ParseFloat(lit, 64); err == nil {
 		return f, nil
