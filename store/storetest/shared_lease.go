@@ -138,7 +138,9 @@ func testSharedFull(t *testing.T, p *pair) {
 }
 
 // An accept on one process wakes the other at once, eight times: a
-// backend's slow tick would be late at least once.
+// backend's one-second tick, due at a uniform moment, would be past 600
+// ms at least once in 98% of runs, where a notification takes
+// milliseconds, and stays well below it on a loaded machine.
 func testSharedWake(t *testing.T, p *pair) {
 	for i := range 8 {
 		drain(p.b.Wake())
@@ -146,7 +148,7 @@ func testSharedWake(t *testing.T, p *pair) {
 		acceptOn(t, p.a, fmt.Sprint("w", i), "", false)
 		select {
 		case <-p.b.Wake():
-			if d := time.Since(start); d > 250*time.Millisecond {
+			if d := time.Since(start); d > 600*time.Millisecond {
 				t.Errorf("woken %v after the accept", d)
 			}
 		case <-time.After(5 * time.Second):
