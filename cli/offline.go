@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -28,6 +29,10 @@ const asDaemonUser = "run the command as the user hookd runs as (e.g. sudo -u ho
 
 // dialError says why the admin API cannot be reached.
 func dialError(addr string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // not the request's internal URL
+	}
 	var oe *net.OpError
 	if !errors.As(err, &oe) || oe.Op != "dial" {
 		return fmt.Errorf("talking to hookd at %s: %w", addr, err)
@@ -38,7 +43,7 @@ func dialError(addr string, err error) error {
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("%w at %s", errNotRunning, addr)
 	}
-	return fmt.Errorf("cannot reach hookd at %s: %v", addr, err)
+	return fmt.Errorf("cannot reach hookd at %s: %v", addr, oe.Err)
 }
 
 // readStopped answers a read (events, show) from the database itself when
@@ -51,7 +56,8 @@ func readStopped(ctx context.Context, cfg rules.Config, path string, out any, di
 	st, err := store.OpenReadOnly(cfg.DataDir, 500*time.Millisecond)
 	switch {
 	case errors.Is(err, store.ErrLocked):
-		return nil, fmt.Errorf("a running hookd holds %s but nothing answers at %s: does it use another admin address (admin: in hookd.yaml, -admin)?", db, cfg.AdminPath())
+		return nil, fmt.Errorf("a running hookd holds %s but nothing answers at %s: it is finishing its shutdown (try again in a moment), "+
+			"or it uses another admin address (admin: in hookd.yaml, -admin)", db, cfg.AdminPath())
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%v, and there is no database at %s: pass the -config (or -data) the daemon uses", dialErr, db)
 	case errors.Is(err, fs.ErrPermission):
