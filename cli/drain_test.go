@@ -47,7 +47,7 @@ func TestAdminDuringShutdownDrain(t *testing.T) {
 		t.Fatalf("events during the drain: %d\n%s\n%s", code, out, stderr)
 	}
 	code, out, stderr = hookdCLI(t, "show", "-data", d.data, "1")
-	if code != 0 || !strings.Contains(stderr, "hookd is shutting down") || !strings.Contains(out, "rule work   running") {
+	if code != 0 || !strings.Contains(stderr, "hookd is shutting down") || !strings.Contains(out, "job 1   rule work") {
 		t.Fatalf("show during the drain: %d\n%s\n%s", code, out, stderr)
 	}
 	code, _, stderr = hookdCLI(t, "replay", "-data", d.data, "1")
