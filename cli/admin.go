@@ -262,7 +262,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 	}
 	before, after, err := store.Compact(cfg.DataDir)
 	if err != nil {
-		printErr(stderr, "compact", err)
+		printErr(stderr, "compact", compactErr(err, cfg.DataDir))
 		return 1
 	}
 	fmt.Fprintf(stdout, "compacted %s/hookd.db: %s -> %s\n", cfg.DataDir, size(before), size(after))

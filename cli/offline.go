@@ -10,7 +10,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -26,6 +29,9 @@ var errNotRunning = errors.New("no hookd answers")
 // asDaemonUser is the advice for a permission error: the socket and the
 // database are private to the user the daemon runs as.
 const asDaemonUser = "run the command as the user hookd runs as (e.g. sudo -u hookd hookd ...)"
+
+// ownDataDir is the advice for serve's permission error.
+const ownDataDir = "the data directory must belong to the user hookd runs as (install -d -o hookd -m 0700 DIR)"
 
 // dialError says why the admin API cannot be reached.
 func dialError(addr string, err error) error {
@@ -108,3 +114,30 @@ type answer struct {
 func (a *answer) Header() http.Header         { return a.header }
 func (a *answer) Write(p []byte) (int, error) { return a.body.Write(p) }
 func (a *answer) WriteHeader(code int)        { a.status = code }
+
+// withUser adds to a permission error which user this command runs as,
+// and advice: the data directory and the database belong to the user
+// hookd runs as.
+func withUser(err error, advice string) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	name := strconv.Itoa(os.Getuid())
+	if u, uerr := user.Current(); uerr == nil {
+		name = u.Username
+	}
+	return fmt.Errorf("%w (running as user %s: %s)", err, name, advice)
+}
+
+// compactErr says why compact cannot open the database: none there, or
+// not this user's.
+func compactErr(err error, dataDir string) error {
+	db := filepath.Join(dataDir, "hookd.db")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("there is no database at %s: pass the -config (or -data) the daemon uses", db)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("permission denied on %s: %s", db, asDaemonUser)
+	}
+	return err
+}
