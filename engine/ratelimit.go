@@ -62,12 +62,14 @@ func (e *Engine) overRate(w http.ResponseWriter, r *http.Request, lv *live, src 
 		secs = int(time.Hour / time.Second)
 	}
 	if e.refusals.allow("rate_limited") {
-		attrs := claimed(src, vr, r.Header.Get("Content-Type"))
-		if len(attrs) == 3 {
-			attrs = attrs[:2] // verified, as verifiedRefusal says
+		// In the order of the other refusals: how it came, the outcome,
+		// what it claims (verified: the signature checked out).
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path)), slog.String("outcome", "rate_limited")}
+		if c := claimed(src, vr, r.Header.Get("Content-Type")); len(c) == 3 {
+			attrs = append(attrs, c[0], c[1])
 		}
-		attrs = append(attrs, verifiedRefusal(r)...)
-		log.Warn("webhook refused", append(attrs, slog.String("outcome", "rate_limited"), slog.Int("retry_after", secs))...)
+		attrs = append(attrs, slog.Bool("verified", true), slog.Int("retry_after", secs))
+		log.Warn("webhook refused", attrs...)
 	}
 	e.met.request(src.Name, "rate_limited")
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
