@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -71,7 +70,11 @@ func (a *adminFlags) send(ctx context.Context, method, path string, in, out any,
 		printErr(stderr, a.cf.fs.Name(), err)
 		return true, 1
 	}
-	raw, err := newAdminClient(cfg.AdminPath()).send(ctx, method, path, in, out)
+	c := newAdminClient(cfg.AdminPath())
+	raw, err := c.send(ctx, method, path, in, out)
+	if err == nil && c.stopping != "" {
+		fmt.Fprintf(stderr, "hookd is shutting down: it waits for its running actions (until %s at the latest), then stops\n", stoppingAt(c.stopping))
+	}
 	if errors.Is(err, errNotRunning) {
 		if method != http.MethodGet {
 			err = needsDaemon(cfg, a.cf.fs.Name(), err)
@@ -88,6 +91,15 @@ func (a *adminFlags) send(ctx context.Context, method, path string, in, out any,
 		return true, 0
 	}
 	return false, 0
+}
+
+// stoppingAt is the local time of day of an RFC 3339 time.
+func stoppingAt(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format(time.TimeOnly)
 }
 
 // needsDaemon says that verb cannot run with no daemon answering here.
@@ -108,6 +120,9 @@ const adminURL = "http://localhost"
 type adminClient struct {
 	addr string
 	hc   *http.Client
+	// stopping is, after an answer, the time by which hookd kills the
+	// actions still running when it is shutting down, else "".
+	stopping string
 }
 
 func newAdminClient(addr string) *adminClient {
@@ -143,6 +158,11 @@ func (c *adminClient) send(ctx context.Context, method, path string, in, out any
 	if err != nil {
 		return nil, err
 	}
+	if resp.Header.Get(engine.AdminHeader) == "" {
+		return nil, fmt.Errorf("%s answered %s, but it is not hookd's admin API (the webhook listen address?): "+
+			"-admin takes the admin: address of hookd.yaml, by default admin.sock in the data directory", c.addr, resp.Status)
+	}
+	c.stopping = resp.Header.Get(engine.StoppingHeader)
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error string }
 		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
@@ -171,47 +191,6 @@ func parseWithID(fs *flag.FlagSet, verb string, args []string, stderr io.Writer)
 		return 0, 2, false
 	}
 	return id, 0, true
-}
-
-func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("events", stdout, stderr)
-	af := addAdminFlags(fs)
-	status := fs.String("status", "", "only events in this `state`: accepted, ignored, queued, running, retrying, done, failed, superseded, cancelled")
-	source := fs.String("source", "", "only events of this source `name`")
-	limit := fs.Int("limit", 50, "at most `N` events")
-	if code, ok := parse(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hookd events: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	q := url.Values{}
-	if *status != "" {
-		q.Set("status", *status)
-	}
-	if *source != "" {
-		q.Set("source", *source)
-	}
-	q.Set("limit", strconv.Itoa(*limit))
-	var out struct {
-		Events []store.EventBrief `json:"events"`
-		Next   uint64             `json:"next"`
-	}
-	if done, code := af.fetch(ctx, "GET", "/events?"+q.Encode(), &out, stdout, stderr); done {
-		return code
-	}
-	tw := tabwriter.NewWriter(termSafe(stdout), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tEVENT\tSTATUS\tRULES\tDELIVERY")
-	for _, ev := range out.Events {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.ID, ev.ReceivedAt.Local().Format("2006-01-02 15:04:05"),
-			ev.Source, dash(ev.Event), ev.Status, dash(strings.Join(ev.Rules, ",")), ev.DeliveryID)
-	}
-	tw.Flush()
-	if len(out.Events) == 0 {
-		fmt.Fprintln(stdout, "(no events)")
-	}
-	return 0
 }
 
 func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -283,7 +262,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 	}
 	before, after, err := store.Compact(cfg.DataDir)
 	if err != nil {
-		printErr(stderr, "compact", err)
+		printErr(stderr, "compact", compactErr(err, cfg.DataDir))
 		return 1
 	}
 	fmt.Fprintf(stdout, "compacted %s/hookd.db: %s -> %s\n", cfg.DataDir, size(before), size(after))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -49,15 +50,13 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if errors.As(err, &notRunning) {
 			how = "daemon stopped, copied directly"
 			_, err = store.BackupOffline(cfg.DataDir, p.writer(w), p.setSize)
-			if errors.Is(err, store.ErrInUse) {
-				err = fmt.Errorf("%w, but its admin API at %s does not answer", err, notRunning.addr)
-			}
+			err = offlineSourceErr(err, notRunning, cfg.DataDir)
 		}
 		return err
 	})
 	p.end()
 	if err != nil {
-		fmt.Fprintf(stderr, "hookd backup: %s: %v\n", file, err)
+		fmt.Fprintf(stderr, "hookd backup: %v\n", backupErr(err, file))
 		return 1
 	}
 	fmt.Fprintf(stdout, "backup written to %s: %d bytes (%s)\n", file, p.done(), how)
@@ -86,6 +85,48 @@ func backupTargetErr(file, dataDir string) string {
 	return ""
 }
 
+// sourceErr is a backup's error about the database it copies, said
+// before (and without) the file it writes.
+type sourceErr struct{ err error }
+
+func (e sourceErr) Error() string { return e.err.Error() }
+func (e sourceErr) Unwrap() error { return e.err }
+
+// offlineSourceErr says why the database of a stopped daemon cannot be
+// copied, as events and show say it.
+func offlineSourceErr(err error, notRunning errNoDaemon, dataDir string) error {
+	db := filepath.Join(dataDir, "hookd.db")
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrInUse):
+		return sourceErr{fmt.Errorf("%w, but its admin API at %s does not answer", err, notRunning.addr)}
+	case errors.Is(err, fs.ErrNotExist):
+		return sourceErr{fmt.Errorf("%v, and there is no database at %s: pass the -config (or -data) the daemon uses", notRunning, db)}
+	case errors.Is(err, fs.ErrPermission):
+		return sourceErr{fmt.Errorf("permission denied reading %s: %s", db, asDaemonUser)}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == db {
+		return sourceErr{err} // reading the database, not writing FILE
+	}
+	return err
+}
+
+// backupErr is the line a failed backup prints: the database's trouble
+// alone, or what went wrong writing file.
+func backupErr(err error, file string) error {
+	var se sourceErr
+	if errors.As(err, &se) {
+		return se
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == file {
+		return fmt.Errorf("cannot write %s: %v", file, withUser(pe.Err, "write the backup where that user may"))
+	}
+	return fmt.Errorf("writing %s: %w", file, err)
+}
+
 // errNoDaemon says that no daemon answers at addr.
 type errNoDaemon struct{ addr string }
 
@@ -102,6 +143,9 @@ func backupOnline(ctx context.Context, c *adminClient, w *progressWriter) error 
 	if err != nil {
 		var oe *net.OpError
 		if errors.As(err, &oe) && oe.Op == "dial" {
+			if derr := dialError(c.addr, err); !errors.Is(derr, errNotRunning) {
+				return sourceErr{derr} // permission denied on the socket, ...
+			}
 			return errNoDaemon{c.addr}
 		}
 		return fmt.Errorf("talking to hookd at %s: %w", c.addr, err)

@@ -9,7 +9,11 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -26,8 +30,15 @@ var errNotRunning = errors.New("no hookd answers")
 // database are private to the user the daemon runs as.
 const asDaemonUser = "run the command as the user hookd runs as (e.g. sudo -u hookd hookd ...)"
 
+// ownDataDir is the advice for serve's permission error.
+const ownDataDir = "the data directory must belong to the user hookd runs as (install -d -o hookd -m 0700 DIR)"
+
 // dialError says why the admin API cannot be reached.
 func dialError(addr string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // not the request's internal URL
+	}
 	var oe *net.OpError
 	if !errors.As(err, &oe) || oe.Op != "dial" {
 		return fmt.Errorf("talking to hookd at %s: %w", addr, err)
@@ -38,7 +49,7 @@ func dialError(addr string, err error) error {
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("%w at %s", errNotRunning, addr)
 	}
-	return fmt.Errorf("cannot reach hookd at %s: %v", addr, err)
+	return fmt.Errorf("cannot reach hookd at %s: %v", addr, oe.Err)
 }
 
 // readStopped answers a read (events, show) from the database itself when
@@ -51,7 +62,8 @@ func readStopped(ctx context.Context, cfg rules.Config, path string, out any, di
 	st, err := store.OpenReadOnly(cfg.DataDir, 500*time.Millisecond)
 	switch {
 	case errors.Is(err, store.ErrLocked):
-		return nil, fmt.Errorf("a running hookd holds %s but nothing answers at %s: does it use another admin address (admin: in hookd.yaml, -admin)?", db, cfg.AdminPath())
+		return nil, fmt.Errorf("a running hookd holds %s but nothing answers at %s: it is finishing its shutdown (try again in a moment), "+
+			"or it uses another admin address (admin: in hookd.yaml, -admin)", db, cfg.AdminPath())
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%v, and there is no database at %s: pass the -config (or -data) the daemon uses", dialErr, db)
 	case errors.Is(err, fs.ErrPermission):
@@ -102,3 +114,30 @@ type answer struct {
 func (a *answer) Header() http.Header         { return a.header }
 func (a *answer) Write(p []byte) (int, error) { return a.body.Write(p) }
 func (a *answer) WriteHeader(code int)        { a.status = code }
+
+// withUser adds to a permission error which user this command runs as,
+// and advice: the data directory and the database belong to the user
+// hookd runs as.
+func withUser(err error, advice string) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	name := strconv.Itoa(os.Getuid())
+	if u, uerr := user.Current(); uerr == nil {
+		name = u.Username
+	}
+	return fmt.Errorf("%w (running as user %s: %s)", err, name, advice)
+}
+
+// compactErr says why compact cannot open the database: none there, or
+// not this user's.
+func compactErr(err error, dataDir string) error {
+	db := filepath.Join(dataDir, "hookd.db")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("there is no database at %s: pass the -config (or -data) the daemon uses", db)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("permission denied on %s: %s", db, asDaemonUser)
+	}
+	return err
+}

@@ -40,7 +40,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	e, err := newServeEngine(ctx, engine.Options{Config: cfg, Logger: log, LogLevel: level, ReloadConfig: cf.load, Version: version(), Listener: ln})
 	if err != nil {
-		printErr(stderr, "serve", err)
+		printErr(stderr, "serve", withUser(err, ownDataDir))
 		if ctx.Err() != nil {
 			return 0 // stopped while waiting for the database: as asked
 		}

@@ -60,7 +60,7 @@ func (e *Engine) startAdmin() error {
 	if network != "unix" {
 		h = localNamesOnly(http.NewCrossOriginProtection().Handler(mux), nil)
 	}
-	e.admin = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	e.admin = &http.Server{Handler: e.adminState(h), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.admin.Serve(ln) }()
 	e.log.Info("admin API listening", "admin", addr)
 	return nil
@@ -76,7 +76,10 @@ func (e *Engine) readMux() *http.ServeMux {
 
 // ReadAdmin serves the admin API's reads (events, show) from a store opened
 // without a daemon, so that they work while hookd is stopped.
-func ReadAdmin(st store.Backend) http.Handler { return (&Engine{store: st}).readMux() }
+func ReadAdmin(st store.Backend) http.Handler {
+	e := &Engine{store: st}
+	return e.adminState(e.readMux())
+}
 
 func (e *Engine) stopAdmin() {
 	if e.admin != nil {

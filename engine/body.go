@@ -75,11 +75,29 @@ func decodeContent(codings []string, body []byte, max int64) ([]byte, error) {
 			return nil, errDecodedTooLarge
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", list[i], err)
+			return nil, &corruptError{coding: list[i], err: err}
 		}
 	}
 	return body, nil
 }
+
+// corruptError is a coding's data that does not decode: "gzip: invalid
+// header", the coding named once (compress/gzip's, zlib's and flate's
+// errors name their package).
+type corruptError struct {
+	coding string
+	err    error
+}
+
+func (e *corruptError) Error() string {
+	msg := e.err.Error()
+	for _, pkg := range []string{"gzip: ", "zlib: ", "flate: "} {
+		msg = strings.TrimPrefix(msg, pkg)
+	}
+	return e.coding + ": " + msg
+}
+
+func (e *corruptError) Unwrap() error { return e.err }
 
 // bodyRefusal maps a read or decode error to intake's answer.
 func bodyRefusal(err error) (status int, outcome, msg string) {

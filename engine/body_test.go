@@ -146,6 +146,20 @@ func TestDecodeContent(t *testing.T) {
 			}
 		})
 	}
+	// The coding is named once: compress/gzip's own "gzip: " is not
+	// repeated (the log said "gzip: gzip: invalid header").
+	for _, tc := range []struct {
+		codings []string
+		body    []byte
+		want    string
+	}{
+		{[]string{"gzip"}, doc, "gzip: invalid header"},
+		{[]string{"deflate"}, []byte{0x78, 0x9c, 0xff, 0xff}, "deflate: corrupt input before offset 1"},
+	} {
+		if _, err := decodeContent(tc.codings, tc.body, 1<<20); err == nil || err.Error() != tc.want {
+			t.Errorf("%v: error %v, want %q", tc.codings, err, tc.want)
+		}
+	}
 	status, _, _ := bodyRefusal(&encodingError{coding: "br"})
 	if status != 415 {
 		t.Fatalf("unknown coding answered %d, want 415", status)

@@ -24,6 +24,28 @@ type delivery struct {
 	parsed  bool
 	bodyErr error
 	env     *rules.Env // set once the request's environment is built
+	// eventID is the recorded event's id, once it is; the body's error is
+	// logged with it (journalctl -g 'event_id=N( |$)' finds the line).
+	eventID    uint64
+	bodyWarned bool
+}
+
+// recorded notes the id the event is recorded under, and logs why its
+// body could not be read if it was parsed before.
+func (d *delivery) recorded(id uint64) {
+	d.eventID = id
+	d.warnBody()
+}
+
+// warnBody logs, once, why the body could not be read, with the event's
+// id: only once the event is recorded (a refused or duplicate request
+// has no line of its own).
+func (d *delivery) warnBody() {
+	if d.bodyErr == nil || d.eventID == 0 || d.bodyWarned {
+		return
+	}
+	d.bodyWarned = true
+	d.log.Warn("body not readable", slog.Uint64("event_id", d.eventID), slog.String("reason", d.bodyErr.Error()))
 }
 
 // parse parses the body once, into vr.JSON and, once built, env.Body.
@@ -33,9 +55,7 @@ func (d *delivery) parse() {
 	}
 	d.parsed = true
 	d.vr.JSON, d.bodyErr = parseBody(d.vr.Header.Get("Content-Type"), d.raw)
-	if d.bodyErr != nil {
-		d.log.Warn("body not readable", slog.String("reason", d.bodyErr.Error()))
-	}
+	d.warnBody()
 	if d.env != nil {
 		d.env.Body, d.env.BodyErr = d.vr.JSON, d.bodyErr
 	}
@@ -103,7 +123,7 @@ func (e *Engine) authenticate(w http.ResponseWriter, r *http.Request, lv *live) 
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	if e.overRate(w, lv, src, d.log) {
+	if e.overRate(w, r, lv, src, vr, d.log) {
 		return nil
 	}
 	unwrapPayload(src.Verifier, vr)

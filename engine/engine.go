@@ -110,8 +110,11 @@ type Engine struct {
 	// since the start), under reloadMu.
 	readCfg *rules.Config
 
-	admin    *http.Server
-	adminLn  net.Listener
+	admin   *http.Server
+	adminLn net.Listener
+	// stopping is the unix nanoseconds of the shutdown drain's deadline,
+	// 0 while hookd serves: the admin API says it meanwhile.
+	stopping atomic.Int64
 	ops      *http.Server // ops.listen's server, nil when unset
 	opsLn    net.Listener
 	ui       *http.Server // the dashboard's server, nil when it does not listen
@@ -324,6 +327,7 @@ func (e *Engine) Serving() <-chan error { return e.serveErr }
 // and closes the store.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.ready.Store(false)
+	e.markStopping(ctx)
 	e.log.Info("shutting down")
 	e.watch.stop()
 	httpCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -338,13 +342,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.srv.Close()
 		err = nil
 	}
-	e.stopAdmin()
 	e.stopUI()
 	e.stopOps()
 	e.refusals.stop()
 	close(e.stopBg)
 	e.bg.Wait()
 	e.disp.stop(ctx)
+	// The admin API answers until the running actions are done: events
+	// and show work through the drain, and say hookd is stopping.
+	e.drainAdmin()
 	if cerr := e.store.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -82,7 +82,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	// arriving at once; one that matches nothing, by Record, before it is
 	// queued.
 	duplicate := func(prev uint64) {
-		if src.RetryFailed && e.redeliver(w, lv, src.Name, prev, d.log, ack) {
+		if src.RetryFailed && e.redeliver(w, r, lv, src.Name, prev, d.log, ack) {
 			return
 		}
 		d.log.Info("webhook received", slog.String("outcome", "duplicate"), slog.Uint64("event_id", prev))
@@ -141,6 +141,7 @@ func (e *Engine) intakeIgnored(rp *intakeReply, d *delivery, m *matched, ev *sto
 	case err != nil:
 		d.log.Error("recording ignored event failed", slog.Any("error", err))
 	}
+	d.recorded(ev.ID)
 	m.logCondErrs(d.log, ev.ID)
 	d.log.Info("webhook received", slog.String("outcome", "ignored"), slog.Uint64("event_id", ev.ID))
 	e.met.request(src.Name, "ignored")
@@ -178,6 +179,7 @@ func (e *Engine) intakeAccepted(rp *intakeReply, d *delivery, m *matched, ev *st
 	e.recent.add(ev)
 	e.disp.runHeld(held)
 	e.disp.submit(m.jobs)
+	d.recorded(ev.ID)
 	m.logCondErrs(d.log, ev.ID)
 	d.log.Info("webhook received", slog.String("outcome", "accepted"), slog.Uint64("event_id", ev.ID), slog.Any("rules", ev.Rules))
 	e.met.request(src.Name, "accepted")

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"hookd/rules"
+	"hookd/verify"
 )
 
 // sourceLimiter is a source's request budget and the rate it was built for.
@@ -45,7 +46,7 @@ func carryLimits(prev *live, set *rules.Set) map[string]*sourceLimiter {
 // answers 429 with Retry-After (whole seconds until a token is there, at
 // least 1) and returns true. Intake calls it after verification, so that
 // a forger cannot spend a sender's budget.
-func (e *Engine) overRate(w http.ResponseWriter, lv *live, src *rules.Source, log reqLog) bool {
+func (e *Engine) overRate(w http.ResponseWriter, r *http.Request, lv *live, src *rules.Source, vr *verify.Request, log reqLog) bool {
 	sl := lv.limits[src.Name]
 	if sl == nil {
 		return false
@@ -61,7 +62,14 @@ func (e *Engine) overRate(w http.ResponseWriter, lv *live, src *rules.Source, lo
 		secs = int(time.Hour / time.Second)
 	}
 	if e.refusals.allow("rate_limited") {
-		log.Warn("webhook refused", slog.String("outcome", "rate_limited"), slog.Int("retry_after", secs))
+		// In the order of the other refusals: how it came, the outcome,
+		// what it claims (verified: the signature checked out).
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path)), slog.String("outcome", "rate_limited")}
+		if c := claimed(src, vr, r.Header.Get("Content-Type")); len(c) == 3 {
+			attrs = append(attrs, c[0], c[1])
+		}
+		attrs = append(attrs, slog.Bool("verified", true), slog.Int("retry_after", secs))
+		log.Warn("webhook refused", attrs...)
 	}
 	e.met.request(src.Name, "rate_limited")
 	w.Header().Set("Retry-After", strconv.Itoa(secs))

@@ -16,7 +16,7 @@ import (
 // runs them, and the answer is accepted with the event's id. It reports
 // whether it answered; false leaves the answer (duplicate) to the caller.
 // ack is the provider's fixed answer, if it has one.
-func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev uint64, log reqLog, ack *verify.Answer) bool {
+func (e *Engine) redeliver(w http.ResponseWriter, r *http.Request, lv *live, source string, prev uint64, log reqLog, ack *verify.Answer) bool {
 	ev, ok := e.store.Retryable(prev)
 	if !ok {
 		return false
@@ -31,7 +31,7 @@ func (e *Engine) redeliver(w http.ResponseWriter, lv *live, source string, prev 
 		return false // none of its rules remains: nothing to run again
 	}
 	full := func() bool {
-		log.Warn("webhook refused", slog.String("outcome", "queue_full"), slog.Uint64("event_id", prev))
+		log.Warn("webhook refused", append(verifiedRefusal(r), slog.String("outcome", "queue_full"), slog.Uint64("event_id", prev))...)
 		e.met.request(source, "queue_full")
 		w.Header().Set("Retry-After", "30")
 		errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")

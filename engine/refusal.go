@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -120,15 +121,36 @@ func (e *Engine) refused(r *http.Request, src *rules.Source, outcome string, vr 
 		if vr == nil {
 			vr = &verify.Request{Header: r.Header, Source: src.Name}
 		}
-		if vr.Body != nil && vr.JSON == nil && verify.ReadsBody(src.Verifier) {
-			vr.JSON, _ = parseBody(r.Header.Get("Content-Type"), vr.Body) // bounded by the rate limit
-		}
-		id, ev := src.Verifier.DeliveryID(vr), src.Verifier.Event(vr)
-		if id != "" || ev != "" {
-			attrs = append(attrs, slog.String("delivery_id", truncate(id)), slog.String("event", truncate(ev)), slog.Bool("verified", false))
-		}
+		attrs = append(attrs, claimed(src, vr, r.Header.Get("Content-Type"))...)
 	}
 	reqLog{l: e.log, base: attrs}.Warn("webhook refused", extra...)
+}
+
+// claimed is the delivery id and event a refused request's headers or
+// body claim, verified=false, or nothing when it claims neither. A body
+// read for them is parsed by its Content-Type, else as JSON: curl -d
+// sends JSON as a form, and the line should still say which event it was.
+func claimed(src *rules.Source, vr *verify.Request, contentType string) []slog.Attr {
+	reads := vr.Body != nil && vr.JSON == nil && verify.ReadsBody(src.Verifier)
+	if reads {
+		vr.JSON, _ = parseBody(contentType, vr.Body) // bounded by the rate limit
+	}
+	id, ev := src.Verifier.DeliveryID(vr), src.Verifier.Event(vr)
+	if id == "" && ev == "" && reads && bytes.HasPrefix(bytes.TrimSpace(vr.Body), []byte("{")) {
+		vr.JSON, _ = parseBody("application/json", vr.Body)
+		id, ev = src.Verifier.DeliveryID(vr), src.Verifier.Event(vr)
+	}
+	if id == "" && ev == "" {
+		return nil
+	}
+	return []slog.Attr{slog.String("delivery_id", truncate(id)), slog.String("event", truncate(ev)), slog.Bool("verified", false)}
+}
+
+// verifiedRefusal is the fields of the refusal of a verified request
+// besides those its log has: how it came, and that its claims are vouched
+// for.
+func verifiedRefusal(r *http.Request) []slog.Attr {
+	return []slog.Attr{slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path)), slog.Bool("verified", true)}
 }
 
 func truncate(s string) string {
@@ -148,7 +170,7 @@ func (e *Engine) queueFull(w http.ResponseWriter, r *http.Request, src *rules.So
 		return
 	}
 	if e.refusals.allow("queue_full") {
-		log.Warn("webhook refused", slog.String("outcome", "queue_full"))
+		log.Warn("webhook refused", append(verifiedRefusal(r), slog.String("outcome", "queue_full"))...)
 	}
 	e.met.request(src.Name, "queue_full")
 	// A sender that retries at once would otherwise take, in refusals, the

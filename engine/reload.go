@@ -150,6 +150,7 @@ func (e *Engine) reloadConfig() (rules.Config, error) {
 	cfg.RuleGrace = next.RuleGrace
 	cfg.TrustedProxies = slices.Clone(next.TrustedProxies)
 	cfg.Retention = next.Retention
+	cfg.FailedRetention = next.FailedRetention
 	cfg.ShutdownTimeout = next.ShutdownTimeout
 	return cfg, nil
 }

@@ -14,7 +14,8 @@ func pruneInterval(retention time.Duration) time.Duration {
 	return min(max(retention/24, time.Minute), time.Hour)
 }
 
-// pruner deletes finished events older than retention until stop closes.
+// pruner deletes finished events older than retention (failed ones older
+// than failed_retention, if set) until stop closes.
 func (e *Engine) pruner(stop <-chan struct{}) {
 	defer e.bg.Done()
 	t := time.NewTimer(time.Minute) // let a restart's recovery settle first
@@ -33,7 +34,11 @@ func (e *Engine) pruner(stop <-chan struct{}) {
 // prune runs one pass of the retention policy as of now.
 func (e *Engine) prune(now time.Time) (int, error) {
 	start := time.Now()
-	n, err := e.store.Prune(now.Add(-e.cfg.Retention), pruneBatch)
+	var failedCutoff time.Time // zero: failed events are kept
+	if e.cfg.FailedRetention > 0 {
+		failedCutoff = now.Add(-e.cfg.FailedRetention)
+	}
+	n, err := e.store.Prune(now.Add(-e.cfg.Retention), failedCutoff, pruneBatch)
 	if err != nil {
 		e.log.Error("pruning old events failed", "error", err)
 		return n, err

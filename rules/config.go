@@ -12,15 +12,18 @@ import (
 
 // Config is hookd.yaml: the daemon's settings (SPEC section 2).
 type Config struct {
-	File            string // the file read, "" when none
-	Listen          string
-	OpsListen       string // ops.listen: /metrics, /healthz, /readyz apart ("": on Listen)
-	RulesDir        string
-	DataDir         string
-	Admin           string // unix socket path, or host:port
-	Workers         int
-	MaxBody         int64
-	Retention       time.Duration
+	File      string // the file read, "" when none
+	Listen    string
+	OpsListen string // ops.listen: /metrics, /healthz, /readyz apart ("": on Listen)
+	RulesDir  string
+	DataDir   string
+	Admin     string // unix socket path, or host:port
+	Workers   int
+	MaxBody   int64
+	Retention time.Duration
+	// FailedRetention is how long a failed event is kept (0: until it is
+	// replayed with success, then by Retention).
+	FailedRetention time.Duration
 	LogFormat       string // text or json
 	LogLevel        string // debug, info, warn, error
 	TrustedProxies  []netip.Prefix
@@ -107,6 +110,7 @@ func (d *decoder) config(root *yaml.Node, c *Config, base string) {
 		}
 		return filepath.Join(base, p)
 	}
+	var failedRetention *yaml.Node
 	d.fields(root, "hookd.yaml", map[string]func(k, v *yaml.Node){
 		"listen":    func(k, v *yaml.Node) { c.Listen, _ = d.addr(v, "listen", "such as 127.0.0.1:9000") },
 		"rules_dir": func(k, v *yaml.Node) { c.RulesDir = rel(d.str(v, "rules_dir")) },
@@ -117,10 +121,14 @@ func (d *decoder) config(root *yaml.Node, c *Config, base string) {
 				d.errf(v, "%s", AdminReachableErr(c.Admin))
 			}
 		},
-		"ui":              func(k, v *yaml.Node) { d.ui(v, c) },
-		"workers":         func(k, v *yaml.Node) { c.Workers = d.integer(v, "workers", 1) },
-		"max_body":        func(k, v *yaml.Node) { c.MaxBody = d.size(v, "max_body") },
-		"retention":       func(k, v *yaml.Node) { c.Retention = d.duration(v, "retention") },
+		"ui":        func(k, v *yaml.Node) { d.ui(v, c) },
+		"workers":   func(k, v *yaml.Node) { c.Workers = d.integer(v, "workers", 1) },
+		"max_body":  func(k, v *yaml.Node) { c.MaxBody = d.size(v, "max_body") },
+		"retention": func(k, v *yaml.Node) { c.Retention = d.duration(v, "retention") },
+		"failed_retention": func(k, v *yaml.Node) {
+			c.FailedRetention = d.duration(v, "failed_retention")
+			failedRetention = v
+		},
 		"log":             func(k, v *yaml.Node) { d.logConfig(v, c) },
 		"trusted_proxies": func(k, v *yaml.Node) { c.TrustedProxies = d.prefixes(v, "trusted_proxies") },
 		"tls": func(k, v *yaml.Node) {
@@ -146,6 +154,10 @@ func (d *decoder) config(root *yaml.Node, c *Config, base string) {
 		"node":               func(k, v *yaml.Node) { c.Node = d.node(v) },
 		"store":              func(k, v *yaml.Node) { d.store(v, c) },
 	})
+	if failedRetention != nil && c.FailedRetention > 0 && c.Retention > 0 && c.FailedRetention < c.Retention {
+		d.errf(failedRetention, "failed_retention (%s) is shorter than retention (%s): failed events would go before done ones; "+
+			"raise it, or leave it out to keep failed events until a replay succeeds", shortDuration(c.FailedRetention), shortDuration(c.Retention))
+	}
 }
 
 // logConfig decodes the log block into c.

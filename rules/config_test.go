@@ -117,6 +117,18 @@ tls: {cert: c.pem, key: k.pem}
 			err: "hookd.yaml:1:60: store.lease must be at least 1s (a node renews its lease a few times within it)"},
 		{name: "lease not a duration", yaml: "store: {driver: postgres, url: 'postgres://u@db/x', lease: banana}\n",
 			err: "hookd.yaml:1:60: store.lease: \"banana\" is not a duration (write e.g. 30s, 10m, 2h, 30d)"},
+		{name: "failed_retention shorter than retention", yaml: "retention: 30d\nfailed_retention: 7d\n",
+			err: "hookd.yaml:2:19: failed_retention (7d) is shorter than retention (30d): failed events would go before done ones"},
+		{name: "failed_retention", yaml: "retention: 7d\nfailed_retention: 90d\n", check: func(t *testing.T, c Config) {
+			if c.Retention != 7*24*time.Hour || c.FailedRetention != 90*24*time.Hour {
+				t.Fatalf("retention %v, failed_retention %v", c.Retention, c.FailedRetention)
+			}
+		}},
+		{name: "failed events kept by default", yaml: "retention: 7d\n", check: func(t *testing.T, c Config) {
+			if c.FailedRetention != 0 {
+				t.Fatalf("failed_retention %v, want 0 (until a replay succeeds)", c.FailedRetention)
+			}
+		}},
 		{name: "unset variable", yaml: "listen: ${NO_SUCH_VAR_HOOKD}\n", err: "hookd.yaml:1:9: environment variable NO_SUCH_VAR_HOOKD is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -159,15 +160,27 @@ func runRaw(p *vm.Program, env any) (v any, err error) {
 	return v, err
 }
 
-// bodyErr is the reason env's body could not be read, if any.
+// errBodyEmpty is why body is nil when the request had no body: not an
+// error of its own (a ping, hookd run without -body), but the likely
+// reason an expression that reads body.x fails.
+var errBodyEmpty = errors.New("body: empty")
+
+// bodyErr is the reason env's body could not be read, if any, or that it
+// was empty.
 func bodyErr(env any) error {
-	switch e := env.(type) {
+	var e *Env
+	switch v := env.(type) {
 	case *Env:
-		return e.BodyErr
+		e = v
 	case *FailureEnv:
-		return e.BodyErr
+		e = &v.Env
+	default:
+		return nil
 	}
-	return nil
+	if e.BodyErr == nil && e.Body == nil && strings.TrimSpace(e.Raw) == "" {
+		return errBodyEmpty
+	}
+	return e.BodyErr
 }
 
 // Eval runs a compiled expression against env; a panic or a run-time

@@ -82,9 +82,11 @@ type Backend interface {
 
 	// Prune deletes the events received before cutoff whose jobs are all
 	// final and were last updated before cutoff, with their jobs and
-	// de-duplication keys (a redelivery after that is a new event). batch
+	// de-duplication keys (a redelivery after that is a new event). A
+	// failed event (as Summarize says: a rule's newest job failed) goes
+	// by failedCutoff instead, and is kept when failedCutoff is zero. batch
 	// bounds one transaction. It returns the number of events deleted.
-	Prune(cutoff time.Time, batch int) (int, error)
+	Prune(cutoff, failedCutoff time.Time, batch int) (int, error)
 
 	// Sync returns once every write made before it is durable.
 	Sync() error

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,6 +63,10 @@ func WriteAtomic(path string, fill func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return &fs.PathError{Op: "create", Path: path, Err: pe.Err} // not the temporary name
+		}
 		return err
 	}
 	tmp := f.Name()
@@ -79,7 +85,7 @@ func WriteAtomic(path string, fill func(io.Writer) error) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
+		return &tempHidden{err: err, msg: strings.ReplaceAll(err.Error(), tmp, path)}
 	}
 	if d, err := os.Open(dir); err == nil { // make the rename durable
 		err = d.Sync()
@@ -88,3 +94,13 @@ func WriteAtomic(path string, fill func(io.Writer) error) error {
 	}
 	return nil
 }
+
+// tempHidden is an error of WriteAtomic that names the file asked for, not
+// the temporary one it wrote.
+type tempHidden struct {
+	err error
+	msg string
+}
+
+func (e *tempHidden) Error() string { return e.msg }
+func (e *tempHidden) Unwrap() error { return e.err }

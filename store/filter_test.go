@@ -106,7 +106,7 @@ func TestSeenFilterAcrossBuilds(t *testing.T) {
 		t.Fatal("a delivery never recorded is seen")
 	}
 
-	n, err := s.Prune(time.Now().Add(-time.Hour), 100)
+	n, err := s.Prune(time.Now().Add(-time.Hour), time.Now().Add(-time.Hour), 100)
 	if err != nil || n != 300 {
 		t.Fatalf("pruned %d (%v), want 300", n, err)
 	}

@@ -58,7 +58,7 @@ func TestPruneRemovesOldFinishedEventsAndTheirDedupKeys(t *testing.T) {
 	openID := add(t, s, "old-open", old, Done, Retrying)
 	newID := add(t, s, "new-done", time.Now(), Done)
 
-	n, err := s.Prune(time.Now().Add(-24*time.Hour), 3) // several small transactions
+	n, err := s.Prune(time.Now().Add(-24*time.Hour), time.Now().Add(-24*time.Hour), 3) // several small transactions
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestPruneRemovesOldFinishedEventsAndTheirDedupKeys(t *testing.T) {
 		t.Fatalf("open jobs %+v", open)
 	}
 	// Nothing left to do.
-	if n, err := s.Prune(time.Now().Add(-24*time.Hour), 3); err != nil || n != 0 {
+	if n, err := s.Prune(time.Now().Add(-24*time.Hour), time.Now().Add(-24*time.Hour), 3); err != nil || n != 0 {
 		t.Fatalf("second prune: %d %v", n, err)
 	}
 }
@@ -184,7 +184,7 @@ func TestCompactShrinksAndRefusesWhileOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Prune(time.Now(), 100); err != nil {
+	if _, err := s.Prune(time.Now(), time.Now(), 100); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := Compact(dir); !errors.Is(err, ErrInUse) {

@@ -17,7 +17,7 @@ var ErrNotFound = errors.New("no such event")
 // It examines at most batch events per transaction, each one queued to the
 // committer like any other write, so intake never waits behind more than
 // one small batch. It returns the number of events deleted.
-func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
+func (s *Store) Prune(cutoff, failedCutoff time.Time, batch int) (int, error) {
 	if batch <= 0 {
 		batch = 500
 	}
@@ -53,7 +53,7 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 					end = true // ids grow with receipt time: the rest is newer
 					break
 				}
-				if finished(jb, h.Jobs, cutoff) {
+				if prunable(jb, h, cutoff, failedCutoff) {
 					victims = append(victims, h)
 				}
 			}
@@ -104,16 +104,30 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 	}
 }
 
-// finished reports whether every job is final and was last updated before
-// cutoff.
-func finished(jb *bolt.Bucket, ids []uint64, cutoff time.Time) bool {
-	for _, id := range ids {
+// prunable reports whether every job of h is final and was last updated
+// before cutoff, or before failedCutoff (zero: never) for a failed event,
+// received before it too.
+func prunable(jb *bolt.Bucket, h eventHead, cutoff, failedCutoff time.Time) bool {
+	jobs := make([]JobBrief, 0, len(h.Jobs))
+	for _, id := range h.Jobs {
 		v := jb.Get(itob(id))
 		if v == nil {
 			continue
 		}
 		var j JobBrief
 		if json.Unmarshal(v, &j) != nil || !Final(j.State) || !j.Updated.Before(cutoff) {
+			return false
+		}
+		jobs = append(jobs, j)
+	}
+	if len(jobs) == 0 || Summarize("", jobs) != Failed {
+		return true
+	}
+	if failedCutoff.IsZero() || !h.ReceivedAt.Before(failedCutoff) {
+		return false
+	}
+	for _, j := range jobs {
+		if !j.Updated.Before(failedCutoff) {
 			return false
 		}
 	}

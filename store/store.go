@@ -116,7 +116,7 @@ func (w *write) apply(tx *bolt.Tx) error {
 // another process fails after a short wait with a clear error.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("creating the data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "hookd.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType, NoStatistics: true})

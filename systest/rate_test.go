@@ -49,7 +49,7 @@ sources:
 	if got := s.metric(t, `hookd_requests_total{outcome="rate_limited",source="github"}`); got != "1" {
 		t.Errorf("rate_limited count %s, want 1", got)
 	}
-	if !regexp.MustCompile(`msg="webhook refused" source=github remote=127.0.0.1 outcome=rate_limited retry_after=\d+`).MatchString(s.logs.String()) {
+	if !regexp.MustCompile(`msg="webhook refused" source=github remote=127.0.0.1 method=POST path=/hooks/github outcome=rate_limited delivery_id=real-3 event=push verified=true retry_after=\d+`).MatchString(s.logs.String()) {
 		t.Errorf("no rate_limited log line")
 	}
 

@@ -158,13 +158,13 @@ func TestOnePruner(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, 0)`, nsPrune); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Prune(time.Now(), 10); n != 0 || err != nil {
+	if n, err := s.Prune(time.Now(), time.Now(), 10); n != 0 || err != nil {
 		t.Fatalf("pruned %d (%v) while another process prunes", n, err)
 	}
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1, 0)`, nsPrune); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Prune(time.Now(), 10); n != 1 || err != nil {
+	if n, err := s.Prune(time.Now(), time.Now(), 10); n != 1 || err != nil {
 		t.Fatalf("pruned %d (%v), want 1", n, err)
 	}
 }

@@ -62,7 +62,7 @@ func (s *Store) pruneGone(conn *pgxpool.Conn) error {
 // then the rows of processes long gone that no job names (pruneProcesses).
 // One process prunes at a time: while another holds the pruner's lock it
 // returns 0 at once.
-func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
+func (s *Store) Prune(cutoff, failedCutoff time.Time, batch int) (int, error) {
 	if batch <= 0 {
 		batch = 500
 	}
@@ -88,7 +88,7 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 	total := 0
 	var from int64
 	for {
-		n, last, deleted, err := s.pruneBatch(conn, from, cutoff, batch)
+		n, last, deleted, err := s.pruneBatch(conn, from, cutoff, failedCutoff, batch)
 		if err != nil {
 			return total, s.clean(err)
 		}
@@ -104,7 +104,13 @@ func (s *Store) Prune(cutoff time.Time, batch int) (int, error) {
 // pruneBatch deletes, in one transaction, the prunable events among the
 // first batch received before cutoff with an id above from. n is how many
 // it looked at, last the highest id of them, deleted how many went.
-func (s *Store) pruneBatch(conn *pgxpool.Conn, from int64, cutoff time.Time, batch int) (n int, last int64, deleted int, err error) {
+func (s *Store) pruneBatch(conn *pgxpool.Conn, from int64, cutoff, failedCutoff time.Time, batch int) (n int, last int64, deleted int, err error) {
+	// A failed event (a rule's newest job failed: store.Summarize) is kept
+	// until failedCutoff, for ever when it is zero (NULL).
+	var fc *time.Time
+	if !failedCutoff.IsZero() {
+		fc = &failedCutoff
+	}
 	ctx, cancel := s.ctx()
 	defer cancel()
 	last = from
@@ -124,8 +130,12 @@ func (s *Store) pruneBatch(conn *pgxpool.Conn, from int64, cutoff time.Time, bat
 		// replay added to them before.
 		return tx.QueryRow(ctx, `WITH d AS (DELETE FROM events e WHERE e.id = ANY($1)
 			AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND (j.open OR j.updated >= $2))
+			AND NOT (EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND j.state = 'failed'
+					AND NOT EXISTS (SELECT 1 FROM jobs n WHERE n.event_id = e.id AND n.rule = j.rule AND n.id > j.id))
+				AND ($3::timestamptz IS NULL OR e.received_at >= $3
+					OR EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id AND j.updated >= $3)))
 			RETURNING e.id), j AS (DELETE FROM jobs WHERE event_id IN (SELECT id FROM d))
-			SELECT count(*) FROM d`, ids, cutoff).Scan(&deleted)
+			SELECT count(*) FROM d`, ids, cutoff, fc).Scan(&deleted)
 	})
 	return n, last, deleted, err
 }

@@ -75,7 +75,7 @@ func TestPruneProcesses(t *testing.T) {
 	recent.Abandon()
 	endLease(recent, "23 hours")
 
-	if _, err := pruner.Prune(time.Now().Add(-time.Hour), 10); err != nil {
+	if _, err := pruner.Prune(time.Now().Add(-time.Hour), time.Now().Add(-time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := processRows(t, conn), sorted(pruner.Process(), holder.Process(), recent.Process()); !slices.Equal(got, want) {
@@ -86,7 +86,7 @@ func TestPruneProcesses(t *testing.T) {
 	if got, err := pruner.ClaimRunnable(1, nil); err != nil || len(got) != 1 {
 		t.Fatalf("took over %d (%v)", len(got), err)
 	}
-	if _, err := pruner.Prune(time.Now().Add(-time.Hour), 10); err != nil {
+	if _, err := pruner.Prune(time.Now().Add(-time.Hour), time.Now().Add(-time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := processRows(t, conn), sorted(pruner.Process(), recent.Process()); !slices.Equal(got, want) {
@@ -101,7 +101,7 @@ func TestPruneProcesses(t *testing.T) {
 	}
 	defer live.Close()
 	endLease(live, "2 days")
-	if _, err := pruner.Prune(time.Now().Add(-time.Hour), 10); err != nil {
+	if _, err := pruner.Prune(time.Now().Add(-time.Hour), time.Now().Add(-time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
 	if slices.Contains(processRows(t, conn), live.Process()) {

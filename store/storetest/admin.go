@@ -121,7 +121,7 @@ func testPrune(t *testing.T, h *harness) {
 	lateJobs[0].State, lateJobs[0].Updated = store.Failed, cutoff.Add(time.Minute)
 	h.save(lateJobs[0])
 	newEv := h.ignore("github", "p-new", cutoff.Add(time.Minute))
-	n, err := h.b.Prune(cutoff, 1) // one event a batch: batches chain
+	n, err := h.b.Prune(cutoff, cutoff, 1) // one event a batch: batches chain
 	if err != nil || n != 2 {
 		t.Fatalf("pruned %d (%v), want 2", n, err)
 	}
@@ -147,7 +147,7 @@ func testPrune(t *testing.T, h *harness) {
 	if h.b.Seen("github", "p-done") != again.ID || h.b.Seen("github", "p-ignored") != 0 {
 		t.Errorf("after a restart the pruned keys are back")
 	}
-	if n, err := h.b.Prune(cutoff, 0); err != nil || n != 0 {
+	if n, err := h.b.Prune(cutoff, cutoff, 0); err != nil || n != 0 {
 		t.Errorf("a second prune deleted %d (%v)", n, err)
 	}
 }

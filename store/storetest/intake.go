@@ -245,7 +245,7 @@ func testIDs(t *testing.T, h *harness) {
 	ev, jobs := h.accept("github", "newest", base, "deploy")
 	jobs[0].State, jobs[0].Updated = store.Done, base
 	h.save(jobs[0])
-	if n, err := h.b.Prune(base.Add(time.Hour), 0); err != nil || n != 1 {
+	if n, err := h.b.Prune(base.Add(time.Hour), base.Add(time.Hour), 0); err != nil || n != 1 {
 		t.Fatalf("prune: %d, %v", n, err)
 	}
 	h.reopen()

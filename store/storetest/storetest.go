@@ -40,6 +40,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"RedeliverOnce", testRedeliver},
 		{"RematchOnce", testRematch},
 		{"PruneFinishedOldEvents", testPrune},
+		{"PruneKeepsFailedEvents", testPruneFailed},
 		{"WritesAfterCloseFail", testClosed},
 		{"DashboardQuery", testQuery},
 		{"DashboardFailedJobs", testFailedJobs},
