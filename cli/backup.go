@@ -54,8 +54,12 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 		return err
-	})
+	}, func(tmp string) error { return store.CheckCopy(tmp, filepath.Join(cfg.DataDir, "hookd.db")) })
 	p.end()
+	if errors.Is(err, store.ErrDamaged) {
+		fmt.Fprintf(stderr, "hookd backup: no backup written to %s: %v\n", file, err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "hookd backup: %s: %v\n", file, err)
 		return 1

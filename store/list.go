@@ -129,7 +129,7 @@ func (s *Store) EventJobs(id uint64) (*Event, []*Job, error) {
 func (s *Store) eventJobs(id uint64) (*Event, []*Job, error) {
 	var ev *Event
 	var jobs []*Job
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bEvents).Get(itob(id))
 		if v == nil {
 			return notFound(id)

@@ -295,7 +295,7 @@ func (s *Store) seen(dk []byte) uint64 {
 		return v.(uint64)
 	}
 	var id uint64
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		id = btoi(tx.Bucket(bDedup).Get(dk))
 		return nil
 	})
@@ -306,9 +306,9 @@ func (s *Store) seen(dk []byte) uint64 {
 func (s *Store) Event(id uint64) (*Event, error) {
 	var ev *Event
 	read := func(tx *bolt.Tx) (err error) { ev, err = getEvent(tx, id); return err }
-	err := s.db.View(read)
+	err := s.view(read)
 	if errors.Is(err, ErrNotFound) && s.fresh() {
-		err = s.db.View(read)
+		err = s.view(read)
 	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound(id)
@@ -331,7 +331,7 @@ func (s *Store) fresh() bool {
 // Job reads one job.
 func (s *Store) Job(id uint64) (*Job, error) {
 	var j *Job
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		j, err = getJob(tx, id)
 		return err

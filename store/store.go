@@ -119,12 +119,12 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, "hookd.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType, NoStatistics: true})
+	db, err := openBolt(path, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType, NoStatistics: true})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%s is locked by another process (is hookd already running on this data directory?)", path)
 		}
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, openErr(path, err)
 	}
 	s := &Store{db: db, writes: make(chan *write, 4096), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	var lastEvent, lastJob uint64
@@ -133,20 +133,22 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen, bMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
+	err = guard(path, func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen, bMeta} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
 			}
-		}
-		lastEvent, lastJob = lastIDs(tx)
-		s.lastTx.Store(uint64(tx.ID()))
-		return applyStartMarks(tx, marks)
+			lastEvent, lastJob = lastIDs(tx)
+			s.lastTx.Store(uint64(tx.ID()))
+			return applyStartMarks(tx, marks)
+		})
 	})
 	if err != nil {
 		f.Close()
 		db.Close()
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, openErr(path, err)
 	}
 	// The marks are durable in the database (db.Update fsyncs): the start
 	// log can be emptied.
@@ -289,7 +291,7 @@ func (s *Store) commit(batch []*write) {
 	start := time.Now()
 	failed := -1
 	var txid uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.updateDB(func(tx *bolt.Tx) error {
 		txid = uint64(tx.ID())
 		for i, w := range batch {
 			if err := w.apply(tx); err != nil {
@@ -305,12 +307,20 @@ func (s *Store) commit(batch []*write) {
 	if hook := s.commitHook.Load(); hook != nil {
 		(*hook)(time.Since(start), len(batch))
 	}
+	if err != nil && failed < 0 && len(batch) > 1 && errors.Is(err, ErrDamaged) {
+		// A damaged page met by one write's path: the others may go
+		// elsewhere in the file.
+		for _, w := range batch {
+			reply(w, s.updateDB(w.apply))
+		}
+		return
+	}
 	if err != nil && failed >= 0 {
 		reply(batch[failed], err)
 		rest := append(batch[:failed:failed], batch[failed+1:]...)
 		for _, w := range rest {
 			// Rare: run the others one transaction each.
-			reply(w, s.db.Update(w.apply))
+			reply(w, s.updateDB(w.apply))
 		}
 		return
 	}
