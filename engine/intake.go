@@ -76,7 +76,11 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	ack := acknowledgement(src.Verifier, vr)
 	env, evalErrs := RequestEnv(src, vr, d.bodyErr, r.Method, r.URL.Path, d.remote)
 	d.env = env
-	d.log = d.log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
+	d.log = d.log.with(slog.String("delivery_id", capID(env.ID)), slog.String("event", env.Event))
+	if len(env.ID) > MaxDeliveryID {
+		e.idTooLong(w, r, src.Name, len(env.ID), d.log)
+		return
+	}
 	// De-duplication: an event that matches a rule is checked inside the
 	// transaction that records it (Accept), which also settles two copies
 	// arriving at once; one that matches nothing, by Record, before it is
