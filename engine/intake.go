@@ -367,3 +367,26 @@ func (r reqLog) emit(level slog.Level, msg string, args []slog.Attr) {
 	rec.AddAttrs(args...)
 	_ = h.Handle(ctx, rec)
 }
+
+// recordHooker is a store that answers ignored events before writing them,
+// and tells of a write that failed (bbolt).
+type recordHooker interface {
+	SetRecordHook(func(store.RecordFailure))
+}
+
+// recordFailed logs and counts an ignored event whose write failed, and its
+// fate (see store.RecordFailure).
+func (e *Engine) recordFailed(f store.RecordFailure) {
+	id := slog.Uint64("event_id", f.EventID)
+	switch {
+	case f.Kept:
+		e.log.Error("ignored event not written yet: kept in memory and written again every 5s (hookd show finds it, a redelivery is a duplicate)", id, slog.Any("error", f.Err))
+		e.met.unwritten.WithLabelValues("kept").Inc()
+	case f.Err == nil:
+		e.log.Info("ignored event written at last", id)
+		e.met.unwritten.WithLabelValues("written").Inc()
+	default:
+		e.log.Error("ignored event lost: it was answered but is not recorded", id, slog.Any("error", f.Err))
+		e.met.unwritten.WithLabelValues("lost").Inc()
+	}
+}

@@ -188,7 +188,12 @@ type recordOp struct {
 	s   *Store
 	rec *encoded
 	key string
+	// held: its write failed and it is kept (see unwritten); queued: a
+	// write of it again is on its way. Both under unwritten.mu.
+	held, queued bool
 }
+
+func (r *recordOp) id() uint64 { return btoi(r.rec.id) }
 
 func (r *recordOp) apply(tx *bolt.Tx) error {
 	if r.s.recorded(tx, r.rec.dedup) != nil {
@@ -197,9 +202,21 @@ func (r *recordOp) apply(tx *bolt.Tx) error {
 	return r.s.write(tx, r.rec)
 }
 
-func (r *recordOp) done(error) {
-	r.s.inflight.Delete(r.key)
-	r.s.pending.Add(-1)
+// done settles the write: a failed one is kept for a later write while
+// memory allows (see unwritten), so that the id intake answered stays
+// findable and its delivery a duplicate.
+func (r *recordOp) done(err error) {
+	s := r.s
+	if !r.held {
+		s.pending.Add(-1)
+	}
+	if err != nil && s.failed(r, err) {
+		return
+	}
+	if !s.settled(r, err) {
+		return
+	}
+	s.inflight.Delete(r.key)
 	r.rec.release()
 }
 
@@ -311,6 +328,9 @@ func (s *Store) Event(id uint64) (*Event, error) {
 		err = s.view(read)
 	}
 	if errors.Is(err, ErrNotFound) {
+		if ev := s.unwrittenEvent(id); ev != nil {
+			return ev, nil
+		}
 		return nil, notFound(id)
 	}
 	return ev, err

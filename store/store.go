@@ -83,6 +83,8 @@ type Store struct {
 	// marks are a stopped daemon's start log, by job, for a reader
 	// (OpenReadOnly); nil otherwise.
 	marks map[uint64][]startMark
+	// unwritten holds ignored events whose write failed (see unwritten).
+	unwritten unwritten
 	// commitHook, when set, observes each commit's duration (metrics).
 	commitHook atomic.Pointer[func(time.Duration, int)]
 }
@@ -163,6 +165,7 @@ func Open(dir string) (*Store, error) {
 	s.lastOld = lastJob
 	s.filter.Store(newFilter()) // not ready: Seen reads until it is built
 	go s.commitLoop()
+	go s.retryUnwritten()
 	s.rebuildFilter()
 	return s, nil
 }
@@ -218,6 +221,7 @@ func (s *Store) Close() error {
 	})
 	<-s.done
 	s.bg.Wait()
+	s.dropUnwritten()
 	err := s.db.Close()
 	if s.starts != nil {
 		// Every record is committed now (the committer drained the
