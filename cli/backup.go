@@ -78,7 +78,7 @@ func backupTargetErr(file, dataDir string) string {
 	if err == nil && fi.IsDir() {
 		return "is a directory: give the backup's file name, such as " + filepath.Join(file, "hookd.db")
 	}
-	for _, name := range []string{"hookd.db", "hookd.starts"} {
+	for _, name := range []string{"hookd.db", "hookd.starts", "hookd.ids"} {
 		if live, lerr := os.Stat(filepath.Join(dataDir, name)); err == nil && lerr == nil && os.SameFile(fi, live) {
 			return "is the database's own " + name + " in " + dataDir + ": write the backup somewhere else, such as /var/backups/hookd/hookd.db"
 		}

@@ -83,6 +83,8 @@ type Store struct {
 	// marks are a stopped daemon's start log, by job, for a reader
 	// (OpenReadOnly); nil otherwise.
 	marks map[uint64][]startMark
+	// ids keeps the id sequences' high-water mark (nil: read-only).
+	ids *highWater
 	// unwritten holds ignored events whose write failed (see unwritten).
 	unwritten unwritten
 	// commitHook, when set, observes each commit's duration (metrics).
@@ -160,12 +162,26 @@ func Open(dir string) (*Store, error) {
 	}
 	s.lastAlive = alive
 	go s.starts.beat(s.done, beatEvery)
+	// Ids handed out after the copy a restored backup was made from are
+	// not given again (see highWater).
+	hwEvent, hwJob := readHighWater(dir)
+	lastEvent, lastJob = max(lastEvent, hwEvent), max(lastJob, hwJob)
+	if s.ids, err = openHighWater(dir); err == nil {
+		err = s.ids.save(lastEvent, lastJob, true)
+	}
+	if err != nil {
+		s.starts.close(false)
+		close(s.done) // the start log's heartbeat
+		db.Close()
+		return nil, err
+	}
 	s.nextID.Store(lastEvent)
 	s.nextJob.Store(lastJob)
 	s.lastOld = lastJob
 	s.filter.Store(newFilter()) // not ready: Seen reads until it is built
 	go s.commitLoop()
 	go s.retryUnwritten()
+	go s.keepHighWater(beatEvery)
 	s.rebuildFilter()
 	return s, nil
 }
@@ -222,6 +238,10 @@ func (s *Store) Close() error {
 	<-s.done
 	s.bg.Wait()
 	s.dropUnwritten()
+	if s.ids != nil {
+		_ = s.ids.save(s.nextID.Load(), s.nextJob.Load(), true)
+		s.ids.f.Close()
+	}
 	err := s.db.Close()
 	if s.starts != nil {
 		// Every record is committed now (the committer drained the
