@@ -46,6 +46,9 @@ func TestIgnoredEventOnFullDisk(t *testing.T) {
 	if _, err := te.store.Event(last); err != nil {
 		t.Fatalf("event %d: %v", last, err)
 	}
+	if a := te.adminGet(fmt.Sprint("/events/", last)); a.code != 200 { // hookd show
+		t.Fatalf("hookd show %d while the disk is full: %d %s", last, a.code, a.raw)
+	}
 	a := te.send("POST", "/hooks/github", githubHeaders(body, "issues", "full-29"), body)
 	if a.body["status"] != "duplicate" || uint64(a.body["id"].(float64)) != last {
 		t.Fatalf("redelivery: %s, want a duplicate of %d", a.raw, last)

@@ -123,6 +123,11 @@ func (s *Store) EventJobs(id uint64) (*Event, []*Job, error) {
 	if errors.Is(err, ErrNotFound) && s.fresh() {
 		ev, jobs, err = s.eventJobs(id)
 	}
+	if errors.Is(err, ErrNotFound) {
+		if uw := s.unwrittenEvent(id); uw != nil { // an ignored event has no jobs
+			return uw, nil, nil
+		}
+	}
 	return ev, jobs, err
 }
 
