@@ -73,9 +73,36 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 	return guard(s.db.Path(), func() error { return s.db.View(fn) })
 }
 
-// updateDB is db.Update for the committer, guarded (see guard).
+// updateDB is db.Update for the committer, guarded (see guard). bbolt's
+// rollback of a write transaction reads the freelist page: when that page
+// is the damaged one, the rollback panics before it releases bbolt's
+// writer lock, and every later write (and Close) would wait for ever. So
+// the transaction is rolled back here once more, guarded; if that fails
+// too, the store is broken: later writes fail at once with the damage,
+// and Close leaves the file to the process's exit.
 func (s *Store) updateDB(fn func(*bolt.Tx) error) error {
-	return guard(s.db.Path(), func() error { return s.db.Update(fn) })
+	if err := s.broken.Load(); err != nil {
+		return *err
+	}
+	path := s.db.Path()
+	var tx *bolt.Tx
+	err := guard(path, func() error {
+		var err error
+		if tx, err = s.db.Begin(true); err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+	if errors.Is(err, ErrDamaged) && tx != nil {
+		if guard(path, func() error { _ = tx.Rollback(); return nil }) != nil {
+			s.broken.Store(&err)
+		}
+	}
+	return err
 }
 
 // openBolt opens the database file at path with bbolt after checking that

@@ -83,6 +83,9 @@ type Store struct {
 	// marks are a stopped daemon's start log, by job, for a reader
 	// (OpenReadOnly); nil otherwise.
 	marks map[uint64][]startMark
+	// broken is the damage that made bbolt lose its writer lock: no
+	// write can run any more (see updateDB).
+	broken atomic.Pointer[error]
 	// ids keeps the id sequences' high-water mark (nil: read-only).
 	ids *highWater
 	// unwritten holds ignored events whose write failed (see unwritten).
@@ -241,6 +244,14 @@ func (s *Store) Close() error {
 	if s.ids != nil {
 		_ = s.ids.save(s.nextID.Load(), s.nextJob.Load(), true)
 		s.ids.f.Close()
+	}
+	if s.broken.Load() != nil {
+		// bbolt's writer lock is lost with a damaged freelist (see
+		// updateDB): db.Close would wait for it for ever.
+		if s.starts != nil {
+			s.starts.close(false)
+		}
+		return *s.broken.Load()
 	}
 	err := s.db.Close()
 	if s.starts != nil {
