@@ -53,8 +53,12 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			err = offlineSourceErr(err, notRunning, cfg.DataDir)
 		}
 		return err
-	})
+	}, func(tmp string) error { return store.CheckCopy(tmp, filepath.Join(cfg.DataDir, "hookd.db")) })
 	p.end()
+	if errors.Is(err, store.ErrDamaged) {
+		fmt.Fprintf(stderr, "hookd backup: no backup written to %s: %v\n", file, err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "hookd backup: %v\n", backupErr(err, file))
 		return 1
@@ -73,7 +77,7 @@ func backupTargetErr(file, dataDir string) string {
 	if err == nil && fi.IsDir() {
 		return "is a directory: give the backup's file name, such as " + filepath.Join(file, "hookd.db")
 	}
-	for _, name := range []string{"hookd.db", "hookd.starts"} {
+	for _, name := range []string{"hookd.db", "hookd.starts", "hookd.ids"} {
 		if live, lerr := os.Stat(filepath.Join(dataDir, name)); err == nil && lerr == nil && os.SameFile(fi, live) {
 			return "is the database's own " + name + " in " + dataDir + ": write the backup somewhere else, such as /var/backups/hookd/hookd.db"
 		}

@@ -175,6 +175,9 @@ func New(opts Options) (*Engine, error) {
 	if co, ok := e.store.(store.CommitObserver); ok {
 		co.SetCommitHook(e.met.commit)
 	}
+	if rh, ok := e.store.(recordHooker); ok {
+		rh.SetRecordHook(e.recordFailed)
+	}
 	if sh, ok := e.store.(store.Shared); ok {
 		e.met.sharedStore(sh)
 	}

@@ -76,7 +76,11 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request) {
 	ack := acknowledgement(src.Verifier, vr)
 	env, evalErrs := RequestEnv(src, vr, d.bodyErr, r.Method, r.URL.Path, d.remote)
 	d.env = env
-	d.log = d.log.with(slog.String("delivery_id", env.ID), slog.String("event", env.Event))
+	d.log = d.log.with(slog.String("delivery_id", capID(env.ID)), slog.String("event", env.Event))
+	if len(env.ID) > MaxDeliveryID {
+		e.idTooLong(w, r, src.Name, len(env.ID), d.log)
+		return
+	}
 	// De-duplication: an event that matches a rule is checked inside the
 	// transaction that records it (Accept), which also settles two copies
 	// arriving at once; one that matches nothing, by Record, before it is
@@ -366,4 +370,27 @@ func (r reqLog) emit(level slog.Level, msg string, args []slog.Attr) {
 	rec.AddAttrs(r.base...)
 	rec.AddAttrs(args...)
 	_ = h.Handle(ctx, rec)
+}
+
+// recordHooker is a store that answers ignored events before writing them,
+// and tells of a write that failed (bbolt).
+type recordHooker interface {
+	SetRecordHook(func(store.RecordFailure))
+}
+
+// recordFailed logs and counts an ignored event whose write failed, and its
+// fate (see store.RecordFailure).
+func (e *Engine) recordFailed(f store.RecordFailure) {
+	id := slog.Uint64("event_id", f.EventID)
+	switch {
+	case f.Kept:
+		e.log.Error("ignored event not written yet: kept in memory and written again every 5s (hookd show finds it, a redelivery is a duplicate)", id, slog.Any("error", f.Err))
+		e.met.unwritten.WithLabelValues("kept").Inc()
+	case f.Err == nil:
+		e.log.Info("ignored event written at last", id)
+		e.met.unwritten.WithLabelValues("written").Inc()
+	default:
+		e.log.Error("ignored event lost: it was answered but is not recorded", id, slog.Any("error", f.Err))
+		e.met.unwritten.WithLabelValues("lost").Inc()
+	}
 }

@@ -31,6 +31,7 @@ type metrics struct {
 	commitWrites   prometheus.Histogram
 	reloadOK       prometheus.Gauge
 	reloadTime     prometheus.Gauge
+	unwritten      *prometheus.CounterVec
 }
 
 // Request outcomes that every source gets a zero series for, so rate()
@@ -102,6 +103,14 @@ func newMetrics(e *Engine, version string) *metrics {
 		ConstLabels: prometheus.Labels{"node": e.cfg.NodeName(), "store": driver},
 	})
 	node.Set(1)
+	m.unwritten = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookd_ignored_unwritten_total",
+		Help: "Ignored events answered whose write failed, by fate: kept (in memory, written again later), written (at last), lost (never written).",
+	}, []string{"fate"})
+	for _, f := range []string{"kept", "written", "lost"} {
+		m.unwritten.WithLabelValues(f)
+	}
+	m.reg.MustRegister(m.unwritten)
 	m.reg.MustRegister(m.requests, m.verifyFailures, m.jobOutcomes, m.attempts, m.actionDuration,
 		m.commitDuration, m.commitWrites, m.reloadOK, m.reloadTime, build, node, &jobsCollector{d: func() *dispatcher { return e.disp }},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

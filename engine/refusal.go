@@ -3,11 +3,13 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"hookd/rules"
 	"hookd/verify"
@@ -184,4 +186,38 @@ func (e *Engine) queueFull(w http.ResponseWriter, r *http.Request, src *rules.So
 	t.Stop()
 	w.Header().Set("Retry-After", "30")
 	errorJSON(w, http.StatusServiceUnavailable, "queue full, retry later")
+}
+
+// MaxDeliveryID is the longest delivery id intake takes, in bytes. The id
+// is a key of both stores (bbolt refuses keys over 32 KiB, PostgreSQL's
+// unique index entries over about 2.7 KB), and no provider's id comes near
+// it (GitHub's is a 36-byte UUID): a longer one is a source's id:
+// expression gone wrong, or a sender's mistake, which retrying cannot
+// mend, so it is refused for good (400) rather than hashed out of sight.
+const MaxDeliveryID = 1024
+
+// loggedIDMax bounds the delivery id written in a log line.
+const loggedIDMax = 200
+
+// capID returns id, cut to loggedIDMax bytes for a log line.
+func capID(id string) string {
+	if len(id) <= loggedIDMax {
+		return id
+	}
+	cut := loggedIDMax
+	for cut > 0 && !utf8.RuneStart(id[cut]) {
+		cut--
+	}
+	return id[:cut] + "…"
+}
+
+// idTooLong refuses a delivery whose id is longer than MaxDeliveryID.
+func (e *Engine) idTooLong(w http.ResponseWriter, r *http.Request, source string, n int, log reqLog) {
+	msg := fmt.Sprintf("delivery id is %d bytes, longer than hookd's limit of %d bytes", n, MaxDeliveryID)
+	if e.refusals.allow("bad_request") {
+		log.Warn("webhook refused", slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path)),
+			slog.String("outcome", "bad_request"), slog.String("reason", msg))
+	}
+	e.met.request(source, "bad_request")
+	errorJSON(w, http.StatusBadRequest, msg)
 }

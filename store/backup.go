@@ -45,12 +45,12 @@ func BackupOffline(dir string, w io.Writer, size func(int64)) (int64, error) {
 	if _, err := os.Stat(path); err != nil {
 		return 0, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return 0, fmt.Errorf("%s: %w by a running hookd", path, ErrInUse)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("opening %s: %w", path, err)
+		return 0, openErr(path, err)
 	}
 	defer db.Close()
 	return writeCopy(db, w, size)
@@ -59,7 +59,9 @@ func BackupOffline(dir string, w io.Writer, size func(int64)) (int64, error) {
 // WriteAtomic creates path (mode 0600) with what fill writes, through a
 // temporary file in the same directory that is synced and renamed over
 // path only once complete: a failed or interrupted copy leaves no file.
-func WriteAtomic(path string, fill func(io.Writer) error) error {
+// check, if not nil, is given the complete temporary file before the
+// rename; its error leaves no file either.
+func WriteAtomic(path string, fill func(io.Writer) error, check func(tmp string) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -79,6 +81,9 @@ func WriteAtomic(path string, fill func(io.Writer) error) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && check != nil {
+		err = check(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -104,3 +109,59 @@ type tempHidden struct {
 
 func (e *tempHidden) Error() string { return e.msg }
 func (e *tempHidden) Unwrap() error { return e.err }
+
+// CheckCopy reads every page of the database copy at path: every key and
+// value of every bucket, then bbolt's consistency check (Tx.Check). A
+// damaged copy is a DamagedError naming src, the database it was copied
+// from, whose damage the copy carries. The walk comes first and is guarded
+// (see guard): Tx.Check runs in a goroutine of its own, where a fault on a
+// page pointer that leads outside the file could not be recovered, so it
+// only runs once every page it visits is known to be sound.
+func CheckCopy(path, src string) error {
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		var d *DamagedError
+		if errors.As(err, &d) || errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) {
+			return &DamagedError{Path: src, Detail: detailOf(err)}
+		}
+		return fmt.Errorf("checking the copy: %w", err)
+	}
+	defer db.Close()
+	err = guard(src, func() error {
+		return db.View(func(tx *bolt.Tx) error {
+			return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk(b) })
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return &DamagedError{Path: src, Detail: strings.TrimPrefix(err.Error(), "panic: ")}
+		}
+		return nil
+	})
+}
+
+// walk reads every key and value of b and of the buckets within it.
+func walk(b *bolt.Bucket) error {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v == nil {
+			if sub := b.Bucket(k); sub != nil {
+				if err := walk(sub); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func detailOf(err error) string {
+	var d *DamagedError
+	if errors.As(err, &d) {
+		return d.Detail
+	}
+	return err.Error()
+}

@@ -32,7 +32,7 @@ func (s *Store) Claim() ([]*Job, error) {
 // OpenJobs returns every job that is not final, oldest first.
 func (s *Store) OpenJobs() ([]*Job, error) {
 	var out []*Job
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bOpen).ForEach(func(k, _ []byte) error {
 			j, err := getJob(tx, btoi(k))
 			if err != nil {

@@ -26,12 +26,12 @@ func Compact(dir string) (before, after int64, err error) {
 		return 0, 0, err
 	}
 	before = fi.Size()
-	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
+	src, err := openBolt(path, &bolt.Options{Timeout: 500 * time.Millisecond})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return 0, 0, fmt.Errorf("%s: %w by a running hookd; stop it first (systemctl stop hookd)", path, ErrInUse)
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("opening %s: %w", path, err)
+		return 0, 0, openErr(path, err)
 	}
 	defer src.Close()
 	tmp := path + ".compact"
@@ -40,9 +40,12 @@ func Compact(dir string) (before, after int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+	if err := guard(path, func() error { return bolt.Compact(dst, src, 64<<20) }); err != nil {
 		dst.Close()
 		os.Remove(tmp)
+		if errors.Is(err, ErrDamaged) {
+			return 0, 0, err
+		}
 		return 0, 0, fmt.Errorf("compacting %s: %w", path, err)
 	}
 	if err := dst.Close(); err != nil {

@@ -93,7 +93,7 @@ func (s *Store) buildFilter() {
 		}
 		var last []byte
 		n := 0
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.view(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bDedup).Cursor()
 			k, _ := c.First()
 			if from != nil {

@@ -123,13 +123,18 @@ func (s *Store) EventJobs(id uint64) (*Event, []*Job, error) {
 	if errors.Is(err, ErrNotFound) && s.fresh() {
 		ev, jobs, err = s.eventJobs(id)
 	}
+	if errors.Is(err, ErrNotFound) {
+		if uw := s.unwrittenEvent(id); uw != nil { // an ignored event has no jobs
+			return uw, nil, nil
+		}
+	}
 	return ev, jobs, err
 }
 
 func (s *Store) eventJobs(id uint64) (*Event, []*Job, error) {
 	var ev *Event
 	var jobs []*Job
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bEvents).Get(itob(id))
 		if v == nil {
 			return notFound(id)

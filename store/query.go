@@ -42,7 +42,7 @@ func (s *Store) QueryEvents(q EventQuery) ([]EventBrief, uint64, error) {
 	}
 	var out []EventBrief
 	var next uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bEvents).Cursor()
 		start := q.Before
 		if !q.Until.IsZero() {

@@ -21,12 +21,12 @@ var ErrLocked = errors.New("the database is locked by a running hookd")
 // Writes to the store fail.
 func OpenReadOnly(dir string, timeout time.Duration) (*Store, error) {
 	path := filepath.Join(dir, "hookd.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout, NoStatistics: true})
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: timeout, NoStatistics: true})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, openErr(path, err)
 	}
 	s := &Store{db: db, writes: make(chan *write), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if s.marks, err = readMarks(dir, db); err != nil {

@@ -188,7 +188,12 @@ type recordOp struct {
 	s   *Store
 	rec *encoded
 	key string
+	// held: its write failed and it is kept (see unwritten); queued: a
+	// write of it again is on its way. Both under unwritten.mu.
+	held, queued bool
 }
+
+func (r *recordOp) id() uint64 { return btoi(r.rec.id) }
 
 func (r *recordOp) apply(tx *bolt.Tx) error {
 	if r.s.recorded(tx, r.rec.dedup) != nil {
@@ -197,9 +202,21 @@ func (r *recordOp) apply(tx *bolt.Tx) error {
 	return r.s.write(tx, r.rec)
 }
 
-func (r *recordOp) done(error) {
-	r.s.inflight.Delete(r.key)
-	r.s.pending.Add(-1)
+// done settles the write: a failed one is kept for a later write while
+// memory allows (see unwritten), so that the id intake answered stays
+// findable and its delivery a duplicate.
+func (r *recordOp) done(err error) {
+	s := r.s
+	if !r.held {
+		s.pending.Add(-1)
+	}
+	if err != nil && s.failed(r, err) {
+		return
+	}
+	if !s.settled(r, err) {
+		return
+	}
+	s.inflight.Delete(r.key)
 	r.rec.release()
 }
 
@@ -295,7 +312,7 @@ func (s *Store) seen(dk []byte) uint64 {
 		return v.(uint64)
 	}
 	var id uint64
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		id = btoi(tx.Bucket(bDedup).Get(dk))
 		return nil
 	})
@@ -306,11 +323,14 @@ func (s *Store) seen(dk []byte) uint64 {
 func (s *Store) Event(id uint64) (*Event, error) {
 	var ev *Event
 	read := func(tx *bolt.Tx) (err error) { ev, err = getEvent(tx, id); return err }
-	err := s.db.View(read)
+	err := s.view(read)
 	if errors.Is(err, ErrNotFound) && s.fresh() {
-		err = s.db.View(read)
+		err = s.view(read)
 	}
 	if errors.Is(err, ErrNotFound) {
+		if ev := s.unwrittenEvent(id); ev != nil {
+			return ev, nil
+		}
 		return nil, notFound(id)
 	}
 	return ev, err
@@ -331,7 +351,7 @@ func (s *Store) fresh() bool {
 // Job reads one job.
 func (s *Store) Job(id uint64) (*Job, error) {
 	var j *Job
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		j, err = getJob(tx, id)
 		return err

@@ -19,7 +19,7 @@ type Redelivery struct {
 func (s *Store) Retryable(id uint64) (*Event, bool) {
 	var ev *Event
 	var ok bool
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		var err error
 		ev, err = getEvent(tx, id)
 		if err == nil {

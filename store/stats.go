@@ -44,7 +44,7 @@ func (s *Store) Stats(since, now time.Time, slowest int) (*Stats, error) {
 	var before uint64 // 0: from the newest
 	for {
 		done := true
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.view(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bEvents).Cursor()
 			k, v := below(c, before)
 			for n := 0; k != nil; k, v = c.Prev() {
@@ -154,7 +154,7 @@ func (s *Store) FailedJobs(before uint64, since time.Time, limit, maxScan int) (
 	}
 	var out []FailedJob
 	var next uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bJobs).Cursor()
 		k, v := below(c, before)
 		for scanned := 0; k != nil; k, v = c.Prev() {
@@ -199,7 +199,7 @@ func below(c *bolt.Cursor, before uint64) ([]byte, []byte) {
 // NewestEventID returns the id of the newest event on disk (0: none).
 func (s *Store) NewestEventID() uint64 {
 	var id uint64
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		k, _ := tx.Bucket(bEvents).Cursor().Last()
 		id = btoi(k)
 		return nil

@@ -83,6 +83,13 @@ type Store struct {
 	// marks are a stopped daemon's start log, by job, for a reader
 	// (OpenReadOnly); nil otherwise.
 	marks map[uint64][]startMark
+	// broken is the damage that made bbolt lose its writer lock: no
+	// write can run any more (see updateDB).
+	broken atomic.Pointer[error]
+	// ids keeps the id sequences' high-water mark (nil: read-only).
+	ids *highWater
+	// unwritten holds ignored events whose write failed (see unwritten).
+	unwritten unwritten
 	// commitHook, when set, observes each commit's duration (metrics).
 	commitHook atomic.Pointer[func(time.Duration, int)]
 }
@@ -119,12 +126,12 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("creating the data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "hookd.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType, NoStatistics: true})
+	db, err := openBolt(path, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType, NoStatistics: true})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%s is locked by another process (is hookd already running on this data directory?)", path)
 		}
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, openErr(path, err)
 	}
 	s := &Store{db: db, writes: make(chan *write, 4096), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	var lastEvent, lastJob uint64
@@ -133,20 +140,22 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen, bMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
+	err = guard(path, func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bEvents, bDedup, bJobs, bOpen, bMeta} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
 			}
-		}
-		lastEvent, lastJob = lastIDs(tx)
-		s.lastTx.Store(uint64(tx.ID()))
-		return applyStartMarks(tx, marks)
+			lastEvent, lastJob = lastIDs(tx)
+			s.lastTx.Store(uint64(tx.ID()))
+			return applyStartMarks(tx, marks)
+		})
 	})
 	if err != nil {
 		f.Close()
 		db.Close()
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, openErr(path, err)
 	}
 	// The marks are durable in the database (db.Update fsyncs): the start
 	// log can be emptied.
@@ -156,11 +165,26 @@ func Open(dir string) (*Store, error) {
 	}
 	s.lastAlive = alive
 	go s.starts.beat(s.done, beatEvery)
+	// Ids handed out after the copy a restored backup was made from are
+	// not given again (see highWater).
+	hwEvent, hwJob := readHighWater(dir)
+	lastEvent, lastJob = max(lastEvent, hwEvent), max(lastJob, hwJob)
+	if s.ids, err = openHighWater(dir); err == nil {
+		err = s.ids.save(lastEvent, lastJob, true)
+	}
+	if err != nil {
+		s.starts.close(false)
+		close(s.done) // the start log's heartbeat
+		db.Close()
+		return nil, err
+	}
 	s.nextID.Store(lastEvent)
 	s.nextJob.Store(lastJob)
 	s.lastOld = lastJob
 	s.filter.Store(newFilter()) // not ready: Seen reads until it is built
 	go s.commitLoop()
+	go s.retryUnwritten()
+	go s.keepHighWater(beatEvery)
 	s.rebuildFilter()
 	return s, nil
 }
@@ -216,6 +240,19 @@ func (s *Store) Close() error {
 	})
 	<-s.done
 	s.bg.Wait()
+	s.dropUnwritten()
+	if s.ids != nil {
+		_ = s.ids.save(s.nextID.Load(), s.nextJob.Load(), true)
+		s.ids.f.Close()
+	}
+	if s.broken.Load() != nil {
+		// bbolt's writer lock is lost with a damaged freelist (see
+		// updateDB): db.Close would wait for it for ever.
+		if s.starts != nil {
+			s.starts.close(false)
+		}
+		return *s.broken.Load()
+	}
 	err := s.db.Close()
 	if s.starts != nil {
 		// Every record is committed now (the committer drained the
@@ -289,7 +326,7 @@ func (s *Store) commit(batch []*write) {
 	start := time.Now()
 	failed := -1
 	var txid uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.updateDB(func(tx *bolt.Tx) error {
 		txid = uint64(tx.ID())
 		for i, w := range batch {
 			if err := w.apply(tx); err != nil {
@@ -305,12 +342,20 @@ func (s *Store) commit(batch []*write) {
 	if hook := s.commitHook.Load(); hook != nil {
 		(*hook)(time.Since(start), len(batch))
 	}
+	if err != nil && failed < 0 && len(batch) > 1 && errors.Is(err, ErrDamaged) {
+		// A damaged page met by one write's path: the others may go
+		// elsewhere in the file.
+		for _, w := range batch {
+			reply(w, s.updateDB(w.apply))
+		}
+		return
+	}
 	if err != nil && failed >= 0 {
 		reply(batch[failed], err)
 		rest := append(batch[:failed:failed], batch[failed+1:]...)
 		for _, w := range rest {
 			// Rare: run the others one transaction each.
-			reply(w, s.db.Update(w.apply))
+			reply(w, s.updateDB(w.apply))
 		}
 		return
 	}

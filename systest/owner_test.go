@@ -58,7 +58,7 @@ func TestDataDirOwnerKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Name() != "hookd.db" && e.Name() != "tmp" && e.Name() != "admin.sock" {
+		if e.Name() != "hookd.db" && e.Name() != "hookd.ids" && e.Name() != "tmp" && e.Name() != "admin.sock" {
 			t.Errorf("a command left %s in the data directory", e.Name())
 		}
 	}
