@@ -3,9 +3,9 @@ package engine
 import (
 	"bytes"
 	"fmt"
-	"os/signal"
-	"syscall"
 	"testing"
+
+	"hookd/internal/fsfull"
 )
 
 // With the disk refusing to grow the database (RLIMIT_FSIZE, as a full
@@ -14,24 +14,7 @@ import (
 // once the disk has room.
 func TestIgnoredEventOnFullDisk(t *testing.T) {
 	te := startEngine(t, "", longIDRules, nil)
-	signal.Ignore(syscall.SIGXFSZ)
-	defer signal.Reset(syscall.SIGXFSZ)
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	lim := syscall.Rlimit{Cur: 64 << 10, Max: old.Max}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	restored := false
-	restore := func() {
-		if !restored {
-			restored = true
-			syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
-		}
-	}
-	defer restore()
+	restore := fsfull.Limit(t, 64<<10)
 	body := []byte(`{"pad":"` + string(bytes.Repeat([]byte{'p'}, 8<<10)) + `"}`)
 	var ids []uint64
 	for i := range 30 {

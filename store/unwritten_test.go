@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os/signal"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"hookd/internal/fsfull"
 )
 
 // TestUnwrittenIgnoredEventKept makes the disk refuse to grow the
@@ -29,24 +29,7 @@ func TestUnwrittenIgnoredEventKept(t *testing.T) {
 	var told []RecordFailure
 	s.SetRecordHook(func(f RecordFailure) { mu.Lock(); told = append(told, f); mu.Unlock() })
 
-	signal.Ignore(syscall.SIGXFSZ)
-	defer signal.Reset(syscall.SIGXFSZ)
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	lim := syscall.Rlimit{Cur: 64 << 10, Max: old.Max}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	restored := false
-	restore := func() {
-		if !restored {
-			restored = true
-			syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
-		}
-	}
-	defer restore()
+	restore := fsfull.Limit(t, 64<<10)
 
 	const n = 40
 	body := bytes.Repeat([]byte{'b'}, 8<<10) // 40 x 8 KiB: past 64 KiB
