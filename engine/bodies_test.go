@@ -219,7 +219,7 @@ func TestUnreadableBodySaysWhy(t *testing.T) {
 		t.Fatalf("event errors %q rules %q, want errors %q", ev.Errors, ev.Rules, want)
 	}
 	// A template that reads the body says why it is nil.
-	if jobs := te.waitJobs(1); jobs[0].State != store.Failed || !strings.Contains(jobs[0].Error, "template {{ body.after }}: body.after cannot be read: the body is not readable ("+reason+")") {
+	if jobs := te.waitJobs(1); jobs[0].State != store.Failed || !strings.Contains(jobs[0].Error, "template {{ body.after }}: body.after cannot be read: body is nil ("+reason+")") {
 		t.Fatalf("job %s: %s", jobs[0].State, jobs[0].Error)
 	}
 	logs := te.logs.String()

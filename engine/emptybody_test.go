@@ -32,7 +32,7 @@ func TestEmptyBodyIsNamedWhereABodyReadFails(t *testing.T) {
 		t.Fatalf("empty push: %d %s", a.code, a.raw)
 	}
 	jobs := te.waitJobs(1)
-	if j := jobs[0]; j.State != "failed" || !strings.HasSuffix(j.Error, "body.sleep cannot be read: the body is not readable (body: empty)") {
+	if j := jobs[0]; j.State != "failed" || !strings.HasSuffix(j.Error, "body.sleep cannot be read: body is nil (body: empty)") {
 		t.Fatalf("job %s: %q", j.State, j.Error)
 	}
 	a = te.send("POST", "/hooks/github", githubHeaders([]byte(" "), "ping", "empty-2"), []byte(" "))

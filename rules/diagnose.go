@@ -212,7 +212,7 @@ func (dg *diagnoser) member(x *ast.MemberNode) string {
 			return ""
 		}
 		if x.Node.String() == "body" && bodyErr(dg.env) != nil { // the reason follows
-			return fmt.Sprintf("%s cannot be read: the body is not readable", x)
+			return fmt.Sprintf("%s cannot be read: body is nil", x)
 		}
 		return fmt.Sprintf("%s is null (absent, or null in the body): %s cannot be read (%s?.%s reads it as null)", x.Node, x, x.Node, strings.TrimPrefix(strings.TrimPrefix(x.String(), x.Node.String()), "."))
 	case string, bool, int, float64, jsonval.Number:

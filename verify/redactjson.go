@@ -116,15 +116,19 @@ type Secrets struct {
 	strs []string
 }
 
-// NewSecrets returns the finder of secrets, leaving out those shorter
-// than minLen (too short to redact: they would hide ordinary words).
+// NewSecrets returns the finder of secrets, and of their upper- and
+// lower-case forms (as the redactor hides them), leaving out those
+// shorter than minLen (too short to redact: they would hide ordinary
+// words).
 func NewSecrets(secrets []string, minLen int) *Secrets {
 	s := &Secrets{}
 	seen := map[string]bool{}
 	for _, sec := range secrets {
-		if len(sec) >= minLen && !seen[sec] {
-			seen[sec] = true
-			s.keys, s.strs = append(s.keys, []byte(sec)), append(s.strs, sec)
+		for _, form := range []string{sec, strings.ToUpper(sec), strings.ToLower(sec)} {
+			if len(form) >= minLen && !seen[form] {
+				seen[form] = true
+				s.keys, s.strs = append(s.keys, []byte(form)), append(s.strs, form)
+			}
 		}
 	}
 	return s

@@ -20,12 +20,14 @@ func TestSecretsBody(t *testing.T) {
 		{`["tok-SECRET-1"`, `["[redacted]"`},
 		{`{"a":"tok-SECRET-1`, `{"a":"tok-SECRET-1`},
 		{`not json "tok-SECRET-1"`, `not json "[redacted]"`},
+		// Upper- and lower-cased, as the redactor hides them.
+		{`{"a":"TOK-SECRET-1","b":"tok-secret-1","c":"Tok-Secret-1"}`, `{"a":"[redacted]","b":"[redacted]","c":"Tok-Secret-1"}`},
 	} {
 		if got := string(s.Body([]byte(tc.in))); got != tc.want {
 			t.Errorf("%s: got %s, want %s", tc.in, got, tc.want)
 		}
 	}
-	for v, want := range map[string]bool{"Bearer tok-SECRET-1": true, "tok-SECRET": false, "abc": false, "": false} {
+	for v, want := range map[string]bool{"Bearer tok-SECRET-1": true, "Bearer TOK-SECRET-1": true, "OTHER-SECRET": true, "tok-SECRET": false, "abc": false, "": false} {
 		if s.In(v) != want {
 			t.Errorf("In(%q) = %v", v, !want)
 		}
